@@ -1,0 +1,14 @@
+//! ferrocast-kit: the few things every ferrocast service needs in the same form — typed config
+//! from `FERROCAST_*` variables, tracing, Prometheus metrics, an HTTP server that enforces
+//! header/body/time limits, health endpoints and shutdown. Also the test kit (feature `testkit`)
+//! that starts real dependencies for integration tests.
+
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod shutdown;
+pub mod telemetry;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
