@@ -1,0 +1,268 @@
+//! Configuration from `FERROCAST_*` variables (names in docs/api.md), checked once at start so a
+//! missing secret or a typo fails with a message naming the variable, not at the first request.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use ferrocast_kit::config::{ensure, ConfigError};
+use serde::Deserialize;
+
+/// Built-in secrets for `FERROCAST_DEV_MODE=true` only; refused outside dev mode.
+pub const DEV_JWT_SECRET: &str = "ferrocast-dev-jwt-secret-do-not-use-in-production";
+/// The service token other services use in dev mode and in-process tests.
+pub const DEV_SERVICE_TOKEN: &str = ferrocast_proto::DEV_SERVICE_TOKEN;
+
+const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A configured secret: deserialises from the plain value, never prints it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Allows the built-in dev secrets (with a warning).
+    #[serde(default)]
+    pub dev_mode: bool,
+    #[serde(rename = "users_http_addr", default = "default_http_addr")]
+    pub http_addr: String,
+    #[serde(rename = "users_grpc_addr", default = "default_grpc_addr")]
+    pub grpc_addr: String,
+    #[serde(default = "default_mongodb_url")]
+    pub mongodb_url: String,
+    #[serde(default = "default_mongodb_database")]
+    pub mongodb_database: String,
+    /// HS256 key of access tokens, at least 32 bytes.
+    #[serde(default)]
+    pub jwt_secret: Option<Secret>,
+    /// Token every gRPC caller must present in `x-service-token`.
+    #[serde(default)]
+    pub service_token: Option<Secret>,
+    /// `false` only for plain-http local runs: browsers drop Secure cookies over http.
+    #[serde(default = "default_true")]
+    pub cookie_secure: bool,
+    /// Access token lifetime (`FERROCAST_USERS_TOKEN_TTL_SECONDS`), default one hour.
+    #[serde(rename = "users_token_ttl_seconds", default = "default_token_ttl")]
+    pub token_ttl_seconds: u64,
+}
+
+fn default_http_addr() -> String {
+    "127.0.0.1:8081".into()
+}
+fn default_grpc_addr() -> String {
+    "127.0.0.1:50051".into()
+}
+fn default_mongodb_url() -> String {
+    "mongodb://127.0.0.1:27017".into()
+}
+fn default_mongodb_database() -> String {
+    "ferrocast".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_token_ttl() -> u64 {
+    3600
+}
+
+/// The checked settings `start` runs with.
+pub(crate) struct Resolved {
+    pub jwt_secret: Secret,
+    pub service_token: Secret,
+    pub token_lifetime: Duration,
+}
+
+impl Config {
+    /// Dev secrets, ports 0 on loopback, cookie not `Secure`: what in-process tests need.
+    pub fn for_tests(mongodb_url: impl Into<String>, database: impl Into<String>) -> Self {
+        Self {
+            dev_mode: true,
+            http_addr: "127.0.0.1:0".into(),
+            grpc_addr: "127.0.0.1:0".into(),
+            mongodb_url: mongodb_url.into(),
+            mongodb_database: database.into(),
+            jwt_secret: Some(Secret::new(DEV_JWT_SECRET)),
+            service_token: Some(Secret::new(DEV_SERVICE_TOKEN)),
+            cookie_secure: false,
+            token_ttl_seconds: default_token_ttl(),
+        }
+    }
+
+    pub(crate) fn resolve(&self) -> Result<Resolved, ConfigError> {
+        for (variable, addr) in [
+            ("FERROCAST_USERS_HTTP_ADDR", &self.http_addr),
+            ("FERROCAST_USERS_GRPC_ADDR", &self.grpc_addr),
+        ] {
+            ensure(
+                addr.parse::<SocketAddr>().is_ok(),
+                format!("{variable} must be IP:PORT, got {addr:?}"),
+            )?;
+        }
+        ensure(
+            self.mongodb_url.starts_with("mongodb://")
+                || self.mongodb_url.starts_with("mongodb+srv://"),
+            "FERROCAST_MONGODB_URL must start with mongodb:// or mongodb+srv://",
+        )?;
+        ensure(
+            !self.mongodb_database.is_empty()
+                && !self.mongodb_database.contains(['/', '.', ' ', '$']),
+            "FERROCAST_MONGODB_DATABASE must be a plain database name",
+        )?;
+        ensure(
+            (60..=86_400).contains(&self.token_ttl_seconds),
+            "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60 and 86400",
+        )?;
+        let jwt_secret = self.secret(
+            "FERROCAST_JWT_SECRET",
+            self.jwt_secret.as_ref(),
+            DEV_JWT_SECRET,
+        )?;
+        ensure(
+            jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES,
+            format!("FERROCAST_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+        )?;
+        let service_token = self.secret(
+            "FERROCAST_SERVICE_TOKEN",
+            self.service_token.as_ref(),
+            DEV_SERVICE_TOKEN,
+        )?;
+        ensure(
+            !service_token.expose().is_empty()
+                && service_token.expose().bytes().all(|b| b.is_ascii_graphic()),
+            "FERROCAST_SERVICE_TOKEN must be non-empty printable ASCII (it travels in gRPC metadata)",
+        )?;
+        Ok(Resolved {
+            jwt_secret,
+            service_token,
+            token_lifetime: Duration::from_secs(self.token_ttl_seconds),
+        })
+    }
+
+    /// A configured secret, or the built-in one in dev mode; the built-in one is refused
+    /// outside dev mode even when set explicitly, since it is public.
+    fn secret(
+        &self,
+        variable: &str,
+        configured: Option<&Secret>,
+        dev: &str,
+    ) -> Result<Secret, ConfigError> {
+        match configured {
+            Some(secret) => {
+                ensure(
+                    self.dev_mode || secret.expose() != dev,
+                    format!("{variable} is the public dev value; set a real secret or FERROCAST_DEV_MODE=true"),
+                )?;
+                Ok(secret.clone())
+            }
+            None if self.dev_mode => {
+                tracing::warn!(
+                    variable,
+                    "not set; using the built-in dev value (dev mode only)"
+                );
+                Ok(Secret::new(dev))
+            }
+            None => Err(ConfigError(format!(
+                "{variable} is required unless FERROCAST_DEV_MODE=true"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        ferrocast_kit::config::from_iter(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.http_addr, "127.0.0.1:8081");
+        assert_eq!(config.grpc_addr, "127.0.0.1:50051");
+        assert_eq!(config.mongodb_database, "ferrocast");
+        assert!(config.cookie_secure);
+    }
+
+    #[test]
+    fn missing_secrets_are_refused_outside_dev_mode() {
+        let error = load(&[]).unwrap().resolve().err().unwrap();
+        assert!(
+            error.to_string().contains("FERROCAST_JWT_SECRET"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn dev_mode_falls_back_to_the_built_in_secrets() {
+        let resolved = load(&[("FERROCAST_DEV_MODE", "true")])
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(resolved.service_token.expose(), DEV_SERVICE_TOKEN);
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused_even_in_dev_mode() {
+        let config = load(&[
+            ("FERROCAST_DEV_MODE", "true"),
+            ("FERROCAST_JWT_SECRET", "short"),
+        ])
+        .unwrap();
+        let error = config.resolve().err().unwrap();
+        assert!(error.to_string().contains("32 bytes"), "{error}");
+    }
+
+    #[test]
+    fn the_dev_secret_is_refused_outside_dev_mode() {
+        let config = load(&[
+            ("FERROCAST_JWT_SECRET", DEV_JWT_SECRET),
+            ("FERROCAST_SERVICE_TOKEN", "a-real-token"),
+        ])
+        .unwrap();
+        assert!(config.resolve().is_err());
+    }
+
+    #[test]
+    fn real_secrets_resolve() {
+        let config = load(&[
+            ("FERROCAST_JWT_SECRET", &"k".repeat(32)),
+            ("FERROCAST_SERVICE_TOKEN", "a-real-token"),
+        ])
+        .unwrap();
+        assert!(config.resolve().is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = Config::for_tests("mongodb://x", "db");
+        assert!(!format!("{config:?}").contains(DEV_JWT_SECRET));
+    }
+
+    #[test]
+    fn a_malformed_address_is_named() {
+        let mut config = Config::for_tests("mongodb://x", "db");
+        config.http_addr = "localhost".into();
+        let error = config.resolve().err().unwrap();
+        assert!(
+            error.to_string().contains("FERROCAST_USERS_HTTP_ADDR"),
+            "{error}"
+        );
+    }
+}

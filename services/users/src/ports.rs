@@ -1,0 +1,73 @@
+//! The one port the use cases need: where users live. The MongoDB adapter implements it; the
+//! trait keeps the use cases free of driver types and lets them be read without the store.
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::domain::{Login, PasswordHash, StreamKeyHash, StreamKeyInfo, User, UserId, Username};
+
+/// A field whose uniqueness the store enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    Username,
+    Email,
+    StreamKey,
+}
+
+impl UniqueField {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Username => "username",
+            Self::Email => "email",
+            Self::StreamKey => "stream_key",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused the write: the value is taken.
+    #[error("{} already taken", .0.name())]
+    Conflict(UniqueField),
+    /// The store did not answer (down, unreachable, timed out): callers answer 503/UNAVAILABLE.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered with something we did not expect: a bug or a corrupt document.
+    #[error("store error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait UserStore: Send + Sync + 'static {
+    /// Inserts a user; uniqueness of username and email is decided by the store's unique
+    /// indexes (never check-then-insert, which races).
+    fn insert(&self, user: &User, password_hash: &PasswordHash) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// The user and their password hash for a login identifier.
+    fn credentials(
+        &self,
+        login: &Login,
+    ) -> BoxFuture<'_, StoreResult<Option<(User, PasswordHash)>>>;
+
+    fn by_id(&self, id: &UserId) -> BoxFuture<'_, StoreResult<Option<User>>>;
+
+    fn by_username(&self, username: &Username) -> BoxFuture<'_, StoreResult<Option<User>>>;
+
+    fn by_stream_key(&self, hash: &StreamKeyHash) -> BoxFuture<'_, StoreResult<Option<User>>>;
+
+    /// Replaces the user's stream key (the old one stops working at once). `false` when the
+    /// user does not exist.
+    fn set_stream_key(
+        &self,
+        id: &UserId,
+        hash: &StreamKeyHash,
+        prefix: &str,
+        created_at: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
+
+    fn stream_key_info(&self, id: &UserId) -> BoxFuture<'_, StoreResult<Option<StreamKeyInfo>>>;
+
+    /// Answers quickly whether the store is reachable (readiness).
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
+}

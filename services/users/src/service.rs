@@ -1,0 +1,219 @@
+//! The use cases: signup, login, who-am-I, stream key rotation and the lookups other services
+//! make. Both edges (REST and gRPC) call these and map [`AccountError`] once to their statuses.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::{
+    adapters::{
+        passwords::{HashError, PasswordHasher},
+        tokens::{AccessToken, TokenError, TokenIssuer, VerifiedToken},
+    },
+    domain::{
+        FieldErrors, Login, NewUser, Password, StreamKey, StreamKeyInfo, User, UserId, Username,
+    },
+    ports::{StoreError, UniqueField, UserStore},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("invalid input")]
+    Validation(FieldErrors),
+    #[error("{} already taken", .0.name())]
+    Conflict(UniqueField),
+    /// Login failed; deliberately silent on whether the user exists.
+    #[error("invalid login or password")]
+    InvalidCredentials,
+    /// A token, stream key or session that does not (or no longer) identify anyone.
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("not found")]
+    NotFound,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(field) => Self::Conflict(field),
+            StoreError::Unavailable(reason) => Self::Unavailable(reason),
+            StoreError::Internal(reason) => Self::Internal(reason),
+        }
+    }
+}
+
+impl From<HashError> for AccountError {
+    fn from(error: HashError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<TokenError> for AccountError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Invalid => Self::Unauthenticated,
+            TokenError::Signing(reason) => Self::Internal(reason),
+        }
+    }
+}
+
+pub type AccountResult<T> = Result<T, AccountError>;
+
+/// Counts an authentication failure by kind (login, token, stream_key, service_token).
+pub fn auth_failure(kind: &'static str) {
+    metrics::counter!("users_auth_failures_total", "kind" => kind).increment(1);
+}
+
+pub struct Accounts {
+    store: Arc<dyn UserStore>,
+    hasher: PasswordHasher,
+    tokens: TokenIssuer,
+}
+
+impl Accounts {
+    pub fn new(store: Arc<dyn UserStore>, hasher: PasswordHasher, tokens: TokenIssuer) -> Self {
+        Self {
+            store,
+            hasher,
+            tokens,
+        }
+    }
+
+    pub fn token_lifetime_seconds(&self) -> u64 {
+        self.tokens.lifetime().as_secs()
+    }
+
+    pub async fn signup(&self, form: NewUser) -> AccountResult<User> {
+        let hash = self.hasher.hash(form.password).await?;
+        let user = User {
+            id: UserId::generate(),
+            username: form.username,
+            email: form.email,
+            created_at: truncate_to_millis(Utc::now()),
+        };
+        self.store.insert(&user, &hash).await?;
+        tracing::info!(user_id = user.id.as_str(), username = %user.username, "user signed up");
+        Ok(user)
+    }
+
+    /// Checks the password and issues an access token. Unknown user, malformed login and wrong
+    /// password all cost one argon2 verification and give the same error.
+    pub async fn login(&self, login: &str, password: String) -> AccountResult<(User, AccessToken)> {
+        let result = self.check_credentials(login, password).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(AccountError::InvalidCredentials) => "invalid_credentials",
+            Err(_) => "error",
+        };
+        metrics::counter!("users_logins_total", "result" => outcome).increment(1);
+        if matches!(result, Err(AccountError::InvalidCredentials)) {
+            auth_failure("login");
+        }
+        let user = result?;
+        let token = self.tokens.issue(&user)?;
+        tracing::info!(user_id = user.id.as_str(), "user logged in");
+        Ok((user, token))
+    }
+
+    async fn check_credentials(&self, login: &str, password: String) -> AccountResult<User> {
+        let Some(password) = Password::for_login(password) else {
+            return Err(AccountError::InvalidCredentials);
+        };
+        let found = match Login::parse(login) {
+            Some(login) => self.store.credentials(&login).await?,
+            None => None,
+        };
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        match (self.hasher.verify(password, hash).await?, user) {
+            (true, Some(user)) => Ok(user),
+            _ => Err(AccountError::InvalidCredentials),
+        }
+    }
+
+    /// Verifies an access token without touching the store.
+    pub fn authenticate(&self, token: &str) -> AccountResult<VerifiedToken> {
+        self.tokens.verify(token).map_err(|error| {
+            auth_failure("token");
+            error.into()
+        })
+    }
+
+    /// The user a verified token names; a token for a user that no longer exists is refused.
+    pub async fn current_user(&self, token: &VerifiedToken) -> AccountResult<User> {
+        self.store
+            .by_id(&token.user_id)
+            .await?
+            .ok_or(AccountError::Unauthenticated)
+    }
+
+    /// Creates or replaces the user's stream key; the old key stops working at once. The new
+    /// key is returned in full: this is the only time anyone sees it.
+    pub async fn rotate_stream_key(
+        &self,
+        user_id: &UserId,
+    ) -> AccountResult<(StreamKey, StreamKeyInfo)> {
+        let key = StreamKey::generate();
+        let info = StreamKeyInfo {
+            prefix: key.display_prefix(),
+            created_at: truncate_to_millis(Utc::now()),
+        };
+        if !self
+            .store
+            .set_stream_key(user_id, &key.hash(), &info.prefix, info.created_at)
+            .await?
+        {
+            return Err(AccountError::Unauthenticated);
+        }
+        tracing::info!(user_id = user_id.as_str(), prefix = %info.prefix, "stream key rotated");
+        Ok((key, info))
+    }
+
+    pub async fn stream_key_info(&self, user_id: &UserId) -> AccountResult<StreamKeyInfo> {
+        self.store
+            .stream_key_info(user_id)
+            .await?
+            .ok_or(AccountError::NotFound)
+    }
+
+    /// The owner of a stream key, for ingest and rooms deciding whether a publish may start.
+    pub async fn user_for_stream_key(&self, raw: &str) -> AccountResult<User> {
+        let found = match StreamKey::parse(raw) {
+            Some(key) => self.store.by_stream_key(&key.hash()).await?,
+            None => None,
+        };
+        found.ok_or_else(|| {
+            auth_failure("stream_key");
+            AccountError::Unauthenticated
+        })
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> AccountResult<User> {
+        self.store.by_id(&id).await?.ok_or(AccountError::NotFound)
+    }
+
+    pub async fn user_by_username(&self, raw: &str) -> AccountResult<User> {
+        let Ok(username) = Username::parse(raw) else {
+            return Err(AccountError::NotFound);
+        };
+        self.store
+            .by_username(&username)
+            .await?
+            .ok_or(AccountError::NotFound)
+    }
+
+    pub async fn ping_store(&self) -> AccountResult<()> {
+        Ok(self.store.ping().await?)
+    }
+}
+
+/// The store keeps milliseconds; truncating first makes what we return equal what we read back.
+fn truncate_to_millis(time: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
+}

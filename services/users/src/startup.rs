@@ -1,0 +1,117 @@
+//! `start`: config → store → hasher/tokens → REST and gRPC servers on their listeners, and the
+//! `Running` handle tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use ferrocast_kit::{
+    config::ConfigError,
+    http::{bind, serve, ServerLimits},
+};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    adapters::{
+        grpc::{self, GrpcError},
+        http::{self, AppState},
+        mongo::MongoUserStore,
+        passwords::{HashError, PasswordHasher},
+        tokens::TokenIssuer,
+    },
+    config::Config,
+    ports::StoreError,
+    service::Accounts,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot prepare the user store")]
+    Store(#[from] StoreError),
+    #[error("cannot set up password hashing")]
+    Hasher(#[from] HashError),
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Grpc(#[from] GrpcError),
+}
+
+/// A started users service.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Resolves once both servers have stopped (after the shutdown token fired).
+    pub async fn wait(mut self) {
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a users server task failed");
+            }
+        }
+    }
+}
+
+/// Starts the users service; it runs until `shutdown` is cancelled.
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
+    let resolved = config.resolve()?;
+    let store = MongoUserStore::connect(&config.mongodb_url, &config.mongodb_database).await?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let hasher = PasswordHasher::new(cores).await?;
+    let tokens = TokenIssuer::new(
+        resolved.jwt_secret.expose().as_bytes(),
+        resolved.token_lifetime,
+    );
+    let accounts = Arc::new(Accounts::new(Arc::new(store), hasher, tokens));
+
+    let (http_listener, http_addr) =
+        bind(&config.http_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                what: "REST",
+                addr: config.http_addr.clone(),
+                source,
+            })?;
+    let (grpc_listener, grpc_addr) =
+        bind(&config.grpc_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                what: "gRPC",
+                addr: config.grpc_addr.clone(),
+                source,
+            })?;
+
+    let router = http::router(AppState {
+        accounts: accounts.clone(),
+        cookie_secure: config.cookie_secure,
+    });
+    let grpc_server = grpc::serve(
+        grpc_listener,
+        accounts,
+        &resolved.service_token,
+        shutdown.clone(),
+    )
+    .await?;
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(serve(
+        http_listener,
+        router,
+        ServerLimits::default(),
+        shutdown,
+    ));
+    tasks.spawn(grpc_server);
+    tracing::info!(%http_addr, %grpc_addr, "users service started");
+    Ok(Running {
+        http_addr,
+        grpc_addr,
+        tasks,
+    })
+}
