@@ -1,0 +1,37 @@
+//! `GET /api/rooms/openapi.json`: the OpenAPI document of the public REST surface.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::rooms;
+use crate::domain::{Rendition, RoomView};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ferrocast rooms",
+        description = "Who is live, viewer presence and titles"
+    ),
+    paths(
+        rooms::list,
+        rooms::get_one,
+        rooms::heartbeat,
+        rooms::get_title,
+        rooms::set_title,
+        rooms::internal
+    ),
+    components(schemas(
+        RoomView,
+        Rendition,
+        rooms::RoomList,
+        rooms::Heartbeat,
+        rooms::Viewers,
+        rooms::TitleBody,
+        rooms::InternalRoom
+    ))
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

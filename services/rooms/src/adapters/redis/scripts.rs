@@ -1,0 +1,149 @@
+//! The Lua scripts behind every compare-and-act on a room. Redis runs a script atomically, so
+//! "does this session still own the room?" and the write that depends on it cannot interleave
+//! with another replica's callback. Times come from the Redis clock (`TIME`), the one clock all
+//! replicas share.
+
+/// `now` in ms from the Redis clock, as an integer string-safe number.
+const NOW: &str = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+
+/// KEYS: room, index, new session, title. ARGV: session_id, user_id, username, origin,
+/// renditions, lease_ms, takeover, expects_relay, session prefix, tombstone_ms, viewers key.
+/// Returns {'same'} | {'conflict'} | {'created', started_at, title, replaced}.
+pub fn create() -> String {
+    format!(
+        r#"
+local current = redis.call('HGET', KEYS[1], 'session_id')
+if current == ARGV[1] then return {{'same'}} end
+local replaced = '0'
+if current then
+  if ARGV[7] ~= '1' then return {{'conflict'}} end
+  redis.call('SET', ARGV[9] .. current, '', 'PX', ARGV[10])
+  replaced = '1'
+elseif redis.call('ZSCORE', KEYS[2], ARGV[3]) then
+  replaced = '1'
+end
+{NOW}
+local started = string.format('%d', now)
+local title = redis.call('GET', KEYS[4]) or ''
+local relay = 'none'
+if ARGV[8] == '1' then relay = 'pending' end
+redis.call('DEL', KEYS[1], ARGV[11])
+redis.call('HSET', KEYS[1], 'user_id', ARGV[2], 'username', ARGV[3], 'title', title,
+  'session_id', ARGV[1], 'origin', ARGV[4], 'started_at', started, 'renditions', ARGV[5],
+  'viewers', '0', 'relay', relay)
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('ZADD', KEYS[2], started, ARGV[3])
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[6])
+return {{'created', started, title, replaced}}
+"#
+    )
+}
+
+/// KEYS: room, session. ARGV: session_id, lease_ms, renditions or '', origin or '', username.
+pub const RENEW: &str = r#"
+local current = redis.call('HGET', KEYS[1], 'session_id')
+if not current then return 'missing' end
+if current ~= ARGV[1] then return 'stale' end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'renditions', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'origin', ARGV[4]) end
+return 'renewed'
+"#;
+
+/// KEYS: room, index, session, viewers. ARGV: session_id, tombstone_ms, username.
+/// Always tombstones the session; ends the room only if this session owns it.
+pub const END: &str = r#"
+redis.call('SET', KEYS[3], '', 'PX', ARGV[2])
+if redis.call('HGET', KEYS[1], 'session_id') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('ZREM', KEYS[2], ARGV[3])
+return 1
+"#;
+
+/// KEYS: room. One relay publish per key publish: the flag goes pending → claimed once.
+pub const CLAIM_RELAY: &str = r#"
+if redis.call('HGET', KEYS[1], 'relay') == 'pending' then
+  redis.call('HSET', KEYS[1], 'relay', 'claimed')
+  return 1
+end
+return 0
+"#;
+
+/// KEYS: room, viewers. ARGV: viewer_id, window_ms, max_tracked. Returns {count, changed} or
+/// {-1, 0} offline. Past `max_tracked` distinct viewers new ids are not recorded (known ones
+/// still refresh), so a flood of random ids cannot grow one room's set without bound.
+pub fn heartbeat() -> String {
+    format!(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {{-1, 0}} end
+{NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[2])))
+if redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[2], string.format('%d', now), ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], 'XX', string.format('%d', now), ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
+local n = redis.call('ZCARD', KEYS[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'viewers') or '0')
+if n ~= last then
+  redis.call('HSET', KEYS[1], 'viewers', n)
+  return {{n, 1}}
+end
+return {{n, 0}}
+"#
+    )
+}
+
+/// KEYS: title, room. ARGV: title, user_id. Returns 1 when the owner's live room changed.
+pub const SET_TITLE: &str = r#"
+redis.call('SET', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], 'user_id') == ARGV[2] then
+  redis.call('HSET', KEYS[2], 'title', ARGV[1])
+  return 1
+end
+return 0
+"#;
+
+/// KEYS: index. ARGV: room prefix, viewers prefix, window_ms, then optional candidate usernames
+/// (none = every member, which also refreshes viewer counts). A member is removed only by the
+/// script call whose ZREM succeeds, so with several replicas each lapse is reported once.
+/// Returns {ended usernames, {username, count, ...} of changed viewer counts, live count}.
+pub fn sweep() -> String {
+    format!(
+        r#"
+{NOW}
+local members
+local full = #ARGV <= 3
+if full then
+  members = redis.call('ZRANGE', KEYS[1], 0, -1)
+else
+  members = {{}}
+  for i = 4, #ARGV do members[#members + 1] = ARGV[i] end
+end
+local ended, changed = {{}}, {{}}
+local cutoff = '(' .. string.format('%d', now - tonumber(ARGV[3]))
+for _, u in ipairs(members) do
+  local room = ARGV[1] .. u
+  if redis.call('EXISTS', room) == 0 then
+    if redis.call('ZREM', KEYS[1], u) == 1 then
+      redis.call('DEL', ARGV[2] .. u)
+      ended[#ended + 1] = u
+    end
+  elseif full then
+    local v = ARGV[2] .. u
+    redis.call('ZREMRANGEBYSCORE', v, '-inf', cutoff)
+    local n = redis.call('ZCARD', v)
+    local last = tonumber(redis.call('HGET', room, 'viewers') or '0')
+    if n ~= last then
+      redis.call('HSET', room, 'viewers', n)
+      changed[#changed + 1] = u
+      changed[#changed + 1] = tostring(n)
+    end
+  end
+end
+return {{ended, changed, redis.call('ZCARD', KEYS[1])}}
+"#
+    )
+}

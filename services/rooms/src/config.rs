@@ -1,0 +1,217 @@
+//! The rooms service's configuration, read from `FERROCAST_*` variables (docs/api.md), checked
+//! once at start.
+
+use std::time::Duration;
+
+use ferrocast_kit::config::{ensure, ConfigError};
+use serde::Deserialize;
+
+/// The token dev mode uses when none is set; `./ferrocast up` always sets a random one.
+pub const DEV_SERVICE_TOKEN: &str = ferrocast_proto::DEV_SERVICE_TOKEN;
+
+#[derive(Clone, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub dev_mode: bool,
+    /// Sent to users on every gRPC call; our ingest presents it on callbacks.
+    #[serde(default)]
+    pub service_token: Option<String>,
+    #[serde(default = "defaults::users_grpc_url")]
+    pub users_grpc_url: String,
+    #[serde(default = "defaults::http_addr")]
+    pub rooms_http_addr: String,
+    #[serde(default = "defaults::redis_url")]
+    pub redis_url: String,
+    #[serde(default = "defaults::key_prefix")]
+    pub rooms_key_prefix: String,
+    /// Lease of a room without updates. With nginx-rtmp (updates every `notify_update_timeout`,
+    /// 30 s by default) use 45.
+    #[serde(default = "defaults::lease_seconds")]
+    pub room_lease_seconds: u64,
+    /// Set → nginx-rtmp mode: key publishes are answered with a redirect into this application.
+    #[serde(default)]
+    pub rooms_nginx_hls_app: Option<String>,
+    /// Base of that redirect; include the port when nginx does not listen on 1935.
+    #[serde(default = "defaults::nginx_push_url")]
+    pub rooms_nginx_push_url: String,
+    /// Origin stored for publishes that name none (nginx-rtmp: the HTTP server of its HLS folder).
+    #[serde(default)]
+    pub rooms_default_origin: Option<String>,
+    /// A second publish for a live user takes the room over instead of being refused.
+    #[serde(default)]
+    pub rooms_takeover: bool,
+    #[serde(default = "defaults::viewer_window_seconds")]
+    pub rooms_viewer_window_seconds: u64,
+    #[serde(default = "defaults::sweep_interval_ms")]
+    pub rooms_sweep_interval_ms: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("dev_mode", &self.dev_mode)
+            .field(
+                "service_token",
+                &self.service_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("users_grpc_url", &self.users_grpc_url)
+            .field("rooms_http_addr", &self.rooms_http_addr)
+            .field("rooms_key_prefix", &self.rooms_key_prefix)
+            .field("room_lease_seconds", &self.room_lease_seconds)
+            .field("rooms_nginx_hls_app", &self.rooms_nginx_hls_app)
+            .field("rooms_takeover", &self.rooms_takeover)
+            .finish_non_exhaustive()
+    }
+}
+
+mod defaults {
+    pub fn users_grpc_url() -> String {
+        "http://127.0.0.1:50051".into()
+    }
+    pub fn http_addr() -> String {
+        "127.0.0.1:8082".into()
+    }
+    pub fn redis_url() -> String {
+        "redis://127.0.0.1:6379".into()
+    }
+    pub fn key_prefix() -> String {
+        "ferrocast:".into()
+    }
+    pub fn lease_seconds() -> u64 {
+        15
+    }
+    pub fn nginx_push_url() -> String {
+        "rtmp://127.0.0.1".into()
+    }
+    pub fn viewer_window_seconds() -> u64 {
+        30
+    }
+    pub fn sweep_interval_ms() -> u64 {
+        1000
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let config: Self = ferrocast_kit::config::from_env()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A config for tests: port 0, the given Redis, key prefix and users service, 2 s lease,
+    /// quick sweeps.
+    pub fn for_tests(
+        redis_url: impl Into<String>,
+        key_prefix: impl Into<String>,
+        users_grpc_url: impl Into<String>,
+        service_token: impl Into<String>,
+    ) -> Self {
+        Self {
+            dev_mode: false,
+            service_token: Some(service_token.into()),
+            users_grpc_url: users_grpc_url.into(),
+            rooms_http_addr: "127.0.0.1:0".into(),
+            redis_url: redis_url.into(),
+            rooms_key_prefix: key_prefix.into(),
+            room_lease_seconds: 2,
+            rooms_nginx_hls_app: None,
+            rooms_nginx_push_url: defaults::nginx_push_url(),
+            rooms_default_origin: None,
+            rooms_takeover: false,
+            rooms_viewer_window_seconds: 30,
+            rooms_sweep_interval_ms: 200,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ensure(
+            self.dev_mode || self.service_token.as_deref().is_some_and(|t| t.len() >= 16),
+            "FERROCAST_SERVICE_TOKEN is required (at least 16 characters) unless FERROCAST_DEV_MODE=true",
+        )?;
+        ensure(
+            (1..=3600).contains(&self.room_lease_seconds),
+            "FERROCAST_ROOM_LEASE_SECONDS must be between 1 and 3600",
+        )?;
+        ensure(
+            (1..=3600).contains(&self.rooms_viewer_window_seconds),
+            "FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS must be between 1 and 3600",
+        )?;
+        ensure(
+            (50..=60_000).contains(&self.rooms_sweep_interval_ms),
+            "FERROCAST_ROOMS_SWEEP_INTERVAL_MS must be between 50 and 60000",
+        )?;
+        ensure(
+            !self.rooms_key_prefix.contains(char::is_whitespace),
+            "FERROCAST_ROOMS_KEY_PREFIX must not contain spaces",
+        )?;
+        if let Some(origin) = &self.rooms_default_origin {
+            // The gateway proxies viewers to it: only plain http(s) base URLs.
+            ensure(
+                (origin.starts_with("http://") || origin.starts_with("https://"))
+                    && origin.bytes().all(|b| b.is_ascii_graphic()),
+                "FERROCAST_ROOMS_DEFAULT_ORIGIN must be an http(s) URL",
+            )?;
+        }
+        if let Some(app) = &self.rooms_nginx_hls_app {
+            ensure(
+                !app.is_empty()
+                    && app
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                "FERROCAST_ROOMS_NGINX_HLS_APP must be an application name (a-z, 0-9, _ and -)",
+            )?;
+            ensure(
+                self.rooms_nginx_push_url.starts_with("rtmp://"),
+                "FERROCAST_ROOMS_NGINX_PUSH_URL must start with rtmp://",
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn service_token(&self) -> &str {
+        self.service_token.as_deref().unwrap_or(DEV_SERVICE_TOKEN)
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.room_lease_seconds)
+    }
+
+    pub fn viewer_window(&self) -> Duration {
+        Duration::from_secs(self.rooms_viewer_window_seconds)
+    }
+
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_millis(self.rooms_sweep_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_a_service_token_outside_dev_mode() {
+        let config: Config = ferrocast_kit::config::from_pairs(&[]).expect("parses");
+        assert_eq!(config.room_lease_seconds, 15);
+        assert_eq!(config.rooms_http_addr, "127.0.0.1:8082");
+        assert!(config.validate().is_err());
+        let dev: Config =
+            ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
+        assert!(dev.validate().is_ok());
+        assert_eq!(dev.service_token(), DEV_SERVICE_TOKEN);
+    }
+
+    #[test]
+    fn nginx_mode_and_lease_come_from_the_documented_variables() {
+        let config: Config = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_SERVICE_TOKEN", "0123456789abcdef0123"),
+            ("FERROCAST_ROOMS_NGINX_HLS_APP", "hls"),
+            ("FERROCAST_ROOM_LEASE_SECONDS", "45"),
+        ])
+        .expect("parses");
+        assert!(config.validate().is_ok());
+        assert_eq!(config.rooms_nginx_hls_app.as_deref(), Some("hls"));
+        assert_eq!(config.lease(), Duration::from_secs(45));
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+}

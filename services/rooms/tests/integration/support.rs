@@ -1,0 +1,360 @@
+//! Shared setup of the rooms integration tests: the real users service on a real document store,
+//! rooms started in-process on port 0 against real Redis with a key prefix of its own, and small
+//! clients for callbacks, REST and SSE.
+
+use std::{net::SocketAddr, time::Duration};
+
+use ferrocast_kit::testkit::{redis_url, unique_name, DocumentStore};
+use ferrocast_rooms::Config;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const SERVICE_TOKEN: &str = ferrocast_users::DEV_SERVICE_TOKEN;
+
+/// A client that shows redirects instead of following them (nginx-rtmp mode answers 302).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
+}
+
+/// The users service, in-process.
+pub struct Users {
+    _store: DocumentStore,
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    shutdown: CancellationToken,
+    running: Option<ferrocast_users::Running>,
+}
+
+/// A signed-up user with a stream key and an access token.
+#[derive(Debug, Clone)]
+pub struct Streamer {
+    pub username: String,
+    pub user_id: String,
+    pub key: String,
+    pub token: String,
+}
+
+impl Users {
+    pub async fn start() -> Self {
+        let store = DocumentStore::start().await.expect("document store starts");
+        let config = ferrocast_users::Config::for_tests(store.url(), store.database());
+        let shutdown = CancellationToken::new();
+        let running = ferrocast_users::start(config, shutdown.clone())
+            .await
+            .expect("users starts");
+        Self {
+            _store: store,
+            http_addr: running.http_addr,
+            grpc_addr: running.grpc_addr,
+            shutdown,
+            running: Some(running),
+        }
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr)
+    }
+
+    /// Signs a unique user up, logs in and creates their stream key, all through users' REST API.
+    pub async fn streamer(&self) -> Streamer {
+        let http = client();
+        let username = unique_name("u_");
+        let response = http
+            .post(self.url("/api/users"))
+            .json(&json!({ "username": username, "email": format!("{username}@example.com"), "password": PASSWORD }))
+            .send()
+            .await
+            .expect("signup");
+        assert_eq!(response.status(), 201);
+        let user_id = response.json::<Value>().await.expect("user")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let response = http
+            .post(self.url("/api/users/login"))
+            .json(&json!({ "login": username, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), 200);
+        let token = response.json::<Value>().await.expect("login")["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let response = http
+            .post(self.url("/api/users/me/stream-key"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("stream key");
+        assert_eq!(response.status(), 201);
+        let key = response.json::<Value>().await.expect("key")["stream_key"]
+            .as_str()
+            .expect("stream_key")
+            .to_owned();
+        Streamer {
+            username,
+            user_id,
+            key,
+            token,
+        }
+    }
+
+    /// Rotates the streamer's key through users' REST API, as the dashboard does; returns the
+    /// new key. The old one stops authenticating at once.
+    pub async fn rotate_key(&self, streamer: &Streamer) -> String {
+        let response = client()
+            .post(self.url("/api/users/me/stream-key"))
+            .bearer_auth(&streamer.token)
+            .send()
+            .await
+            .expect("rotate");
+        assert_eq!(response.status(), 201);
+        let key = response.json::<Value>().await.expect("key")["stream_key"]
+            .as_str()
+            .expect("stream_key")
+            .to_owned();
+        assert_ne!(key, streamer.key);
+        key
+    }
+
+    /// Stops users and waits until its servers are closed (to test fail-closed behaviour).
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.wait().await;
+        }
+    }
+}
+
+impl Drop for Users {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A rooms config on the shared test Redis with a fresh key prefix.
+pub fn config(users: &Users) -> Config {
+    Config::for_tests(
+        redis_url(),
+        format!("{}:", unique_name("t_rooms_")),
+        users.grpc_url(),
+        SERVICE_TOKEN,
+    )
+}
+
+/// A rooms instance, in-process.
+pub struct Rooms {
+    pub http_addr: SocketAddr,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    running: Option<ferrocast_rooms::Running>,
+}
+
+impl Rooms {
+    pub async fn start(config: Config) -> Self {
+        let shutdown = CancellationToken::new();
+        let running = ferrocast_rooms::start(config, shutdown.clone())
+            .await
+            .expect("rooms starts");
+        Self {
+            http_addr: running.http_addr,
+            http: client(),
+            shutdown,
+            running: Some(running),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr)
+    }
+
+    /// A callback as nginx-rtmp sends it.
+    pub async fn callback(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/callbacks/rtmp"))
+            .form(form)
+            .send()
+            .await
+            .expect("callback")
+    }
+
+    /// A callback as our ingest sends it (with the service token).
+    pub async fn ingest_callback(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/callbacks/rtmp"))
+            .header("x-service-token", SERVICE_TOKEN)
+            .form(form)
+            .send()
+            .await
+            .expect("callback")
+    }
+
+    /// nginx-rtmp's `publish` for `key` from connection `clientid` into `live`.
+    pub async fn publish(&self, key: &str, clientid: &str) -> reqwest::Response {
+        self.callback(&nginx("publish", "live", key, clientid))
+            .await
+    }
+
+    pub async fn update(&self, key: &str, clientid: &str) -> reqwest::Response {
+        self.callback(&nginx("update", "live", key, clientid)).await
+    }
+
+    pub async fn publish_done(&self, key: &str, clientid: &str) -> reqwest::Response {
+        self.callback(&nginx("publish_done", "live", key, clientid))
+            .await
+    }
+
+    /// Usernames listed by `GET /api/rooms`.
+    pub async fn live(&self) -> Vec<String> {
+        let body: Value = self
+            .http
+            .get(self.url("/api/rooms?limit=100"))
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("list json");
+        body["rooms"]
+            .as_array()
+            .expect("rooms")
+            .iter()
+            .filter_map(|r| r["username"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub async fn is_live(&self, username: &str) -> bool {
+        self.live().await.iter().any(|u| u == username)
+    }
+
+    /// `GET /internal/rooms/{username}` body, or `None` when offline.
+    pub async fn internal(&self, username: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(self.url(&format!("/internal/rooms/{username}")))
+            .send()
+            .await
+            .expect("internal lookup");
+        if response.status() == 404 {
+            return None;
+        }
+        assert_eq!(response.status(), 200);
+        Some(response.json().await.expect("internal json"))
+    }
+
+    pub async fn heartbeat(&self, username: &str, viewer: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/rooms/{username}/viewers")))
+            .json(&json!({ "viewer_id": viewer }))
+            .send()
+            .await
+            .expect("heartbeat")
+    }
+
+    pub async fn events(&self) -> Sse {
+        let response = self
+            .http
+            .get(self.url("/api/events"))
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(response.status(), 200);
+        Sse {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.wait().await;
+        }
+    }
+}
+
+impl Drop for Rooms {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A callback form with nginx-rtmp's fields.
+pub fn nginx<'a>(
+    call: &'a str,
+    app: &'a str,
+    name: &'a str,
+    clientid: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("call", call),
+        ("app", app),
+        ("name", name),
+        ("type", "live"),
+        ("addr", "127.0.0.1"),
+        ("clientid", clientid),
+        ("tcurl", "rtmp://127.0.0.1/live"),
+    ]
+}
+
+type ByteStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A Server-Sent Events reader.
+pub struct Sse {
+    stream: ByteStream,
+    buffer: String,
+}
+
+impl Sse {
+    /// The next event (name, data) within `timeout`; comments and keep-alives are skipped.
+    pub async fn next(&mut self, timeout: Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = None;
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if let Some(name) = name {
+                    return Some((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk.ok()?));
+        }
+    }
+
+    /// Waits for an event named `name` about `username`, skipping others.
+    pub async fn expect(&mut self, name: &str, username: &str, timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some((n, data)) if n == name && data["username"] == username => return data,
+                Some(_) => continue,
+                None => panic!("no {name} event for {username} within {timeout:?}"),
+            }
+        }
+    }
+}
