@@ -1,0 +1,13 @@
+//! The HLS origin: serves the playlists and segments the media pipelines write, for the current
+//! session of each user, under `/hls/{username}/...`.
+//!
+//! [`HlsRegistry`] maps a username to the folder of its current session; the transcoder updates
+//! it when a session starts and ends. [`routes`] is the axum router the ingest mounts.
+
+mod names;
+mod registry;
+mod routes;
+
+pub use names::{is_file_name, is_rendition, is_username, FileKind};
+pub use registry::HlsRegistry;
+pub use routes::routes;

@@ -1,0 +1,117 @@
+//! Which folder holds each user's current session. Written by the transcoder (start, end,
+//! cleanup), read by every HLS request; the lock is held only to copy a path, never across I/O.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, PoisonError, RwLock},
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct HlsRegistry {
+    sessions: Arc<RwLock<HashMap<String, Session>>>,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    session_id: String,
+    dir: PathBuf,
+    live: bool,
+}
+
+impl HlsRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new session of `username` becomes the one served (replacing an ended one).
+    pub fn publish(&self, username: &str, session_id: &str, dir: PathBuf) {
+        self.write().insert(
+            username.to_owned(),
+            Session {
+                session_id: session_id.to_owned(),
+                dir,
+                live: true,
+            },
+        );
+    }
+
+    /// The session ended: its files stay served (players read `#EXT-X-ENDLIST`) until removed.
+    pub fn end(&self, username: &str, session_id: &str) {
+        if let Some(session) = self.write().get_mut(username) {
+            if session.session_id == session_id {
+                session.live = false;
+            }
+        }
+    }
+
+    /// Stops serving the session, unless a newer session of the user took its place.
+    pub fn remove(&self, username: &str, session_id: &str) {
+        let mut sessions = self.write();
+        if sessions
+            .get(username)
+            .is_some_and(|s| s.session_id == session_id)
+        {
+            sessions.remove(username);
+        }
+    }
+
+    /// The folder to serve `username` from, if any session is being served.
+    pub fn session_dir(&self, username: &str) -> Option<PathBuf> {
+        self.read().get(username).map(|s| s.dir.clone())
+    }
+
+    /// Whether `username` has a live (not yet ended) session here.
+    pub fn is_live(&self, username: &str) -> bool {
+        self.read().get(username).is_some_and(|s| s.live)
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.read().values().filter(|s| s.live).count()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Session>> {
+        self.sessions.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Session>> {
+        self.sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ended_sessions_are_served_until_removed() {
+        let registry = HlsRegistry::new();
+        registry.publish("alice", "s1", PathBuf::from("/hls/alice/s1"));
+        assert!(registry.is_live("alice"));
+        registry.end("alice", "s1");
+        assert!(!registry.is_live("alice"));
+        assert_eq!(
+            registry.session_dir("alice"),
+            Some(PathBuf::from("/hls/alice/s1"))
+        );
+        registry.remove("alice", "s1");
+        assert_eq!(registry.session_dir("alice"), None);
+    }
+
+    #[test]
+    fn an_old_session_never_ends_or_removes_a_newer_one() {
+        let registry = HlsRegistry::new();
+        registry.publish("alice", "s1", PathBuf::from("/hls/alice/s1"));
+        registry.publish("alice", "s2", PathBuf::from("/hls/alice/s2"));
+        registry.end("alice", "s1");
+        registry.remove("alice", "s1");
+        assert!(registry.is_live("alice"));
+        assert_eq!(
+            registry.session_dir("alice"),
+            Some(PathBuf::from("/hls/alice/s2"))
+        );
+        assert_eq!(registry.live_count(), 1);
+    }
+}

@@ -1,0 +1,162 @@
+//! ferrocast ingest: RTMP in, HLS out.
+//!
+//! The RTMP side (`rtmp/`: listener, guard, connections; `session/`: publish authorisation and
+//! live sessions; `adapters/`: users gRPC and rooms callbacks) feeds the media side (`media/`,
+//! `hls/`) through the traits in [`ports`]. [`start`] wires both for `main.rs` and tests.
+
+pub mod adapters;
+pub mod config;
+pub mod hls;
+pub mod media;
+pub mod ports;
+pub mod rtmp;
+pub mod session;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use ferrocast_kit::http::{RequestLimits, ServerLimits};
+use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+
+use adapters::{rooms::HttpRoomCallbacks, users::GrpcKeyAuthenticator};
+use hls::HlsRegistry;
+use media::FfmpegTranscoder;
+use ports::Transcoder;
+use rtmp::admission::Admission;
+use session::SessionDeps;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ferrocast_kit::config::ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("invalid users service settings: {0}")]
+    Users(String),
+    #[error("cannot build the rooms callback client: {0}")]
+    Rooms(String),
+    #[error(transparent)]
+    Media(#[from] ports::MediaError),
+}
+
+/// A started ingest.
+pub struct Running {
+    pub rtmp_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Resolves once everything has stopped after `shutdown` fired (live sessions have sent
+    /// `publish_done` by then).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the RTMP listener, the ffmpeg HLS pipeline per publish, and the HTTP listener
+/// (health, metrics, HLS origin).
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
+    let registry = HlsRegistry::new();
+    let transcoder = Arc::new(FfmpegTranscoder::new(
+        config.media.clone(),
+        registry.clone(),
+        shutdown.clone(),
+    ));
+    // A missing ffmpeg or an HLS root we cannot create would otherwise only show at the first
+    // publish, as a refused stream: refuse to start instead.
+    transcoder.check().await?;
+    let mut running = serve(config, transcoder.clone(), registry, shutdown.clone()).await?;
+    // After shutdown, pipelines still close their playlists and remove their folders: wait.
+    running.tasks.spawn(async move {
+        shutdown.cancelled().await;
+        transcoder.wait().await;
+    });
+    Ok(running)
+}
+
+/// [`start`] with a given media pipeline (tests record what reaches it); the HLS origin then
+/// serves nothing.
+pub async fn start_with_transcoder(
+    config: Config,
+    transcoder: Arc<dyn Transcoder>,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
+    serve(config, transcoder, HlsRegistry::new(), shutdown).await
+}
+
+async fn serve(
+    config: Config,
+    transcoder: Arc<dyn Transcoder>,
+    registry: HlsRegistry,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
+    config.validate()?;
+    let users = UsersAuth::connect_lazy(&UsersAuthConfig::new(
+        config.users_grpc_url.clone(),
+        config.service_token(),
+    ))
+    .map_err(|e| StartError::Users(e.to_string()))?;
+    let callbacks = HttpRoomCallbacks::new(
+        config.rooms_callback_url.clone(),
+        config.ingest_origin_url.clone(),
+        config.service_token(),
+        config.callback_timeout(),
+    )
+    .map_err(|e| StartError::Rooms(e.to_string()))?;
+    let deps = Arc::new(SessionDeps {
+        authenticator: Arc::new(GrpcKeyAuthenticator::new(users)),
+        callbacks: Arc::new(callbacks),
+        transcoder,
+        update_interval: config.update_interval(),
+        start_timeout: config.pipeline_start_timeout(),
+        finish_timeout: config.pipeline_start_timeout(),
+    });
+
+    let (rtmp_listener, rtmp_addr) = bind(&config.ingest_rtmp_addr).await?;
+    let (http_listener, http_addr) = bind(&config.ingest_http_addr).await?;
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(rtmp::server::run(
+        rtmp_listener,
+        Arc::new(config.connection_settings()),
+        Admission::new(
+            config.ingest_max_connections,
+            config.ingest_max_connections_per_ip,
+        ),
+        deps,
+        shutdown.clone(),
+    ));
+
+    let router = hls::routes(registry);
+    let router = ferrocast_kit::health::routes(router, Vec::new());
+    let router = ferrocast_kit::metrics::instrument(router);
+    let router = ferrocast_kit::http::limits(router, RequestLimits::default());
+    tasks.spawn(ferrocast_kit::http::serve(
+        http_listener,
+        router,
+        ServerLimits::default(),
+        shutdown,
+    ));
+    tracing::info!(%rtmp_addr, %http_addr, "ingest listening");
+    Ok(Running {
+        rtmp_addr,
+        http_addr,
+        tasks,
+    })
+}
+
+async fn bind(addr: &str) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    ferrocast_kit::http::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}

@@ -1,0 +1,252 @@
+//! The ffmpeg command line of one pipeline, built as an argv list (never through a shell).
+//!
+//! It carries no secret: input is FLV on stdin, outputs are named by username, session id and
+//! rendition. Encoder options are given per output stream (`-b:v:1`, `-profile:v:1`...), because
+//! a bare `-profile:v high` also hits the copied stream and makes ffmpeg fail (MEDIA-NOTES pitfall
+//! 4). Transcoded rungs take their keyframes from the source (`-force_key_frames source`, no scene
+//! cuts) so every rendition cuts segments at the same instants (pitfall 1).
+
+use std::{ffi::OsString, path::Path};
+
+use super::ladder::{max_kbps, Encoding, Variant};
+
+/// What to do with the source audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioPlan {
+    None,
+    /// AAC already: copied into every rendition.
+    Copy,
+    /// Anything else is re-encoded to AAC-LC at this rate.
+    Aac {
+        kbps: u32,
+    },
+}
+
+/// Everything the command line depends on.
+#[derive(Debug, Clone)]
+pub struct Command<'a> {
+    pub variants: &'a [Variant],
+    pub audio: AudioPlan,
+    /// The session folder; renditions go to `{out_dir}/{name}/`.
+    pub out_dir: &'a Path,
+    /// Makes segment names unique per session, so `immutable` caching is safe across sessions.
+    pub segment_prefix: &'a str,
+    pub segment_seconds: u32,
+    pub playlist_window: u32,
+    pub preset: &'a str,
+    /// A restart after a crash appends to the existing playlists behind a discontinuity.
+    pub restart: bool,
+}
+
+impl Command<'_> {
+    pub fn argv(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+        push(&["-hide_banner", "-loglevel", "warning", "-nostats"]);
+        // FLV has no header listing its streams, so ffmpeg probes the input; its default 5 s
+        // of probing delays the first segment by 5 s. Codec headers come first (we start at a
+        // keyframe after them), so one second is plenty.
+        push(&["-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0"]);
+
+        for _ in self.variants {
+            push(&["-map", "0:v:0"]);
+            if self.audio != AudioPlan::None {
+                push(&["-map", "0:a:0"]);
+            }
+        }
+        for (index, variant) in self.variants.iter().enumerate() {
+            let stream = |option: &str| format!("-{option}:v:{index}");
+            match variant.encoding {
+                Encoding::Copy => push(&[&stream("c"), "copy"]),
+                Encoding::X264 { video_kbps } => {
+                    let scale = format!("scale={}:{}", variant.width, variant.height);
+                    let rate = format!("{video_kbps}k");
+                    let max = format!("{}k", max_kbps(video_kbps));
+                    let buffer = format!("{}k", video_kbps.saturating_mul(2));
+                    push(&[
+                        &stream("c"),
+                        "libx264",
+                        &stream("filter"),
+                        &scale,
+                        &stream("preset"),
+                        self.preset,
+                        &stream("profile"),
+                        "high",
+                        &stream("pix_fmt"),
+                        "yuv420p",
+                        &stream("b"),
+                        &rate,
+                        &stream("maxrate"),
+                        &max,
+                        &stream("bufsize"),
+                        &buffer,
+                        &stream("force_key_frames"),
+                        "source",
+                        &stream("sc_threshold"),
+                        "0",
+                    ]);
+                }
+            }
+        }
+        match self.audio {
+            AudioPlan::None => {}
+            AudioPlan::Copy => push(&["-c:a", "copy"]),
+            AudioPlan::Aac { kbps } => {
+                let rate = format!("{kbps}k");
+                push(&["-c:a", "aac", "-b:a", &rate, "-ac", "2"]);
+            }
+        }
+        // Encoders buffer frames (lookahead) while copied packets keep coming.
+        push(&["-max_muxing_queue_size", "4096"]);
+
+        let mut flags = String::from("delete_segments+independent_segments+temp_file");
+        if self.restart {
+            flags.push_str("+append_list+discont_start");
+        }
+        let segment_seconds = self.segment_seconds.to_string();
+        let window = self.playlist_window.to_string();
+        push(&[
+            "-f",
+            "hls",
+            "-hls_time",
+            &segment_seconds,
+            "-hls_list_size",
+            &window,
+            // Keep a few segments past the window for players still downloading them.
+            "-hls_delete_threshold",
+            "3",
+            "-hls_flags",
+            &flags,
+            "-hls_segment_type",
+            "mpegts",
+        ]);
+        let map = self
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(index, variant)| match self.audio {
+                AudioPlan::None => format!("v:{index},name:{}", variant.name),
+                _ => format!("v:{index},a:{index},name:{}", variant.name),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        push(&["-var_stream_map", &map, "-hls_segment_filename"]);
+        args.push(
+            self.out_dir
+                .join("%v")
+                .join(format!("{}_%05d.ts", self.segment_prefix))
+                .into_os_string(),
+        );
+        args.push(self.out_dir.join("%v").join("index.m3u8").into_os_string());
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::ladder::{parse_ladder, plan, DEFAULT_LADDER};
+
+    fn argv(audio: AudioPlan, restart: bool) -> Vec<String> {
+        let variants = plan(1280, 720, &parse_ladder(DEFAULT_LADDER).expect("valid"));
+        Command {
+            variants: &variants,
+            audio,
+            out_dir: Path::new("/hls/alice/0123abcd"),
+            segment_prefix: "0123abcd",
+            segment_seconds: 1,
+            playlist_window: 6,
+            preset: "veryfast",
+            restart,
+        }
+        .argv()
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+    }
+
+    fn after<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+        args.windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1].as_str())
+            .collect()
+    }
+
+    #[test]
+    fn reads_flv_from_stdin_and_writes_under_the_session_folder() {
+        let args = argv(AudioPlan::Copy, false);
+        assert_eq!(after(&args, "-i"), ["pipe:0"]);
+        assert_eq!(after(&args, "-analyzeduration"), ["1000000"]);
+        assert_eq!(after(&args, "-f"), ["flv", "hls"]);
+        assert_eq!(
+            args.last().map(String::as_str),
+            Some("/hls/alice/0123abcd/%v/index.m3u8")
+        );
+        assert_eq!(
+            after(&args, "-hls_segment_filename"),
+            ["/hls/alice/0123abcd/%v/0123abcd_%05d.ts"]
+        );
+        assert_eq!(
+            after(&args, "-var_stream_map"),
+            ["v:0,a:0,name:720p v:1,a:1,name:480p v:2,a:2,name:360p"]
+        );
+    }
+
+    #[test]
+    fn encoder_options_are_per_output_stream() {
+        let args = argv(AudioPlan::Copy, false);
+        assert_eq!(after(&args, "-c:v:0"), ["copy"]);
+        assert_eq!(after(&args, "-c:v:1"), ["libx264"]);
+        assert_eq!(after(&args, "-filter:v:1"), ["scale=854:480"]);
+        assert_eq!(after(&args, "-b:v:2"), ["800k"]);
+        assert_eq!(after(&args, "-maxrate:v:2"), ["880k"]);
+        assert_eq!(after(&args, "-profile:v:1"), ["high"]);
+        assert_eq!(after(&args, "-force_key_frames:v:1"), ["source"]);
+        assert_eq!(after(&args, "-sc_threshold:v:2"), ["0"]);
+        // Nothing unqualified that would also apply to the copied stream.
+        for bare in ["-profile:v", "-b:v", "-preset", "-c:v", "-force_key_frames"] {
+            assert!(!args.iter().any(|a| a == bare), "{bare}");
+        }
+        assert!(after(&args, "-c:v:0").len() == 1 && after(&args, "-b:v:0").is_empty());
+    }
+
+    #[test]
+    fn audio_is_copied_reencoded_or_left_out() {
+        assert_eq!(after(&argv(AudioPlan::Copy, false), "-c:a"), ["copy"]);
+        let aac = argv(AudioPlan::Aac { kbps: 128 }, false);
+        assert_eq!(after(&aac, "-c:a"), ["aac"]);
+        assert_eq!(after(&aac, "-b:a"), ["128k"]);
+        let silent = argv(AudioPlan::None, false);
+        assert!(after(&silent, "-map").iter().all(|m| *m == "0:v:0"));
+        assert_eq!(
+            after(&silent, "-var_stream_map"),
+            ["v:0,name:720p v:1,name:480p v:2,name:360p"]
+        );
+    }
+
+    #[test]
+    fn restart_appends_behind_a_discontinuity() {
+        assert_eq!(
+            after(&argv(AudioPlan::Copy, false), "-hls_flags"),
+            ["delete_segments+independent_segments+temp_file"]
+        );
+        assert_eq!(
+            after(&argv(AudioPlan::Copy, true), "-hls_flags"),
+            ["delete_segments+independent_segments+temp_file+append_list+discont_start"]
+        );
+    }
+
+    #[test]
+    fn argv_carries_nothing_but_public_names() {
+        // The command is built only from the ladder, config and the session folder: no URL, no
+        // key, nothing a shell would interpret.
+        for arg in argv(AudioPlan::Copy, false) {
+            assert!(!arg.contains("rtmp"), "{arg}");
+            assert!(
+                arg.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b":_.,%+=/ -".contains(&b)),
+                "{arg}"
+            );
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Configuration of the media pipeline, read from `FERROCAST_*` variables.
+//!
+//! The ingest `Config` embeds this struct with `#[serde(flatten)]`. Flattening makes envy hand
+//! every value over as a string, so numeric fields parse strings themselves (see [`de`]).
+
+use std::{path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+use super::ladder::{self, RungSpec};
+
+/// x264 presets ffmpeg accepts; anything else is refused at start rather than by ffmpeg later.
+const X264_PRESETS: &[&str] = &[
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaConfig {
+    /// `FERROCAST_FFMPEG_PATH`: the ffmpeg binary (looked up in `PATH` when bare).
+    #[serde(default = "default_ffmpeg_path")]
+    pub ffmpeg_path: PathBuf,
+    /// `FERROCAST_HLS_ROOT`: sessions write under `{root}/{username}/{session_id}/`.
+    #[serde(default = "default_hls_root")]
+    pub hls_root: PathBuf,
+    /// `FERROCAST_HLS_SEGMENT_SECONDS`: target segment length (segments cut at source keyframes).
+    #[serde(default = "default_segment_seconds", deserialize_with = "de::positive")]
+    pub hls_segment_seconds: u32,
+    /// `FERROCAST_HLS_PLAYLIST_WINDOW`: segments listed in a live playlist.
+    #[serde(default = "default_playlist_window", deserialize_with = "de::positive")]
+    pub hls_playlist_window: u32,
+    /// `FERROCAST_HLS_LADDER`: x264 rungs as `HEIGHT:KBPS,...` (see [`ladder::DEFAULT_LADDER`]).
+    #[serde(default = "default_ladder", deserialize_with = "de::ladder")]
+    pub hls_ladder: Vec<RungSpec>,
+    /// `FERROCAST_HLS_X264_PRESET`: speed/quality trade-off of the transcoded rungs.
+    #[serde(default = "default_preset", deserialize_with = "de::preset")]
+    pub hls_x264_preset: String,
+    /// `FERROCAST_HLS_AUDIO_KBPS`: AAC bit rate when the source audio must be re-encoded.
+    #[serde(default = "default_audio_kbps", deserialize_with = "de::positive")]
+    pub hls_audio_kbps: u32,
+    /// `FERROCAST_HLS_CLEANUP_GRACE_SECONDS`: ended playlists stay served this long, so players
+    /// read `#EXT-X-ENDLIST` before the files go.
+    #[serde(
+        rename = "hls_cleanup_grace_seconds",
+        default = "default_cleanup_grace",
+        deserialize_with = "de::seconds"
+    )]
+    pub cleanup_grace: Duration,
+    /// `FERROCAST_FFMPEG_STOP_TIMEOUT_SECONDS`: how long ffmpeg may take to finish after its
+    /// input closed before it is killed; also bounds a single write to its stdin.
+    #[serde(
+        rename = "ffmpeg_stop_timeout_seconds",
+        default = "default_stop_timeout",
+        deserialize_with = "de::seconds"
+    )]
+    pub stop_timeout: Duration,
+    /// `FERROCAST_HLS_STALL_SECONDS`: an ffmpeg that publishes no segment for this long is
+    /// treated as crashed. Must exceed the longest source keyframe interval.
+    #[serde(
+        rename = "hls_stall_seconds",
+        default = "default_stall_timeout",
+        deserialize_with = "de::seconds"
+    )]
+    pub stall_timeout: Duration,
+    /// `FERROCAST_FFMPEG_MAX_RESTARTS`: restarts of a crashed ffmpeg before the stream ends.
+    #[serde(default = "default_max_restarts", deserialize_with = "de::number")]
+    pub ffmpeg_max_restarts: u32,
+    /// `FERROCAST_MEDIA_QUEUE_PACKETS`: packets buffered between the RTMP reader and ffmpeg;
+    /// when full, packets are dropped until the next keyframe instead of stalling the reader.
+    #[serde(
+        default = "default_queue_packets",
+        deserialize_with = "de::positive_usize"
+    )]
+    pub media_queue_packets: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            ffmpeg_path: default_ffmpeg_path(),
+            hls_root: default_hls_root(),
+            hls_segment_seconds: default_segment_seconds(),
+            hls_playlist_window: default_playlist_window(),
+            hls_ladder: default_ladder(),
+            hls_x264_preset: default_preset(),
+            hls_audio_kbps: default_audio_kbps(),
+            cleanup_grace: default_cleanup_grace(),
+            stop_timeout: default_stop_timeout(),
+            stall_timeout: default_stall_timeout(),
+            ffmpeg_max_restarts: default_max_restarts(),
+            media_queue_packets: default_queue_packets(),
+        }
+    }
+}
+
+fn default_ffmpeg_path() -> PathBuf {
+    PathBuf::from("ffmpeg")
+}
+fn default_hls_root() -> PathBuf {
+    PathBuf::from(".ferrocast/hls")
+}
+fn default_segment_seconds() -> u32 {
+    1
+}
+fn default_playlist_window() -> u32 {
+    6
+}
+fn default_ladder() -> Vec<RungSpec> {
+    ladder::parse_ladder(ladder::DEFAULT_LADDER).unwrap_or_default()
+}
+fn default_preset() -> String {
+    "veryfast".to_owned()
+}
+fn default_audio_kbps() -> u32 {
+    128
+}
+fn default_cleanup_grace() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_stop_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_stall_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+fn default_max_restarts() -> u32 {
+    1
+}
+fn default_queue_packets() -> usize {
+    1024
+}
+
+/// Deserializers that accept a value as a number or as the string envy hands over.
+mod de {
+    use std::{fmt::Display, str::FromStr, time::Duration};
+
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    use super::{ladder, RungSpec, X264_PRESETS};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(f64),
+    }
+
+    fn parse<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: FromStr,
+        T::Err: Display,
+    {
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text.trim().parse().map_err(D::Error::custom),
+            Raw::Number(number) => number.to_string().parse().map_err(D::Error::custom),
+        }
+    }
+
+    pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        parse(deserializer)
+    }
+
+    pub fn positive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        let value: u32 = parse(deserializer)?;
+        if value == 0 {
+            return Err(D::Error::custom("must be greater than 0"));
+        }
+        Ok(value)
+    }
+
+    pub fn positive_usize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+        let value: usize = parse(deserializer)?;
+        if value == 0 {
+            return Err(D::Error::custom("must be greater than 0"));
+        }
+        Ok(value)
+    }
+
+    pub fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let value: f64 = parse(deserializer)?;
+        Duration::try_from_secs_f64(value).map_err(D::Error::custom)
+    }
+
+    pub fn ladder<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<RungSpec>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ladder::parse_ladder(&text).map_err(D::Error::custom)
+    }
+
+    pub fn preset<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if X264_PRESETS.contains(&text.as_str()) {
+            Ok(text)
+        } else {
+            Err(D::Error::custom(format!(
+                "unknown x264 preset {text:?} (expected one of {})",
+                X264_PRESETS.join(", ")
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How the ingest `Config` embeds this one.
+    #[derive(Deserialize)]
+    struct Outer {
+        #[serde(default)]
+        #[allow(dead_code)]
+        other: Option<String>,
+        #[serde(flatten)]
+        media: MediaConfig,
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let outer: Outer = ferrocast_kit::config::from_pairs(&[]).expect("defaults");
+        assert_eq!(outer.media.hls_segment_seconds, 1);
+        assert_eq!(outer.media.hls_x264_preset, "veryfast");
+        assert_eq!(outer.media.hls_ladder.len(), 4);
+        assert_eq!(outer.media.cleanup_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn flattened_numbers_parse_from_env_strings() {
+        let outer: Outer = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_HLS_SEGMENT_SECONDS", "2"),
+            ("FERROCAST_HLS_LADDER", "480:1500,160:250"),
+            ("FERROCAST_HLS_X264_PRESET", "ultrafast"),
+            ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "0.5"),
+            ("FERROCAST_HLS_ROOT", "/var/hls"),
+        ])
+        .expect("valid");
+        assert_eq!(outer.media.hls_segment_seconds, 2);
+        assert_eq!(outer.media.hls_ladder.len(), 2);
+        assert_eq!(outer.media.hls_x264_preset, "ultrafast");
+        assert_eq!(outer.media.cleanup_grace, Duration::from_millis(500));
+        assert_eq!(outer.media.hls_root, PathBuf::from("/var/hls"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_load() {
+        for (name, value) in [
+            ("FERROCAST_HLS_SEGMENT_SECONDS", "0"),
+            ("FERROCAST_HLS_SEGMENT_SECONDS", "two"),
+            ("FERROCAST_HLS_X264_PRESET", "-f null"),
+            ("FERROCAST_HLS_LADDER", "720p"),
+        ] {
+            assert!(
+                ferrocast_kit::config::from_pairs::<Outer>(&[(name, value)]).is_err(),
+                "{name}={value}"
+            );
+        }
+    }
+}

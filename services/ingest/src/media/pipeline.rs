@@ -1,0 +1,597 @@
+//! The task that runs one publish's media: it waits for the source's codec headers and first
+//! keyframe, plans the ladder, runs ffmpeg, feeds it FLV, restarts it once if it dies or stops
+//! producing segments, publishes the master playlist, and on finish lets ffmpeg close its
+//! playlists before the folder is removed after a grace period.
+//!
+//! When it gives up (restart budget spent, or a failure no restart cures, such as a full HLS
+//! disk) it closes the variant playlists itself, since a killed ffmpeg cannot: the ended stream
+//! is then served as ended until cleanup, exactly like a clean finish.
+//!
+//! It is the only writer to ffmpeg's stdin. The RTMP side hands packets over through a bounded
+//! channel and never waits for this task (see `transcoder.rs`), so a slow ffmpeg costs dropped
+//! frames, never a stalled publisher.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use bytes::BytesMut;
+use tokio::{
+    sync::{mpsc, oneshot, watch},
+    time::Instant,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{
+    argv::{AudioPlan, Command},
+    avc,
+    config::MediaConfig,
+    flv::{self, TagKind},
+    ladder::{self, Encoding, Variant},
+    master, metrics as names, outputs, playlist,
+    process::{Ffmpeg, NO_SPACE},
+    source::{Role, Source},
+    ts,
+};
+use crate::{
+    hls::HlsRegistry,
+    ports::{MediaPacket, Publisher, Rendition},
+};
+
+/// A valid `CODECS` value (High, level 4.1) for the rare case the real one cannot be read.
+const FALLBACK_VIDEO_CODECS: &str = "avc1.640029";
+/// Enough of a segment to hold its first video PES header and SPS.
+const SEGMENT_PREFIX_BYTES: u64 = 256 * 1024;
+const MASTER_POLL: Duration = Duration::from_millis(200);
+/// How long (media time) the start waits for audio that `onMetaData` announced.
+const AUDIO_GRACE_MS: u32 = 3000;
+
+/// State the sink reads while the pipeline runs.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub renditions: Mutex<Vec<Rendition>>,
+}
+
+pub struct Pipeline {
+    pub config: Arc<MediaConfig>,
+    pub publisher: Publisher,
+    pub dir: PathBuf,
+    pub registry: HlsRegistry,
+    pub shared: Arc<Shared>,
+    pub packets: mpsc::Receiver<MediaPacket>,
+    pub finish: oneshot::Receiver<()>,
+    pub shutdown: CancellationToken,
+    pub failed: watch::Sender<Option<String>>,
+    pub tasks: TaskTracker,
+}
+
+/// The running ffmpeg and what a restart needs.
+struct Running {
+    ffmpeg: Ffmpeg,
+    variants: Vec<Variant>,
+    audio: AudioPlan,
+    /// Nothing is written until the next keyframe (at start and after a restart, pitfall 2).
+    awaiting_keyframe: bool,
+    restarts: u32,
+    started: Instant,
+    master_written: bool,
+    /// Last time the first rendition's playlist listed a new segment (or ffmpeg (re)started).
+    last_output: Instant,
+    /// The newest segment that playlist listed: progress is a new name, not a rewritten file.
+    last_segment: Option<String>,
+    /// Last successful write to ffmpeg: a quiet publisher is not a stalled ffmpeg.
+    last_fed: Instant,
+}
+
+enum Ending {
+    Finished,
+    Failed(String),
+}
+
+impl Pipeline {
+    pub async fn run(mut self) {
+        let _live = names::LiveGuard::enter();
+        let ending = self.drive().await;
+        let username = self.publisher.username.clone();
+        let session_id = self.publisher.session_id.clone();
+        // ffmpeg is gone on every ending (stopped, killed and reaped, or never started), so it
+        // cannot rewrite a playlist after this and drop the tag again. A no-op after a clean
+        // finish, where ffmpeg wrote the tag itself.
+        self.close_playlists().await;
+        self.registry.end(&username, &session_id);
+        match ending {
+            Ending::Finished => tracing::info!(%username, %session_id, "media pipeline finished"),
+            Ending::Failed(reason) => {
+                tracing::error!(%username, %session_id, %reason, "media pipeline failed; the stream must end");
+                metrics::counter!(names::PIPELINE_FAILURES).increment(1);
+                self.failed.send_replace(Some(reason));
+            }
+        }
+        self.schedule_cleanup();
+    }
+
+    async fn drive(&mut self) -> Ending {
+        let mut source = Source::default();
+        let first = match self.wait_for_keyframe(&mut source).await {
+            Ok(Some(packet)) => packet,
+            Ok(None) => return Ending::Finished,
+            Err(reason) => return Ending::Failed(reason),
+        };
+        let Some((width, height)) = source.size() else {
+            return Ending::Failed(
+                "cannot tell the source resolution (no readable SPS, no onMetaData size)".into(),
+            );
+        };
+        let variants = ladder::plan(width, height, &self.config.hls_ladder);
+        let audio = source.audio_plan(self.config.hls_audio_kbps);
+        self.set_renditions(&variants, &source, audio);
+        tracing::info!(
+            username = %self.publisher.username,
+            session_id = %self.publisher.session_id,
+            source = %format!("{width}x{height}"),
+            renditions = ?variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+            ?audio,
+            "starting ffmpeg"
+        );
+        let ffmpeg = match self.spawn(&variants, audio, false) {
+            Ok(ffmpeg) => ffmpeg,
+            Err(error) => return Ending::Failed(format!("cannot start ffmpeg: {error}")),
+        };
+        let mut running = Running {
+            ffmpeg,
+            variants,
+            audio,
+            awaiting_keyframe: true,
+            restarts: 0,
+            started: Instant::now(),
+            master_written: false,
+            last_output: Instant::now(),
+            last_segment: None,
+            last_fed: Instant::now(),
+        };
+        if let Err(reason) = self
+            .deliver(&mut running, &source, &first, Role::KeyFrame)
+            .await
+        {
+            return Ending::Failed(reason);
+        }
+        self.supervise(running, source).await
+    }
+
+    /// Remembers headers until the first keyframe after an AVC sequence header arrives.
+    async fn wait_for_keyframe(
+        &mut self,
+        source: &mut Source,
+    ) -> Result<Option<MediaPacket>, String> {
+        let mut first_keyframe_ms = None;
+        loop {
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Ok(None),
+                _ = &mut self.finish => return Ok(None),
+                packet = self.packets.recv() => {
+                    let Some(packet) = packet else { return Ok(None) };
+                    match source.observe(&packet) {
+                        Role::KeyFrame if source.has_video_header() => {
+                            // Announced audio gets up to 3 s to show up before video starts.
+                            let at = timestamp(&packet);
+                            let first = *first_keyframe_ms.get_or_insert(at);
+                            if !source.awaiting_announced_audio()
+                                || at.saturating_sub(first) >= AUDIO_GRACE_MS
+                            {
+                                return Ok(Some(packet));
+                            }
+                        }
+                        Role::UnsupportedVideo => {
+                            return Err("the source video is not H.264, which the ladder needs".into())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn supervise(&mut self, mut running: Running, mut source: Source) -> Ending {
+        let mut poll = tokio::time::interval(MASTER_POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return self.stop(running, &source).await,
+                _ = &mut self.finish => return self.drain_and_stop(running, &mut source).await,
+                // A full disk does not make ffmpeg exit; waiting for the stall watchdog and a
+                // restart onto the same full disk would only keep a dead stream live longer.
+                cause = running.ffmpeg.unrecoverable_reported() => {
+                    let status = running.ffmpeg.kill().await;
+                    let reason = running.ffmpeg.describe_exit(status);
+                    return Ending::Failed(not_restarted(&cause, &reason));
+                }
+                // The poll comes before the packets: when ffmpeg falls behind real time the
+                // packet queue is never empty, and a biased select would starve the master
+                // playlist and the stall watchdog until the publisher stopped.
+                _ = poll.tick() => {
+                    if !running.master_written {
+                        if let Err(reason) = self.publish_master(&mut running, &source).await {
+                            let _ = running.ffmpeg.kill().await;
+                            return Ending::Failed(reason);
+                        }
+                    }
+                    if let Some(reason) = self.stalled(&mut running).await {
+                        let status = running.ffmpeg.kill().await;
+                        let reason = format!("{reason} ({})", running.ffmpeg.describe_exit(status));
+                        if let Err(reason) = self.restart(&mut running, reason).await {
+                            return Ending::Failed(reason);
+                        }
+                    }
+                }
+                status = running.ffmpeg.child.wait() => {
+                    let reason = running.ffmpeg.describe_exit(status.ok());
+                    if let Err(reason) = self.restart(&mut running, reason).await {
+                        return Ending::Failed(reason);
+                    }
+                }
+                packet = self.packets.recv() => {
+                    let Some(packet) = packet else { return self.stop(running, &source).await };
+                    if let Err(reason) = self.handle(&mut running, &mut source, packet).await {
+                        return Ending::Failed(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An ffmpeg that reads its input but writes no segments (hung or full disk, stuck
+    /// encoder) would leave viewers on a frozen stream while the room stays live: after
+    /// `stall_timeout` without a new segment it counts as crashed. Only a new segment counts:
+    /// on a full disk ffmpeg keeps rewriting an empty playlist, which looks alive by mtime.
+    async fn stalled(&self, running: &mut Running) -> Option<String> {
+        let path = self.dir.join(&running.variants[0].name).join("index.m3u8");
+        let newest = tokio::fs::read_to_string(&path)
+            .await
+            .ok()
+            .and_then(|text| playlist::last_segment(&text).map(str::to_owned));
+        if newest.is_some() && newest != running.last_segment {
+            if running.last_segment.is_some() {
+                metrics::histogram!(names::SEGMENT_INTERVAL)
+                    .record(running.last_output.elapsed().as_secs_f64());
+            }
+            running.last_segment = newest;
+            running.last_output = Instant::now();
+            return None;
+        }
+        let quiet = running.last_output.elapsed();
+        let fed_recently = running.last_fed.elapsed() < Duration::from_secs(2);
+        (quiet > self.config.stall_timeout && fed_recently)
+            .then(|| format!("ffmpeg wrote no segment for {}s", quiet.as_secs()))
+    }
+
+    async fn handle(
+        &mut self,
+        running: &mut Running,
+        source: &mut Source,
+        packet: MediaPacket,
+    ) -> Result<(), String> {
+        let role = source.observe(&packet);
+        let unmapped_audio =
+            matches!(packet, MediaPacket::Audio { .. }) && running.audio == AudioPlan::None;
+        if role == Role::UnsupportedVideo || unmapped_audio {
+            return Ok(());
+        }
+        self.deliver(running, source, &packet, role).await
+    }
+
+    /// Writes `packet` to ffmpeg (after the FLV header and codec headers when (re)starting);
+    /// a failed write means ffmpeg is dead or stuck, handled like a crash.
+    async fn deliver(
+        &mut self,
+        running: &mut Running,
+        source: &Source,
+        packet: &MediaPacket,
+        role: Role,
+    ) -> Result<(), String> {
+        let mut bytes = BytesMut::new();
+        let tagged = if running.awaiting_keyframe {
+            if role != Role::KeyFrame {
+                return Ok(());
+            }
+            running.awaiting_keyframe = false;
+            let timestamp = timestamp(packet);
+            bytes.extend_from_slice(&flv::file_header(running.audio != AudioPlan::None, true));
+            source.headers().iter().try_for_each(|(kind, body)| {
+                let at = if *kind == TagKind::Script {
+                    0
+                } else {
+                    timestamp
+                };
+                flv::write_tag(&mut bytes, *kind, at, body)
+            })
+        } else {
+            Ok(())
+        };
+        let (kind, at, body) = tag_of(packet);
+        if tagged
+            .and_then(|()| flv::write_tag(&mut bytes, kind, at, &body))
+            .is_err()
+        {
+            // Not representable in FLV; RTMP's message size limits make this unreachable.
+            return Ok(());
+        }
+        let Err(error) = running.ffmpeg.write(&bytes, self.config.stop_timeout).await else {
+            running.last_fed = Instant::now();
+            return Ok(());
+        };
+        let status = if error.kind() == std::io::ErrorKind::TimedOut {
+            running.ffmpeg.kill().await
+        } else {
+            match tokio::time::timeout(Duration::from_secs(1), running.ffmpeg.child.wait()).await {
+                Ok(status) => status.ok(),
+                Err(_) => running.ffmpeg.kill().await,
+            }
+        };
+        let reason = format!(
+            "{} (input write: {error})",
+            running.ffmpeg.describe_exit(status)
+        );
+        self.restart(running, reason).await
+    }
+
+    /// Replaces a dead ffmpeg while the restart budget lasts. The new one appends to the same
+    /// playlists behind `#EXT-X-DISCONTINUITY` and is fed from the next keyframe. A failure a
+    /// restart cannot cure (a full disk) ends the pipeline at once, whatever the budget.
+    async fn restart(&mut self, running: &mut Running, reason: String) -> Result<(), String> {
+        if let Some(cause) = self.unrecoverable(running).await {
+            return Err(not_restarted(&cause, &reason));
+        }
+        if running.restarts >= self.config.ffmpeg_max_restarts {
+            return Err(format!(
+                "{reason}; giving up after {} restart(s)",
+                running.restarts
+            ));
+        }
+        running.restarts += 1;
+        metrics::counter!(names::FFMPEG_RESTARTS).increment(1);
+        tracing::warn!(
+            username = %self.publisher.username,
+            session_id = %self.publisher.session_id,
+            %reason,
+            restart = running.restarts,
+            "ffmpeg failed mid-stream; restarting it"
+        );
+        running.ffmpeg = self
+            .spawn(&running.variants, running.audio, true)
+            .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?;
+        running.awaiting_keyframe = true;
+        running.last_output = Instant::now();
+        Ok(())
+    }
+
+    /// Why the dead ffmpeg is not worth restarting, if so: what it reported on stderr, or else a
+    /// session folder that cannot take a small write for lack of space (ffmpeg 5 stays silent
+    /// about ENOSPC on segments; it only stops producing them).
+    async fn unrecoverable(&self, running: &Running) -> Option<String> {
+        if let Some(cause) = running.ffmpeg.unrecoverable() {
+            return Some(cause);
+        }
+        match outputs::probe_space(&self.dir).await {
+            Err(error) if error.kind() == std::io::ErrorKind::StorageFull => {
+                Some(format!("{NO_SPACE} ({error})"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Appends `#EXT-X-ENDLIST` to every rendition's playlist that lacks it. On a full disk this
+    /// may fail too; the folder is then removed at cleanup as usual.
+    async fn close_playlists(&self) {
+        let names: Vec<String> = self
+            .shared
+            .renditions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|rendition| rendition.name.clone())
+            .collect();
+        for name in names {
+            let target = self.config.hls_segment_seconds;
+            match outputs::close_playlist(&self.dir.join(&name), target).await {
+                Ok(true) => tracing::debug!(
+                    session_id = %self.publisher.session_id,
+                    rendition = %name,
+                    "closed a playlist ffmpeg left open"
+                ),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(
+                    username = %self.publisher.username,
+                    session_id = %self.publisher.session_id,
+                    rendition = %name,
+                    %error,
+                    "cannot close the playlist of an ended stream"
+                ),
+            }
+        }
+    }
+
+    /// Writes what is already queued (bounded by the stop timeout), then stops ffmpeg.
+    async fn drain_and_stop(&mut self, mut running: Running, source: &mut Source) -> Ending {
+        let deadline = Instant::now() + self.config.stop_timeout;
+        while Instant::now() < deadline {
+            let Ok(packet) = self.packets.try_recv() else {
+                break;
+            };
+            if self.handle(&mut running, source, packet).await.is_err() {
+                break;
+            }
+        }
+        self.stop(running, source).await
+    }
+
+    /// Closes ffmpeg's input so it writes `#EXT-X-ENDLIST` (pitfall 6), killing it if it hangs.
+    async fn stop(&mut self, mut running: Running, source: &Source) -> Ending {
+        let status = running.ffmpeg.stop(self.config.stop_timeout).await;
+        tracing::debug!(session_id = %self.publisher.session_id, ?status, "ffmpeg stopped");
+        if !running.master_written {
+            // A stream shorter than the first poll still deserves a playable master.
+            let _ = self.publish_master(&mut running, source).await;
+        }
+        Ending::Finished
+    }
+
+    /// Writes `master.m3u8` once every rendition has a segment, with the CODECS each one
+    /// really uses: the source's for the copy, the SPS x264 wrote for the others.
+    async fn publish_master(&self, running: &mut Running, source: &Source) -> Result<(), String> {
+        let audio_object_type = match running.audio {
+            AudioPlan::None => None,
+            AudioPlan::Copy => Some(source.aac_object_type.unwrap_or(2)),
+            AudioPlan::Aac { .. } => Some(2),
+        };
+        let mut entries = Vec::with_capacity(running.variants.len());
+        for variant in &running.variants {
+            let Some(segment) = outputs::first_segment(&self.dir, &variant.name).await else {
+                return Ok(());
+            };
+            let video = match variant.encoding {
+                Encoding::Copy => source.avc.map(|info| info.codecs()),
+                Encoding::X264 { .. } => {
+                    let Ok(bytes) = outputs::read_prefix(&segment, SEGMENT_PREFIX_BYTES).await
+                    else {
+                        // Rotated away between the two reads: try again at the next poll.
+                        return Ok(());
+                    };
+                    ts::first_sps(&bytes).map(|(p, c, l)| avc::avc_codecs(p, c, l))
+                }
+            };
+            entries.push(master::Entry {
+                uri: format!("{}/index.m3u8", variant.name),
+                bandwidth: self.bandwidth(variant, source, running.audio),
+                width: variant.width,
+                height: variant.height,
+                codecs: master::codecs(
+                    video.as_deref().unwrap_or(FALLBACK_VIDEO_CODECS),
+                    audio_object_type,
+                ),
+            });
+        }
+        outputs::write_atomic(&self.dir, "master.m3u8", &master::render(&entries))
+            .await
+            .map_err(|error| {
+                format!(
+                    "cannot write the master playlist in {}: {error}",
+                    self.dir.display()
+                )
+            })?;
+        running.master_written = true;
+        let elapsed = running.started.elapsed();
+        metrics::histogram!(names::FIRST_SEGMENT).record(elapsed.as_secs_f64());
+        self.set_renditions(&running.variants, source, running.audio);
+        tracing::info!(
+            username = %self.publisher.username,
+            session_id = %self.publisher.session_id,
+            ?elapsed,
+            "HLS master playlist published"
+        );
+        Ok(())
+    }
+
+    /// Peak bits per second of a variant, audio included.
+    fn bandwidth(&self, variant: &Variant, source: &Source, audio: AudioPlan) -> u64 {
+        let audio_kbps = match audio {
+            AudioPlan::None => 0,
+            AudioPlan::Copy => source
+                .announced
+                .audio_kbps
+                .unwrap_or(self.config.hls_audio_kbps),
+            AudioPlan::Aac { kbps } => kbps,
+        };
+        let source_kbps = source.measured_video_kbps().or(source.announced.video_kbps);
+        ladder::bandwidth(variant, source_kbps, audio_kbps, &self.config.hls_ladder)
+    }
+
+    fn set_renditions(&self, variants: &[Variant], source: &Source, audio: AudioPlan) {
+        let renditions = variants
+            .iter()
+            .map(|variant| Rendition {
+                name: variant.name.clone(),
+                width: variant.width,
+                height: variant.height,
+                bandwidth: self.bandwidth(variant, source, audio),
+            })
+            .collect();
+        *self
+            .shared
+            .renditions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = renditions;
+    }
+
+    fn spawn(
+        &self,
+        variants: &[Variant],
+        audio: AudioPlan,
+        restart: bool,
+    ) -> std::io::Result<Ffmpeg> {
+        let session_id = &self.publisher.session_id;
+        let prefix: String = session_id.chars().take(8).collect();
+        let args = Command {
+            variants,
+            audio,
+            out_dir: &self.dir,
+            segment_prefix: &prefix,
+            segment_seconds: self.config.hls_segment_seconds,
+            playlist_window: self.config.hls_playlist_window,
+            preset: &self.config.hls_x264_preset,
+            restart,
+        }
+        .argv();
+        Ffmpeg::spawn(&self.config.ffmpeg_path, &args, session_id)
+    }
+
+    /// Removes the session folder after the grace period (at once on shutdown), unless a newer
+    /// session of the user is being served from elsewhere by then.
+    fn schedule_cleanup(&self) {
+        let (registry, dir, shutdown) = (
+            self.registry.clone(),
+            self.dir.clone(),
+            self.shutdown.clone(),
+        );
+        let (username, session_id) = (
+            self.publisher.username.clone(),
+            self.publisher.session_id.clone(),
+        );
+        let grace = self.config.cleanup_grace;
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(grace) => {}
+                () = shutdown.cancelled() => {}
+            }
+            registry.remove(&username, &session_id);
+            if let Err(error) = outputs::remove_session(&dir).await {
+                tracing::warn!(%username, %session_id, %error, dir = %dir.display(), "cannot remove the HLS folder of an ended session");
+            }
+        });
+    }
+}
+
+/// The failure reason when ffmpeg is not restarted: the cause first, so logs lead with it.
+fn not_restarted(cause: &str, reason: &str) -> String {
+    format!("{cause}; ffmpeg not restarted ({reason})")
+}
+
+fn timestamp(packet: &MediaPacket) -> u32 {
+    match packet {
+        MediaPacket::Metadata { .. } => 0,
+        MediaPacket::Video { timestamp_ms, .. } | MediaPacket::Audio { timestamp_ms, .. } => {
+            *timestamp_ms
+        }
+    }
+}
+
+fn tag_of(packet: &MediaPacket) -> (TagKind, u32, bytes::Bytes) {
+    match packet {
+        MediaPacket::Metadata { data } => (TagKind::Script, 0, flv::normalize_metadata(data)),
+        MediaPacket::Video { timestamp_ms, data } => (TagKind::Video, *timestamp_ms, data.clone()),
+        MediaPacket::Audio { timestamp_ms, data } => (TagKind::Audio, *timestamp_ms, data.clone()),
+    }
+}

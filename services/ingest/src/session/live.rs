@@ -1,0 +1,201 @@
+//! One authorised, live publish: forwards media to the pipeline without waiting, renews the
+//! room's lease and re-checks the stream key in an owned background task (a slow rooms or users
+//! service never stalls the RTMP read loop), and ends exactly once with `publish_done` and
+//! `MediaSink::finish`.
+
+use std::sync::Arc;
+
+use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::ports::{MediaError, MediaPacket, MediaSink, Publisher, Rendition};
+
+use super::{
+    key::StreamKey,
+    key_check::{KeyCheck, KeyStatus},
+    ports::{CallbackError, Client},
+    publish::{end_room, SessionDeps},
+};
+
+/// Why a live session ended (log field and metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The encoder unpublished or closed the connection.
+    Unpublished,
+    Disconnected,
+    /// No media for the idle timeout.
+    Idle,
+    /// The media pipeline failed for good.
+    PipelineFailed,
+    /// Rooms refused a lease renewal: the room belongs to someone else now (taken over, ended)
+    /// and this session must stop.
+    LeaseLost,
+    /// Users no longer accepts the key the session authenticated with: it was rotated.
+    KeyRotated,
+    /// The peer broke the protocol (guard or rml error).
+    ProtocolError,
+    Shutdown,
+}
+
+impl EndReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unpublished => "unpublished",
+            Self::Disconnected => "disconnected",
+            Self::Idle => "idle",
+            Self::PipelineFailed => "pipeline_failed",
+            Self::LeaseLost => "lease_lost",
+            Self::KeyRotated => "key_rotated",
+            Self::ProtocolError => "protocol_error",
+            Self::Shutdown => "shutdown",
+        }
+    }
+}
+
+pub struct LiveSession {
+    deps: Arc<SessionDeps>,
+    client: Client,
+    publisher: Publisher,
+    sink: Box<dyn MediaSink>,
+    renditions: watch::Sender<Vec<Rendition>>,
+    /// Fired by the renewal task when it ends the session (see [`LiveSession::lease_lost`]).
+    lease_lost: CancellationToken,
+    /// Resolves to why the renewal task ended the session, if it did.
+    renewal: JoinHandle<EndReason>,
+}
+
+impl LiveSession {
+    pub(crate) fn start(
+        deps: Arc<SessionDeps>,
+        client: Client,
+        publisher: Publisher,
+        key: StreamKey,
+        sink: Box<dyn MediaSink>,
+    ) -> Self {
+        let (renditions, watcher) = watch::channel(sink.renditions());
+        let lease_lost = CancellationToken::new();
+        // The key moves into the renewal task, its only reader from here on.
+        let key_check = KeyCheck::new(key, deps.update_interval);
+        let renewal = tokio::spawn(renew(
+            deps.clone(),
+            client.clone(),
+            publisher.clone(),
+            key_check,
+            watcher,
+            lease_lost.clone(),
+        ));
+        metrics::gauge!("ingest_live_sessions").increment(1.0);
+        Self {
+            deps,
+            client,
+            publisher,
+            sink,
+            renditions,
+            lease_lost,
+            renewal,
+        }
+    }
+
+    pub fn publisher(&self) -> &Publisher {
+        &self.publisher
+    }
+
+    /// Hands a packet to the pipeline; an error means the pipeline is gone.
+    pub fn push(&mut self, packet: MediaPacket) -> Result<(), MediaError> {
+        self.sink.push(packet)
+    }
+
+    /// Copies the pipeline's current renditions for the next lease renewal.
+    pub fn refresh_renditions(&mut self) {
+        let current = self.sink.renditions();
+        self.renditions.send_if_modified(|known| {
+            let changed = *known != current;
+            if changed {
+                *known = current;
+            }
+            changed
+        });
+    }
+
+    /// Fires when the renewal task decided the session must end: rooms refused a renewal, or
+    /// users no longer accepts the stream key. The RTMP side then calls [`LiveSession::finish`]
+    /// with [`EndReason::LeaseLost`], which records the renewal task's precise reason.
+    pub fn lease_lost(&self) -> CancellationToken {
+        self.lease_lost.clone()
+    }
+
+    /// Resolves when the pipeline failed for good.
+    pub async fn failed(&mut self) -> MediaError {
+        self.sink.failed().await
+    }
+
+    /// Ends the session: stops renewing, ends the room, finishes the pipeline. Returns the reason
+    /// recorded, which is the renewal task's own when the caller reports [`EndReason::LeaseLost`].
+    pub async fn finish(self, reason: EndReason) -> EndReason {
+        self.renewal.abort();
+        // A task that already ended returns its reason despite the abort; an aborted one errs.
+        let reason = match (reason, self.renewal.await) {
+            (EndReason::LeaseLost, Ok(own)) => own,
+            (reason, _) => reason,
+        };
+        metrics::gauge!("ingest_live_sessions").decrement(1.0);
+        metrics::counter!("ingest_sessions_ended_total", "reason" => reason.label()).increment(1);
+        tracing::info!(
+            username = %self.publisher.username,
+            session_id = %self.publisher.session_id,
+            reason = reason.label(),
+            "publish ended"
+        );
+        end_room(&self.deps, &self.client, &self.publisher).await;
+        if tokio::time::timeout(self.deps.finish_timeout, self.sink.finish())
+            .await
+            .is_err()
+        {
+            tracing::warn!(username = %self.publisher.username, "media pipeline did not finish in time");
+        }
+        reason
+    }
+}
+
+/// Every `update_interval` while live: `call=update` to rooms and the stream key re-checked
+/// with users, side by side so a slow users answer does not delay the lease. A refused renewal
+/// or a rotated key ends the session; an unanswered renewal is retried at the next tick (the
+/// lease outlives a couple of misses) and an unanswered key check keeps the stream going.
+/// Returns why it ended the session; it runs until aborted otherwise.
+async fn renew(
+    deps: Arc<SessionDeps>,
+    client: Client,
+    publisher: Publisher,
+    mut key_check: KeyCheck,
+    renditions: watch::Receiver<Vec<Rendition>>,
+    lease_lost: CancellationToken,
+) -> EndReason {
+    let mut ticks = tokio::time::interval(deps.update_interval);
+    // After a slow round, wait a full period rather than firing the missed ticks back to back.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // The first tick fires at once; on_publish just created the lease and checked the key.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let current = renditions.borrow().clone();
+        let (renewed, key) = tokio::join!(
+            deps.callbacks.on_update(&client, &publisher, &current),
+            key_check.check(deps.authenticator.as_ref(), &publisher),
+        );
+        if key == KeyStatus::Revoked {
+            lease_lost.cancel();
+            return EndReason::KeyRotated;
+        }
+        match renewed {
+            Ok(()) => {}
+            Err(CallbackError::Unavailable(reason)) => {
+                tracing::warn!(%reason, username = %publisher.username, "lease renewal failed; retrying");
+            }
+            Err(error) => {
+                tracing::warn!(%error, username = %publisher.username, "rooms refused the lease renewal");
+                lease_lost.cancel();
+                return EndReason::LeaseLost;
+            }
+        }
+    }
+}

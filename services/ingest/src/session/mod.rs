@@ -1,0 +1,17 @@
+//! Publish sessions: what happens between "an encoder asked to publish with this key" and "the
+//! stream ended". The RTMP side calls [`publish::authorise`] and drives the returned
+//! [`live::LiveSession`], which keeps renewing the room's lease and re-checking the stream key
+//! until it ends; everything here talks to the outside only through ports.
+
+pub mod key;
+mod key_check;
+pub mod live;
+pub mod ports;
+pub mod publish;
+
+pub use key::StreamKey;
+pub use live::{EndReason, LiveSession};
+pub use publish::{authorise, Refusal, SessionDeps};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,285 @@
+//! The HLS origin over real HTTP: headers players need, HEAD, the path allowlist against
+//! traversal and odd names, offline users, ended sessions, and slow viewers.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use ferrocast_ingest::hls::{self, HlsRegistry};
+use ferrocast_kit::http::{RequestLimits, ServerLimits};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+use tokio_util::sync::CancellationToken;
+
+struct Origin {
+    addr: SocketAddr,
+    registry: HlsRegistry,
+    root: tempfile::TempDir,
+    _shutdown: tokio_util::sync::DropGuard,
+}
+
+/// An origin on port 0, with the production limits, serving `alice` from a session folder.
+async fn origin() -> Origin {
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("alice").join("s1");
+    write(&dir.join("master.m3u8"), b"#EXTM3U\n");
+    write(
+        &dir.join("720p/index.m3u8"),
+        b"#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n",
+    );
+    write(&dir.join("720p/s1_00000.ts"), &[0x47; 188 * 10]);
+    write(&dir.join("720p/init.mp4"), b"mp4");
+    // Outside any session: must never be reachable.
+    write(&root.path().join("secret.ts"), b"secret");
+    write(&root.path().join("alice/secret.ts"), b"secret");
+
+    let registry = HlsRegistry::new();
+    registry.publish("alice", "s1", dir);
+    let router =
+        ferrocast_kit::http::limits(hls::routes(registry.clone()), RequestLimits::default());
+    let (listener, addr) = ferrocast_kit::http::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(ferrocast_kit::http::serve(
+        listener,
+        router,
+        ServerLimits::default(),
+        shutdown.clone(),
+    ));
+    Origin {
+        addr,
+        registry,
+        root,
+        _shutdown: shutdown.drop_guard(),
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// Sends `path` byte for byte (no client-side normalisation of `..` or escapes) and returns the
+/// status code and the raw response.
+async fn raw(addr: SocketAddr, method: &str, path: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("{method} ").into_bytes();
+    request.extend_from_slice(path);
+    request.extend_from_slice(
+        b" HTTP/1.1\r\nHost: origin\r\nOrigin: https://site.example\r\nConnection: close\r\n\r\n",
+    );
+    stream.write_all(&request).await.expect("send");
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn playlists_and_segments_have_player_headers() {
+    let origin = origin().await;
+    let base = format!("http://{}", origin.addr);
+    for (path, content_type, cache) in [
+        (
+            "/hls/alice/master.m3u8",
+            "application/vnd.apple.mpegurl",
+            "no-cache",
+        ),
+        (
+            "/hls/alice/720p/index.m3u8",
+            "application/vnd.apple.mpegurl",
+            "no-cache",
+        ),
+        (
+            "/hls/alice/720p/s1_00000.ts",
+            "video/mp2t",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "/hls/alice/720p/init.mp4",
+            "video/mp4",
+            "public, max-age=31536000, immutable",
+        ),
+    ] {
+        let response = client()
+            .get(format!("{base}{path}"))
+            .header("Origin", "https://site.example")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], content_type, "{path}");
+        assert_eq!(headers["cache-control"], cache, "{path}");
+        assert_eq!(headers["access-control-allow-origin"], "*", "{path}");
+        assert!(!response.bytes().await.expect("body").is_empty());
+    }
+    let segment = client()
+        .get(format!("{base}/hls/alice/720p/s1_00000.ts"))
+        .send()
+        .await
+        .expect("request")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(segment.len(), 188 * 10);
+}
+
+#[tokio::test]
+async fn head_answers_headers_without_a_body() {
+    let origin = origin().await;
+    let (status, text) = raw(origin.addr, "HEAD", b"/hls/alice/720p/s1_00000.ts").await;
+    assert_eq!(status, 200, "{text}");
+    let lower = text.to_ascii_lowercase();
+    assert!(lower.contains("content-length: 1880"), "{text}");
+    assert!(lower.contains("content-type: video/mp2t"), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "no body after HEAD: {text:?}");
+}
+
+#[tokio::test]
+async fn range_requests_are_honoured() {
+    let origin = origin().await;
+    let response = client()
+        .get(format!("http://{}/hls/alice/720p/s1_00000.ts", origin.addr))
+        .header("Range", "bytes=0-187")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.bytes().await.expect("body").len(), 188);
+}
+
+#[tokio::test]
+async fn traversal_and_odd_names_never_reach_the_disk() {
+    let origin = origin().await;
+    let long = format!("/hls/alice/720p/{}.ts", "a".repeat(10 * 1024));
+    let cases: Vec<&[u8]> = vec![
+        b"/hls/alice/../secret.ts",
+        b"/hls/alice/%2e%2e/secret.ts",
+        b"/hls/alice/%2E%2E/%2e%2e/secret.ts",
+        b"/hls/alice/720p/..%2f..%2fsecret.ts",
+        b"/hls/alice/720p/%2e%2e%2f%2e%2e%2fsecret.ts",
+        b"/hls/alice/720p/s1_00000.ts%00.m3u8",
+        b"/hls/alice/720p/%00",
+        b"/hls/alice/720p/%C3%A9.ts",
+        b"/hls/alice/720p/index.m3u8.tmp",
+        b"/hls/alice/720p/.hidden.ts",
+        b"/hls/alice/720p/x.html",
+        b"/hls/Alice/master.m3u8",
+        b"/hls/al%2Fice/master.m3u8",
+        b"/hls/alice/720p%2F..%2F..%2F/secret.ts",
+        b"/hls/..%2F..%2Fetc/master.m3u8",
+        long.as_bytes(),
+    ];
+    for path in cases {
+        let (status, text) = raw(origin.addr, "GET", path).await;
+        assert!(
+            status == 400 || status == 404,
+            "{} -> {status}",
+            String::from_utf8_lossy(path)
+        );
+        assert!(
+            !text.contains("secret"),
+            "{}",
+            String::from_utf8_lossy(path)
+        );
+    }
+}
+
+#[tokio::test]
+async fn offline_users_and_missing_files_are_404() {
+    let origin = origin().await;
+    let base = format!("http://{}", origin.addr);
+    for path in [
+        "/hls/bob/master.m3u8",
+        "/hls/alice/1080p/index.m3u8",
+        "/hls/alice/720p/s1_99999.ts",
+    ] {
+        let response = client()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn ended_sessions_are_served_until_removed() {
+    let origin = origin().await;
+    let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
+    origin.registry.end("alice", "s1");
+    assert_eq!(
+        client().get(&url).send().await.expect("request").status(),
+        200
+    );
+    origin.registry.remove("alice", "s1");
+    assert_eq!(
+        client().get(&url).send().await.expect("request").status(),
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_viewer_does_not_delay_other_requests() {
+    let origin = origin().await;
+    // Bigger than loopback socket buffers, so the server really waits on this viewer.
+    let big = origin.root.path().join("alice/s1/720p/s1_00001.ts");
+    write(&big, &vec![0x47; 32 * 1024 * 1024]);
+
+    let mut slow = TcpStream::connect(origin.addr).await.expect("connect");
+    slow.write_all(b"GET /hls/alice/720p/s1_00001.ts HTTP/1.1\r\nHost: o\r\n\r\n")
+        .await
+        .expect("send");
+    let slow_reader = tokio::spawn(async move {
+        // 10 kB/s for three seconds.
+        let mut buffer = [0u8; 1000];
+        for _ in 0..30 {
+            let _ = slow.read_exact(&mut buffer).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        slow
+    });
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let base = format!("http://{}", origin.addr);
+    let client = client();
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let response = client
+            .get(format!("{base}/hls/alice/720p/index.m3u8"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        response.bytes().await.expect("body");
+        // Blocked behind the slow viewer a request would wait for its whole three seconds.
+        assert!(
+            started.elapsed() < Duration::from_millis(1_500),
+            "request took {:?} while a viewer was slow",
+            started.elapsed()
+        );
+    }
+    assert!(
+        !slow_reader.is_finished(),
+        "the slow viewer is still reading"
+    );
+    drop(slow_reader.await);
+}

@@ -1,0 +1,300 @@
+//! Shared by the `media_*` tests and `live_acceptance`: makes short FLV sources with ffmpeg,
+//! reads them back into `MediaPacket`s with a tiny FLV demuxer, pushes them in real time through
+//! a sink, finds the ffmpeg process of a session, and reads playlists and segments back.
+
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use bytes::Bytes;
+use ferrocast_ingest::{
+    hls::HlsRegistry,
+    media::{FfmpegTranscoder, MediaConfig},
+    ports::{MediaPacket, MediaSink, Publisher},
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// A test source: `size` like `1280x720`, keyframe every second.
+pub fn make_flv(dir: &Path, size: &str, fps: u32, seconds: u32) -> PathBuf {
+    let path = dir.join(format!("source_{size}_{fps}_{seconds}.flv"));
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size={size}:rate={fps}"),
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100"])
+        .args(["-t", &seconds.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-g", &fps.to_string(), "-b:v", "1500k"])
+        .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg made the source");
+    path
+}
+
+/// Splits an FLV file into the packets an RTMP publisher would have sent.
+pub fn read_packets(path: &Path) -> Vec<MediaPacket> {
+    let data = std::fs::read(path).expect("source file");
+    assert_eq!(&data[..3], b"FLV");
+    let mut at = 13;
+    let mut packets = Vec::new();
+    while at + 11 <= data.len() {
+        let kind = data[at];
+        let size = u32::from_be_bytes([0, data[at + 1], data[at + 2], data[at + 3]]) as usize;
+        let timestamp =
+            u32::from_be_bytes([data[at + 7], data[at + 4], data[at + 5], data[at + 6]]);
+        let Some(body) = data.get(at + 11..at + 11 + size) else {
+            break;
+        };
+        let data = Bytes::copy_from_slice(body);
+        packets.push(match kind {
+            8 => MediaPacket::Audio {
+                timestamp_ms: timestamp,
+                data,
+            },
+            9 => MediaPacket::Video {
+                timestamp_ms: timestamp,
+                data,
+            },
+            _ => MediaPacket::Metadata { data },
+        });
+        at += 11 + size + 4;
+    }
+    packets
+}
+
+fn timestamp(packet: &MediaPacket) -> u32 {
+    match packet {
+        MediaPacket::Metadata { .. } => 0,
+        MediaPacket::Video { timestamp_ms, .. } | MediaPacket::Audio { timestamp_ms, .. } => {
+            *timestamp_ms
+        }
+    }
+}
+
+/// `packets` repeated `loops` times with ever-increasing timestamps; codec headers and metadata
+/// only the first time, as a real publisher sends them. Lazy, so `loops` may be huge.
+fn retimed(packets: &[MediaPacket], loops: u32) -> impl Iterator<Item = MediaPacket> + '_ {
+    let duration = packets.iter().map(timestamp).max().unwrap_or(0) + 40;
+    (0..loops).flat_map(move |round| {
+        let offset = round * duration;
+        packets
+            .iter()
+            .filter_map(move |packet| match packet.clone() {
+                MediaPacket::Metadata { .. } if round > 0 => None,
+                MediaPacket::Video { data, .. } | MediaPacket::Audio { data, .. }
+                    if round > 0 && data.get(1) == Some(&0) =>
+                {
+                    None
+                }
+                MediaPacket::Video { timestamp_ms, data } => Some(MediaPacket::Video {
+                    timestamp_ms: timestamp_ms + offset,
+                    data,
+                }),
+                MediaPacket::Audio { timestamp_ms, data } => Some(MediaPacket::Audio {
+                    timestamp_ms: timestamp_ms + offset,
+                    data,
+                }),
+                other => Some(other),
+            })
+    })
+}
+
+/// Pushes `packets` at their timestamps, `loops` times over (see [`retimed`]). Stops early when
+/// the sink refuses a packet; returns the sink and how many packets it accepted.
+pub async fn feed_realtime(
+    mut sink: Box<dyn MediaSink>,
+    packets: Vec<MediaPacket>,
+    loops: u32,
+) -> (Box<dyn MediaSink>, usize) {
+    let started = Instant::now();
+    let mut accepted = 0;
+    for packet in retimed(&packets, loops) {
+        let due = started + Duration::from_millis(u64::from(timestamp(&packet)));
+        tokio::time::sleep_until(due).await;
+        if sink.push(packet).is_err() {
+            return (sink, accepted);
+        }
+        accepted += 1;
+    }
+    (sink, accepted)
+}
+
+/// Pushes `packets` over and over, as fast as the sink takes them, like a publisher whose
+/// transcoder has fallen behind real time: the pipeline's queue stays full until aborted.
+pub async fn feed_flat_out(
+    mut sink: Box<dyn MediaSink>,
+    packets: Vec<MediaPacket>,
+) -> Box<dyn MediaSink> {
+    for packet in retimed(&packets, u32::MAX) {
+        if sink.push(packet).is_err() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    sink
+}
+
+/// Test settings: a short cleanup grace, the fastest x264 preset, 1 s segments.
+pub fn config(root: &Path) -> MediaConfig {
+    MediaConfig {
+        ffmpeg_path: PathBuf::from("/usr/bin/ffmpeg"),
+        hls_root: root.to_path_buf(),
+        hls_x264_preset: "ultrafast".into(),
+        hls_segment_seconds: 1,
+        cleanup_grace: Duration::from_secs(1),
+        stop_timeout: Duration::from_secs(5),
+        ..MediaConfig::default()
+    }
+}
+
+pub fn transcoder(config: MediaConfig) -> (FfmpegTranscoder, HlsRegistry, CancellationToken) {
+    // Logs (and ffmpeg's stderr at debug) show with `RUST_LOG=... -- --nocapture`.
+    ferrocast_kit::telemetry::init("ingest-media-test");
+    let registry = HlsRegistry::new();
+    let shutdown = CancellationToken::new();
+    (
+        FfmpegTranscoder::new(config, registry.clone(), shutdown.clone()),
+        registry,
+        shutdown,
+    )
+}
+
+pub fn publisher(prefix: &str) -> Publisher {
+    let session_id = uuid_like();
+    Publisher {
+        user_id: format!("user-{session_id}"),
+        username: ferrocast_kit::testkit::unique_name(prefix),
+        session_id,
+    }
+}
+
+fn uuid_like() -> String {
+    // 32 hex digits like a simple uuid v4, unique enough to grep the process table for.
+    let a = ferrocast_kit::testkit::unique_name("");
+    let b = ferrocast_kit::testkit::unique_name("");
+    let c = ferrocast_kit::testkit::unique_name("");
+    format!("{a}{b}{}", &c[..8])
+}
+
+/// Pids of ffmpeg processes writing under this session's folder.
+pub fn ffmpeg_pids(session_id: &str) -> Vec<u32> {
+    let output = Command::new("pgrep")
+        .args(["-f", &format!("ffmpeg.*{session_id}")])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+pub fn kill_9(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -9 {pid}");
+}
+
+/// Polls `check` every 100 ms for up to `timeout`.
+pub async fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Segment names listed in a playlist.
+pub fn segments(playlist: &str) -> Vec<String> {
+    playlist
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `WIDTHxHEIGHT` of the video in a segment (a file, or a URL such as the origin's), as ffprobe
+/// decodes it.
+pub fn probe_resolution(segment: &Path) -> String {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=width,height", "-of", "csv=s=x:p=0"])
+        .arg(segment)
+        .output()
+        .expect("ffprobe runs");
+    // The stream may be listed once per program as well: the first line is enough.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether ffprobe can decode frames of the segment without error.
+pub fn decodes(segment: &Path) -> bool {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(segment)
+        .args(["-f", "null", "-"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// `(uri, resolution, codecs)` of each variant in a master playlist; each must have a BANDWIDTH.
+pub fn variants(master: &str) -> Vec<(String, String, String)> {
+    let lines: Vec<&str> = master.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("#EXT-X-STREAM-INF:"))
+        .map(|w| {
+            let attribute = |name: &str| {
+                w[0].split(&format!("{name}="))
+                    .nth(1)
+                    .map(|rest| {
+                        if let Some(quoted) = rest.strip_prefix('"') {
+                            quoted.split('"').next().unwrap_or("").to_owned()
+                        } else {
+                            rest.split(',').next().unwrap_or("").to_owned()
+                        }
+                    })
+                    .unwrap_or_default()
+            };
+            assert!(
+                attribute("BANDWIDTH").parse::<u64>().is_ok_and(|b| b > 0),
+                "{}",
+                w[0]
+            );
+            (
+                w[1].to_owned(),
+                attribute("RESOLUTION"),
+                attribute("CODECS"),
+            )
+        })
+        .collect()
+}
