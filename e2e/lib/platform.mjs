@@ -1,0 +1,146 @@
+// Starts the real ferrocast platform for a test run: users, rooms, ingest and gateway from the
+// workspace's debug build, on free loopback ports, against the Redis and document store the test
+// runner provides (./ferrocast test exports their URLs), each run in its own database and Redis
+// key prefix. Stops everything it started.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'target', process.env.FERROCAST_E2E_PROFILE ?? 'debug');
+
+export async function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+async function waitForHttp(url, timeoutMs, name) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} not ready at ${url} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function startPlatform({ logDir, leaseSeconds = 4 } = {}) {
+  const ports = {
+    users: await freePort(),
+    grpc: await freePort(),
+    rooms: await freePort(),
+    ingestHttp: await freePort(),
+    rtmp: await freePort(),
+    gateway: await freePort(),
+  };
+  const runId = randomBytes(6).toString('hex');
+  const hlsRoot = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-hls-'));
+  mkdirSync(logDir, { recursive: true });
+  const mongo = process.env.FERROCAST_TEST_MONGODB_URL;
+  if (!mongo) throw new Error('FERROCAST_TEST_MONGODB_URL is not set: run through ./ferrocast test');
+  const env = {
+    ...process.env,
+    RUST_LOG: process.env.RUST_LOG ?? 'info',
+    FERROCAST_DEV_MODE: 'true',
+    FERROCAST_COOKIE_SECURE: 'false',
+    FERROCAST_SERVICE_TOKEN: randomBytes(24).toString('hex'),
+    FERROCAST_JWT_SECRET: randomBytes(32).toString('hex'),
+    FERROCAST_MONGODB_URL: mongo,
+    FERROCAST_MONGODB_DATABASE: `e2e_${runId}`,
+    FERROCAST_REDIS_URL: process.env.FERROCAST_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    FERROCAST_ROOMS_KEY_PREFIX: `e2e:${runId}:`,
+    FERROCAST_ROOM_LEASE_SECONDS: String(leaseSeconds),
+    FERROCAST_USERS_HTTP_ADDR: `127.0.0.1:${ports.users}`,
+    FERROCAST_USERS_GRPC_ADDR: `127.0.0.1:${ports.grpc}`,
+    FERROCAST_USERS_GRPC_URL: `http://127.0.0.1:${ports.grpc}`,
+    FERROCAST_ROOMS_HTTP_ADDR: `127.0.0.1:${ports.rooms}`,
+    FERROCAST_ROOMS_CALLBACK_URL: `http://127.0.0.1:${ports.rooms}/callbacks/rtmp`,
+    FERROCAST_INGEST_HTTP_ADDR: `127.0.0.1:${ports.ingestHttp}`,
+    FERROCAST_INGEST_ORIGIN_URL: `http://127.0.0.1:${ports.ingestHttp}`,
+    FERROCAST_INGEST_RTMP_ADDR: `127.0.0.1:${ports.rtmp}`,
+    FERROCAST_HLS_ROOT: hlsRoot,
+    FERROCAST_HLS_SEGMENT_SECONDS: '1',
+    FERROCAST_GATEWAY_HTTP_ADDR: `127.0.0.1:${ports.gateway}`,
+    FERROCAST_USERS_HTTP_URL: `http://127.0.0.1:${ports.users}`,
+    FERROCAST_ROOMS_HTTP_URL: `http://127.0.0.1:${ports.rooms}`,
+    FERROCAST_FRONTEND_DIR: join(ROOT, 'frontend', 'dist'),
+  };
+  const children = [];
+  const start = (name) => {
+    const child = spawn(join(BIN, `ferrocast-${name}`), [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(join(logDir, `${name}.log`));
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    children.push(child);
+    return child;
+  };
+  const platform = {
+    ports,
+    web: `http://127.0.0.1:${ports.gateway}`,
+    rtmp: `rtmp://127.0.0.1:${ports.rtmp}/live`,
+    async stop() {
+      for (const child of children) child.kill('SIGTERM');
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done();
+              const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+              child.on('exit', () => {
+                clearTimeout(timer);
+                done();
+              });
+            }),
+        ),
+      );
+      rmSync(hlsRoot, { recursive: true, force: true });
+    },
+  };
+  try {
+    start('users');
+    await waitForHttp(`http://127.0.0.1:${ports.users}/readyz`, 30000, 'users');
+    start('rooms');
+    await waitForHttp(`http://127.0.0.1:${ports.rooms}/readyz`, 30000, 'rooms');
+    start('ingest');
+    await waitForHttp(`http://127.0.0.1:${ports.ingestHttp}/readyz`, 30000, 'ingest');
+    start('gateway');
+    await waitForHttp(`${platform.web}/healthz`, 30000, 'gateway');
+  } catch (error) {
+    await platform.stop();
+    throw error;
+  }
+  return platform;
+}
+
+// ffmpeg as the streamer: a 1280x720 test pattern with a 1 s GOP, as OBS would send it.
+export function startPublisher(rtmpUrl, key, logDir) {
+  const child = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner', '-loglevel', 'warning', '-re',
+      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
+      '-f', 'lavfi', '-i', 'sine=frequency=440',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-b:v', '2500k', '-g', '30',
+      '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
+      '-f', 'flv', `${rtmpUrl}/${key}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  child.stderr.pipe(createWriteStream(join(logDir, 'publisher.log')));
+  return child;
+}

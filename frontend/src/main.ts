@@ -1,0 +1,60 @@
+/**
+ * Entry point: mounts the page frame and renders the page for each route.
+ *
+ * Every route change aborts the previous page's `AbortSignal`, which stops its requests,
+ * timers, event subscriptions and player (see ui/lifecycle.ts), then moves keyboard and
+ * screen-reader focus to the new page's heading so the change is announced like a page load.
+ */
+import './styles.css';
+import { dashboardPage } from './pages/dashboard';
+import { loginPage, signupPage } from './pages/auth';
+import { homePage } from './pages/home';
+import { notFoundPage } from './pages/not-found';
+import { watchPage } from './pages/watch';
+import { startRouter, type Route } from './router';
+import { mountLayout } from './ui/layout';
+
+const root = document.getElementById('app');
+if (!root) throw new Error('index.html has no #app element');
+
+const layout = mountLayout(root);
+let page: AbortController | null = null;
+let firstRender = true;
+
+function show(route: Route): void {
+  page?.abort();
+  page = new AbortController();
+  const { signal } = page;
+  const main = layout.main;
+  main.replaceChildren();
+  switch (route.name) {
+    case 'home':
+      homePage(main, signal);
+      break;
+    case 'watch':
+      watchPage(main, signal, route.username);
+      break;
+    case 'login':
+      loginPage(main, signal, route.next);
+      break;
+    case 'signup':
+      signupPage(main, signal);
+      break;
+    case 'dashboard':
+      dashboardPage(main, signal);
+      break;
+    case 'not_found':
+      notFoundPage(main);
+      break;
+  }
+  layout.setActive(location.pathname);
+  // On the first load the browser already starts at the top; afterwards, take focus to the
+  // new heading as a real navigation would.
+  if (!firstRender) {
+    window.scrollTo(0, 0);
+    main.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+  }
+  firstRender = false;
+}
+
+startRouter(show);

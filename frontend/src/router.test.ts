@@ -1,0 +1,83 @@
+/** Route matching, post-login redirect safety, and which link clicks the router takes over. */
+import { describe, expect, it } from 'vitest';
+import { matchRoute, safeNext, shouldIntercept, watchPath } from './router';
+
+describe('matchRoute', () => {
+  it('matches the browser routes of docs/api.md', () => {
+    expect(matchRoute('/')).toEqual({ name: 'home' });
+    expect(matchRoute('/signup')).toEqual({ name: 'signup' });
+    expect(matchRoute('/dashboard')).toEqual({ name: 'dashboard' });
+    expect(matchRoute('/login')).toEqual({ name: 'login', next: null });
+    expect(matchRoute('/watch/alice_01')).toEqual({ name: 'watch', username: 'alice_01' });
+  });
+
+  it('tolerates a trailing slash and folds the username to lower case', () => {
+    expect(matchRoute('/dashboard/')).toEqual({ name: 'dashboard' });
+    expect(matchRoute('/watch/Alice/')).toEqual({ name: 'watch', username: 'alice' });
+  });
+
+  it('refuses usernames the server could never have issued', () => {
+    expect(matchRoute('/watch/ab')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/watch/a-b-c')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/watch/%2e%2e')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/watch/alice/extra')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/watch/')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/watch/%E0%A4%A')).toEqual({ name: 'not_found' });
+  });
+
+  it('sends unknown paths to not_found', () => {
+    expect(matchRoute('/nope')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/dashboardx')).toEqual({ name: 'not_found' });
+  });
+
+  it('keeps a safe post-login destination from the query', () => {
+    expect(matchRoute('/login', '?next=%2Fdashboard')).toEqual({ name: 'login', next: '/dashboard' });
+    expect(matchRoute('/login', '?next=https://evil.example')).toEqual({ name: 'login', next: null });
+  });
+});
+
+describe('safeNext', () => {
+  it('allows only same-site paths', () => {
+    expect(safeNext('/watch/bob')).toBe('/watch/bob');
+    expect(safeNext('//evil.example/x')).toBeNull();
+    expect(safeNext('/\\evil.example')).toBeNull();
+    expect(safeNext('https://evil.example')).toBeNull();
+    expect(safeNext('dashboard')).toBeNull();
+    expect(safeNext(null)).toBeNull();
+  });
+});
+
+describe('watchPath', () => {
+  it('builds the watch URL', () => {
+    expect(watchPath('bob')).toBe('/watch/bob');
+  });
+});
+
+describe('shouldIntercept', () => {
+  const origin = 'http://ferrocast.test';
+  const anchor = (href: string, attrs: Record<string, string> = {}) => {
+    const a = document.createElement('a');
+    a.href = new URL(href, origin).href;
+    for (const [k, v] of Object.entries(attrs)) a.setAttribute(k, v);
+    return a;
+  };
+  const click = (init: MouseEventInit = {}) => new MouseEvent('click', { button: 0, ...init });
+
+  it('handles plain left clicks on app links', () => {
+    expect(shouldIntercept(click(), anchor('/dashboard'), origin)).toBe(true);
+  });
+
+  it('leaves modified clicks, new tabs, downloads and other origins to the browser', () => {
+    expect(shouldIntercept(click({ ctrlKey: true }), anchor('/dashboard'), origin)).toBe(false);
+    expect(shouldIntercept(click({ metaKey: true }), anchor('/dashboard'), origin)).toBe(false);
+    expect(shouldIntercept(click({ button: 1 }), anchor('/dashboard'), origin)).toBe(false);
+    expect(shouldIntercept(click(), anchor('/dashboard', { target: '_blank' }), origin)).toBe(false);
+    expect(shouldIntercept(click(), anchor('/dashboard', { download: '' }), origin)).toBe(false);
+    expect(shouldIntercept(click(), anchor('https://obsproject.com/'), origin)).toBe(false);
+  });
+
+  it('leaves gateway paths (/api, /hls) to the browser', () => {
+    expect(shouldIntercept(click(), anchor('/api/users/openapi.json'), origin)).toBe(false);
+    expect(shouldIntercept(click(), anchor('/hls/bob/master.m3u8'), origin)).toBe(false);
+  });
+});

@@ -1,0 +1,6 @@
+//! The gateway's connections to other services: the pooled upstream HTTP client, the rooms
+//! lookup of a user's ingest origin, and the short cache in front of that lookup.
+
+pub mod origin_cache;
+pub mod rooms_directory;
+pub mod upstream;

@@ -1,0 +1,66 @@
+//! The gateway's HTTP surface: which prefix goes to which handler, and the layers every route
+//! shares (limits, metrics, security headers).
+
+mod error;
+mod proxy;
+mod security;
+mod static_files;
+
+use std::sync::Arc;
+
+use axum::{routing::any, Router};
+use ferrocast_kit::{
+    health,
+    http::{limits, RequestLimits},
+    metrics,
+};
+use tower_http::compression::CompressionLayer;
+
+use crate::{adapters::upstream::UpstreamClient, ports::OriginDirectory};
+
+pub use static_files::StaticSite;
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub upstream: UpstreamClient,
+    pub users_url: String,
+    pub rooms_url: String,
+    pub directory: Arc<dyn OriginDirectory>,
+}
+
+/// The complete router, wrapped in request limits, metrics and security headers.
+pub fn router(
+    state: Arc<AppState>,
+    site: StaticSite,
+    checks: Vec<(&'static str, health::Check)>,
+    request_limits: RequestLimits,
+) -> Router {
+    // Only the frontend is compressed here: upstreams compress their own answers, and SSE must
+    // never sit in an encoder's buffer.
+    let frontend = Router::new()
+        .fallback(static_files::serve)
+        .with_state(Arc::new(site))
+        .layer(CompressionLayer::new());
+
+    let routes = Router::new()
+        .route("/api/users", any(proxy::api))
+        .route("/api/users/{*rest}", any(proxy::api))
+        .route("/api/rooms", any(proxy::api))
+        .route("/api/rooms/{*rest}", any(proxy::api))
+        .route("/api/events", any(proxy::api))
+        .route("/hls/{*rest}", any(proxy::hls))
+        .route("/hls", any(error::not_found))
+        .with_state(state);
+    // The services' private prefixes and unknown API paths answer a JSON 404, never the SPA.
+    let hidden = ["/api", "/internal", "/callbacks"]
+        .into_iter()
+        .fold(routes, |router, prefix| {
+            router
+                .route(prefix, any(error::not_found))
+                .route(&format!("{prefix}/{{*rest}}"), any(error::not_found))
+        })
+        .fallback_service(frontend);
+
+    let observed = metrics::instrument(health::routes(hidden, checks));
+    security::headers(limits(observed, request_limits))
+}
