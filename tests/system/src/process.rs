@@ -1,0 +1,45 @@
+//! What the test process itself holds (the services run inside it): resident memory and open
+//! file descriptors, read from /proc, for the soak's growth bounds; and child processes by name.
+
+/// Resident set size of this process in KiB.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Pids of this process's direct children whose command name is `name` (e.g. the ingest's
+/// ffmpeg pipelines, as opposed to the test's ffmpeg publishers when they are told apart by
+/// their arguments).
+pub fn children_named(name: &str) -> Vec<(u32, String)> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "pid (comm) state ppid ..."; comm may hold spaces, so split at the last ')'.
+            let close = stat.rfind(')')?;
+            let comm = &stat[stat.find('(')? + 1..close];
+            let ppid: u32 = stat[close + 2..].split_whitespace().nth(1)?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (ppid == me && comm == name).then_some((pid, cmdline))
+        })
+        .collect()
+}
