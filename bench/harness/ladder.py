@@ -1,0 +1,120 @@
+"""The ABR ladder as ffmpeg arguments, for the places the bench transcodes itself: nginx-rtmp's
+exec_push and the per-preset ladder cost.
+
+It mirrors ferrocast's ingest (services/ingest/src/media/ladder.rs: plan(), argv.rs:
+Command::argv()) argument for argument; only the input differs (the ingest feeds FLV on stdin,
+nginx-rtmp's child reads the stream back over RTMP). At run time the bench also reads the argv of
+the ingest's live ffmpeg from /proc and reports any difference (`diff_with`).
+"""
+
+from __future__ import annotations
+
+# services/ingest/src/media/ladder.rs DEFAULT_LADDER = "1080:6000,720:3000,480:1500,360:800"
+DEFAULT_LADDER = [(1080, 6000), (720, 3000), (480, 1500), (360, 800)]
+DEFAULT_PRESET = "veryfast"  # media/config.rs default_preset()
+DEFAULT_WINDOW = 6  # media/config.rs default_playlist_window()
+DEFAULT_SEGMENT = 1  # media/config.rs default_segment_seconds()
+INGEST_INPUT = ["-analyzeduration", "1000000", "-f", "flv"]  # argv.rs, before `-i pipe:0`
+
+
+def scaled_width(width: int, height: int, target: int) -> int:
+    return max(2, ((target * width + height) // (2 * height)) * 2)
+
+
+def plan(width: int, height: int, rungs=DEFAULT_LADDER) -> list[tuple[str, int, int, int | None]]:
+    """[(name, width, height, kbps or None for the copied source)], as ladder.rs plan()."""
+    out: list[tuple[str, int, int, int | None]] = [(f"{height}p", width, height, None)]
+    lower = sorted({h: k for h, k in rungs if h < height}.items(), key=lambda r: -r[0])
+    out += [(f"{h}p", scaled_width(width, height, h), h, k) for h, k in lower]
+    return out
+
+
+def ladder_args(input_args: list[str], out_dir: str, segment_seconds: int, window: int,
+                preset: str = DEFAULT_PRESET, width: int = 1280, height: int = 720,
+                rungs=DEFAULT_LADDER, segment_prefix: str = "seg", master: bool = False) -> list[str]:
+    """ffmpeg argv (without 'ffmpeg') for a source with AAC audio (copied, as the ingest does).
+    `master`: let ffmpeg write master.m3u8 (nginx-rtmp has nothing else that would; the ingest
+    writes its own, with CODECS for the copied rung)."""
+    variants = plan(width, height, rungs)
+    args = ["-hide_banner", "-loglevel", "warning", "-nostats"] + input_args
+    for _ in variants:
+        args += ["-map", "0:v:0", "-map", "0:a:0"]
+    for i, (_name, w, h, kbps) in enumerate(variants):
+        if kbps is None:
+            args += [f"-c:v:{i}", "copy"]
+        else:
+            args += [f"-c:v:{i}", "libx264", f"-filter:v:{i}", f"scale={w}:{h}", f"-preset:v:{i}", preset,
+                     f"-profile:v:{i}", "high", f"-pix_fmt:v:{i}", "yuv420p", f"-b:v:{i}", f"{kbps}k",
+                     f"-maxrate:v:{i}", f"{kbps * 11 // 10}k", f"-bufsize:v:{i}", f"{kbps * 2}k",
+                     f"-force_key_frames:v:{i}", "source", f"-sc_threshold:v:{i}", "0"]
+    args += ["-c:a", "copy", "-max_muxing_queue_size", "4096",
+             "-f", "hls", "-hls_time", str(segment_seconds), "-hls_list_size", str(window),
+             "-hls_delete_threshold", "3", "-hls_flags", "delete_segments+independent_segments+temp_file",
+             "-hls_segment_type", "mpegts"]
+    if master:
+        args += ["-master_pl_name", "master.m3u8"]
+    args += [
+             "-var_stream_map", " ".join(f"v:{i},a:{i},name:{v[0]}" for i, v in enumerate(variants)),
+             "-hls_segment_filename", f"{out_dir}/%v/{segment_prefix}_%05d.ts", f"{out_dir}/%v/index.m3u8"]
+    return args
+
+
+def describe(rungs=DEFAULT_LADDER, preset: str = DEFAULT_PRESET) -> str:
+    v = plan(1280, 720, rungs)
+    parts = [f"{n} copy" if k is None else f"{n} {k} kb/s" for n, _, _, k in v]
+    return " + ".join(parts) + f" (x264 {preset}, High, keyframes at the source's)"
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """Drops what legitimately differs between the two peers: the input and the output paths."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if (a == "-f" and nxt == "flv") or a in ("-i", "-hls_segment_filename", "-master_pl_name"):
+            i += 2
+            continue
+        if not a.endswith("index.m3u8"):
+            out.append(a)
+        i += 1
+    return out
+
+
+def diff_with(ingest_argv: list[str], ours: list[str]) -> str:
+    """'' when both ladders are the same apart from input and paths, else a short description."""
+    a, b = _normalise(ingest_argv[1:]), _normalise(ours)
+    if a == b:
+        return ""
+    sa, sb = set(zip(a, a[1:])), set(zip(b, b[1:]))
+    return (f"ingest-only: {sorted(' '.join(p) for p in sa - sb)[:6]}; "
+            f"bench-only: {sorted(' '.join(p) for p in sb - sa)[:6]}")
+
+
+def from_ingest(argv: list[str], input_url: str | None, out_dir: str, master: bool = False,
+                preset: str | None = None, pre_input: list[str] | None = None) -> list[str]:
+    """The ingest's own ffmpeg argv (as read from /proc, without argv[0]) with only what must differ
+    swapped: the input (`pipe:0` -> `input_url`), the output folder, optionally ffmpeg's own master
+    playlist, the x264 preset (for the per-preset cost) and input options such as -re."""
+    args = list(argv[1:])
+    last = args[-1]
+    if not last.endswith("/%v/index.m3u8"):
+        raise ValueError(f"unexpected ingest argv ending {last!r}")
+    session_dir = last[: -len("/%v/index.m3u8")]
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "-f" and i + 2 < len(args) and args[i + 2] == "-i" and pre_input:
+            out += pre_input
+        if a == "pipe:0" and input_url is not None:
+            a = input_url
+        elif a.startswith(session_dir + "/"):
+            a = out_dir + a[len(session_dir):]
+        elif preset and i > 0 and args[i - 1].startswith("-preset:v:"):
+            a = preset
+        if a == "-var_stream_map" and master:
+            out += ["-master_pl_name", "master.m3u8"]
+        out.append(a)
+        i += 1
+    return out
