@@ -1,0 +1,72 @@
+# ./ferrocast setup: installs what is missing, and only that, on Debian/Ubuntu.
+# Idempotent: a second run checks and does nothing. Sourced by ./ferrocast.
+
+APT_PACKAGES=(ffmpeg nginx libnginx-mod-rtmp redis-server chromium chromium-driver python3-venv
+  curl ca-certificates build-essential pkg-config nodejs npm wrk slowhttptest)
+SECANTUSDB_VERSION="0.7.0b3"
+
+setup_all() {
+  setup_apt
+  setup_rust
+  setup_document_store
+  setup_node
+}
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+setup_apt() {
+  local missing=() package
+  for package in "${APT_PACKAGES[@]}"; do
+    # node/npm may come from elsewhere (nodesource, nvm): accept any working install.
+    case "$package" in
+      nodejs) command -v node >/dev/null && continue ;;
+      npm) command -v npm >/dev/null && continue ;;
+    esac
+    [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)" == *"install ok installed"* ]] ||
+      missing+=("$package")
+  done
+  ((${#missing[@]})) || return 0
+  say "installing Debian packages: ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup_rust() {
+  if ! command -v cargo >/dev/null; then
+    [ -x "$HOME/.cargo/bin/cargo" ] || {
+      say "installing the Rust toolchain (rustup)"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy -c rustfmt
+    }
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if command -v rustup >/dev/null && [[ "$(rustup component list --installed 2>/dev/null || true)" != *clippy* ]]; then
+    rustup component add clippy rustfmt
+  fi
+}
+
+# SecantusDB: a MongoDB-compatible server from PyPI, the local and test document store (no
+# MongoDB server installs from Debian). It runs as a separate process; docker-compose and k8s use
+# real MongoDB.
+setup_document_store() {
+  local venv="$STATE/venv"
+  # Captured, not piped into grep -q: with pipefail an early grep exit would fail the check.
+  local installed=""
+  [ -x "$venv/bin/secantusd-py" ] && installed="$("$venv/bin/pip" show secantusdb 2>/dev/null || true)"
+  [[ "$installed" == *"Version: $SECANTUSDB_VERSION"* ]] && return 0
+  say "installing SecantusDB $SECANTUSDB_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "secantusdb==$SECANTUSDB_VERSION"
+}
+
+setup_node() {
+  local dir
+  for dir in frontend e2e; do
+    [ -f "$ROOT/$dir/package-lock.json" ] || continue
+    if [ ! -d "$ROOT/$dir/node_modules" ] || [ "$ROOT/$dir/package-lock.json" -nt "$ROOT/$dir/node_modules/.package-lock.json" ]; then
+      say "installing npm packages in $dir/"
+      (cd "$ROOT/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
+}
