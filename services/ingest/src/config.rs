@@ -69,6 +69,9 @@ pub struct Config {
     pub ingest_callback_timeout_ms: u64,
     #[serde(default = "defaults::pipeline_start_timeout_ms")]
     pub ingest_pipeline_start_timeout_ms: u64,
+    /// Memory for the HLS live window the origin answers from (all streams together).
+    #[serde(default = "defaults::hls_cache_mb")]
+    pub ingest_hls_cache_mb: u64,
 
     /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
     #[serde(flatten)]
@@ -88,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("ingest_http_addr", &self.ingest_http_addr)
             .field("ingest_origin_url", &self.ingest_origin_url)
             .field("rooms_callback_url", &self.rooms_callback_url)
+            .field("ingest_hls_cache_mb", &self.ingest_hls_cache_mb)
             .field("media", &self.media)
             .finish_non_exhaustive()
     }
@@ -153,6 +157,10 @@ mod defaults {
     }
     pub fn pipeline_start_timeout_ms() -> u64 {
         10_000
+    }
+    /// ≈ 6 segments of every rendition of 40 ABR streams at 1 s, or 100 passthrough streams.
+    pub fn hls_cache_mb() -> u64 {
+        256
     }
 }
 

@@ -134,7 +134,8 @@ async fn serve(
         shutdown.clone(),
     ));
 
-    let router = hls::routes(registry);
+    let files = hls::FileCache::new(config.ingest_hls_cache_mb.saturating_mul(1024 * 1024));
+    let router = hls::routes(registry, files);
     let router = ferrocast_kit::health::routes(router, Vec::new());
     let router = ferrocast_kit::metrics::instrument(router);
     let router = ferrocast_kit::http::limits(router, RequestLimits::default());

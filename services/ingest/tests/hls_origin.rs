@@ -35,8 +35,10 @@ async fn origin() -> Origin {
 
     let registry = HlsRegistry::new();
     registry.publish("alice", "s1", dir);
-    let router =
-        ferrocast_kit::http::limits(hls::routes(registry.clone()), RequestLimits::default());
+    let router = ferrocast_kit::http::limits(
+        hls::routes(registry.clone(), hls::FileCache::new(64 * 1024 * 1024)),
+        RequestLimits::default(),
+    );
     let (listener, addr) = ferrocast_kit::http::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -150,6 +152,49 @@ async fn head_answers_headers_without_a_body() {
     assert!(lower.contains("content-length: 1880"), "{text}");
     assert!(lower.contains("content-type: video/mp2t"), "{text}");
     assert!(text.ends_with("\r\n\r\n"), "no body after HEAD: {text:?}");
+}
+
+#[tokio::test]
+async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
+    let origin = origin().await;
+    let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
+    let first = client().get(&url).send().await.expect("request");
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].clone();
+    assert_eq!(
+        first.text().await.expect("body"),
+        "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n"
+    );
+    let unchanged = client()
+        .get(&url)
+        .header("If-None-Match", etag.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unchanged.status(), 304);
+
+    // ffmpeg's temp_file flag: the next window is written aside and renamed over the playlist.
+    let dir = origin.root.path().join("alice/s1/720p");
+    let next = "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n#EXTINF:1.0,\ns1_00001.ts\n";
+    write(&dir.join("index.m3u8.tmp"), next.as_bytes());
+    std::fs::rename(dir.join("index.m3u8.tmp"), dir.join("index.m3u8")).expect("rename");
+    let changed = client()
+        .get(&url)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(changed.status(), 200);
+    assert_eq!(changed.text().await.expect("body"), next);
+
+    // A segment that left the window is gone at once, not served from memory.
+    std::fs::remove_file(dir.join("s1_00000.ts")).expect("remove");
+    let gone = client()
+        .get(format!("http://{}/hls/alice/720p/s1_00000.ts", origin.addr))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(gone.status(), 404);
 }
 
 #[tokio::test]

@@ -2,12 +2,15 @@
 //! session of each user, under `/hls/{username}/...`.
 //!
 //! [`HlsRegistry`] maps a username to the folder of its current session; the transcoder updates
-//! it when a session starts and ends. [`routes`] is the axum router the ingest mounts.
+//! it when a session starts and ends. [`FileCache`] keeps the live window in memory. [`routes`] is
+//! the axum router the ingest mounts.
 
+mod files;
 mod names;
 mod registry;
 mod routes;
 
+pub use files::FileCache;
 pub use names::{is_file_name, is_rendition, is_username, FileKind};
 pub use registry::HlsRegistry;
 pub use routes::routes;

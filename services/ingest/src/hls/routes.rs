@@ -1,16 +1,18 @@
 //! `GET|HEAD /hls/{username}/master.m3u8` and `/hls/{username}/{rendition}/{file}`.
 //!
-//! Files come from the user's current session folder through tower-http's `ServeFile`, which
-//! streams from disk in chunks (a slow viewer only holds its own connection, never a lock the
-//! publisher or other viewers need), answers HEAD, ranges and conditional requests. We set the
-//! content type, caching and CORS that HLS players need.
+//! Files come from the user's current session folder. Whole-file GETs and HEADs, which is what
+//! players send, are answered from [`FileCache`] (the live window in memory, revalidated against
+//! the disk on every request); range requests and files too big to cache go through tower-http's
+//! `ServeFile`, which streams from disk in chunks. Either way a slow viewer only holds its own
+//! connection, never a lock the publisher or other viewers need. We set the content type,
+//! caching and CORS that HLS players need.
 
 use std::path::PathBuf;
 
 use axum::{
     body::Body,
     extract::{Path, Request, State},
-    http::{header, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -22,12 +24,19 @@ use tower_http::{
 };
 
 use super::{
+    files::{CachedFile, FileCache, Lookup},
     names::{is_rendition, is_username, FileKind},
     HlsRegistry,
 };
 
+#[derive(Clone)]
+struct Origin {
+    registry: HlsRegistry,
+    files: FileCache,
+}
+
 /// The origin router; mount it at the root of the ingest's HTTP server.
-pub fn routes(registry: HlsRegistry) -> Router {
+pub fn routes(registry: HlsRegistry, files: FileCache) -> Router {
     Router::new()
         .route("/hls/{username}/master.m3u8", get(master))
         .route("/hls/{username}/{rendition}/{file}", get(variant_file))
@@ -39,27 +48,27 @@ pub fn routes(registry: HlsRegistry) -> Router {
                 .allow_headers([header::RANGE])
                 .expose_headers([header::CONTENT_LENGTH, header::CONTENT_RANGE]),
         )
-        .with_state(registry)
+        .with_state(Origin { registry, files })
 }
 
 async fn master(
-    State(registry): State<HlsRegistry>,
+    State(origin): State<Origin>,
     Path(username): Path<String>,
     request: Request,
 ) -> Response {
-    serve(&registry, &username, None, "master.m3u8", request).await
+    serve(&origin, &username, None, "master.m3u8", request).await
 }
 
 async fn variant_file(
-    State(registry): State<HlsRegistry>,
+    State(origin): State<Origin>,
     Path((username, rendition, file)): Path<(String, String, String)>,
     request: Request,
 ) -> Response {
-    serve(&registry, &username, Some(&rendition), &file, request).await
+    serve(&origin, &username, Some(&rendition), &file, request).await
 }
 
 async fn serve(
-    registry: &HlsRegistry,
+    origin: &Origin,
     username: &str,
     rendition: Option<&str>,
     file: &str,
@@ -73,13 +82,28 @@ async fn serve(
     ) else {
         return error(StatusCode::BAD_REQUEST, "bad_path", "not an HLS path");
     };
-    let Some(dir) = registry.session_dir(username) else {
+    let Some(dir) = origin.registry.session_dir(username) else {
         return error(StatusCode::NOT_FOUND, "offline", "no stream for this user");
     };
     let path: PathBuf = match rendition {
         Some(rendition) => dir.join(rendition).join(file),
         None => dir.join(file),
     };
+    if !request.headers().contains_key(header::RANGE) {
+        match origin.files.get(&path).await {
+            Lookup::Found(file) => return from_memory(&file, kind, request.headers()),
+            Lookup::NotFound => return error(StatusCode::NOT_FOUND, "not_found", "no such file"),
+            Lookup::TooLarge => {}
+            Lookup::Failed(failure) => {
+                tracing::warn!(path = %path.display(), error = %failure, "reading an HLS file failed");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "read_failed",
+                    "could not read the file",
+                );
+            }
+        }
+    }
     let mut response = match ServeFile::new(path).oneshot(request).await {
         Ok(response) => response.map(Body::new),
         Err(never) => match never {},
@@ -98,6 +122,34 @@ async fn serve(
         return error(StatusCode::NOT_FOUND, "not_found", "no such file");
     }
     response
+}
+
+fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap) -> Response {
+    let etag =
+        HeaderValue::from_str(&file.etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(kind.content_type()),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(kind.cache_control()),
+        ),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+        (header::ETAG, etag),
+    ];
+    let unchanged = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == &*file.etag || tag.trim() == "*");
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    // HEAD: hyper sends the headers, including the length, without the body.
+    (headers, Body::from(file.bytes.clone())).into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
