@@ -59,6 +59,13 @@ pub struct Config {
     /// Access token lifetime (`FERROCAST_USERS_TOKEN_TTL_SECONDS`), default one hour.
     #[serde(rename = "users_token_ttl_seconds", default = "default_token_ttl")]
     pub token_ttl_seconds: u64,
+    /// How long a stream key's owner is remembered (`FERROCAST_USERS_STREAM_KEY_CACHE_MS`): the
+    /// longest another replica may accept a key rotated elsewhere. 0 turns the memory off.
+    #[serde(
+        rename = "users_stream_key_cache_ms",
+        default = "default_stream_key_cache_ms"
+    )]
+    pub stream_key_cache_ms: u64,
 }
 
 fn default_http_addr() -> String {
@@ -78,6 +85,9 @@ fn default_true() -> bool {
 }
 fn default_token_ttl() -> u64 {
     3600
+}
+fn default_stream_key_cache_ms() -> u64 {
+    2_000
 }
 
 /// The checked settings `start` runs with.
@@ -100,6 +110,7 @@ impl Config {
             service_token: Some(Secret::new(DEV_SERVICE_TOKEN)),
             cookie_secure: false,
             token_ttl_seconds: default_token_ttl(),
+            stream_key_cache_ms: default_stream_key_cache_ms(),
         }
     }
 
@@ -122,6 +133,10 @@ impl Config {
             !self.mongodb_database.is_empty()
                 && !self.mongodb_database.contains(['/', '.', ' ', '$']),
             "FERROCAST_MONGODB_DATABASE must be a plain database name",
+        )?;
+        ensure(
+            self.stream_key_cache_ms <= 60_000,
+            "FERROCAST_USERS_STREAM_KEY_CACHE_MS must be at most 60000 (a rotated key must stop working soon)",
         )?;
         ensure(
             (60..=86_400).contains(&self.token_ttl_seconds),

@@ -1,7 +1,7 @@
 //! `start`: config → store → hasher/tokens → REST and gRPC servers on their listeners, and the
 //! `Running` handle tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use ferrocast_kit::{
     config::ConfigError,
@@ -14,12 +14,13 @@ use crate::{
     adapters::{
         grpc::{self, GrpcError},
         http::{self, AppState},
+        key_cache::CachedStreamKeys,
         mongo::MongoUserStore,
         passwords::{HashError, PasswordHasher},
         tokens::TokenIssuer,
     },
     config::Config,
-    ports::StoreError,
+    ports::{StoreError, UserStore},
     service::Accounts,
 };
 
@@ -69,7 +70,14 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         resolved.jwt_secret.expose().as_bytes(),
         resolved.token_lifetime,
     );
-    let accounts = Arc::new(Accounts::new(Arc::new(store), hasher, tokens));
+    let store: Arc<dyn UserStore> = match config.stream_key_cache_ms {
+        0 => Arc::new(store),
+        ms => Arc::new(CachedStreamKeys::new(
+            Arc::new(store),
+            Duration::from_millis(ms),
+        )),
+    };
+    let accounts = Arc::new(Accounts::new(store, hasher, tokens));
 
     let (http_listener, http_addr) =
         bind(&config.http_addr)

@@ -168,3 +168,52 @@ async fn logout_clears_the_session_cookie() {
         "unauthorized"
     );
 }
+
+/// The owner of a key is remembered for a short time (5 s here, 2 s by default). A change the
+/// service did not make itself — another replica rotating the key — is honoured once that time is up,
+/// never later. Rotations through this service are covered above: they take effect at once.
+#[tokio::test]
+async fn a_key_changed_behind_the_services_back_stops_working_within_the_cache_lifetime() {
+    let store = ferrocast_kit::testkit::DocumentStore::start()
+        .await
+        .unwrap();
+    let app = TestApp::configured(store, |config| config.stream_key_cache_ms = 5_000).await;
+    let user = app.new_user().await;
+    let key = app.rotate_stream_key(&user).await;
+    let auth = app.users_auth();
+    assert_eq!(
+        auth.authenticate_stream_key(&key, None)
+            .await
+            .unwrap()
+            .username,
+        user.username
+    );
+
+    // Another replica's rotation, as the store sees it.
+    let client = mongodb::Client::with_uri_str(app.store.url())
+        .await
+        .unwrap();
+    let changed = client
+        .database(app.store.database())
+        .collection::<mongodb::bson::Document>("users")
+        .update_one(
+            mongodb::bson::doc! { "username": &user.username },
+            mongodb::bson::doc! { "$set": { "stream_key_hash": "0".repeat(64) } },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.modified_count, 1);
+
+    // Still answered from memory right after the change...
+    assert!(auth.authenticate_stream_key(&key, None).await.is_ok());
+    // ...and refused once the remembered answer expires.
+    let refused =
+        ferrocast_kit::testkit::eventually(std::time::Duration::from_secs(15), || async {
+            matches!(
+                auth.authenticate_stream_key(&key, None).await,
+                Err(UsersAuthError::Rejected)
+            )
+        })
+        .await;
+    assert!(refused, "the old key kept working past the cache lifetime");
+}

@@ -49,7 +49,13 @@ impl TestApp {
 
     /// Service on `store` (e.g. a persistent one the test will restart).
     pub async fn on(store: DocumentStore) -> Self {
-        let config = Config::for_tests(store.url(), store.database());
+        Self::configured(store, |_| {}).await
+    }
+
+    /// Service on `store` with the test config changed by `adjust`.
+    pub async fn configured(store: DocumentStore, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_tests(store.url(), store.database());
+        adjust(&mut config);
         let shutdown = CancellationToken::new();
         let running = ferrocast_users::start(config, shutdown.clone())
             .await
