@@ -34,6 +34,8 @@ pub struct Command<'a> {
     pub segment_seconds: u32,
     pub playlist_window: u32,
     pub preset: &'a str,
+    /// x264 `-tune` of the transcoded rungs; empty for none.
+    pub tune: &'a str,
     /// A restart after a crash appends to the existing playlists behind a discontinuity.
     pub restart: bool,
 }
@@ -85,6 +87,9 @@ impl Command<'_> {
                         &stream("sc_threshold"),
                         "0",
                     ]);
+                    if !self.tune.is_empty() {
+                        push(&[&stream("tune"), self.tune]);
+                    }
                 }
             }
         }
@@ -157,6 +162,7 @@ mod tests {
             segment_seconds: 1,
             playlist_window: 6,
             preset: "veryfast",
+            tune: "zerolatency",
             restart,
         }
         .argv()
@@ -203,8 +209,20 @@ mod tests {
         assert_eq!(after(&args, "-profile:v:1"), ["high"]);
         assert_eq!(after(&args, "-force_key_frames:v:1"), ["source"]);
         assert_eq!(after(&args, "-sc_threshold:v:2"), ["0"]);
+        assert_eq!(after(&args, "-tune:v:1"), ["zerolatency"]);
+        assert!(
+            after(&args, "-tune:v:0").is_empty(),
+            "the copy rung is not encoded"
+        );
         // Nothing unqualified that would also apply to the copied stream.
-        for bare in ["-profile:v", "-b:v", "-preset", "-c:v", "-force_key_frames"] {
+        for bare in [
+            "-profile:v",
+            "-b:v",
+            "-preset",
+            "-tune",
+            "-c:v",
+            "-force_key_frames",
+        ] {
             assert!(!args.iter().any(|a| a == bare), "{bare}");
         }
         assert!(after(&args, "-c:v:0").len() == 1 && after(&args, "-b:v:0").is_empty());

@@ -22,6 +22,16 @@ const X264_PRESETS: &[&str] = &[
     "veryslow",
 ];
 
+/// x264 tunings that make sense for live video; empty means none.
+const X264_TUNES: &[&str] = &[
+    "",
+    "zerolatency",
+    "film",
+    "animation",
+    "grain",
+    "stillimage",
+];
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct MediaConfig {
     /// `FERROCAST_FFMPEG_PATH`: the ffmpeg binary (looked up in `PATH` when bare).
@@ -42,6 +52,12 @@ pub struct MediaConfig {
     /// `FERROCAST_HLS_X264_PRESET`: speed/quality trade-off of the transcoded rungs.
     #[serde(default = "default_preset", deserialize_with = "de::preset")]
     pub hls_x264_preset: String,
+    /// `FERROCAST_HLS_X264_TUNE`: `zerolatency` by default. It drops x264's lookahead and
+    /// B-frames, which held each transcoded frame ≈ 0.5 s and made the ABR ladder miss the 1.5 s
+    /// publish → playable target (bench section 1), at the cost of some compression efficiency.
+    /// Empty: no tuning.
+    #[serde(default = "default_tune", deserialize_with = "de::tune")]
+    pub hls_x264_tune: String,
     /// `FERROCAST_HLS_AUDIO_KBPS`: AAC bit rate when the source audio must be re-encoded.
     #[serde(default = "default_audio_kbps", deserialize_with = "de::positive")]
     pub hls_audio_kbps: u32,
@@ -90,6 +106,7 @@ impl Default for MediaConfig {
             hls_playlist_window: default_playlist_window(),
             hls_ladder: default_ladder(),
             hls_x264_preset: default_preset(),
+            hls_x264_tune: default_tune(),
             hls_audio_kbps: default_audio_kbps(),
             cleanup_grace: default_cleanup_grace(),
             stop_timeout: default_stop_timeout(),
@@ -118,6 +135,9 @@ fn default_ladder() -> Vec<RungSpec> {
 fn default_preset() -> String {
     "veryfast".to_owned()
 }
+fn default_tune() -> String {
+    "zerolatency".to_owned()
+}
 fn default_audio_kbps() -> u32 {
     128
 }
@@ -143,7 +163,7 @@ mod de {
 
     use serde::{de::Error, Deserialize, Deserializer};
 
-    use super::{ladder, RungSpec, X264_PRESETS};
+    use super::{ladder, RungSpec, X264_PRESETS, X264_TUNES};
 
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -195,13 +215,25 @@ mod de {
     }
 
     pub fn preset<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        one_of(deserializer, "preset", X264_PRESETS)
+    }
+
+    pub fn tune<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        one_of(deserializer, "tune", X264_TUNES)
+    }
+
+    fn one_of<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        what: &str,
+        allowed: &[&str],
+    ) -> Result<String, D::Error> {
         let text = String::deserialize(deserializer)?;
-        if X264_PRESETS.contains(&text.as_str()) {
+        if allowed.contains(&text.as_str()) {
             Ok(text)
         } else {
             Err(D::Error::custom(format!(
-                "unknown x264 preset {text:?} (expected one of {})",
-                X264_PRESETS.join(", ")
+                "unknown x264 {what} {text:?} (expected one of {})",
+                allowed.join(", ")
             )))
         }
     }
@@ -226,6 +258,7 @@ mod tests {
         let outer: Outer = ferrocast_kit::config::from_pairs(&[]).expect("defaults");
         assert_eq!(outer.media.hls_segment_seconds, 1);
         assert_eq!(outer.media.hls_x264_preset, "veryfast");
+        assert_eq!(outer.media.hls_x264_tune, "zerolatency");
         assert_eq!(outer.media.hls_ladder.len(), 4);
         assert_eq!(outer.media.cleanup_grace, Duration::from_secs(30));
     }
@@ -236,6 +269,7 @@ mod tests {
             ("FERROCAST_HLS_SEGMENT_SECONDS", "2"),
             ("FERROCAST_HLS_LADDER", "480:1500,160:250"),
             ("FERROCAST_HLS_X264_PRESET", "ultrafast"),
+            ("FERROCAST_HLS_X264_TUNE", ""),
             ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "0.5"),
             ("FERROCAST_HLS_ROOT", "/var/hls"),
         ])
@@ -243,6 +277,7 @@ mod tests {
         assert_eq!(outer.media.hls_segment_seconds, 2);
         assert_eq!(outer.media.hls_ladder.len(), 2);
         assert_eq!(outer.media.hls_x264_preset, "ultrafast");
+        assert_eq!(outer.media.hls_x264_tune, "");
         assert_eq!(outer.media.cleanup_grace, Duration::from_millis(500));
         assert_eq!(outer.media.hls_root, PathBuf::from("/var/hls"));
     }
@@ -253,6 +288,7 @@ mod tests {
             ("FERROCAST_HLS_SEGMENT_SECONDS", "0"),
             ("FERROCAST_HLS_SEGMENT_SECONDS", "two"),
             ("FERROCAST_HLS_X264_PRESET", "-f null"),
+            ("FERROCAST_HLS_X264_TUNE", "zerolatency -f null"),
             ("FERROCAST_HLS_LADDER", "720p"),
         ] {
             assert!(

@@ -542,6 +542,7 @@ impl Pipeline {
             segment_seconds: self.config.hls_segment_seconds,
             playlist_window: self.config.hls_playlist_window,
             preset: &self.config.hls_x264_preset,
+            tune: &self.config.hls_x264_tune,
             restart,
         }
         .argv();
