@@ -65,6 +65,9 @@ export async function startPlatform({ logDir, leaseSeconds = 4 } = {}) {
     FERROCAST_REDIS_URL: process.env.FERROCAST_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     FERROCAST_ROOMS_KEY_PREFIX: `e2e:${runId}:`,
     FERROCAST_ROOM_LEASE_SECONDS: String(leaseSeconds),
+    // The ingest must renew well inside the lease: its 5 s default against this 4 s lease let
+    // the room lapse between renewals, which ended it on the watch page mid-test.
+    FERROCAST_INGEST_UPDATE_INTERVAL_MS: String(Math.max(500, Math.floor((leaseSeconds * 1000) / 4))),
     FERROCAST_USERS_HTTP_ADDR: `127.0.0.1:${ports.users}`,
     FERROCAST_USERS_GRPC_ADDR: `127.0.0.1:${ports.grpc}`,
     FERROCAST_USERS_GRPC_URL: `http://127.0.0.1:${ports.grpc}`,

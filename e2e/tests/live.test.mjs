@@ -109,7 +109,7 @@ test('a streamer goes live and a viewer watches with adaptive quality until the 
   assert.ok(levels.length >= 3, `hls.js sees at least 3 renditions, got ${JSON.stringify(levels)}`);
 
   await viewer.getByTestId('quality-select').selectOption({ label: '360p' });
-  await viewer.waitForFunction(() => window.__ferrocast.currentHeight() === 360, null, { timeout: 20000 });
+  await viewer.waitForFunction(() => window.__ferrocast?.currentHeight() === 360, null, { timeout: 20000 });
 
   await viewer.waitForFunction(
     () => Number(document.querySelector('[data-testid="viewer-count"]')?.textContent?.match(/\d+/)?.[0] ?? 0) >= 1,
