@@ -45,7 +45,7 @@ class Sizes:
     presets: tuple[str, ...]
 
 
-FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3, (1, 10, 25, 50, 75, 100, 150), 60, (1, 10, 50),
+FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3, (1, 10, 25, 50, 75, 100, 150, 200), 60, (1, 10, 50),
              5, 2, 10, 20, ("ultrafast", "superfast", "veryfast"))
 SMOKE = Sizes(True, 1, 4, 5, ("ladder",), 1, (1, 2), 6, (1, 2), 2, 1, 2, 3, ("ultrafast", "superfast", "veryfast"))
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ferrocast_kit::config::{ensure, ConfigError};
+use ferrocast_kit::config::{ensure, ConfigError, Secret};
 use serde::Deserialize;
 
 use crate::{
@@ -14,13 +14,13 @@ use crate::{
 /// The token dev mode uses when none is set (one definition for every service).
 pub use ferrocast_proto::DEV_SERVICE_TOKEN;
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     #[serde(default)]
     pub dev_mode: bool,
     /// Presented to users (gRPC metadata) and rooms (callback header).
     #[serde(default)]
-    pub service_token: Option<String>,
+    pub service_token: Option<Secret>,
     #[serde(default = "defaults::users_grpc_url")]
     pub users_grpc_url: String,
     #[serde(default = "defaults::rtmp_addr")]
@@ -76,25 +76,6 @@ pub struct Config {
     /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
     #[serde(flatten)]
     pub media: MediaConfig,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("dev_mode", &self.dev_mode)
-            .field(
-                "service_token",
-                &self.service_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("users_grpc_url", &self.users_grpc_url)
-            .field("ingest_rtmp_addr", &self.ingest_rtmp_addr)
-            .field("ingest_http_addr", &self.ingest_http_addr)
-            .field("ingest_origin_url", &self.ingest_origin_url)
-            .field("rooms_callback_url", &self.rooms_callback_url)
-            .field("ingest_hls_cache_mb", &self.ingest_hls_cache_mb)
-            .field("media", &self.media)
-            .finish_non_exhaustive()
-    }
 }
 
 mod defaults {
@@ -183,7 +164,7 @@ impl Config {
         service_token: impl Into<String>,
     ) -> Result<Self, ConfigError> {
         let mut config = Self::defaults()?;
-        config.service_token = Some(service_token.into());
+        config.service_token = Some(Secret::new(service_token));
         config.users_grpc_url = users_grpc_url.into();
         config.rooms_callback_url = rooms_callback_url.into();
         config.ingest_rtmp_addr = "127.0.0.1:0".into();
@@ -198,7 +179,11 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         ensure(
-            self.dev_mode || self.service_token.as_deref().is_some_and(|t| !t.is_empty()),
+            self.dev_mode
+                || self
+                    .service_token
+                    .as_ref()
+                    .is_some_and(|t| !t.expose().is_empty()),
             "FERROCAST_SERVICE_TOKEN is required unless FERROCAST_DEV_MODE=true",
         )?;
         for (value, name) in [
@@ -252,9 +237,11 @@ impl Config {
 
     pub fn service_token(&self) -> String {
         self.service_token
-            .clone()
+            .as_ref()
+            .map(Secret::expose)
             .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| DEV_SERVICE_TOKEN.to_owned())
+            .unwrap_or(DEV_SERVICE_TOKEN)
+            .to_owned()
     }
 
     pub fn connection_settings(&self) -> ConnectionSettings {

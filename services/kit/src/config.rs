@@ -4,9 +4,31 @@
 //! `FERROCAST_FOO_BAR`, with defaults that work on a developer machine. Loading fails with a
 //! message naming the variable, so a typo is caught at start instead of at the first request.
 
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Deserialize};
 
 pub const ENV_PREFIX: &str = "FERROCAST_";
+
+/// A configured secret (JWT key, service token): deserialises from the plain value and never
+/// prints it, so a config struct can derive `Debug` and be logged at start.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -87,5 +109,19 @@ mod tests {
             from_pairs::<Sample>(&[("FERROCAST_HTTP_ADDR", "x"), ("FERROCAST_LIMIT", "many")])
                 .expect_err("malformed");
         assert!(error.to_string().contains("many"), "{error}");
+    }
+
+    #[test]
+    fn secrets_are_read_but_never_printed() {
+        #[derive(serde::Deserialize, Debug)]
+        struct WithSecret {
+            token: Secret,
+        }
+        let config: WithSecret =
+            from_pairs(&[("FERROCAST_TOKEN", "hunter2-hunter2")]).expect("valid");
+        assert_eq!(config.token.expose(), "hunter2-hunter2");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
     }
 }

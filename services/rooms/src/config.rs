@@ -3,19 +3,19 @@
 
 use std::time::Duration;
 
-use ferrocast_kit::config::{ensure, ConfigError};
+use ferrocast_kit::config::{ensure, ConfigError, Secret};
 use serde::Deserialize;
 
 /// The token dev mode uses when none is set; `./ferrocast up` always sets a random one.
 pub const DEV_SERVICE_TOKEN: &str = ferrocast_proto::DEV_SERVICE_TOKEN;
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     #[serde(default)]
     pub dev_mode: bool,
     /// Sent to users on every gRPC call; our ingest presents it on callbacks.
     #[serde(default)]
-    pub service_token: Option<String>,
+    pub service_token: Option<Secret>,
     #[serde(default = "defaults::users_grpc_url")]
     pub users_grpc_url: String,
     #[serde(default = "defaults::http_addr")]
@@ -44,24 +44,6 @@ pub struct Config {
     pub rooms_viewer_window_seconds: u64,
     #[serde(default = "defaults::sweep_interval_ms")]
     pub rooms_sweep_interval_ms: u64,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("dev_mode", &self.dev_mode)
-            .field(
-                "service_token",
-                &self.service_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("users_grpc_url", &self.users_grpc_url)
-            .field("rooms_http_addr", &self.rooms_http_addr)
-            .field("rooms_key_prefix", &self.rooms_key_prefix)
-            .field("room_lease_seconds", &self.room_lease_seconds)
-            .field("rooms_nginx_hls_app", &self.rooms_nginx_hls_app)
-            .field("rooms_takeover", &self.rooms_takeover)
-            .finish_non_exhaustive()
-    }
 }
 
 mod defaults {
@@ -108,7 +90,7 @@ impl Config {
     ) -> Self {
         Self {
             dev_mode: false,
-            service_token: Some(service_token.into()),
+            service_token: Some(Secret::new(service_token)),
             users_grpc_url: users_grpc_url.into(),
             rooms_http_addr: "127.0.0.1:0".into(),
             redis_url: redis_url.into(),
@@ -125,7 +107,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         ensure(
-            self.dev_mode || self.service_token.as_deref().is_some_and(|t| t.len() >= 16),
+            self.dev_mode || self.service_token.as_ref().is_some_and(|t| t.expose().len() >= 16),
             "FERROCAST_SERVICE_TOKEN is required (at least 16 characters) unless FERROCAST_DEV_MODE=true",
         )?;
         ensure(
@@ -169,7 +151,9 @@ impl Config {
     }
 
     pub fn service_token(&self) -> &str {
-        self.service_token.as_deref().unwrap_or(DEV_SERVICE_TOKEN)
+        self.service_token
+            .as_ref()
+            .map_or(DEV_SERVICE_TOKEN, Secret::expose)
     }
 
     pub fn lease(&self) -> Duration {

@@ -1,7 +1,7 @@
 //! Configuration from `FERROCAST_*` variables (names in docs/api.md), checked once at start so a
 //! missing secret or a typo fails with a message naming the variable, not at the first request.
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use ferrocast_kit::config::{ensure, ConfigError};
 use serde::Deserialize;
@@ -13,26 +13,7 @@ pub const DEV_SERVICE_TOKEN: &str = ferrocast_proto::DEV_SERVICE_TOKEN;
 
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
-/// A configured secret: deserialises from the plain value, never prints it.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use ferrocast_kit::config::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
