@@ -3,6 +3,9 @@
 //! always set, failures classified so callers can fail closed.
 
 pub mod client;
+mod stream_key;
+
+pub use stream_key::{StreamKey, StreamKeyError};
 
 /// Generated messages, the `Auth` client and the `Auth` server trait.
 #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used)]

@@ -13,8 +13,8 @@ use std::time::Duration;
 use crate::ports::Publisher;
 
 use super::{
-    key::StreamKey,
     ports::{AuthError, KeyAuthenticator},
+    StreamKey,
 };
 
 /// What one check concluded.

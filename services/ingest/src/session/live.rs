@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 use crate::ports::{MediaError, MediaPacket, MediaSink, Publisher, Rendition};
 
 use super::{
-    key::StreamKey,
     key_check::{KeyCheck, KeyStatus},
     ports::{CallbackError, Client},
     publish::{end_room, SessionDeps},
+    StreamKey,
 };
 
 /// Why a live session ended (log field and metric label).

@@ -3,13 +3,12 @@
 //! [`live::LiveSession`], which keeps renewing the room's lease and re-checking the stream key
 //! until it ends; everything here talks to the outside only through ports.
 
-pub mod key;
 mod key_check;
 pub mod live;
 pub mod ports;
 pub mod publish;
 
-pub use key::StreamKey;
+pub use ferrocast_proto::StreamKey;
 pub use live::{EndReason, LiveSession};
 pub use publish::{authorise, Refusal, SessionDeps};
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::ports::{BoxFuture, Publisher, Rendition};
 
-use super::key::StreamKey;
+use ferrocast_proto::StreamKey;
 
 /// The owner of an accepted stream key.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use tokio::time::{timeout, timeout_at, Instant};
 use crate::ports::{Publisher, Transcoder};
 
 use super::{
-    key::StreamKey,
     live::LiveSession,
     ports::{AuthError, CallbackError, Client, KeyAuthenticator, RoomCallbacks},
+    StreamKey,
 };
 
 /// What a publish session is built from; one per process, shared by all connections.

@@ -100,7 +100,7 @@ impl CallbackForm {
     /// The stream key of a key publish (`name`).
     pub fn stream_key(&self) -> Result<StreamKey, CallbackError> {
         let raw = self.field("name").ok_or(CallbackError::Missing("name"))?;
-        Ok(StreamKey::parse(raw)?)
+        StreamKey::parse(raw.to_owned()).map_err(|_| IdError::StreamKey.into())
     }
 
     /// The public name of a relay publish (`name` in the HLS application).

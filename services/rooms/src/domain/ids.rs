@@ -117,33 +117,9 @@ impl ViewerId {
     }
 }
 
-/// A stream key as it arrives in a publish callback. It is a bearer secret: it has no `Display`,
-/// its `Debug` prints nothing of it, and it only leaves this type towards the users service.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StreamKey(String);
-
-impl StreamKey {
-    /// Only shape is checked here; whether the key belongs to anyone is for the users service.
-    pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let valid = (1..=256).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
-        if valid {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(IdError::StreamKey)
-        }
-    }
-
-    /// The secret itself, for the one call that checks it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for StreamKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StreamKey(<redacted>)")
-    }
-}
+/// A stream key as it arrives in a publish callback: the shared bearer-secret type (no
+/// `Display`, a redacted `Debug`); it only leaves towards the users service.
+pub use ferrocast_proto::StreamKey;
 
 #[cfg(test)]
 mod tests {
@@ -193,9 +169,9 @@ mod tests {
 
     #[test]
     fn stream_key_debug_never_shows_the_secret() {
-        let key = StreamKey::parse("live_secretsecret").expect("valid");
+        let key = StreamKey::parse("live_secretsecret".into()).expect("valid");
         assert!(!format!("{key:?}").contains("secret"));
-        assert!(StreamKey::parse("").is_err());
-        assert!(StreamKey::parse("with space").is_err());
+        assert!(StreamKey::parse(String::new()).is_err());
+        assert!(StreamKey::parse("with space".into()).is_err());
     }
 }

@@ -1,6 +1,7 @@
-//! The stream key as the publisher sent it: a bearer secret. It has no `Display`, and its
-//! `Debug` prints nothing of it, so it cannot slip into a log line, an error or a metric label;
-//! the only way out is [`StreamKey::expose`], used by the two adapters that must send it.
+//! The stream key as a publisher sent it: a bearer secret. It has no `Display`, and its `Debug`
+//! prints nothing of it, so it cannot slip into a log line, an error or a metric label; the only
+//! way out is [`StreamKey::expose`], for the calls that must send it (the users lookup, the rooms
+//! `on_publish` form). Ingest and rooms share this one definition.
 
 use std::fmt;
 
