@@ -21,8 +21,10 @@ use bytes::Bytes;
 /// caching one would evict the whole live window of smaller streams.
 pub const MAX_CACHED_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// An entry nobody asked for in this long belongs to an ended stream or an old segment.
-const IDLE_EVICTION: Duration = Duration::from_secs(30);
+/// An entry nobody asked for in this long belongs to an ended stream or a segment that left the
+/// live window (players fetch a segment within seconds of its listing). Longer only holds
+/// memory: at 1 s segments a 30 s idle time keeps ≈ 30 segments per rendition.
+const IDLE_EVICTION: Duration = Duration::from_secs(10);
 
 /// What a request gets: the bytes and a validator for conditional requests.
 #[derive(Debug, Clone)]
