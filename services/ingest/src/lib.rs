@@ -135,10 +135,14 @@ async fn serve(
     ));
 
     let files = hls::FileCache::new(config.ingest_hls_cache_mb.saturating_mul(1024 * 1024));
-    let router = hls::routes(registry, files);
-    let router = ferrocast_kit::health::routes(router, Vec::new());
-    let router = ferrocast_kit::metrics::instrument(router);
-    let router = ferrocast_kit::http::limits(router, RequestLimits::default());
+    let operations = ferrocast_kit::health::routes(axum::Router::new(), Vec::new());
+    let operations = ferrocast_kit::metrics::instrument(operations);
+    let operations = ferrocast_kit::http::limits(operations, RequestLimits::default());
+    // The HLS routes are the hot path: lighter limits, and counted by file kind in the handler
+    // instead of the per-route histogram.
+    let origin =
+        ferrocast_kit::http::edge_limits(hls::routes(registry, files), RequestLimits::default());
+    let router = operations.merge(origin);
     tasks.spawn(ferrocast_kit::http::serve(
         http_listener,
         router,

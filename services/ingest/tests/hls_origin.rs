@@ -18,7 +18,8 @@ struct Origin {
     _shutdown: tokio_util::sync::DropGuard,
 }
 
-/// An origin on port 0, with the production limits, serving `alice` from a session folder.
+/// An origin on port 0, with the production limits (`edge_limits`, as in `ferrocast_ingest::start`),
+/// serving `alice` from a session folder.
 async fn origin() -> Origin {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("alice").join("s1");
@@ -35,7 +36,7 @@ async fn origin() -> Origin {
 
     let registry = HlsRegistry::new();
     registry.publish("alice", "s1", dir);
-    let router = ferrocast_kit::http::limits(
+    let router = ferrocast_kit::http::edge_limits(
         hls::routes(registry.clone(), hls::FileCache::new(64 * 1024 * 1024)),
         RequestLimits::default(),
     );

@@ -96,6 +96,22 @@ pub fn limits(router: Router, request_limits: RequestLimits) -> Router {
     )
 }
 
+/// [`limits`] for hot, read-only, unauthenticated routes (the HLS origin: every viewer, every
+/// second): the same timeout, body limit and JSON error envelope, without the request id and
+/// the tracing span of every request, which these routes have no use for (no downstream calls,
+/// no per-request logs) and which cost time on every one of them.
+pub fn edge_limits(router: Router, request_limits: RequestLimits) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::map_response(envelope_limit_errors))
+            .layer(RequestBodyLimitLayer::new(request_limits.max_body_bytes))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                request_limits.timeout,
+            )),
+    )
+}
+
 /// The limit layers answer 408/413 with plain text; clients of ferrocast always get the JSON
 /// error envelope, so those two are rewritten unless the handler already produced JSON.
 async fn envelope_limit_errors<B>(response: http::Response<B>) -> axum::response::Response

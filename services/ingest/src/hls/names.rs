@@ -39,6 +39,15 @@ impl FileKind {
         }
     }
 
+    /// The metric label of requests for this kind of file.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Playlist => "playlist",
+            Self::TransportStream => "segment",
+            Self::Mp4 => "mp4",
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Playlist => "application/vnd.apple.mpegurl",

@@ -75,6 +75,26 @@ async fn serve(
     request: Request,
 ) -> Response {
     let kind = FileKind::of(file);
+    let response = answer(origin, username, rendition, file, kind, request).await;
+    let status = match response.status().as_u16() {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    let kind = kind.map_or("other", FileKind::label);
+    metrics::counter!("hls_requests_total", "kind" => kind, "status" => status).increment(1);
+    response
+}
+
+async fn answer(
+    origin: &Origin,
+    username: &str,
+    rendition: Option<&str>,
+    file: &str,
+    kind: Option<FileKind>,
+    request: Request,
+) -> Response {
     let (true, true, Some(kind)) = (
         is_username(username),
         rendition.is_none_or(is_rendition),
