@@ -5,6 +5,7 @@ Anything else that raises is a bug of the harness."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import shutil
@@ -717,22 +718,15 @@ def measure_serving(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, 
 
 # ============================================================== 6: gRPC AuthenticateStreamKey
 
-VENV = ROOT / "bench" / ".venv"
-
-
-def grpc_python() -> str:
-    py = VENV / "bin" / "python"
-    if py.exists():
-        r = subprocess.run([str(py), "-c", "import grpc"], capture_output=True)
-        if r.returncode == 0:
-            return str(py)
-    log("installing grpcio into bench/.venv (the gRPC client)")
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False, capture_output=True)
-    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "grpcio"],
-                       capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        raise NotMeasured(f"pip install grpcio failed: {r.stderr.strip()[-200:]}")
-    return str(py)
+def auth_load(ferro, mode: str, seconds: float, rate: float, **popen) -> list:
+    """argv and env of the Rust load client (bench/auth-load); the service token and the stream
+    key go through its environment, never argv."""
+    client = ferro.bin / "ferrocast-bench-auth-load"
+    if not client.is_file():
+        raise NotMeasured(f"{client} is missing (`cargo build --release --bins`)")
+    env = dict(os.environ, FERROCAST_BENCH_SERVICE_TOKEN=ferro.service_token,
+               FERROCAST_BENCH_STREAM_KEY=ferro.users[0][1])
+    return [str(client), f"127.0.0.1:{ferro.ports['grpc']}", mode, str(seconds), str(rate)], env
 
 
 def measure_auth(rep: Report, ferro, sz: Sizes, ferro_err: str | None) -> None:
@@ -741,13 +735,6 @@ def measure_auth(rep: Report, ferro, sz: Sizes, ferro_err: str | None) -> None:
         rep.add("6 gRPC auth", "AuthenticateStreamKey p99 at 1 000 req/s", ferro_err, peer, "ms",
                 target="≤ 2 ms", met=None)
         return
-    try:
-        py = grpc_python()
-    except NotMeasured as e:
-        rep.add("6 gRPC auth", "AuthenticateStreamKey p99 at 1 000 req/s", f"not measured: {e}", peer, "ms")
-        return
-    key = ferro.users[0][1]
-    target = f"127.0.0.1:{ferro.ports['grpc']}"
     users_pid = ferro.procs["users"].pid
     out = {}
     for mode, rate in (("fixed", 1000), ("max", 0), ("low", 100)):
@@ -755,10 +742,12 @@ def measure_auth(rep: Report, ferro, sz: Sizes, ferro_err: str | None) -> None:
         time.sleep(1)  # let a backlog of the previous load drain
         pids = [users_pid] + ([ferro.store_pid] if ferro.store_pid else [])
         try:
+            argv, env = auth_load(ferro, "max" if mode == "max" else "fixed", sz.auth_seconds, rate)
             with CpuWindow(lambda: pids) as users_cpu, CpuWindow(lambda: pids[1:]) as store_cpu:
-                r = subprocess.run([py, str(Path(__file__).with_name("auth_client.py")), target, ferro.service_token,
-                                    key, "max" if mode == "max" else "fixed", str(sz.auth_seconds), str(rate)],
-                                   capture_output=True, text=True, timeout=sz.auth_seconds + 40)
+                r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=sz.auth_seconds + 40)
+        except NotMeasured as e:
+            out[mode] = f"not measured: {e}"
+            continue
         except subprocess.TimeoutExpired:
             out[mode] = "not measured: the client did not finish in time (service stalled?)"
             continue
@@ -789,7 +778,7 @@ def measure_auth(rep: Report, ferro, sz: Sizes, ferro_err: str | None) -> None:
         rep.add("6 gRPC auth", "AuthenticateStreamKey max throughput", mx["rate"], peer, "req/s",
                 note=f"{mx['clients']} client processes × {mx['concurrency']} in flight, p99 "
                      f"{mx['p99_ms'] if mx['p99_ms'] is not None else float('nan'):.1f} ms, {mx['errors']} errors; "
-                     + cpu_note(mx) + " (a Python client on 2 shared cores can itself be the limit)")
+                     + cpu_note(mx) + " (the client shares the 2 cores and can itself be the limit)")
     else:
         rep.add("6 gRPC auth", "AuthenticateStreamKey max throughput", mx, peer, "req/s")
     if isinstance(lo, dict) and lo["p99_ms"] is not None:
@@ -954,11 +943,8 @@ def measure_profile(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, 
                 p.stop()
     if ferro is not None and "users" in ferro.procs:
         try:
-            py = grpc_python()
-            client = subprocess.Popen([py, str(Path(__file__).with_name("auth_client.py")),
-                                       f"127.0.0.1:{ferro.ports['grpc']}", ferro.service_token, ferro.users[0][1],
-                                       "max", str(seconds + 4), "0"], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+            argv, env = auth_load(ferro, "max", seconds + 4, 0)
+            client = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(3)
             log(f"perf: users service under AuthenticateStreamKey load ({seconds} s)")
             out.append((f"users service, AuthenticateStreamKey closed loop, {seconds} s",
