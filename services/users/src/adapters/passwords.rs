@@ -1,8 +1,8 @@
 //! argon2id password hashing off the async runtime.
 //!
 //! One hash costs tens of milliseconds of CPU and 19 MiB of memory (OWASP's minimum: m = 19 MiB,
-//! t = 2, p = 1), so every hash runs on `spawn_blocking` behind a semaphore sized to the cores:
-//! a login flood queues here instead of starving every other request. Unknown users are checked
+//! t = 2, p = 1), so every hash runs on `spawn_blocking` behind a semaphore (one fewer than the
+//! cores, see `startup`): a login flood queues here instead of starving every other request. Unknown users are checked
 //! against a dummy hash so "no such user" costs the same time as "wrong password".
 
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashes may run at once (normally the number of cores).
+    /// `concurrency` hashes may run at once (normally one fewer than the cores).
     pub async fn new(concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
             .map_err(|e| HashError::Internal(e.to_string()))?;
