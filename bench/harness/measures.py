@@ -776,7 +776,7 @@ def measure_auth(rep: Report, ferro, sz: Sizes, ferro_err: str | None) -> None:
         rep.add("6 gRPC auth", "AuthenticateStreamKey p99 at 1 000 req/s", fx, peer, "ms", target="≤ 2 ms")
     if isinstance(mx, dict):
         rep.add("6 gRPC auth", "AuthenticateStreamKey max throughput", mx["rate"], peer, "req/s",
-                note=f"{mx['clients']} client processes × {mx['concurrency']} in flight, p99 "
+                note=f"{mx['clients']} connections × {mx['concurrency']} in flight, p99 "
                      f"{mx['p99_ms'] if mx['p99_ms'] is not None else float('nan'):.1f} ms, {mx['errors']} errors; "
                      + cpu_note(mx) + " (the client shares the 2 cores and can itself be the limit)")
     else:

@@ -66,6 +66,8 @@ fn main() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    // The lazy channel spawns its connection task: it needs the runtime's context.
+    let _context = runtime.enter();
     let clients = (0..CONNECTIONS)
         .map(|_| {
             UsersAuth::connect_lazy(&UsersAuthConfig::new(args.url.clone(), args.token.clone()))
