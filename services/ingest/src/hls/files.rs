@@ -11,10 +11,10 @@
 use std::{
     os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
-    sync::Arc,
     time::Duration,
 };
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 
 /// Files above this are streamed from disk instead (a high-bitrate source with long segments);
@@ -30,8 +30,8 @@ const IDLE_EVICTION: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct CachedFile {
     pub bytes: Bytes,
-    /// A strong ETag derived from the file's identity.
-    pub etag: Arc<str>,
+    /// A strong ETag derived from the file's identity, ready to send.
+    pub etag: HeaderValue,
     identity: Identity,
 }
 
@@ -54,8 +54,10 @@ impl Identity {
         }
     }
 
-    fn etag(&self) -> String {
-        format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, self.mtime_ns)
+    fn etag(&self) -> HeaderValue {
+        let tag = format!("\"{:x}-{:x}-{:x}\"", self.ino, self.len, self.mtime_ns);
+        // Quotes and hex digits only: always a valid header value.
+        HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
     }
 }
 
@@ -146,7 +148,7 @@ async fn read(path: PathBuf, stat_identity: Identity) -> std::io::Result<CachedF
     };
     Ok(CachedFile {
         bytes: Bytes::from(bytes),
-        etag: identity.etag().into(),
+        etag: identity.etag(),
         identity,
     })
 }

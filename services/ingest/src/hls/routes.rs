@@ -145,8 +145,6 @@ async fn answer(
 }
 
 fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap) -> Response {
-    let etag =
-        HeaderValue::from_str(&file.etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
     let headers = [
         (
             header::CONTENT_TYPE,
@@ -157,14 +155,14 @@ fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap) -> Respon
             HeaderValue::from_static(kind.cache_control()),
         ),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
-        (header::ETAG, etag),
+        (header::ETAG, file.etag.clone()),
     ];
     let unchanged = request
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|tag| tag.trim() == &*file.etag || tag.trim() == "*");
+        .any(|tag| tag.trim().as_bytes() == file.etag.as_bytes() || tag.trim() == "*");
     if unchanged {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
