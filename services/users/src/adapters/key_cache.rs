@@ -60,6 +60,11 @@ impl CachedStreamKeys {
                 self.owners
                     .insert(hash.as_str().to_owned(), user.clone())
                     .await;
+                // A rotation may have started and forgotten everything between the check and
+                // the insert: then this entry may name the old key's owner, so drop it again.
+                if self.rotations.load(Ordering::SeqCst) != generation {
+                    self.owners.invalidate(hash.as_str()).await;
+                }
             }
         }
         Ok(found)
