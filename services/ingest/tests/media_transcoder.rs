@@ -295,14 +295,10 @@ async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_never_blocks_when_ffmpeg_stops_reading() {
-    use std::os::unix::fs::PermissionsExt;
-
     let work = tempfile::tempdir().expect("tempdir");
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 3));
     // An "ffmpeg" that never reads its stdin.
-    let stuck = work.path().join("stuck-ffmpeg");
-    std::fs::write(&stuck, "#!/bin/sh\nexec sleep 60\n").expect("script");
-    std::fs::set_permissions(&stuck, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let stuck = fake_ffmpeg(work.path(), "stuck-ffmpeg", "exec sleep 60\n");
     let mut config = config(&work.path().join("hls"));
     config.ffmpeg_path = stuck;
     config.media_queue_packets = 32;
@@ -380,14 +376,10 @@ async fn output_write_errors_fail_the_pipeline_with_ffmpegs_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_that_writes_no_segments_is_restarted_then_the_pipeline_fails() {
-    use std::os::unix::fs::PermissionsExt;
-
     let work = tempfile::tempdir().expect("tempdir");
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 2));
     // An "ffmpeg" that reads everything and writes nothing (a hung disk, a stuck encoder).
-    let silent = work.path().join("silent-ffmpeg");
-    std::fs::write(&silent, "#!/bin/sh\nexec cat > /dev/null\n").expect("script");
-    std::fs::set_permissions(&silent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let silent = fake_ffmpeg(work.path(), "silent-ffmpeg", "exec cat > /dev/null\n");
     let mut config = config(&work.path().join("hls"));
     config.ffmpeg_path = silent;
     config.stall_timeout = Duration::from_secs(2);
