@@ -3,8 +3,11 @@ exec_push and the per-preset ladder cost.
 
 It mirrors ferrocast's ingest (services/ingest/src/media/ladder.rs: plan(), argv.rs:
 Command::argv()) argument for argument; only the input differs (the ingest feeds FLV on stdin,
-nginx-rtmp's child reads the stream back over RTMP). At run time the bench also reads the argv of
-the ingest's live ffmpeg from /proc and reports any difference (`diff_with`).
+nginx-rtmp's child reads the stream back over RTMP). The ingest remuxes the copied rung itself
+and gives ffmpeg only the x264 rungs; nginx-rtmp has no way to put its own `hls on` output into
+a ladder, so its ffmpeg also writes the copied rung (`copy_rung=True`, `-c:v copy`, next to no
+CPU). At run time the bench reads the argv of the ingest's live ffmpeg from /proc and reports any
+difference from the x264 part of this mirror (`diff_with`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 # services/ingest/src/media/ladder.rs DEFAULT_LADDER = "1080:6000,720:3000,480:1500,360:800"
 DEFAULT_LADDER = [(1080, 6000), (720, 3000), (480, 1500), (360, 800)]
 DEFAULT_PRESET = "veryfast"  # media/config.rs default_preset()
+DEFAULT_TUNE = "zerolatency"  # media/config.rs default_tune()
 DEFAULT_WINDOW = 6  # media/config.rs default_playlist_window()
 DEFAULT_SEGMENT = 1  # media/config.rs default_segment_seconds()
 INGEST_INPUT = ["-analyzeduration", "1000000", "-f", "flv"]  # argv.rs, before `-i pipe:0`
@@ -31,11 +35,15 @@ def plan(width: int, height: int, rungs=DEFAULT_LADDER) -> list[tuple[str, int, 
 
 def ladder_args(input_args: list[str], out_dir: str, segment_seconds: int, window: int,
                 preset: str = DEFAULT_PRESET, width: int = 1280, height: int = 720,
-                rungs=DEFAULT_LADDER, segment_prefix: str = "seg", master: bool = False) -> list[str]:
+                rungs=DEFAULT_LADDER, segment_prefix: str = "seg", master: bool = False,
+                tune: str = DEFAULT_TUNE, copy_rung: bool = True) -> list[str]:
     """ffmpeg argv (without 'ffmpeg') for a source with AAC audio (copied, as the ingest does).
     `master`: let ffmpeg write master.m3u8 (nginx-rtmp has nothing else that would; the ingest
-    writes its own, with CODECS for the copied rung)."""
+    writes its own, with CODECS for the copied rung). `copy_rung=False`: only the x264 rungs, as
+    the ingest runs ffmpeg since it remuxes the copied rung itself."""
     variants = plan(width, height, rungs)
+    if not copy_rung:
+        variants = variants[1:]
     args = ["-hide_banner", "-loglevel", "warning", "-nostats"] + input_args
     for _ in variants:
         args += ["-map", "0:v:0", "-map", "0:a:0"]
@@ -47,6 +55,8 @@ def ladder_args(input_args: list[str], out_dir: str, segment_seconds: int, windo
                      f"-profile:v:{i}", "high", f"-pix_fmt:v:{i}", "yuv420p", f"-b:v:{i}", f"{kbps}k",
                      f"-maxrate:v:{i}", f"{kbps * 11 // 10}k", f"-bufsize:v:{i}", f"{kbps * 2}k",
                      f"-force_key_frames:v:{i}", "source", f"-sc_threshold:v:{i}", "0"]
+            if tune:
+                args += [f"-tune:v:{i}", tune]
     args += ["-c:a", "copy", "-max_muxing_queue_size", "4096",
              "-f", "hls", "-hls_time", str(segment_seconds), "-hls_list_size", str(window),
              "-hls_delete_threshold", "3", "-hls_flags", "delete_segments+independent_segments+temp_file",

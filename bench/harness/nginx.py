@@ -97,21 +97,20 @@ class NginxRtmp(_Nginx):
             os.chmod(self.hls / app, 0o777)  # exec_push children may run as nobody (MEDIA-NOTES 5)
         self.ladder_script = self.dir / "ladder.sh"
 
-    def write_ladder_script(self, ingest_argv: list[str] | None = None) -> None:
+    def write_ladder_script(self) -> None:
         """exec_push target: the ladder ffmpeg reading the stream back from this server. A script
         only so that the ladder's arguments need no nginx quoting; it `exec`s ffmpeg (same pid).
-        With `ingest_argv` (ferrocast's live ffmpeg command line), exactly those arguments are
-        used with the input and output folder swapped; otherwise the static mirror in ladder.py.
-        nginx-rtmp reads the script at each publish, so it can be rewritten between streams."""
+        The x264 rungs' arguments are the ingest's own (the bench checks its mirror against the
+        ingest's live ffmpeg, see main.py); the copied rung, which the ingest remuxes in-process,
+        is one more `-c:v copy` output of the same ffmpeg here: nginx-rtmp's `hls on` cannot join
+        a ladder. nginx-rtmp reads the script at each publish, so it can be rewritten between
+        streams."""
         url = f"rtmp://127.0.0.1:{self.rtmp_port}/ladder/$1"
         out = f"{self.hls}/ladder/$1"
-        if ingest_argv:
-            argv = ["ffmpeg"] + ladder.from_ingest(ingest_argv, url, out, master=True)
-            self.ladder_source = "the ingest's own ffmpeg argv (read from /proc), input and folder swapped"
-        else:
-            argv = ["ffmpeg"] + ladder.ladder_args(ladder.INGEST_INPUT + ["-i", url], out,
-                                                   self.segment, self.window, master=True)
-            self.ladder_source = "bench/harness/ladder.py's mirror of services/ingest/src/media/argv.rs"
+        argv = ["ffmpeg"] + ladder.ladder_args(ladder.INGEST_INPUT + ["-i", url], out,
+                                               self.segment, self.window, master=True)
+        self.ladder_source = ("bench/harness/ladder.py's mirror of services/ingest/src/media/argv.rs: "
+                              "the ingest's x264 rungs plus a `-c:v copy` rung")
         # shlex.quote would freeze $1 inside single quotes: args that contain $1 go in double quotes.
         parts = []
         for a in argv:

@@ -1,20 +1,19 @@
-//! The ffmpeg pipeline end to end with real ffmpeg: ladder and master playlist, clean finish,
-//! crash restart and failure (playlists closed with `#EXT-X-ENDLIST` when it gives up), the
+//! The ffmpeg pipeline end to end with real ffmpeg: ladder and master playlist (passthrough
+//! remuxed by the ingest, lower rungs by ffmpeg), clean finish, crash restart and failure (playlists closed with `#EXT-X-ENDLIST` when it gives up), the
 //! stall watchdog, a full HLS disk, and a publisher that is never stalled by a stuck ffmpeg.
 
 mod media_common;
 
 use std::{
     path::{Path, PathBuf},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
     time::Duration,
 };
 
 use bytes::Bytes;
-use ferrocast_ingest::ports::{MediaError, MediaPacket, Transcoder};
+use ferrocast_ingest::{
+    media::{CopyMuxer, MediaConfig},
+    ports::{MediaError, MediaPacket, Transcoder},
+};
 use ferrocast_kit::testkit::Tmpfs;
 use media_common::*;
 
@@ -37,48 +36,12 @@ fn starts(counter: &Path) -> usize {
     read(counter).lines().count()
 }
 
-/// Keeps the file system of `filler` full, the way another writer on a shared volume would:
-/// whatever ffmpeg's sliding window frees is taken again within milliseconds. Stops when
-/// dropped.
-struct DiskHog {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl DiskHog {
-    fn start(filler: PathBuf) -> Self {
-        use std::io::Write;
-
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                let Ok(mut file) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&filler)
-                else {
-                    break;
-                };
-                while file.write_all(&[0u8; 4096]).is_ok() {}
-                // Byte by byte for the last partial page.
-                while file.write_all(&[0u8]).is_ok() {}
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        });
-        Self {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for DiskHog {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+/// The supervision tests need ffmpeg on every rung, including the passthrough that the
+/// ingest would otherwise remux itself.
+fn ffmpeg_config(root: &Path) -> MediaConfig {
+    MediaConfig {
+        hls_copy_muxer: CopyMuxer::Ffmpeg,
+        ..config(root)
     }
 }
 
@@ -228,7 +191,7 @@ async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
     // 360p: only the copied rung, so this test costs almost no CPU.
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
     let root = work.path().join("hls");
-    let (transcoder, _registry, _shutdown) = transcoder(config(&root));
+    let (transcoder, _registry, _shutdown) = transcoder(ffmpeg_config(&root));
     let publisher = publisher("crash");
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");
     let playlist = root
@@ -299,7 +262,7 @@ async fn push_never_blocks_when_ffmpeg_stops_reading() {
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 3));
     // An "ffmpeg" that never reads its stdin.
     let stuck = fake_ffmpeg(work.path(), "stuck-ffmpeg", "exec sleep 60\n");
-    let mut config = config(&work.path().join("hls"));
+    let mut config = ffmpeg_config(&work.path().join("hls"));
     config.ffmpeg_path = stuck;
     config.media_queue_packets = 32;
     config.stop_timeout = Duration::from_millis(500);
@@ -350,7 +313,7 @@ async fn output_write_errors_fail_the_pipeline_with_ffmpegs_reason() {
     let work = tempfile::tempdir().expect("tempdir");
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 2));
     let root = work.path().join("hls");
-    let (transcoder, registry, _shutdown) = transcoder(config(&root));
+    let (transcoder, registry, _shutdown) = transcoder(ffmpeg_config(&root));
     let publisher = publisher("diskerr");
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");
     // A file where ffmpeg must create the rendition folder: every output write fails, as on a
@@ -380,7 +343,7 @@ async fn ffmpeg_that_writes_no_segments_is_restarted_then_the_pipeline_fails() {
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 2));
     // An "ffmpeg" that reads everything and writes nothing (a hung disk, a stuck encoder).
     let silent = fake_ffmpeg(work.path(), "silent-ffmpeg", "exec cat > /dev/null\n");
-    let mut config = config(&work.path().join("hls"));
+    let mut config = ffmpeg_config(&work.path().join("hls"));
     config.ffmpeg_path = silent;
     config.stall_timeout = Duration::from_secs(2);
     let (transcoder, _registry, _shutdown) = transcoder(config);
@@ -436,7 +399,7 @@ done
 "#,
         counter = counter.display()
     );
-    let mut config = config(&work.path().join("hls"));
+    let mut config = ffmpeg_config(&work.path().join("hls"));
     config.ffmpeg_path = fake_ffmpeg(work.path(), "rewriting-ffmpeg", &script);
     config.stall_timeout = Duration::from_secs(2);
     let (transcoder, registry, _shutdown) = transcoder(config);
@@ -491,7 +454,7 @@ async fn ffmpeg_reporting_no_space_fails_the_pipeline_at_once_without_restart() 
          exec cat > /dev/null\n",
         counter.display()
     );
-    let mut config = config(&work.path().join("hls"));
+    let mut config = ffmpeg_config(&work.path().join("hls"));
     config.ffmpeg_path = fake_ffmpeg(work.path(), "full-ffmpeg", &script);
     config.stall_timeout = Duration::from_secs(20);
     let (transcoder, registry, _shutdown) = transcoder(config);
@@ -541,7 +504,7 @@ async fn full_hls_disk_fails_the_pipeline_without_restart_naming_no_space() {
         return;
     };
     let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
-    let mut config = config(&root);
+    let mut config = ffmpeg_config(&root);
     config.stall_timeout = Duration::from_secs(3);
     let (transcoder, registry, _shutdown) = transcoder(config);
     let publisher = publisher("diskfull");

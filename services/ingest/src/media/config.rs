@@ -58,6 +58,13 @@ pub struct MediaConfig {
     /// Empty: no tuning.
     #[serde(default = "default_tune", deserialize_with = "de::tune")]
     pub hls_x264_tune: String,
+    /// `FERROCAST_HLS_COPY_MUXER`: who writes the passthrough rendition. `native` (default):
+    /// the ingest remuxes the source into MPEG-TS itself, so a stream without transcoded rungs
+    /// runs no ffmpeg at all (bench section 3: ffmpeg per passthrough stream cost as much CPU as
+    /// the ingest and 54 MiB each). Sources it cannot remux (audio that is not AAC-LC/Main/
+    /// SSR/LTP) still go through ffmpeg. `ffmpeg`: always ffmpeg, the earlier behaviour.
+    #[serde(default)]
+    pub hls_copy_muxer: CopyMuxer,
     /// `FERROCAST_HLS_AUDIO_KBPS`: AAC bit rate when the source audio must be re-encoded.
     #[serde(default = "default_audio_kbps", deserialize_with = "de::positive")]
     pub hls_audio_kbps: u32,
@@ -97,6 +104,14 @@ pub struct MediaConfig {
     pub media_queue_packets: usize,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyMuxer {
+    #[default]
+    Native,
+    Ffmpeg,
+}
+
 impl Default for MediaConfig {
     fn default() -> Self {
         Self {
@@ -107,6 +122,7 @@ impl Default for MediaConfig {
             hls_ladder: default_ladder(),
             hls_x264_preset: default_preset(),
             hls_x264_tune: default_tune(),
+            hls_copy_muxer: CopyMuxer::default(),
             hls_audio_kbps: default_audio_kbps(),
             cleanup_grace: default_cleanup_grace(),
             stop_timeout: default_stop_timeout(),
@@ -261,6 +277,7 @@ mod tests {
         assert_eq!(outer.media.hls_x264_tune, "zerolatency");
         assert_eq!(outer.media.hls_ladder.len(), 4);
         assert_eq!(outer.media.cleanup_grace, Duration::from_secs(30));
+        assert_eq!(outer.media.hls_copy_muxer, CopyMuxer::Native);
     }
 
     #[test]
@@ -272,6 +289,7 @@ mod tests {
             ("FERROCAST_HLS_X264_TUNE", ""),
             ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "0.5"),
             ("FERROCAST_HLS_ROOT", "/var/hls"),
+            ("FERROCAST_HLS_COPY_MUXER", "ffmpeg"),
         ])
         .expect("valid");
         assert_eq!(outer.media.hls_segment_seconds, 2);
@@ -280,6 +298,7 @@ mod tests {
         assert_eq!(outer.media.hls_x264_tune, "");
         assert_eq!(outer.media.cleanup_grace, Duration::from_millis(500));
         assert_eq!(outer.media.hls_root, PathBuf::from("/var/hls"));
+        assert_eq!(outer.media.hls_copy_muxer, CopyMuxer::Ffmpeg);
     }
 
     #[test]
@@ -290,6 +309,7 @@ mod tests {
             ("FERROCAST_HLS_X264_PRESET", "-f null"),
             ("FERROCAST_HLS_X264_TUNE", "zerolatency -f null"),
             ("FERROCAST_HLS_LADDER", "720p"),
+            ("FERROCAST_HLS_COPY_MUXER", "gstreamer"),
         ] {
             assert!(
                 ferrocast_kit::config::from_pairs::<Outer>(&[(name, value)]).is_err(),

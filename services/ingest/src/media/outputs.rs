@@ -50,7 +50,11 @@ pub async fn read_prefix(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 }
 
 /// Writes `{dir}/{name}` through a temporary file and a rename, so readers never see half of it.
-pub async fn write_atomic(dir: &Path, name: &str, contents: &str) -> std::io::Result<()> {
+pub async fn write_atomic(
+    dir: &Path,
+    name: &str,
+    contents: impl AsRef<[u8]>,
+) -> std::io::Result<()> {
     let temporary = dir.join(format!("{name}.tmp"));
     let written = match tokio::fs::write(&temporary, contents).await {
         Ok(()) => tokio::fs::rename(&temporary, dir.join(name)).await,

@@ -1,7 +1,9 @@
 //! The task that runs one publish's media: it waits for the source's codec headers and first
-//! keyframe, plans the ladder, runs ffmpeg, feeds it FLV, restarts it once if it dies or stops
-//! producing segments, publishes the master playlist, and on finish lets ffmpeg close its
-//! playlists before the folder is removed after a grace period.
+//! keyframe, plans the ladder, remuxes the passthrough rendition itself ([`NativeRendition`]),
+//! runs ffmpeg for the transcoded rungs (or for every rung when the source cannot be remuxed
+//! natively or `FERROCAST_HLS_COPY_MUXER=ffmpeg`), feeds it FLV, restarts it once if it dies or
+//! stops producing segments, publishes the master playlist, and on finish closes the playlists
+//! before the folder is removed after a grace period. A passthrough-only stream runs no ffmpeg.
 //!
 //! When it gives up (restart budget spent, or a failure no restart cures, such as a full HLS
 //! disk) it closes the variant playlists itself, since a killed ffmpeg cannot: the ended stream
@@ -13,6 +15,7 @@
 
 use std::{
     path::PathBuf,
+    process::ExitStatus,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -27,13 +30,17 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use super::{
     argv::{AudioPlan, Command},
     avc,
-    config::MediaConfig,
+    config::{CopyMuxer, MediaConfig},
     flv::{self, TagKind},
     ladder::{self, Encoding, Variant},
-    master, metrics as names, outputs, playlist,
+    master, metrics as names,
+    native::NativeRendition,
+    outputs, playlist,
     process::{Ffmpeg, NO_SPACE},
+    segmenter::Segmenter,
     source::{Role, Source},
     ts,
+    window::Window,
 };
 use crate::{
     hls::HlsRegistry,
@@ -44,7 +51,11 @@ use crate::{
 const FALLBACK_VIDEO_CODECS: &str = "avc1.640029";
 /// Enough of a segment to hold its first video PES header and SPS.
 const SEGMENT_PREFIX_BYTES: u64 = 256 * 1024;
-const MASTER_POLL: Duration = Duration::from_millis(200);
+/// How often the ffmpeg rungs' playlists are read until the master playlist is out: every
+/// tick of delay is publish → playable time (bench section 1).
+const MASTER_POLL: Duration = Duration::from_millis(100);
+/// The stall watchdog needs no such hurry.
+const STALL_CHECK_TICKS: u32 = 5;
 /// How long (media time) the start waits for audio that `onMetaData` announced.
 const AUDIO_GRACE_MS: u32 = 3000;
 
@@ -67,9 +78,14 @@ pub struct Pipeline {
     pub tasks: TaskTracker,
 }
 
-/// The running ffmpeg and what a restart needs.
+/// The running outputs and what a restart needs.
 struct Running {
-    ffmpeg: Ffmpeg,
+    /// `None` when no rung needs ffmpeg (a passthrough-only ladder remuxed natively).
+    ffmpeg: Option<Ffmpeg>,
+    /// The rungs ffmpeg writes: all of them, or the transcoded ones when `native` writes the
+    /// passthrough.
+    ffmpeg_variants: Vec<Variant>,
+    native: Option<NativeRendition>,
     variants: Vec<Variant>,
     audio: AudioPlan,
     /// Nothing is written until the next keyframe (at start and after a restart, pitfall 2).
@@ -133,14 +149,28 @@ impl Pipeline {
             source = %format!("{width}x{height}"),
             renditions = ?variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
             ?audio,
-            "starting ffmpeg"
+            "starting the media pipeline"
         );
-        let ffmpeg = match self.spawn(&variants, audio, false) {
-            Ok(ffmpeg) => ffmpeg,
-            Err(error) => return Ending::Failed(format!("cannot start ffmpeg: {error}")),
+        let native = match self.native_copy(&variants, &source, audio).await {
+            Ok(native) => native,
+            Err(reason) => return Ending::Failed(reason),
+        };
+        let ffmpeg_variants: Vec<Variant> = match native {
+            Some(_) => variants[1..].to_vec(),
+            None => variants.clone(),
+        };
+        let ffmpeg = if ffmpeg_variants.is_empty() {
+            None
+        } else {
+            match self.spawn(&ffmpeg_variants, audio, false) {
+                Ok(ffmpeg) => Some(ffmpeg),
+                Err(error) => return Ending::Failed(format!("cannot start ffmpeg: {error}")),
+            }
         };
         let mut running = Running {
             ffmpeg,
+            ffmpeg_variants,
+            native,
             variants,
             audio,
             awaiting_keyframe: true,
@@ -197,6 +227,7 @@ impl Pipeline {
     async fn supervise(&mut self, mut running: Running, mut source: Source) -> Ending {
         let mut poll = tokio::time::interval(MASTER_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut ticks = 0u32;
         loop {
             tokio::select! {
                 biased;
@@ -204,9 +235,8 @@ impl Pipeline {
                 _ = &mut self.finish => return self.drain_and_stop(running, &mut source).await,
                 // A full disk does not make ffmpeg exit; waiting for the stall watchdog and a
                 // restart onto the same full disk would only keep a dead stream live longer.
-                cause = running.ffmpeg.unrecoverable_reported() => {
-                    let status = running.ffmpeg.kill().await;
-                    let reason = running.ffmpeg.describe_exit(status);
+                cause = unrecoverable_reported(running.ffmpeg.as_ref()) => {
+                    let reason = running.kill_ffmpeg().await;
                     return Ending::Failed(not_restarted(&cause, &reason));
                 }
                 // The poll comes before the packets: when ffmpeg falls behind real time the
@@ -215,20 +245,23 @@ impl Pipeline {
                 _ = poll.tick() => {
                     if !running.master_written {
                         if let Err(reason) = self.publish_master(&mut running, &source).await {
-                            let _ = running.ffmpeg.kill().await;
+                            running.kill_ffmpeg().await;
                             return Ending::Failed(reason);
                         }
                     }
+                    ticks = ticks.wrapping_add(1);
+                    if !ticks.is_multiple_of(STALL_CHECK_TICKS) {
+                        continue;
+                    }
                     if let Some(reason) = self.stalled(&mut running).await {
-                        let status = running.ffmpeg.kill().await;
-                        let reason = format!("{reason} ({})", running.ffmpeg.describe_exit(status));
+                        let reason = format!("{reason} ({})", running.kill_ffmpeg().await);
                         if let Err(reason) = self.restart(&mut running, reason).await {
                             return Ending::Failed(reason);
                         }
                     }
                 }
-                status = running.ffmpeg.child.wait() => {
-                    let reason = running.ffmpeg.describe_exit(status.ok());
+                status = exited(&mut running.ffmpeg) => {
+                    let reason = running.describe_exit(status);
                     if let Err(reason) = self.restart(&mut running, reason).await {
                         return Ending::Failed(reason);
                     }
@@ -248,7 +281,9 @@ impl Pipeline {
     /// `stall_timeout` without a new segment it counts as crashed. Only a new segment counts:
     /// on a full disk ffmpeg keeps rewriting an empty playlist, which looks alive by mtime.
     async fn stalled(&self, running: &mut Running) -> Option<String> {
-        let path = self.dir.join(&running.variants[0].name).join("index.m3u8");
+        // The natively written rung cannot stall apart from its input: nothing to watch.
+        let watched = running.ffmpeg_variants.first()?;
+        let path = self.dir.join(&watched.name).join("index.m3u8");
         let newest = tokio::fs::read_to_string(&path)
             .await
             .ok()
@@ -283,8 +318,8 @@ impl Pipeline {
         self.deliver(running, source, &packet, role).await
     }
 
-    /// Writes `packet` to ffmpeg (after the FLV header and codec headers when (re)starting);
-    /// a failed write means ffmpeg is dead or stuck, handled like a crash.
+    /// Hands `packet` to the native passthrough and to ffmpeg; the master playlist goes out as
+    /// soon as the native rung's first segment completes the set.
     async fn deliver(
         &mut self,
         running: &mut Running,
@@ -292,6 +327,27 @@ impl Pipeline {
         packet: &MediaPacket,
         role: Role,
     ) -> Result<(), String> {
+        if let Some(native) = running.native.as_mut() {
+            let published = native.push(packet).await?;
+            if published && !running.master_written {
+                self.publish_master(running, source).await?;
+            }
+        }
+        self.feed_ffmpeg(running, source, packet, role).await
+    }
+
+    /// Writes `packet` to ffmpeg (after the FLV header and codec headers when (re)starting);
+    /// a failed write means ffmpeg is dead or stuck, handled like a crash.
+    async fn feed_ffmpeg(
+        &mut self,
+        running: &mut Running,
+        source: &Source,
+        packet: &MediaPacket,
+        role: Role,
+    ) -> Result<(), String> {
+        let Some(ffmpeg) = running.ffmpeg.as_mut() else {
+            return Ok(());
+        };
         let mut bytes = BytesMut::new();
         let tagged = if running.awaiting_keyframe {
             if role != Role::KeyFrame {
@@ -319,22 +375,19 @@ impl Pipeline {
             // Not representable in FLV; RTMP's message size limits make this unreachable.
             return Ok(());
         }
-        let Err(error) = running.ffmpeg.write(&bytes, self.config.stop_timeout).await else {
+        let Err(error) = ffmpeg.write(&bytes, self.config.stop_timeout).await else {
             running.last_fed = Instant::now();
             return Ok(());
         };
         let status = if error.kind() == std::io::ErrorKind::TimedOut {
-            running.ffmpeg.kill().await
+            ffmpeg.kill().await
         } else {
-            match tokio::time::timeout(Duration::from_secs(1), running.ffmpeg.child.wait()).await {
+            match tokio::time::timeout(Duration::from_secs(1), ffmpeg.child.wait()).await {
                 Ok(status) => status.ok(),
-                Err(_) => running.ffmpeg.kill().await,
+                Err(_) => ffmpeg.kill().await,
             }
         };
-        let reason = format!(
-            "{} (input write: {error})",
-            running.ffmpeg.describe_exit(status)
-        );
+        let reason = format!("{} (input write: {error})", ffmpeg.describe_exit(status));
         self.restart(running, reason).await
     }
 
@@ -360,9 +413,10 @@ impl Pipeline {
             restart = running.restarts,
             "ffmpeg failed mid-stream; restarting it"
         );
-        running.ffmpeg = self
-            .spawn(&running.variants, running.audio, true)
-            .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?;
+        running.ffmpeg = Some(
+            self.spawn(&running.ffmpeg_variants, running.audio, true)
+                .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?,
+        );
         running.awaiting_keyframe = true;
         running.last_output = Instant::now();
         Ok(())
@@ -372,7 +426,7 @@ impl Pipeline {
     /// session folder that cannot take a small write for lack of space (ffmpeg 5 stays silent
     /// about ENOSPC on segments; it only stops producing them).
     async fn unrecoverable(&self, running: &Running) -> Option<String> {
-        if let Some(cause) = running.ffmpeg.unrecoverable() {
+        if let Some(cause) = running.ffmpeg.as_ref().and_then(Ffmpeg::unrecoverable) {
             return Some(cause);
         }
         match outputs::probe_space(&self.dir).await {
@@ -428,10 +482,18 @@ impl Pipeline {
         self.stop(running, source).await
     }
 
-    /// Closes ffmpeg's input so it writes `#EXT-X-ENDLIST` (pitfall 6), killing it if it hangs.
+    /// Ends the native rung's playlist and closes ffmpeg's input so it writes `#EXT-X-ENDLIST`
+    /// (pitfall 6), killing it if it hangs.
     async fn stop(&mut self, mut running: Running, source: &Source) -> Ending {
-        let status = running.ffmpeg.stop(self.config.stop_timeout).await;
-        tracing::debug!(session_id = %self.publisher.session_id, ?status, "ffmpeg stopped");
+        if let Some(native) = running.native.as_mut() {
+            if let Err(reason) = native.finish().await {
+                tracing::warn!(session_id = %self.publisher.session_id, %reason, "cannot finish the passthrough rendition");
+            }
+        }
+        if let Some(ffmpeg) = running.ffmpeg.as_mut() {
+            let status = ffmpeg.stop(self.config.stop_timeout).await;
+            tracing::debug!(session_id = %self.publisher.session_id, ?status, "ffmpeg stopped");
+        }
         if !running.master_written {
             // A stream shorter than the first poll still deserves a playable master.
             let _ = self.publish_master(&mut running, source).await;
@@ -526,6 +588,54 @@ impl Pipeline {
             .unwrap_or_else(PoisonError::into_inner) = renditions;
     }
 
+    /// The native passthrough rendition, when the ladder starts with one and the source can be
+    /// remuxed without ffmpeg (H.264 with AAC or no audio). `Ok(None)` leaves it to ffmpeg.
+    async fn native_copy(
+        &self,
+        variants: &[Variant],
+        source: &Source,
+        audio: AudioPlan,
+    ) -> Result<Option<NativeRendition>, String> {
+        let copy = match variants.first() {
+            Some(variant) if variant.encoding == Encoding::Copy => variant,
+            _ => return Ok(None),
+        };
+        if self.config.hls_copy_muxer != CopyMuxer::Native || matches!(audio, AudioPlan::Aac { .. })
+        {
+            return Ok(None);
+        }
+        let target_ms = self.config.hls_segment_seconds.saturating_mul(1000);
+        let segmenter =
+            match Segmenter::from_headers(&source.headers(), audio == AudioPlan::Copy, target_ms) {
+                Ok(segmenter) => segmenter,
+                Err(error) => {
+                    tracing::info!(
+                        session_id = %self.publisher.session_id,
+                        %error,
+                        "the passthrough rendition goes through ffmpeg"
+                    );
+                    return Ok(None);
+                }
+            };
+        let window = Window::new(
+            self.config.hls_playlist_window,
+            self.config.hls_segment_seconds,
+        );
+        NativeRendition::create(
+            self.dir.join(&copy.name),
+            self.segment_prefix(),
+            segmenter,
+            window,
+        )
+        .await
+        .map(Some)
+    }
+
+    /// Makes segment names unique per session, so `immutable` caching is safe across sessions.
+    fn segment_prefix(&self) -> String {
+        self.publisher.session_id.chars().take(8).collect()
+    }
+
     fn spawn(
         &self,
         variants: &[Variant],
@@ -533,7 +643,7 @@ impl Pipeline {
         restart: bool,
     ) -> std::io::Result<Ffmpeg> {
         let session_id = &self.publisher.session_id;
-        let prefix: String = session_id.chars().take(8).collect();
+        let prefix = self.segment_prefix();
         let args = Command {
             variants,
             audio,
@@ -572,6 +682,45 @@ impl Pipeline {
                 tracing::warn!(%username, %session_id, %error, dir = %dir.display(), "cannot remove the HLS folder of an ended session");
             }
         });
+    }
+}
+
+impl Running {
+    /// Kills ffmpeg, if any, and says how it ended.
+    async fn kill_ffmpeg(&mut self) -> String {
+        let status = match self.ffmpeg.as_mut() {
+            Some(ffmpeg) => ffmpeg.kill().await,
+            None => None,
+        };
+        self.describe_exit(status)
+    }
+
+    fn describe_exit(&self, status: Option<ExitStatus>) -> String {
+        self.ffmpeg.as_ref().map_or_else(
+            || "no ffmpeg running".to_owned(),
+            |ffmpeg| ffmpeg.describe_exit(status),
+        )
+    }
+}
+
+/// Resolves when ffmpeg exits; never without one.
+async fn exited(ffmpeg: &mut Option<Ffmpeg>) -> Option<ExitStatus> {
+    match ffmpeg {
+        Some(ffmpeg) => ffmpeg.child.wait().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when ffmpeg reports an unrecoverable failure; never without one.
+fn unrecoverable_reported(
+    ffmpeg: Option<&Ffmpeg>,
+) -> impl std::future::Future<Output = String> + 'static {
+    let reported = ffmpeg.map(Ffmpeg::unrecoverable_reported);
+    async move {
+        match reported {
+            Some(reported) => reported.await,
+            None => std::future::pending().await,
+        }
     }
 }
 

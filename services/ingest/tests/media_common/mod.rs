@@ -7,6 +7,10 @@
 use std::{
     path::{Path, PathBuf},
     process::Command,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
@@ -297,4 +301,49 @@ pub fn variants(master: &str) -> Vec<(String, String, String)> {
             )
         })
         .collect()
+}
+
+/// Keeps the file system of `filler` full, the way another writer on a shared volume would:
+/// whatever ffmpeg's sliding window frees is taken again within milliseconds. Stops when
+/// dropped.
+pub struct DiskHog {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DiskHog {
+    pub fn start(filler: PathBuf) -> Self {
+        use std::io::Write;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let Ok(mut file) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&filler)
+                else {
+                    break;
+                };
+                while file.write_all(&[0u8; 4096]).is_ok() {}
+                // Byte by byte for the last partial page.
+                while file.write_all(&[0u8]).is_ok() {}
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for DiskHog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }

@@ -1,0 +1,436 @@
+//! Cuts the source's own H.264/AAC into MPEG-TS segments without ffmpeg: the passthrough
+//! rendition, remuxed in-process (no decoding, no encoding, no child process per stream).
+//!
+//! Segments start at keyframes and follow ffmpeg's HLS muxer rule, so they line up with the
+//! transcoded rungs' segments (which take their keyframes from the source): a segment ends at
+//! the first keyframe whose time since the start reaches the next multiple of the target
+//! length. A timestamp jump (the publisher's clock restarted) starts a new segment behind a
+//! discontinuity. Pure: packets in, finished segments out.
+
+use bytes::Bytes;
+
+use super::{
+    adts::AacConfig,
+    annexb::ParameterSets,
+    flv::{self, AudioBody, TagKind, VideoBody},
+    ts_writer::{TsWriteError, TsWriter, Unit},
+};
+use crate::ports::MediaPacket;
+
+/// Timestamps start here (in ms) so a negative composition offset never goes below zero; the
+/// same 1.4 s ffmpeg's muxer uses.
+const TIMESTAMP_OFFSET_MS: i64 = 1400;
+/// A gap or step back this large in the video clock is a new timeline, not late packets.
+const MAX_CLOCK_JUMP_MS: i64 = 10_000;
+/// A source that sends no keyframe for this long still gets segments (cut mid-GOP), so memory
+/// and playlist latency stay bounded.
+const MAX_SEGMENT_MS: i64 = 20_000;
+const MAX_SEGMENT_BYTES: usize = 64 << 20;
+/// Assumed duration of the very last frame (unknown, as nothing follows it).
+const DEFAULT_FRAME_MS: i64 = 33;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SegmenterError {
+    #[error("the source has no usable H.264 decoder configuration")]
+    NoVideoConfig,
+    #[error("the source audio cannot be remuxed natively: {0}")]
+    Audio(String),
+    #[error(transparent)]
+    Write(#[from] TsWriteError),
+}
+
+/// A finished segment.
+#[derive(Debug)]
+pub struct Segment {
+    pub duration_ms: u64,
+    /// Follows a timestamp jump: the playlist puts `#EXT-X-DISCONTINUITY` before it.
+    pub discontinuity: bool,
+    pub bytes: Vec<u8>,
+}
+
+pub struct Segmenter {
+    target_ms: i64,
+    video: ParameterSets,
+    /// `None` when the rendition carries no audio.
+    audio: Option<AacConfig>,
+    writer: TsWriter,
+    clock: Clock,
+    open: Option<Open>,
+    /// Presentation time of the keyframe that began the current run of segments.
+    anchor_ms: i64,
+    /// Segments cut since the anchor.
+    cuts: i64,
+    last_video_dts: Option<i64>,
+    frame_ms: i64,
+    /// Reused between segments: one allocation the size of a segment per stream.
+    spare: Vec<u8>,
+}
+
+struct Open {
+    start_ms: i64,
+    discontinuity: bool,
+    bytes: Vec<u8>,
+}
+
+impl Segmenter {
+    /// Builds from the headers the source sent before its first keyframe. With `audio` the
+    /// rendition carries the source's AAC, whose config must then be among the headers.
+    pub fn from_headers(
+        headers: &[(TagKind, Bytes)],
+        audio: bool,
+        target_ms: u32,
+    ) -> Result<Self, SegmenterError> {
+        let video = headers
+            .iter()
+            .filter(|(kind, _)| *kind == TagKind::Video)
+            .find_map(|(_, body)| flv::avc_record(body))
+            .map(ParameterSets::from_record)
+            .ok_or(SegmenterError::NoVideoConfig)?
+            .map_err(|_| SegmenterError::NoVideoConfig)?;
+        let audio = if audio {
+            let config = headers
+                .iter()
+                .filter(|(kind, _)| *kind == TagKind::Audio)
+                .find_map(|(_, body)| aac_config(body))
+                .ok_or_else(|| SegmenterError::Audio("no AAC sequence header".into()))?
+                .map_err(|error| SegmenterError::Audio(error.to_string()))?;
+            Some(config)
+        } else {
+            None
+        };
+        Ok(Self {
+            target_ms: i64::from(target_ms.max(1)),
+            video,
+            writer: TsWriter::new(audio.is_some()),
+            audio,
+            clock: Clock::default(),
+            open: None,
+            anchor_ms: 0,
+            cuts: 0,
+            last_video_dts: None,
+            frame_ms: DEFAULT_FRAME_MS,
+            spare: Vec::new(),
+        })
+    }
+
+    /// Takes one packet; returns the segment it completed, if any. Malformed pictures and
+    /// frames are skipped (as a decoder would), never fatal.
+    pub fn push(&mut self, packet: &MediaPacket) -> Result<Option<Segment>, SegmenterError> {
+        match packet {
+            MediaPacket::Metadata { .. } => Ok(None),
+            MediaPacket::Video { timestamp_ms, data } => match flv::classify_video(data) {
+                VideoBody::AvcSequenceHeader => {
+                    // A new configuration mid-stream (encoder restarted): use it from now on.
+                    if let Some(Ok(sets)) = flv::avc_record(data).map(ParameterSets::from_record) {
+                        self.video = sets;
+                    }
+                    Ok(None)
+                }
+                VideoBody::AvcKeyFrame => self.video_frame(*timestamp_ms, data, true),
+                VideoBody::AvcFrame => self.video_frame(*timestamp_ms, data, false),
+                VideoBody::AvcOther | VideoBody::Unsupported => Ok(None),
+            },
+            MediaPacket::Audio { timestamp_ms, data } => {
+                if self.audio.is_none() {
+                    return Ok(None);
+                }
+                match flv::classify_audio(data) {
+                    AudioBody::AacSequenceHeader { .. } => {
+                        if let Some(Ok(config)) = aac_config(data) {
+                            self.audio = Some(config);
+                        }
+                        Ok(None)
+                    }
+                    AudioBody::AacFrame => self.audio_frame(*timestamp_ms, &data[2..]),
+                    AudioBody::Other => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// The segment in progress, closed at the end of the stream.
+    pub fn finish(&mut self) -> Option<Segment> {
+        let end = self.last_video_dts? + self.frame_ms;
+        self.close(end)
+    }
+
+    fn video_frame(
+        &mut self,
+        timestamp_ms: u32,
+        body: &[u8],
+        keyframe: bool,
+    ) -> Result<Option<Segment>, SegmenterError> {
+        // Body: frame type/codec, packet type, 24-bit signed composition offset, NAL units.
+        let (Some(offset), Some(nals)) = (body.get(2..5), body.get(5..)) else {
+            return Ok(None);
+        };
+        let composition = (i32::from_be_bytes([offset[0], offset[1], offset[2], 0]) >> 8) as i64;
+        let dts = self.clock.extend(timestamp_ms);
+        let pts = dts + composition;
+
+        let jumped = self
+            .last_video_dts
+            .is_some_and(|last| dts < last - 1000 || dts > last + MAX_CLOCK_JUMP_MS);
+        let mut completed = None;
+        if jumped {
+            let end = self.last_video_dts.unwrap_or(dts) + self.frame_ms;
+            completed = self.close(end);
+        } else if let Some(last) = self.last_video_dts.filter(|last| dts > *last) {
+            self.frame_ms = (dts - last).min(1000);
+        }
+        self.last_video_dts = Some(dts);
+
+        let starts_run = self.open.is_none();
+        let due = keyframe && pts - self.anchor_ms >= self.target_ms * (self.cuts + 1);
+        let forced = self.open.as_ref().is_some_and(|open| {
+            dts - open.start_ms >= MAX_SEGMENT_MS.max(self.target_ms * 10)
+                || open.bytes.len() >= MAX_SEGMENT_BYTES
+        });
+        if starts_run {
+            if !keyframe {
+                // Nothing decodes before the first keyframe of a run.
+                return Ok(completed);
+            }
+            self.anchor_ms = pts;
+            self.cuts = 0;
+            self.begin(dts, jumped)?;
+        } else if due || forced {
+            completed = self.close(dts);
+            self.cuts += 1;
+            self.begin(dts, false)?;
+        }
+
+        let mut access_unit = Vec::with_capacity(nals.len() + 64);
+        if self
+            .video
+            .access_unit(nals, keyframe, &mut access_unit)
+            .is_err()
+        {
+            return Ok(completed);
+        }
+        let unit = Unit {
+            pts: ticks(pts),
+            dts: ticks(dts),
+            keyframe,
+            data: &access_unit,
+        };
+        if let Some(open) = self.open.as_mut() {
+            self.writer.video(&unit, &mut open.bytes)?;
+        }
+        Ok(completed)
+    }
+
+    fn audio_frame(
+        &mut self,
+        timestamp_ms: u32,
+        raw: &[u8],
+    ) -> Result<Option<Segment>, SegmenterError> {
+        let pts = self.clock.extend(timestamp_ms);
+        let (Some(config), Some(open)) = (self.audio, self.open.as_mut()) else {
+            return Ok(None);
+        };
+        let mut frame = Vec::with_capacity(raw.len() + 7);
+        if config.frame(raw, &mut frame).is_ok() {
+            self.writer.audio(ticks(pts), &frame, &mut open.bytes)?;
+        }
+        Ok(None)
+    }
+
+    fn begin(&mut self, start_ms: i64, discontinuity: bool) -> Result<(), SegmenterError> {
+        let mut bytes = std::mem::take(&mut self.spare);
+        bytes.clear();
+        self.writer.tables(&mut bytes)?;
+        self.open = Some(Open {
+            start_ms,
+            discontinuity,
+            bytes,
+        });
+        Ok(())
+    }
+
+    fn close(&mut self, end_ms: i64) -> Option<Segment> {
+        let open = self.open.take()?;
+        self.spare = Vec::with_capacity(open.bytes.len());
+        Some(Segment {
+            duration_ms: u64::try_from(end_ms - open.start_ms).unwrap_or(0),
+            discontinuity: open.discontinuity,
+            bytes: open.bytes,
+        })
+    }
+}
+
+fn aac_config(body: &[u8]) -> Option<Result<AacConfig, super::adts::AdtsError>> {
+    match flv::classify_audio(body) {
+        AudioBody::AacSequenceHeader { .. } => Some(AacConfig::parse(body.get(2..)?)),
+        _ => None,
+    }
+}
+
+/// Milliseconds on the stream's clock to 90 kHz ticks.
+fn ticks(ms: i64) -> u64 {
+    u64::try_from(ms + TIMESTAMP_OFFSET_MS).unwrap_or(0) * 90
+}
+
+/// RTMP timestamps are 32-bit milliseconds that wrap after ≈ 49.7 days and may step back a
+/// little between audio and video: extended by signed differences to one 64-bit clock.
+#[derive(Debug, Default)]
+struct Clock {
+    last: Option<(u32, i64)>,
+}
+
+impl Clock {
+    fn extend(&mut self, raw: u32) -> i64 {
+        let extended = match self.last {
+            None => i64::from(raw),
+            Some((last_raw, last)) => last + i64::from(raw.wrapping_sub(last_raw) as i32),
+        };
+        self.last = Some((raw, extended));
+        extended
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SPS/PPS record with 4-byte lengths.
+    const RECORD: [u8; 19] = [
+        1, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x42, 0xc0, 0x1f, 1, 0, 4, 0x68, 0xce, 0x0f,
+        0xc8,
+    ];
+
+    fn headers(audio: bool) -> Vec<(TagKind, Bytes)> {
+        let mut video = vec![0x17, 0, 0, 0, 0];
+        video.extend_from_slice(&RECORD);
+        let mut headers = vec![(TagKind::Video, Bytes::from(video))];
+        if audio {
+            headers.push((TagKind::Audio, Bytes::from_static(&[0xaf, 0, 0x12, 0x10])));
+        }
+        headers
+    }
+
+    fn picture(at: u32, keyframe: bool) -> MediaPacket {
+        let first = if keyframe { 0x17 } else { 0x27 };
+        let nal = if keyframe { 0x65 } else { 0x41 };
+        MediaPacket::Video {
+            timestamp_ms: at,
+            data: Bytes::from(vec![first, 1, 0, 0, 0, 0, 0, 0, 2, nal, 0x88]),
+        }
+    }
+
+    fn sound(at: u32) -> MediaPacket {
+        MediaPacket::Audio {
+            timestamp_ms: at,
+            data: Bytes::from_static(&[0xaf, 1, 0x21, 0x10, 0x04]),
+        }
+    }
+
+    /// 30 fps for `seconds`, keyframes every `gop_ms`, audio every 23 ms; the segments cut.
+    fn run(segmenter: &mut Segmenter, from_ms: u32, seconds: u32, gop_ms: u32) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        let mut audio_at = from_ms;
+        for frame in 0..seconds * 30 {
+            let at = from_ms + frame * 1000 / 30;
+            while audio_at <= at {
+                segments.extend(segmenter.push(&sound(audio_at)).expect("audio"));
+                audio_at += 23;
+            }
+            let keyframe = (at - from_ms) % gop_ms < 1000 / 30;
+            segments.extend(segmenter.push(&picture(at, keyframe)).expect("video"));
+        }
+        segments
+    }
+
+    fn durations(segments: &[Segment]) -> Vec<u64> {
+        segments.iter().map(|segment| segment.duration_ms).collect()
+    }
+
+    #[test]
+    fn cuts_at_every_keyframe_once_the_target_is_reached() {
+        let mut segmenter = Segmenter::from_headers(&headers(true), true, 1000).expect("ready");
+        let mut segments = run(&mut segmenter, 0, 5, 1000);
+        segments.extend(segmenter.finish());
+        assert_eq!(durations(&segments), [1000, 1000, 1000, 1000, 999]);
+        for segment in &segments {
+            assert_eq!(segment.bytes.len() % 188, 0);
+            // Each segment stands alone: it opens with the PAT (PID 0, unit start).
+            assert_eq!(segment.bytes[..3], [0x47, 0x40, 0x00]);
+            assert!(!segment.discontinuity);
+        }
+    }
+
+    #[test]
+    fn a_long_gop_makes_segments_as_long_as_the_gop() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        let segments = run(&mut segmenter, 0, 7, 2000);
+        assert_eq!(durations(&segments), [2000, 2000, 2000]);
+    }
+
+    #[test]
+    fn waits_for_the_first_keyframe() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        assert!(segmenter.push(&picture(0, false)).expect("ok").is_none());
+        assert!(segmenter.finish().is_none(), "nothing before a keyframe");
+        let segments = run(&mut segmenter, 100, 3, 1000);
+        assert_eq!(durations(&segments), [1000, 1000]);
+    }
+
+    #[test]
+    fn a_clock_that_restarts_begins_a_segment_behind_a_discontinuity() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        let mut segments = run(&mut segmenter, 60_000, 2, 1000);
+        segments.extend(run(&mut segmenter, 0, 2, 1000));
+        let flags: Vec<bool> = segments.iter().map(|s| s.discontinuity).collect();
+        assert_eq!(flags, [false, false, true]);
+        // The segment cut by the jump ends one frame after its last picture.
+        assert_eq!(durations(&segments), [1000, 999, 1000]);
+    }
+
+    #[test]
+    fn rtmp_clock_wrap_is_not_a_jump() {
+        let mut clock = Clock::default();
+        assert_eq!(clock.extend(u32::MAX - 10), i64::from(u32::MAX - 10));
+        assert_eq!(clock.extend(5), i64::from(u32::MAX) + 6);
+        assert_eq!(
+            clock.extend(3),
+            i64::from(u32::MAX) + 4,
+            "a small step back"
+        );
+    }
+
+    #[test]
+    fn malformed_pictures_are_skipped() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        let broken = MediaPacket::Video {
+            timestamp_ms: 0,
+            data: Bytes::from_static(&[0x17, 1, 0, 0, 0, 0, 0, 0, 99, 0x65]),
+        };
+        assert!(segmenter.push(&broken).expect("skipped").is_none());
+        let short = MediaPacket::Video {
+            timestamp_ms: 0,
+            data: Bytes::from_static(&[0x17, 1]),
+        };
+        assert!(segmenter.push(&short).expect("skipped").is_none());
+        let segments = run(&mut segmenter, 0, 2, 1000);
+        assert_eq!(durations(&segments), [1000]);
+    }
+
+    #[test]
+    fn refuses_sources_it_cannot_remux() {
+        assert!(matches!(
+            Segmenter::from_headers(&[], false, 1000),
+            Err(SegmenterError::NoVideoConfig)
+        ));
+        let no_audio_header = headers(false);
+        assert!(matches!(
+            Segmenter::from_headers(&no_audio_header, true, 1000),
+            Err(SegmenterError::Audio(_))
+        ));
+        let mut he_aac = headers(false);
+        he_aac.push((TagKind::Audio, Bytes::from_static(&[0xaf, 0, 0x2b, 0x92])));
+        assert!(matches!(
+            Segmenter::from_headers(&he_aac, true, 1000),
+            Err(SegmenterError::Audio(_))
+        ));
+    }
+}

@@ -1,0 +1,202 @@
+//! The passthrough rendition remuxed by the ingest itself, checked with real ffmpeg/ffprobe:
+//! no ffmpeg process for a passthrough-only stream, segments that decode on their own and as one
+//! stream, durations and cuts that match ffmpeg's transcoded rungs, a clean end, a full disk.
+
+mod media_common;
+
+use std::{path::Path, process::Command, time::Duration};
+
+use ferrocast_ingest::{
+    media::MediaConfig,
+    ports::{MediaError, Transcoder},
+};
+use ferrocast_kit::testkit::Tmpfs;
+use media_common::*;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The `#EXTINF` durations of a playlist, in seconds.
+fn durations(playlist: &str) -> Vec<f64> {
+    playlist
+        .lines()
+        .filter_map(|line| line.strip_prefix("#EXTINF:"))
+        .filter_map(|rest| rest.split(',').next()?.parse().ok())
+        .collect()
+}
+
+/// `codec_name`s of a segment's streams, as ffprobe reads them (it may list the streams once
+/// more under their program: only the first listing counts).
+fn codecs(segment: &Path) -> Vec<String> {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name"])
+        .args(["-of", "csv=p=0"])
+        .arg(segment)
+        .output()
+        .expect("ffprobe runs");
+    let mut names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| line.trim().to_owned())
+        .filter(|line| !line.is_empty())
+        .collect();
+    let streams = names.len() / 2;
+    if streams > 0 && names[..streams] == names[streams..] {
+        names.truncate(streams);
+    }
+    names
+}
+
+/// What ffmpeg says, at warning level, when it decodes `input` to the end.
+fn decode_warnings(input: &Path) -> String {
+    let output = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "warning", "-i"])
+        .arg(input)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(output.status.success(), "{}", input.display());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn passthrough_only(root: &Path) -> MediaConfig {
+    MediaConfig {
+        hls_ladder: Vec::new(),
+        ..config(root)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_stream() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 5));
+    let root = work.path().join("hls");
+    let (transcoder, registry, _shutdown) = transcoder(passthrough_only(&root));
+    let publisher = publisher("native");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
+    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    let playlist_path = dir.join("360p").join("index.m3u8");
+
+    let master = wait_for(Duration::from_secs(10), || {
+        let master = read(&dir.join("master.m3u8"));
+        let listed = segments(&read(&playlist_path)).len() >= 2;
+        (listed && !variants(&master).is_empty()).then_some(master)
+    })
+    .await
+    .expect("master and two segments within 10 s");
+    assert!(
+        ffmpeg_pids(&publisher.session_id).is_empty(),
+        "no ffmpeg for a passthrough-only stream"
+    );
+    let listed = variants(&master);
+    assert_eq!(listed.len(), 1, "{master}");
+    assert_eq!(listed[0].0, "360p/index.m3u8");
+    assert_eq!(listed[0].1, "640x360");
+    // ultrafast x264 writes Constrained Baseline 3.0; the test source has AAC-LC.
+    assert_eq!(listed[0].2, "avc1.42c01e,mp4a.40.2", "{master}");
+    let live = read(&playlist_path);
+    for name in segments(&live) {
+        let segment = dir.join("360p").join(&name);
+        assert!(name.starts_with(&publisher.session_id[..8]), "{name}");
+        assert_eq!(codecs(&segment), ["h264", "aac"], "{name}");
+        assert_eq!(probe_resolution(&segment), "640x360");
+        assert!(decodes(&segment), "{name} decodes on its own");
+    }
+
+    let (sink, accepted) = feeding.await.expect("feeder");
+    assert!(accepted > 150, "{accepted}");
+    sink.finish().await;
+    let ended = read(&playlist_path);
+    assert!(ended.trim_end().ends_with("#EXT-X-ENDLIST"), "{ended}");
+    // 5 s of source with a keyframe every second: five segments of a second each (the last
+    // one frame short of it, as its end is only estimated).
+    let lengths = durations(&ended);
+    assert_eq!(lengths.len(), 5, "{ended}");
+    assert!(
+        lengths.iter().all(|d| (0.95..=1.05).contains(d)),
+        "{lengths:?}"
+    );
+    // Read back through ffmpeg's HLS demuxer, the segments are one clean stream: no timestamp
+    // jumps, no corrupt pictures, no continuity errors.
+    let warnings = decode_warnings(&playlist_path);
+    assert!(warnings.trim().is_empty(), "{warnings}");
+    assert!(!registry.is_live(&publisher.username));
+}
+
+/// With transcoded rungs beside it, the native passthrough cuts where ffmpeg cuts them, so a
+/// player switching renditions lands on the same instants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_passthrough_segments_line_up_with_the_transcoded_rung() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let packets = read_packets(&make_flv(work.path(), "854x480", 30, 5));
+    let root = work.path().join("hls");
+    let mut config = config(&root);
+    config.hls_ladder = ferrocast_ingest::media::parse_ladder("360:800").expect("ladder");
+    let (transcoder, _registry, _shutdown) = transcoder(config);
+    let publisher = publisher("aligned");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let (sink, _) = feed_realtime(sink, packets, 1).await;
+    sink.finish().await;
+    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    let copy = durations(&read(&dir.join("480p").join("index.m3u8")));
+    let transcoded = durations(&read(&dir.join("360p").join("index.m3u8")));
+    assert_eq!(copy.len(), 5, "{copy:?}");
+    assert_eq!(transcoded.len(), copy.len(), "{copy:?} vs {transcoded:?}");
+    // All but the last, whose end each writer estimates its own way.
+    for (a, b) in copy.iter().zip(&transcoded).take(copy.len() - 1) {
+        assert!((a - b).abs() < 0.05, "{copy:?} vs {transcoded:?}");
+    }
+}
+
+/// A full disk ends the natively written rendition at once, naming the cause, with the
+/// segments written so far still listed (closing the playlist may itself fail for lack of
+/// space: the folder is removed at cleanup either way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_disk_fails_the_native_passthrough_naming_no_space() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let root = work.path().join("hls");
+    let Some(_tmpfs) = Tmpfs::mount(&root, "4m") else {
+        eprintln!(
+            "SKIPPED full_disk_fails_the_native_passthrough_naming_no_space: \
+             `mount -t tmpfs` is not permitted here (needs root or CAP_SYS_ADMIN)"
+        );
+        return;
+    };
+    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
+    let (transcoder, registry, _shutdown) = transcoder(passthrough_only(&root));
+    let publisher = publisher("nativefull");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let playlist = root
+        .join(&publisher.username)
+        .join(&publisher.session_id)
+        .join("360p")
+        .join("index.m3u8");
+    let feeding = tokio::spawn(feed_realtime(sink, packets, 20));
+    wait_for(Duration::from_secs(10), || {
+        (segments(&read(&playlist)).len() >= 2).then_some(())
+    })
+    .await
+    .expect("segments before the disk fills");
+
+    let hog = DiskHog::start(root.join("filler"));
+    let (mut sink, _) = tokio::time::timeout(Duration::from_secs(10), feeding)
+        .await
+        .expect("the pipeline refused packets once the disk was full")
+        .expect("feeder");
+    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
+        .await
+        .expect("failed() resolved");
+    let MediaError::Ended(reason) = error else {
+        panic!("{error}")
+    };
+    assert!(
+        reason.starts_with("no space left on the HLS disk"),
+        "{reason}"
+    );
+    drop(hog);
+    let ended = read(&playlist);
+    assert!(segments(&ended).len() >= 2, "{ended}");
+    sink.finish().await;
+    assert!(!registry.is_live(&publisher.username));
+}
