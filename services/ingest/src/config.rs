@@ -72,6 +72,10 @@ pub struct Config {
     /// Memory for the HLS live window the origin answers from (all streams together).
     #[serde(default = "defaults::hls_cache_mb")]
     pub ingest_hls_cache_mb: u64,
+    /// Threads serving HTTP (the HLS origin), each with its own runtime and listening socket on
+    /// the port (`SO_REUSEPORT`); 0 = one per core.
+    #[serde(default)]
+    pub ingest_http_shards: usize,
 
     /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
     #[serde(flatten)]

@@ -120,7 +120,6 @@ async fn serve(
     });
 
     let (rtmp_listener, rtmp_addr) = bind(&config.ingest_rtmp_addr).await?;
-    let (http_listener, http_addr) = bind(&config.ingest_http_addr).await?;
 
     let mut tasks = JoinSet::new();
     tasks.spawn(rtmp::server::run(
@@ -135,26 +134,62 @@ async fn serve(
     ));
 
     let files = hls::FileCache::new(config.ingest_hls_cache_mb.saturating_mul(1024 * 1024));
-    let operations = ferrocast_kit::health::routes(axum::Router::new(), Vec::new());
-    let operations = ferrocast_kit::metrics::instrument(operations);
-    let operations = ferrocast_kit::http::limits(operations, RequestLimits::default());
-    // The HLS routes are the hot path: lighter limits, and counted by file kind in the handler
-    // instead of the per-route histogram.
-    let origin =
-        ferrocast_kit::http::edge_limits(hls::routes(registry, files), RequestLimits::default());
-    let router = operations.merge(origin);
-    tasks.spawn(ferrocast_kit::http::serve(
-        http_listener,
-        router,
-        ServerLimits::default(),
-        shutdown,
-    ));
+    let shards = match config.ingest_http_shards {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        shards => shards,
+    };
+    let origin = hls::Origin::new(registry, files);
+    let (http_addr, http_stopped) = serve_http(&config.ingest_http_addr, shards, origin, shutdown)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.ingest_http_addr.clone(),
+            source,
+        })?;
+    tasks.spawn(http_stopped);
     tracing::info!(%rtmp_addr, %http_addr, "ingest listening");
     Ok(Running {
         rtmp_addr,
         http_addr,
         tasks,
     })
+}
+
+/// The ingest's HTTP listener: health, metrics and the HLS origin on `shards` threads sharing the
+/// port. Returns the bound address and a future that resolves once it stopped after `shutdown`.
+pub async fn serve_http(
+    addr: &str,
+    shards: usize,
+    origin: hls::Origin,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    let operations = ferrocast_kit::health::routes(axum::Router::new(), Vec::new());
+    let operations = ferrocast_kit::metrics::instrument(operations);
+    let operations = ferrocast_kit::http::limits(operations, RequestLimits::default());
+    // The HLS routes are the hot path: lighter limits, and counted by file kind in the handler
+    // instead of the per-route histogram. Plain reads of cached files do not even reach them
+    // (`hls::edge`), and the listener is sharded per core like nginx's workers.
+    let router = operations.merge(ferrocast_kit::http::edge_limits(
+        hls::routes(origin.clone()),
+        RequestLimits::default(),
+    ));
+    ferrocast_kit::http::serve_sharded(
+        addr,
+        shards,
+        ServerLimits::default(),
+        shutdown,
+        move |peer| {
+            // One reference count per request, not a clone of each part.
+            let shared = Arc::new((origin.clone(), router.clone()));
+            hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move {
+                    let (origin, router) = &*shared;
+                    hls::edge::respond(origin, router, peer, request).await
+                }
+            })
+        },
+    )
+    .await
 }
 
 async fn bind(addr: &str) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {

@@ -4,7 +4,6 @@
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use ferrocast_ingest::hls::{self, HlsRegistry};
-use ferrocast_kit::http::{RequestLimits, ServerLimits};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -18,8 +17,8 @@ struct Origin {
     _shutdown: tokio_util::sync::DropGuard,
 }
 
-/// An origin on port 0, with the production limits (`edge_limits`, as in `ferrocast_ingest::start`),
-/// serving `alice` from a session folder.
+/// An origin on port 0, served exactly as `ferrocast_ingest::start` serves it (the cached-file
+/// fast path, then the router with its limits), serving `alice` from a session folder.
 async fn origin() -> Origin {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("alice").join("s1");
@@ -36,20 +35,16 @@ async fn origin() -> Origin {
 
     let registry = HlsRegistry::new();
     registry.publish("alice", "s1", dir);
-    let router = ferrocast_kit::http::edge_limits(
-        hls::routes(registry.clone(), hls::FileCache::new(64 * 1024 * 1024)),
-        RequestLimits::default(),
-    );
-    let (listener, addr) = ferrocast_kit::http::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let shutdown = CancellationToken::new();
-    tokio::spawn(ferrocast_kit::http::serve(
-        listener,
-        router,
-        ServerLimits::default(),
+    // Two shards, as on a 2-core machine: each request may land on either.
+    let (addr, _stopped) = ferrocast_ingest::serve_http(
+        "127.0.0.1:0",
+        2,
+        hls::Origin::new(registry.clone(), hls::FileCache::new(64 * 1024 * 1024)),
         shutdown.clone(),
-    ));
+    )
+    .await
+    .expect("bind");
     Origin {
         addr,
         registry,

@@ -159,6 +159,33 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: CancellationToken,
 ) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    serve_service(listener, limits, slots, shutdown, move |peer| {
+        TowerToHyperService::new(AddExtension::new(router.clone(), ConnectInfo(peer)))
+    })
+    .await;
+}
+
+/// The connection loop behind [`serve`], for any hyper service: `make_service` builds the
+/// service of one connection from its peer address. Connections take a slot of `slots` (shared
+/// between the shards of [`serve_sharded`]) and are refused when none is left.
+pub async fn serve_service<S, B, M>(
+    listener: TcpListener,
+    limits: ServerLimits,
+    slots: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    make_service: M,
+) where
+    M: Fn(SocketAddr) -> S,
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -170,7 +197,6 @@ pub async fn serve(
         .keep_alive_interval(Some(Duration::from_secs(20)));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
 
     loop {
         let (stream, peer) = tokio::select! {
@@ -190,10 +216,8 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            TowerToHyperService::new(AddExtension::new(router.clone(), ConnectInfo(peer)));
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(stream), make_service(peer))
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -210,6 +234,98 @@ pub async fn serve(
     {
         tracing::warn!("open connections did not finish within the shutdown grace period");
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// [`serve_service`] the way nginx serves: `shards` threads, each with its own single-threaded
+/// runtime and its own listening socket on the same port (`SO_REUSEPORT`, so the kernel spreads
+/// connections over them). Nothing is shared between requests of different shards, so no
+/// request wakes another thread: on the HLS origin the multi-threaded runtime spent more time
+/// waking and switching threads than serving (docs/performance.md). For hot read-only routes
+/// whose handlers do not block.
+///
+/// Binds at once (port 0 picks one port for every shard) and returns the address and a future
+/// that resolves when every shard has stopped after `shutdown`.
+pub async fn serve_sharded<S, B, M>(
+    addr: &str,
+    shards: usize,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+    make_service: M,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)>
+where
+    M: Fn(SocketAddr) -> S + Clone + Send + 'static,
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let requested = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, addr.to_owned()))?;
+    let first = reuse_port_listener(requested)?;
+    let local = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..shards.max(1) {
+        listeners.push(reuse_port_listener(local)?);
+    }
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut stopped = Vec::with_capacity(listeners.len());
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let (limits, slots, shutdown) = (limits.clone(), slots.clone(), shutdown.clone());
+        let make_service = make_service.clone();
+        std::thread::Builder::new()
+            .name(format!("http-shard-{index}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot start an HTTP shard");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            serve_service(listener, limits, slots, shutdown, make_service).await;
+                        }
+                        Err(error) => tracing::error!(%error, "cannot start an HTTP shard"),
+                    }
+                });
+                drop(done);
+            })?;
+        stopped.push(finished);
+    }
+    Ok((local, async move {
+        for shard in stopped {
+            // An error only means the shard's thread ended (its sender dropped): stopped either way.
+            let _ = shard.await;
+        }
+    }))
+}
+
+fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
 }
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener and its real address.

@@ -3,8 +3,10 @@
 //!
 //! [`HlsRegistry`] maps a username to the folder of its current session; the transcoder updates
 //! it when a session starts and ends. [`FileCache`] keeps the live window in memory. [`routes`] is
-//! the axum router the ingest mounts.
+//! the axum router the ingest mounts; [`edge::respond`] answers plain reads of cached files
+//! before it.
 
+pub mod edge;
 mod files;
 mod names;
 mod registry;
@@ -13,4 +15,4 @@ mod routes;
 pub use files::FileCache;
 pub use names::{is_file_name, is_rendition, is_username, FileKind};
 pub use registry::HlsRegistry;
-pub use routes::routes;
+pub use routes::{routes, Origin};

@@ -29,14 +29,22 @@ use super::{
     HlsRegistry,
 };
 
+/// What every HLS request reads: who is live where, and the live window in memory.
 #[derive(Clone)]
-struct Origin {
-    registry: HlsRegistry,
-    files: FileCache,
+pub struct Origin {
+    pub(super) registry: HlsRegistry,
+    pub(super) files: FileCache,
 }
 
-/// The origin router; mount it at the root of the ingest's HTTP server.
-pub fn routes(registry: HlsRegistry, files: FileCache) -> Router {
+impl Origin {
+    pub fn new(registry: HlsRegistry, files: FileCache) -> Self {
+        Self { registry, files }
+    }
+}
+
+/// The origin router; mount it at the root of the ingest's HTTP server. [`super::edge`] answers
+/// the common case before it.
+pub fn routes(origin: Origin) -> Router {
     Router::new()
         .route("/hls/{username}/master.m3u8", get(master))
         .route("/hls/{username}/{rendition}/{file}", get(variant_file))
@@ -48,7 +56,7 @@ pub fn routes(registry: HlsRegistry, files: FileCache) -> Router {
                 .allow_headers([header::RANGE])
                 .expose_headers([header::CONTENT_LENGTH, header::CONTENT_RANGE]),
         )
-        .with_state(Origin { registry, files })
+        .with_state(origin)
 }
 
 async fn master(
@@ -82,9 +90,12 @@ async fn serve(
         400..=499 => "4xx",
         _ => "5xx",
     };
-    let kind = kind.map_or("other", FileKind::label);
-    metrics::counter!("hls_requests_total", "kind" => kind, "status" => status).increment(1);
+    count(kind.map_or("other", FileKind::label), status);
     response
+}
+
+pub(super) fn count(kind: &'static str, status: &'static str) {
+    metrics::counter!("hls_requests_total", "kind" => kind, "status" => status).increment(1);
 }
 
 async fn answer(
@@ -144,7 +155,7 @@ async fn answer(
     response
 }
 
-fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap) -> Response {
+pub(super) fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap) -> Response {
     let headers = [
         (
             header::CONTENT_TYPE,
