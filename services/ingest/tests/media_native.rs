@@ -200,3 +200,62 @@ async fn full_disk_fails_the_native_passthrough_naming_no_space() {
     sink.finish().await;
     assert!(!registry.is_live(&publisher.username));
 }
+
+/// Audio that ADTS cannot carry (here MP3, which HLS players get as AAC) keeps ffmpeg for the
+/// passthrough rendition: the stream still plays, with its audio re-encoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_the_ingest_cannot_remux_keeps_ffmpeg_for_the_passthrough() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let source = work.path().join("mp3.flv");
+    let made = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100"])
+        .args([
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+        ])
+        .args([
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            "-f",
+            "flv",
+        ])
+        .arg(&source)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(made.success(), "ffmpeg made the MP3 source");
+    let root = work.path().join("hls");
+    let (transcoder, _registry, _shutdown) = transcoder(passthrough_only(&root));
+    let publisher = publisher("mp3");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let feeding = tokio::spawn(feed_realtime(sink, read_packets(&source), 1));
+    let playlist = root
+        .join(&publisher.username)
+        .join(&publisher.session_id)
+        .join("360p")
+        .join("index.m3u8");
+    let pids = wait_for(Duration::from_secs(10), || {
+        let pids = ffmpeg_pids(&publisher.session_id);
+        (segments(&read(&playlist)).len() >= 2 && !pids.is_empty()).then_some(pids)
+    })
+    .await
+    .expect("ffmpeg writes the passthrough rendition");
+    assert_eq!(pids.len(), 1);
+    let first = &segments(&read(&playlist))[0];
+    let segment = playlist.with_file_name(first);
+    assert_eq!(codecs(&segment), ["h264", "aac"]);
+    assert!(decodes(&segment));
+    let (sink, _) = feeding.await.expect("feeder");
+    sink.finish().await;
+}

@@ -185,6 +185,7 @@ impl Pipeline {
             .deliver(&mut running, &source, &first, Role::KeyFrame)
             .await
         {
+            running.kill_ffmpeg().await;
             return Ending::Failed(reason);
         }
         self.supervise(running, source).await
@@ -269,6 +270,9 @@ impl Pipeline {
                 packet = self.packets.recv() => {
                     let Some(packet) = packet else { return self.stop(running, &source).await };
                     if let Err(reason) = self.handle(&mut running, &mut source, packet).await {
+                        // The native rung may fail with ffmpeg still running: stop it before
+                        // the playlists are closed, or it could rewrite one after that.
+                        running.kill_ffmpeg().await;
                         return Ending::Failed(reason);
                     }
                 }

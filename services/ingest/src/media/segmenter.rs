@@ -62,6 +62,9 @@ pub struct Segmenter {
     cuts: i64,
     last_video_dts: Option<i64>,
     frame_ms: i64,
+    /// A jump closed the last run: the next segment, whenever a keyframe starts it, follows a
+    /// discontinuity.
+    discontinuity_pending: bool,
     /// Reused between segments: one allocation the size of a segment per stream.
     spare: Vec<u8>,
 }
@@ -109,6 +112,7 @@ impl Segmenter {
             cuts: 0,
             last_video_dts: None,
             frame_ms: DEFAULT_FRAME_MS,
+            discontinuity_pending: false,
             spare: Vec::new(),
         })
     }
@@ -175,6 +179,7 @@ impl Segmenter {
         if jumped {
             let end = self.last_video_dts.unwrap_or(dts) + self.frame_ms;
             completed = self.close(end);
+            self.discontinuity_pending = true;
         } else if let Some(last) = self.last_video_dts.filter(|last| dts > *last) {
             self.frame_ms = (dts - last).min(1000);
         }
@@ -193,7 +198,8 @@ impl Segmenter {
             }
             self.anchor_ms = pts;
             self.cuts = 0;
-            self.begin(dts, jumped)?;
+            let discontinuity = std::mem::take(&mut self.discontinuity_pending);
+            self.begin(dts, discontinuity)?;
         } else if due || forced {
             completed = self.close(dts);
             self.cuts += 1;
@@ -384,6 +390,19 @@ mod tests {
         assert_eq!(flags, [false, false, true]);
         // The segment cut by the jump ends one frame after its last picture.
         assert_eq!(durations(&segments), [1000, 999, 1000]);
+    }
+
+    #[test]
+    fn a_jump_to_a_picture_that_is_no_keyframe_still_marks_the_next_segment() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        let mut segments = run(&mut segmenter, 60_000, 2, 1000);
+        // The restarted clock resumes mid-GOP: nothing until its first keyframe at 500 ms.
+        for at in (0..500).step_by(33) {
+            segments.extend(segmenter.push(&picture(at, false)).expect("video"));
+        }
+        segments.extend(run(&mut segmenter, 500, 2, 1000));
+        let flags: Vec<bool> = segments.iter().map(|s| s.discontinuity).collect();
+        assert_eq!(flags, [false, false, true]);
     }
 
     #[test]
