@@ -6,11 +6,7 @@ mod media_common;
 
 use std::{path::Path, process::Command, time::Duration};
 
-use ferrocast_ingest::{
-    media::MediaConfig,
-    ports::{MediaError, Transcoder},
-};
-use ferrocast_kit::testkit::Tmpfs;
+use ferrocast_ingest::{media::MediaConfig, ports::Transcoder};
 use media_common::*;
 
 fn read(path: &Path) -> String {
@@ -154,51 +150,21 @@ async fn native_passthrough_segments_line_up_with_the_transcoded_rung() {
 /// space: the folder is removed at cleanup either way).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_disk_fails_the_native_passthrough_naming_no_space() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let root = work.path().join("hls");
-    let Some(_tmpfs) = Tmpfs::mount(&root, "4m") else {
-        eprintln!(
-            "SKIPPED full_disk_fails_the_native_passthrough_naming_no_space: \
-             `mount -t tmpfs` is not permitted here (needs root or CAP_SYS_ADMIN)"
-        );
+    let Some(ended) = run_until_the_disk_fills(
+        "full_disk_fails_the_native_passthrough_naming_no_space",
+        passthrough_only,
+        Duration::from_secs(10),
+    )
+    .await
+    else {
         return;
     };
-    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
-    let (transcoder, registry, _shutdown) = transcoder(passthrough_only(&root));
-    let publisher = publisher("nativefull");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let playlist = root
-        .join(&publisher.username)
-        .join(&publisher.session_id)
-        .join("360p")
-        .join("index.m3u8");
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 20));
-    wait_for(Duration::from_secs(10), || {
-        (segments(&read(&playlist)).len() >= 2).then_some(())
-    })
-    .await
-    .expect("segments before the disk fills");
-
-    let hog = DiskHog::start(root.join("filler"));
-    let (mut sink, _) = tokio::time::timeout(Duration::from_secs(10), feeding)
-        .await
-        .expect("the pipeline refused packets once the disk was full")
-        .expect("feeder");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
-    let MediaError::Ended(reason) = error else {
-        panic!("{error}")
-    };
     assert!(
-        reason.starts_with("no space left on the HLS disk"),
-        "{reason}"
+        ended.reason.starts_with("no space left on the HLS disk"),
+        "{}",
+        ended.reason
     );
-    drop(hog);
-    let ended = read(&playlist);
-    assert!(segments(&ended).len() >= 2, "{ended}");
-    sink.finish().await;
-    assert!(!registry.is_live(&publisher.username));
+    assert!(segments(&ended.playlist).len() >= 2, "{}", ended.playlist);
 }
 
 /// Audio that ADTS cannot carry (here MP3, which HLS players get as AAC) keeps ffmpeg for the

@@ -14,7 +14,6 @@ use ferrocast_ingest::{
     media::{CopyMuxer, MediaConfig},
     ports::{MediaError, MediaPacket, Transcoder},
 };
-use ferrocast_kit::testkit::Tmpfs;
 use media_common::*;
 
 fn read(path: &Path) -> String {
@@ -494,54 +493,26 @@ async fn ffmpeg_reporting_no_space_fails_the_pipeline_at_once_without_restart() 
 /// probe names the cause, so the pipeline fails without restarting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_hls_disk_fails_the_pipeline_without_restart_naming_no_space() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let root = work.path().join("hls");
-    let Some(_tmpfs) = Tmpfs::mount(&root, "4m") else {
-        eprintln!(
-            "SKIPPED full_hls_disk_fails_the_pipeline_without_restart_naming_no_space: \
-             `mount -t tmpfs` is not permitted here (needs root or CAP_SYS_ADMIN)"
-        );
+    let Some(ended) = run_until_the_disk_fills(
+        "full_hls_disk_fails_the_pipeline_without_restart_naming_no_space",
+        |root| MediaConfig {
+            stall_timeout: Duration::from_secs(3),
+            ..ffmpeg_config(root)
+        },
+        Duration::from_secs(20),
+    )
+    .await
+    else {
         return;
     };
-    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
-    let mut config = ffmpeg_config(&root);
-    config.stall_timeout = Duration::from_secs(3);
-    let (transcoder, registry, _shutdown) = transcoder(config);
-    let publisher = publisher("diskfull");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let playlist = root
-        .join(&publisher.username)
-        .join(&publisher.session_id)
-        .join("360p")
-        .join("index.m3u8");
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 20));
-    wait_for(Duration::from_secs(10), || {
-        (segments(&read(&playlist)).len() >= 2).then_some(())
-    })
-    .await
-    .expect("segments before the disk fills");
-
-    let hog = DiskHog::start(root.join("filler"));
-    let (mut sink, _) = tokio::time::timeout(Duration::from_secs(20), feeding)
-        .await
-        .expect("the pipeline refused packets once the disk was full")
-        .expect("feeder");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
-    let MediaError::Ended(reason) = error else {
-        panic!("{error}")
-    };
+    let reason = &ended.reason;
     assert!(
         reason.starts_with("no space left on the HLS disk"),
         "{reason}"
     );
     assert!(reason.contains("ffmpeg not restarted"), "{reason}");
     assert!(reason.contains("wrote no segment"), "{reason}");
-    drop(hog);
-    sink.finish().await;
-    assert!(!registry.is_live(&publisher.username));
-    assert!(ffmpeg_pids(&publisher.session_id).is_empty(), "no orphan");
+    assert!(ffmpeg_pids(&ended.session_id).is_empty(), "no orphan");
 }
 
 #[tokio::test]

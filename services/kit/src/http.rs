@@ -177,14 +177,8 @@ pub async fn serve_service<S, B, M>(
     make_service: M,
 ) where
     M: Fn(SocketAddr) -> S,
-    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = http::Response<B>>
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
+    S: ConnectionService<B>,
+    B: ResponseBody,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -238,6 +232,41 @@ pub async fn serve_service<S, B, M>(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What [`serve_service`] can run for a connection: a hyper service whose futures may move
+/// between threads.
+pub trait ConnectionService<B>:
+    hyper::service::Service<
+        Request<hyper::body::Incoming>,
+        Response = http::Response<B>,
+        Future: Send + 'static,
+        Error: Into<BoxError>,
+    > + Send
+    + 'static
+{
+}
+
+impl<S, B> ConnectionService<B> for S where
+    S: hyper::service::Service<
+            Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Future: Send + 'static,
+            Error: Into<BoxError>,
+        > + Send
+        + 'static
+{
+}
+
+/// A response body [`serve_service`] can send.
+pub trait ResponseBody:
+    http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static
+{
+}
+
+impl<B> ResponseBody for B where
+    B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static
+{
+}
+
 /// [`serve_service`] the way nginx serves: `shards` threads, each with its own single-threaded
 /// runtime and its own listening socket on the same port (`SO_REUSEPORT`, so the kernel spreads
 /// connections over them). Nothing is shared between requests of different shards, so no
@@ -256,14 +285,8 @@ pub async fn serve_sharded<S, B, M>(
 ) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)>
 where
     M: Fn(SocketAddr) -> S + Clone + Send + 'static,
-    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = http::Response<B>>
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
+    S: ConnectionService<B>,
+    B: ResponseBody,
 {
     let requested = tokio::net::lookup_host(addr)
         .await?

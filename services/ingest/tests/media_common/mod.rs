@@ -18,8 +18,9 @@ use bytes::Bytes;
 use ferrocast_ingest::{
     hls::HlsRegistry,
     media::{FfmpegTranscoder, MediaConfig},
-    ports::{MediaPacket, MediaSink, Publisher},
+    ports::{MediaError, MediaPacket, MediaSink, Publisher, Transcoder},
 };
+use ferrocast_kit::testkit::Tmpfs;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -346,4 +347,68 @@ impl Drop for DiskHog {
             let _ = thread.join();
         }
     }
+}
+
+/// How a stream ended on a full disk (see [`run_until_the_disk_fills`]).
+pub struct FullDisk {
+    pub reason: String,
+    /// The 360p playlist as the failed pipeline left it.
+    pub playlist: String,
+    pub session_id: String,
+}
+
+/// a 360p stream on a 4 MiB tmpfs; once it has two segments, another writer keeps the disk
+/// full. Returns the pipeline's failure reason once it refused packets (within `refuse_within`),
+/// after a clean `finish` that leaves the user offline. `None` (test skipped, said on stderr)
+/// where mounting a tmpfs is not permitted.
+pub async fn run_until_the_disk_fills(
+    test: &str,
+    configure: impl FnOnce(&Path) -> MediaConfig,
+    refuse_within: Duration,
+) -> Option<FullDisk> {
+    let work = tempfile::tempdir().expect("tempdir");
+    let root = work.path().join("hls");
+    let Some(_tmpfs) = Tmpfs::mount(&root, "4m") else {
+        eprintln!(
+            "SKIPPED {test}: `mount -t tmpfs` is not permitted here (needs root or CAP_SYS_ADMIN)"
+        );
+        return None;
+    };
+    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
+    let (transcoder, registry, _shutdown) = transcoder(configure(&root));
+    let publisher = publisher("diskfull");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let playlist = root
+        .join(&publisher.username)
+        .join(&publisher.session_id)
+        .join("360p")
+        .join("index.m3u8");
+    let read = || std::fs::read_to_string(&playlist).unwrap_or_default();
+    let feeding = tokio::spawn(feed_realtime(sink, packets, 20));
+    wait_for(Duration::from_secs(10), || {
+        (segments(&read()).len() >= 2).then_some(())
+    })
+    .await
+    .expect("segments before the disk fills");
+
+    let hog = DiskHog::start(root.join("filler"));
+    let (mut sink, _) = tokio::time::timeout(refuse_within, feeding)
+        .await
+        .expect("the pipeline refused packets once the disk was full")
+        .expect("feeder");
+    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
+        .await
+        .expect("failed() resolved");
+    let MediaError::Ended(reason) = error else {
+        panic!("{error}")
+    };
+    drop(hog);
+    let ended = read();
+    sink.finish().await;
+    assert!(!registry.is_live(&publisher.username));
+    Some(FullDisk {
+        reason,
+        playlist: ended,
+        session_id: publisher.session_id,
+    })
 }
