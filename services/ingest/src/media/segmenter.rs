@@ -145,7 +145,11 @@ impl Segmenter {
                         }
                         Ok(None)
                     }
-                    AudioBody::AacFrame => self.audio_frame(*timestamp_ms, &data[2..]),
+                    // A 1-byte body classifies as a frame too: it simply carries no audio.
+                    AudioBody::AacFrame => match data.get(2..) {
+                        Some(raw) => self.audio_frame(*timestamp_ms, raw),
+                        None => Ok(None),
+                    },
                     AudioBody::Other => Ok(None),
                 }
             }
@@ -432,6 +436,42 @@ mod tests {
         assert!(segmenter.push(&short).expect("skipped").is_none());
         let segments = run(&mut segmenter, 0, 2, 1000);
         assert_eq!(durations(&segments), [1000]);
+    }
+
+    /// Publishers are untrusted: any bytes in any packet may cost a frame, never a panic, and
+    /// what comes out is still whole TS packets.
+    #[test]
+    fn random_packets_never_panic_and_segments_stay_whole_packets() {
+        use rand::{Rng, SeedableRng};
+        let mut random = rand::rngs::StdRng::seed_from_u64(7);
+        let mut segmenter = Segmenter::from_headers(&headers(true), true, 1000).expect("ready");
+        let mut segments = Vec::new();
+        for n in 0..5000u32 {
+            let length = random.gen_range(0..64);
+            let mut data: Vec<u8> = (0..length).map(|_| random.gen::<u8>()).collect();
+            // Steer a share of them into the AVC and AAC branches.
+            match (n % 3, data.first_mut()) {
+                (0, Some(first)) => *first = if n % 2 == 0 { 0x17 } else { 0x27 },
+                (1, Some(first)) => *first = 0xaf,
+                _ => {}
+            }
+            let at = n * 10 + random.gen_range(0..20);
+            let packet = if n % 2 == 0 {
+                MediaPacket::Video {
+                    timestamp_ms: at,
+                    data: Bytes::from(data),
+                }
+            } else {
+                MediaPacket::Audio {
+                    timestamp_ms: at,
+                    data: Bytes::from(data),
+                }
+            };
+            segments.extend(segmenter.push(&packet).expect("never an error"));
+        }
+        segments.extend(segmenter.finish());
+        assert!(!segments.is_empty(), "random keyframes still cut segments");
+        assert!(segments.iter().all(|s| s.bytes.len() % 188 == 0));
     }
 
     #[test]
