@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use ferrocast_ingest::media::MediaConfig;
+use ferrocast_ingest::media::{CopyMuxer, MediaConfig};
 use ferrocast_kit::{
     http::ServerLimits,
     testkit::{free_port, redis_url, unique_name, DocumentStore},
@@ -38,6 +38,9 @@ pub struct Options {
     pub hls_root: Option<PathBuf>,
     /// `FERROCAST_HLS_LADDER`; empty = passthrough only (cheap on two cores).
     pub ladder: String,
+    /// Who writes the passthrough rendition: the ingest itself (default, no ffmpeg for a
+    /// passthrough-only ladder) or ffmpeg (the cases that crash the pipeline's ffmpeg).
+    pub copy_muxer: CopyMuxer,
     /// Header read timeout of the gateway (slowloris defence under test).
     pub header_read_timeout: Duration,
     /// The ingest's per-IP RTMP connection cap (default 16): every test publisher is 127.0.0.1.
@@ -56,6 +59,7 @@ impl Default for Options {
             update_interval_ms: 500,
             hls_root: None,
             ladder: String::new(),
+            copy_muxer: CopyMuxer::Native,
             header_read_timeout: ServerLimits::default().header_read_timeout,
             max_connections_per_ip: 16,
         }
@@ -438,6 +442,7 @@ pub fn media_config(options: &Options, hls_root: &std::path::Path) -> MediaConfi
         hls_segment_seconds: 1,
         hls_playlist_window: 6,
         hls_ladder: ferrocast_ingest::media::parse_ladder(&options.ladder).unwrap_or_default(),
+        hls_copy_muxer: options.copy_muxer,
         hls_x264_preset: "ultrafast".into(),
         cleanup_grace: Duration::from_secs(5),
         // A pipeline that writes nothing counts as crashed after this long (default 20 s).

@@ -6,6 +6,7 @@
 
 use std::{process::Stdio, time::Duration};
 
+use ferrocast_ingest::media::CopyMuxer;
 use ferrocast_kit::testkit::{eventually, free_port};
 use ferrocast_system_tests::{
     heavy,
@@ -250,6 +251,15 @@ async fn l2_frozen_publisher_is_ended_after_the_idle_timeout_and_its_room_goes()
     assert!(took < Duration::from_secs(6), "took {took:?}");
 }
 
+/// The L3 cases crash the pipeline's ffmpeg: with the default settings a passthrough-only
+/// stream has none (the ingest remuxes it itself), so ffmpeg writes the passthrough here.
+fn ffmpeg_writes_the_passthrough() -> Options {
+    Options {
+        copy_muxer: CopyMuxer::Ffmpeg,
+        ..Options::default()
+    }
+}
+
 /// Publishes, waits for segments and SIGKILLs the ingest's pipeline ffmpeg twice (the restart
 /// budget is one); returns the publisher, the variant and whether the first crash was ridden out.
 async fn crash_pipeline_twice(
@@ -284,7 +294,9 @@ async fn crash_pipeline_twice(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l3_killing_the_ingests_ffmpeg_restarts_it_once_then_ends_the_room_and_the_publish() {
     let _heavy = heavy().await;
-    let platform = Platform::start(Options::default()).await.unwrap();
+    let platform = Platform::start(ffmpeg_writes_the_passthrough())
+        .await
+        .unwrap();
     let streamer = platform.streamer().await;
     let (mut ffmpeg, _variant) = crash_pipeline_twice(&platform, &streamer).await;
     assert!(
@@ -312,7 +324,9 @@ async fn l3_killing_the_ingests_ffmpeg_restarts_it_once_then_ends_the_room_and_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l3_a_pipeline_that_gives_up_closes_its_playlists_with_endlist() {
     let _heavy = heavy().await;
-    let platform = Platform::start(Options::default()).await.unwrap();
+    let platform = Platform::start(ffmpeg_writes_the_passthrough())
+        .await
+        .unwrap();
     let streamer = platform.streamer().await;
     let (_ffmpeg, variant) = crash_pipeline_twice(&platform, &streamer).await;
     platform
@@ -432,6 +446,8 @@ fn child_env(platform: &Platform, rtmp_port: u16, http_port: u16) -> Vec<(String
             platform.hls_root.join("child").display().to_string(),
         ),
         ("FERROCAST_HLS_LADDER", String::new()),
+        // An ffmpeg per stream, so the case can check none is orphaned when the ingest dies.
+        ("FERROCAST_HLS_COPY_MUXER", "ffmpeg".to_owned()),
         ("FERROCAST_INGEST_UPDATE_INTERVAL_MS", "500".to_owned()),
         ("FERROCAST_INGEST_IDLE_TIMEOUT_MS", "2000".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
