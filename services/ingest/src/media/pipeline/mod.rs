@@ -15,7 +15,6 @@
 
 use std::{
     path::PathBuf,
-    process::ExitStatus,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -29,23 +28,22 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     argv::{AudioPlan, Command},
-    avc,
-    config::{CopyMuxer, MediaConfig},
+    config::MediaConfig,
     flv::{self, TagKind},
-    ladder::{self, Encoding, Variant},
-    master, metrics as names,
-    native::NativeRendition,
-    outputs, playlist,
+    ladder::{self, Variant},
+    metrics as names, outputs, playlist,
     process::{Ffmpeg, NO_SPACE},
-    segmenter::Segmenter,
     source::{Role, Source},
-    ts,
-    window::Window,
 };
 use crate::{
     hls::HlsRegistry,
     ports::{MediaPacket, Publisher, Rendition},
 };
+
+mod renditions;
+mod running;
+
+use running::{exited, unrecoverable_reported, Running};
 
 /// A valid `CODECS` value (High, level 4.1) for the rare case the real one cannot be read.
 const FALLBACK_VIDEO_CODECS: &str = "avc1.640029";
@@ -76,29 +74,6 @@ pub struct Pipeline {
     pub shutdown: CancellationToken,
     pub failed: watch::Sender<Option<String>>,
     pub tasks: TaskTracker,
-}
-
-/// The running outputs and what a restart needs.
-struct Running {
-    /// `None` when no rung needs ffmpeg (a passthrough-only ladder remuxed natively).
-    ffmpeg: Option<Ffmpeg>,
-    /// The rungs ffmpeg writes: all of them, or the transcoded ones when `native` writes the
-    /// passthrough.
-    ffmpeg_variants: Vec<Variant>,
-    native: Option<NativeRendition>,
-    variants: Vec<Variant>,
-    audio: AudioPlan,
-    /// Nothing is written until the next keyframe (at start and after a restart, pitfall 2).
-    awaiting_keyframe: bool,
-    restarts: u32,
-    started: Instant,
-    master_written: bool,
-    /// Last time the first rendition's playlist listed a new segment (or ffmpeg (re)started).
-    last_output: Instant,
-    /// The newest segment that playlist listed: progress is a new name, not a rewritten file.
-    last_segment: Option<String>,
-    /// Last successful write to ffmpeg: a quiet publisher is not a stalled ffmpeg.
-    last_fed: Instant,
 }
 
 enum Ending {
@@ -505,141 +480,6 @@ impl Pipeline {
         Ending::Finished
     }
 
-    /// Writes `master.m3u8` once every rendition has a segment, with the CODECS each one
-    /// really uses: the source's for the copy, the SPS x264 wrote for the others.
-    async fn publish_master(&self, running: &mut Running, source: &Source) -> Result<(), String> {
-        let audio_object_type = match running.audio {
-            AudioPlan::None => None,
-            AudioPlan::Copy => Some(source.aac_object_type.unwrap_or(2)),
-            AudioPlan::Aac { .. } => Some(2),
-        };
-        let mut entries = Vec::with_capacity(running.variants.len());
-        for variant in &running.variants {
-            let Some(segment) = outputs::first_segment(&self.dir, &variant.name).await else {
-                return Ok(());
-            };
-            let video = match variant.encoding {
-                Encoding::Copy => source.avc.map(|info| info.codecs()),
-                Encoding::X264 { .. } => {
-                    let Ok(bytes) = outputs::read_prefix(&segment, SEGMENT_PREFIX_BYTES).await
-                    else {
-                        // Rotated away between the two reads: try again at the next poll.
-                        return Ok(());
-                    };
-                    ts::first_sps(&bytes).map(|(p, c, l)| avc::avc_codecs(p, c, l))
-                }
-            };
-            entries.push(master::Entry {
-                uri: format!("{}/index.m3u8", variant.name),
-                bandwidth: self.bandwidth(variant, source, running.audio),
-                width: variant.width,
-                height: variant.height,
-                codecs: master::codecs(
-                    video.as_deref().unwrap_or(FALLBACK_VIDEO_CODECS),
-                    audio_object_type,
-                ),
-            });
-        }
-        outputs::write_atomic(&self.dir, "master.m3u8", &master::render(&entries))
-            .await
-            .map_err(|error| {
-                format!(
-                    "cannot write the master playlist in {}: {error}",
-                    self.dir.display()
-                )
-            })?;
-        running.master_written = true;
-        let elapsed = running.started.elapsed();
-        metrics::histogram!(names::FIRST_SEGMENT).record(elapsed.as_secs_f64());
-        self.set_renditions(&running.variants, source, running.audio);
-        tracing::info!(
-            username = %self.publisher.username,
-            session_id = %self.publisher.session_id,
-            ?elapsed,
-            "HLS master playlist published"
-        );
-        Ok(())
-    }
-
-    /// Peak bits per second of a variant, audio included.
-    fn bandwidth(&self, variant: &Variant, source: &Source, audio: AudioPlan) -> u64 {
-        let audio_kbps = match audio {
-            AudioPlan::None => 0,
-            AudioPlan::Copy => source
-                .announced
-                .audio_kbps
-                .unwrap_or(self.config.hls_audio_kbps),
-            AudioPlan::Aac { kbps } => kbps,
-        };
-        let source_kbps = source.measured_video_kbps().or(source.announced.video_kbps);
-        ladder::bandwidth(variant, source_kbps, audio_kbps, &self.config.hls_ladder)
-    }
-
-    fn set_renditions(&self, variants: &[Variant], source: &Source, audio: AudioPlan) {
-        let renditions = variants
-            .iter()
-            .map(|variant| Rendition {
-                name: variant.name.clone(),
-                width: variant.width,
-                height: variant.height,
-                bandwidth: self.bandwidth(variant, source, audio),
-            })
-            .collect();
-        *self
-            .shared
-            .renditions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = renditions;
-    }
-
-    /// The native passthrough rendition, when the ladder starts with one and the source can be
-    /// remuxed without ffmpeg (H.264 with AAC or no audio). `Ok(None)` leaves it to ffmpeg.
-    async fn native_copy(
-        &self,
-        variants: &[Variant],
-        source: &Source,
-        audio: AudioPlan,
-    ) -> Result<Option<NativeRendition>, String> {
-        let copy = match variants.first() {
-            Some(variant) if variant.encoding == Encoding::Copy => variant,
-            _ => return Ok(None),
-        };
-        if self.config.hls_copy_muxer != CopyMuxer::Native || matches!(audio, AudioPlan::Aac { .. })
-        {
-            return Ok(None);
-        }
-        let target_ms = self.config.hls_segment_seconds.saturating_mul(1000);
-        let segmenter =
-            match Segmenter::from_headers(&source.headers(), audio == AudioPlan::Copy, target_ms) {
-                Ok(segmenter) => segmenter,
-                Err(error) => {
-                    tracing::info!(
-                        session_id = %self.publisher.session_id,
-                        %error,
-                        "the passthrough rendition goes through ffmpeg"
-                    );
-                    return Ok(None);
-                }
-            };
-        let window = Window::new(
-            self.config.hls_playlist_window,
-            self.config.hls_segment_seconds,
-        );
-        NativeRendition::create(
-            self.dir.join(&copy.name),
-            self.segment_prefix(),
-            segmenter,
-            window,
-        )
-        .await
-        .map(Some)
-    }
-
-    /// Makes segment names unique per session, so `immutable` caching is safe across sessions.
-    fn segment_prefix(&self) -> String {
-        self.publisher.session_id.chars().take(8).collect()
-    }
-
     fn spawn(
         &self,
         variants: &[Variant],
@@ -686,45 +526,6 @@ impl Pipeline {
                 tracing::warn!(%username, %session_id, %error, dir = %dir.display(), "cannot remove the HLS folder of an ended session");
             }
         });
-    }
-}
-
-impl Running {
-    /// Kills ffmpeg, if any, and says how it ended.
-    async fn kill_ffmpeg(&mut self) -> String {
-        let status = match self.ffmpeg.as_mut() {
-            Some(ffmpeg) => ffmpeg.kill().await,
-            None => None,
-        };
-        self.describe_exit(status)
-    }
-
-    fn describe_exit(&self, status: Option<ExitStatus>) -> String {
-        self.ffmpeg.as_ref().map_or_else(
-            || "no ffmpeg running".to_owned(),
-            |ffmpeg| ffmpeg.describe_exit(status),
-        )
-    }
-}
-
-/// Resolves when ffmpeg exits; never without one.
-async fn exited(ffmpeg: &mut Option<Ffmpeg>) -> Option<ExitStatus> {
-    match ffmpeg {
-        Some(ffmpeg) => ffmpeg.child.wait().await.ok(),
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves when ffmpeg reports an unrecoverable failure; never without one.
-fn unrecoverable_reported(
-    ffmpeg: Option<&Ffmpeg>,
-) -> impl std::future::Future<Output = String> + 'static {
-    let reported = ffmpeg.map(Ffmpeg::unrecoverable_reported);
-    async move {
-        match reported {
-            Some(reported) => reported.await,
-            None => std::future::pending().await,
-        }
     }
 }
 

@@ -1,0 +1,70 @@
+//! What a pipeline holds while its outputs run: ffmpeg (for the transcoded rungs, or all of them),
+//! the natively written passthrough, and the bookkeeping the restart and the watchdog need.
+
+use std::process::ExitStatus;
+
+use tokio::time::Instant;
+
+use super::super::{argv::AudioPlan, ladder::Variant, native::NativeRendition, process::Ffmpeg};
+
+/// The running outputs and what a restart needs.
+pub(super) struct Running {
+    /// `None` when no rung needs ffmpeg (a passthrough-only ladder remuxed natively).
+    pub(super) ffmpeg: Option<Ffmpeg>,
+    /// The rungs ffmpeg writes: all of them, or the transcoded ones when `native` writes the
+    /// passthrough.
+    pub(super) ffmpeg_variants: Vec<Variant>,
+    pub(super) native: Option<NativeRendition>,
+    pub(super) variants: Vec<Variant>,
+    pub(super) audio: AudioPlan,
+    /// Nothing is written until the next keyframe (at start and after a restart, pitfall 2).
+    pub(super) awaiting_keyframe: bool,
+    pub(super) restarts: u32,
+    pub(super) started: Instant,
+    pub(super) master_written: bool,
+    /// Last time the first rendition's playlist listed a new segment (or ffmpeg (re)started).
+    pub(super) last_output: Instant,
+    /// The newest segment that playlist listed: progress is a new name, not a rewritten file.
+    pub(super) last_segment: Option<String>,
+    /// Last successful write to ffmpeg: a quiet publisher is not a stalled ffmpeg.
+    pub(super) last_fed: Instant,
+}
+
+impl Running {
+    /// Kills ffmpeg, if any, and says how it ended.
+    pub(super) async fn kill_ffmpeg(&mut self) -> String {
+        let status = match self.ffmpeg.as_mut() {
+            Some(ffmpeg) => ffmpeg.kill().await,
+            None => None,
+        };
+        self.describe_exit(status)
+    }
+
+    pub(super) fn describe_exit(&self, status: Option<ExitStatus>) -> String {
+        self.ffmpeg.as_ref().map_or_else(
+            || "no ffmpeg running".to_owned(),
+            |ffmpeg| ffmpeg.describe_exit(status),
+        )
+    }
+}
+
+/// Resolves when ffmpeg exits; never without one.
+pub(super) async fn exited(ffmpeg: &mut Option<Ffmpeg>) -> Option<ExitStatus> {
+    match ffmpeg {
+        Some(ffmpeg) => ffmpeg.child.wait().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when ffmpeg reports an unrecoverable failure; never without one.
+pub(super) fn unrecoverable_reported(
+    ffmpeg: Option<&Ffmpeg>,
+) -> impl std::future::Future<Output = String> + 'static {
+    let reported = ffmpeg.map(Ffmpeg::unrecoverable_reported);
+    async move {
+        match reported {
+            Some(reported) => reported.await,
+            None => std::future::pending().await,
+        }
+    }
+}
