@@ -4,7 +4,7 @@
 //! section 5). Everything else — ranges, files too big to cache, errors, preflights, health and
 //! metrics — goes to the router, which answers exactly as before.
 
-use std::{convert::Infallible, net::SocketAddr, path::PathBuf};
+use std::{convert::Infallible, net::SocketAddr};
 
 use axum::{
     extract::ConnectInfo,
@@ -16,8 +16,7 @@ use tower::ServiceExt;
 
 use super::{
     files::Lookup,
-    names::{is_rendition, is_username, FileKind},
-    routes::{count, from_memory, Origin},
+    routes::{count, from_memory, locate, Located, Origin},
 };
 
 /// Answers one request of a connection from `peer`.
@@ -47,14 +46,8 @@ async fn from_cache<B>(origin: &Origin, request: &Request<B>) -> Option<Response
         return None;
     }
     let (username, rendition, file) = split(request.uri().path())?;
-    let kind = FileKind::of(file)?;
-    if !is_username(username) || !rendition.is_none_or(is_rendition) {
+    let Located::File(path, kind) = locate(origin, username, rendition, file) else {
         return None;
-    }
-    let dir = origin.registry.session_dir(username)?;
-    let path: PathBuf = match rendition {
-        Some(rendition) => dir.join(rendition).join(file),
-        None => dir.join(file),
     };
     let Lookup::Found(cached) = origin.files.get(&path).await else {
         return None;

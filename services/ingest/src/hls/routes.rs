@@ -83,7 +83,7 @@ async fn serve(
     request: Request,
 ) -> Response {
     let kind = FileKind::of(file);
-    let response = answer(origin, username, rendition, file, kind, request).await;
+    let response = answer(origin, username, rendition, file, request).await;
     let status = match response.status().as_u16() {
         200..=299 => "2xx",
         300..=399 => "3xx",
@@ -103,22 +103,14 @@ async fn answer(
     username: &str,
     rendition: Option<&str>,
     file: &str,
-    kind: Option<FileKind>,
     request: Request,
 ) -> Response {
-    let (true, true, Some(kind)) = (
-        is_username(username),
-        rendition.is_none_or(is_rendition),
-        kind,
-    ) else {
-        return error(StatusCode::BAD_REQUEST, "bad_path", "not an HLS path");
-    };
-    let Some(dir) = origin.registry.session_dir(username) else {
-        return error(StatusCode::NOT_FOUND, "offline", "no stream for this user");
-    };
-    let path: PathBuf = match rendition {
-        Some(rendition) => dir.join(rendition).join(file),
-        None => dir.join(file),
+    let (path, kind) = match locate(origin, username, rendition, file) {
+        Located::File(path, kind) => (path, kind),
+        Located::BadPath => return error(StatusCode::BAD_REQUEST, "bad_path", "not an HLS path"),
+        Located::Offline => {
+            return error(StatusCode::NOT_FOUND, "offline", "no stream for this user")
+        }
     };
     if !request.headers().contains_key(header::RANGE) {
         match origin.files.get(&path).await {
@@ -153,6 +145,37 @@ async fn answer(
         return error(StatusCode::NOT_FOUND, "not_found", "no such file");
     }
     response
+}
+
+/// Where a requested file is, checked against the path allowlist (no traversal, no odd names).
+pub(super) enum Located {
+    File(PathBuf, FileKind),
+    BadPath,
+    /// No session of this user is being served.
+    Offline,
+}
+
+pub(super) fn locate(
+    origin: &Origin,
+    username: &str,
+    rendition: Option<&str>,
+    file: &str,
+) -> Located {
+    let (true, true, Some(kind)) = (
+        is_username(username),
+        rendition.is_none_or(is_rendition),
+        FileKind::of(file),
+    ) else {
+        return Located::BadPath;
+    };
+    let Some(dir) = origin.registry.session_dir(username) else {
+        return Located::Offline;
+    };
+    let path = match rendition {
+        Some(rendition) => dir.join(rendition).join(file),
+        None => dir.join(file),
+    };
+    Located::File(path, kind)
 }
 
 pub(super) fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap) -> Response {
