@@ -43,7 +43,7 @@ use crate::{
 mod renditions;
 mod running;
 
-use running::{exited, unrecoverable_reported, Running};
+use running::{exited, ffmpeg_rungs, unrecoverable_reported, Running};
 
 /// A valid `CODECS` value (High, level 4.1) for the rare case the real one cannot be read.
 const FALLBACK_VIDEO_CODECS: &str = "avc1.640029";
@@ -130,21 +130,17 @@ impl Pipeline {
             Ok(native) => native,
             Err(reason) => return Ending::Failed(reason),
         };
-        let ffmpeg_variants: Vec<Variant> = match native {
-            Some(_) => variants[1..].to_vec(),
-            None => variants.clone(),
-        };
+        let ffmpeg_variants = ffmpeg_rungs(&variants, native.is_some());
         let ffmpeg = if ffmpeg_variants.is_empty() {
             None
         } else {
-            match self.spawn(&ffmpeg_variants, audio, false) {
+            match self.spawn(ffmpeg_variants, audio, false) {
                 Ok(ffmpeg) => Some(ffmpeg),
                 Err(error) => return Ending::Failed(format!("cannot start ffmpeg: {error}")),
             }
         };
         let mut running = Running {
             ffmpeg,
-            ffmpeg_variants,
             native,
             variants,
             audio,
@@ -261,7 +257,7 @@ impl Pipeline {
     /// on a full disk ffmpeg keeps rewriting an empty playlist, which looks alive by mtime.
     async fn stalled(&self, running: &mut Running) -> Option<String> {
         // The natively written rung cannot stall apart from its input: nothing to watch.
-        let watched = running.ffmpeg_variants.first()?;
+        let watched = running.ffmpeg_variants().first()?;
         let path = self.dir.join(&watched.name).join("index.m3u8");
         let newest = tokio::fs::read_to_string(&path)
             .await
@@ -393,7 +389,7 @@ impl Pipeline {
             "ffmpeg failed mid-stream; restarting it"
         );
         running.ffmpeg = Some(
-            self.spawn(&running.ffmpeg_variants, running.audio, true)
+            self.spawn(running.ffmpeg_variants(), running.audio, true)
                 .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?,
         );
         running.awaiting_keyframe = true;

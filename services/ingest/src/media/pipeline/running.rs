@@ -11,9 +11,6 @@ use super::super::{argv::AudioPlan, ladder::Variant, native::NativeRendition, pr
 pub(super) struct Running {
     /// `None` when no rung needs ffmpeg (a passthrough-only ladder remuxed natively).
     pub(super) ffmpeg: Option<Ffmpeg>,
-    /// The rungs ffmpeg writes: all of them, or the transcoded ones when `native` writes the
-    /// passthrough.
-    pub(super) ffmpeg_variants: Vec<Variant>,
     pub(super) native: Option<NativeRendition>,
     pub(super) variants: Vec<Variant>,
     pub(super) audio: AudioPlan,
@@ -22,7 +19,7 @@ pub(super) struct Running {
     pub(super) restarts: u32,
     pub(super) started: Instant,
     pub(super) master_written: bool,
-    /// Last time the first rendition's playlist listed a new segment (or ffmpeg (re)started).
+    /// Last time the first ffmpeg rung's playlist listed a new segment (or ffmpeg (re)started).
     pub(super) last_output: Instant,
     /// The newest segment that playlist listed: progress is a new name, not a rewritten file.
     pub(super) last_segment: Option<String>,
@@ -31,6 +28,12 @@ pub(super) struct Running {
 }
 
 impl Running {
+    /// The rungs ffmpeg writes: all of them, or the transcoded ones when `native` writes the
+    /// passthrough (always the first rung).
+    pub(super) fn ffmpeg_variants(&self) -> &[Variant] {
+        ffmpeg_rungs(&self.variants, self.native.is_some())
+    }
+
     /// Kills ffmpeg, if any, and says how it ended.
     pub(super) async fn kill_ffmpeg(&mut self) -> String {
         let status = match self.ffmpeg.as_mut() {
@@ -45,6 +48,15 @@ impl Running {
             || "no ffmpeg running".to_owned(),
             |ffmpeg| ffmpeg.describe_exit(status),
         )
+    }
+}
+
+/// The rungs left to ffmpeg when the first one is (or is not) written natively.
+pub(super) fn ffmpeg_rungs(variants: &[Variant], native_copy: bool) -> &[Variant] {
+    if native_copy {
+        variants.get(1..).unwrap_or_default()
+    } else {
+        variants
     }
 }
 
