@@ -65,8 +65,10 @@ pub struct Segmenter {
     /// A jump closed the last run: the next segment, whenever a keyframe starts it, follows a
     /// discontinuity.
     discontinuity_pending: bool,
-    /// Reused between segments: one allocation the size of a segment per stream.
-    spare: Vec<u8>,
+    /// Size of the last segment: the next one is allocated that big at once, not grown.
+    last_segment_bytes: usize,
+    /// One picture or audio frame in its MPEG-TS form, reused for every packet.
+    scratch: Vec<u8>,
 }
 
 struct Open {
@@ -113,7 +115,8 @@ impl Segmenter {
             last_video_dts: None,
             frame_ms: DEFAULT_FRAME_MS,
             discontinuity_pending: false,
-            spare: Vec::new(),
+            last_segment_bytes: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -210,10 +213,10 @@ impl Segmenter {
             self.begin(dts, false)?;
         }
 
-        let mut access_unit = Vec::with_capacity(nals.len() + 64);
+        self.scratch.clear();
         if self
             .video
-            .access_unit(nals, keyframe, &mut access_unit)
+            .access_unit(nals, keyframe, &mut self.scratch)
             .is_err()
         {
             return Ok(completed);
@@ -222,7 +225,7 @@ impl Segmenter {
             pts: ticks(pts),
             dts: ticks(dts),
             keyframe,
-            data: &access_unit,
+            data: &self.scratch,
         };
         if let Some(open) = self.open.as_mut() {
             self.writer.video(&unit, &mut open.bytes)?;
@@ -239,16 +242,16 @@ impl Segmenter {
         let (Some(config), Some(open)) = (self.audio, self.open.as_mut()) else {
             return Ok(None);
         };
-        let mut frame = Vec::with_capacity(raw.len() + 7);
-        if config.frame(raw, &mut frame).is_ok() {
-            self.writer.audio(ticks(pts), &frame, &mut open.bytes)?;
+        self.scratch.clear();
+        if config.frame(raw, &mut self.scratch).is_ok() {
+            self.writer
+                .audio(ticks(pts), &self.scratch, &mut open.bytes)?;
         }
         Ok(None)
     }
 
     fn begin(&mut self, start_ms: i64, discontinuity: bool) -> Result<(), SegmenterError> {
-        let mut bytes = std::mem::take(&mut self.spare);
-        bytes.clear();
+        let mut bytes = Vec::with_capacity(self.last_segment_bytes);
         self.writer.tables(&mut bytes)?;
         self.open = Some(Open {
             start_ms,
@@ -260,7 +263,7 @@ impl Segmenter {
 
     fn close(&mut self, end_ms: i64) -> Option<Segment> {
         let open = self.open.take()?;
-        self.spare = Vec::with_capacity(open.bytes.len());
+        self.last_segment_bytes = open.bytes.len();
         Some(Segment {
             duration_ms: u64::try_from(end_ms - open.start_ms).unwrap_or(0),
             discontinuity: open.discontinuity,
