@@ -206,11 +206,7 @@ async fn a_source_the_ingest_cannot_remux_keeps_ffmpeg_for_the_passthrough() {
     let publisher = publisher("mp3");
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");
     let feeding = tokio::spawn(feed_realtime(sink, read_packets(&source), 1));
-    let playlist = root
-        .join(&publisher.username)
-        .join(&publisher.session_id)
-        .join("360p")
-        .join("index.m3u8");
+    let playlist = variant_playlist(&root, &publisher, "360p");
     let pids = wait_for(Duration::from_secs(10), || {
         let pids = ffmpeg_pids(&publisher.session_id);
         (segments(&read(&playlist)).len() >= 2 && !pids.is_empty()).then_some(pids)

@@ -193,11 +193,7 @@ async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
     let (transcoder, _registry, _shutdown) = transcoder(ffmpeg_config(&root));
     let publisher = publisher("crash");
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let playlist = root
-        .join(&publisher.username)
-        .join(&publisher.session_id)
-        .join("360p")
-        .join("index.m3u8");
+    let playlist = variant_playlist(&root, &publisher, "360p");
     // Feeds for up to 40 s, stopping as soon as the pipeline refuses packets.
     let feeding = tokio::spawn(feed_realtime(sink, packets, 10));
 

@@ -233,6 +233,14 @@ pub async fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>
     }
 }
 
+/// Where the pipeline of `publisher` writes the playlist of `rendition` under the HLS `root`.
+pub fn variant_playlist(root: &Path, publisher: &Publisher, rendition: &str) -> PathBuf {
+    root.join(&publisher.username)
+        .join(&publisher.session_id)
+        .join(rendition)
+        .join("index.m3u8")
+}
+
 /// Segment names listed in a playlist.
 pub fn segments(playlist: &str) -> Vec<String> {
     playlist
@@ -378,11 +386,7 @@ pub async fn run_until_the_disk_fills(
     let (transcoder, registry, _shutdown) = transcoder(configure(&root));
     let publisher = publisher("diskfull");
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let playlist = root
-        .join(&publisher.username)
-        .join(&publisher.session_id)
-        .join("360p")
-        .join("index.m3u8");
+    let playlist = variant_playlist(&root, &publisher, "360p");
     let read = || std::fs::read_to_string(&playlist).unwrap_or_default();
     let feeding = tokio::spawn(feed_realtime(sink, packets, 20));
     wait_for(Duration::from_secs(10), || {
