@@ -214,7 +214,7 @@ impl Pipeline {
                 // The poll comes before the packets: when ffmpeg falls behind real time the
                 // packet queue is never empty, and a biased select would starve the master
                 // playlist and the stall watchdog until the publisher stopped.
-                _ = poll.tick() => {
+                _ = poll.tick(), if running.needs_ticks() => {
                     if !running.master_written {
                         if let Err(reason) = self.publish_master(&mut running, &source).await {
                             running.kill_ffmpeg().await;

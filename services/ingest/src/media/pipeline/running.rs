@@ -34,6 +34,14 @@ impl Running {
         ffmpeg_rungs(&self.variants, self.native.is_some())
     }
 
+    /// Whether the supervision tick has work: the master playlist still waits for ffmpeg's rungs,
+    /// or ffmpeg runs and needs its stall watchdog. A passthrough-only stream (remuxed natively,
+    /// no ffmpeg) has none once the master is out, so it is not woken ten times a second for
+    /// nothing — at hundreds of streams those wake-ups were a visible part of the ingest's CPU.
+    pub(super) fn needs_ticks(&self) -> bool {
+        !self.master_written || self.ffmpeg.is_some()
+    }
+
     /// Kills ffmpeg, if any, and says how it ended.
     pub(super) async fn kill_ffmpeg(&mut self) -> String {
         let status = match self.ffmpeg.as_mut() {
