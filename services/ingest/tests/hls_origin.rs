@@ -193,6 +193,79 @@ async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
     assert_eq!(gone.status(), 404);
 }
 
+/// What the native passthrough does: each playlist version is handed to the origin as it is
+/// written, served without reading the disk, and withdrawn when the rendition stops.
+#[tokio::test]
+async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn() {
+    let origin = origin().await;
+    let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
+    let published = hls::PublishedPlaylist::new(origin.registry.clone(), "alice", "s1", "720p");
+    // Differs from the file on disk, so the test sees which one is answered.
+    let live = "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n#EXTINF:1.0,\ns1_00001.ts\n";
+    published.put(bytes::Bytes::from_static(live.as_bytes()));
+
+    let response = client()
+        .get(&url)
+        .header("Origin", "https://site.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/vnd.apple.mpegurl");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(response.text().await.expect("body"), live);
+    let etag = headers["etag"].clone();
+    let unchanged = client()
+        .get(&url)
+        .header("If-None-Match", etag.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unchanged.status(), 304);
+    let (status, head) = raw(origin.addr, "HEAD", b"/hls/alice/720p/index.m3u8").await;
+    assert_eq!(status, 200);
+    assert!(
+        head.contains(&format!("content-length: {}", live.len())),
+        "{head}"
+    );
+
+    // The next version has a new validator.
+    let next = format!("{live}#EXTINF:1.0,\ns1_00002.ts\n");
+    published.put(bytes::Bytes::from(next.clone()));
+    let changed = client()
+        .get(&url)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(changed.status(), 200);
+    assert_eq!(changed.text().await.expect("body"), next);
+
+    // Another session's writer never shows up here.
+    let stranger = hls::PublishedPlaylist::new(origin.registry.clone(), "alice", "s0", "720p");
+    stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"));
+    let body = client()
+        .get(&url)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await;
+    assert_eq!(body.expect("body"), next);
+
+    drop(published);
+    let body = client()
+        .get(&url)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await;
+    assert_eq!(body.expect("body"), "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n");
+}
+
 #[tokio::test]
 async fn range_requests_are_honoured() {
     let origin = origin().await;

@@ -91,6 +91,17 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
     assert_eq!(listed[0].1, "640x360");
     // ultrafast x264 writes Constrained Baseline 3.0; the test source has AAC-LC.
     assert_eq!(listed[0].2, "avc1.42c01e,mp4a.40.2", "{master}");
+    // The origin answers the live playlist from what the remuxer handed it, which is what it
+    // wrote to disk.
+    let served = wait_for(Duration::from_secs(5), || {
+        let served = registry.live_playlist(&publisher.username, "360p")?;
+        (served.bytes == read(&playlist_path).as_bytes()).then_some(served)
+    })
+    .await;
+    assert!(
+        served.is_some(),
+        "the published playlist is the file's content"
+    );
     let live = read(&playlist_path);
     for name in segments(&live) {
         let segment = dir.join("360p").join(&name);
@@ -105,6 +116,10 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
     sink.finish().await;
     let ended = read(&playlist_path);
     assert!(ended.trim_end().ends_with("#EXT-X-ENDLIST"), "{ended}");
+    // Withdrawn once the rendition stopped: the ended file on disk is served from then on.
+    assert!(registry
+        .live_playlist(&publisher.username, "360p")
+        .is_none());
     // 5 s of source with a keyframe every second: five segments of a second each (the last
     // one frame short of it, as its end is only estimated).
     let lengths = durations(&ended);

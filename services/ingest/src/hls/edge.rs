@@ -4,7 +4,7 @@
 //! section 5). Everything else — ranges, files too big to cache, errors, preflights, health and
 //! metrics — goes to the router, which answers exactly as before.
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::{convert::Infallible, net::SocketAddr, sync::OnceLock};
 
 use axum::{
     extract::ConnectInfo,
@@ -12,12 +12,17 @@ use axum::{
     response::Response,
     Router,
 };
+use metrics::Counter;
 use tower::ServiceExt;
 
 use super::{
-    files::Lookup,
-    routes::{count, from_memory, locate, Located, Origin},
+    files::{CachedFile, Lookup},
+    names::{is_rendition, FileKind},
+    routes::{from_memory, locate, Located, Origin},
 };
+
+/// The name every rendition's media playlist has.
+const MEDIA_PLAYLIST: &str = "index.m3u8";
 
 /// Answers one request of a connection from `peer`.
 pub async fn respond<B>(
@@ -46,19 +51,20 @@ async fn from_cache<B>(origin: &Origin, request: &Request<B>) -> Option<Response
         return None;
     }
     let (username, rendition, file) = split(request.uri().path())?;
-    let Located::File(path, kind) = locate(origin, username, rendition, file) else {
-        return None;
-    };
-    let Lookup::Found(cached) = origin.files.get(&path).await else {
-        return None;
+    let (cached, kind) = match published(origin, username, rendition, file) {
+        Some(cached) => (cached, FileKind::Playlist),
+        None => {
+            let Located::File(path, kind) = locate(origin, username, rendition, file) else {
+                return None;
+            };
+            let Lookup::Found(cached) = origin.files.get(&path).await else {
+                return None;
+            };
+            (cached, kind)
+        }
     };
     let mut response = from_memory(&cached, kind, request.headers());
-    let status = if response.status().is_success() {
-        "2xx"
-    } else {
-        "3xx"
-    };
-    count(kind.label(), status);
+    counter(kind, response.status().is_success()).increment(1);
     // What the router's CORS layer adds to a simple request: nothing here is credentialed.
     let headers = response.headers_mut();
     headers.insert(
@@ -76,6 +82,36 @@ async fn from_cache<B>(origin: &Origin, request: &Request<B>) -> Option<Response
         HeaderValue::from_static("content-length,content-range"),
     );
     Some(response)
+}
+
+/// A media playlist the ingest wrote itself: one registry lookup, no path, no disk.
+fn published(
+    origin: &Origin,
+    username: &str,
+    rendition: Option<&str>,
+    file: &str,
+) -> Option<CachedFile> {
+    let rendition = rendition.filter(|r| file == MEDIA_PLAYLIST && is_rendition(r))?;
+    origin.registry.live_playlist(username, rendition)
+}
+
+/// The `hls_requests_total` counter of what this path answers (2xx or 304), looked up once:
+/// the registry lookup with its label hashing cost more than the increment.
+fn counter(kind: FileKind, success: bool) -> &'static Counter {
+    static COUNTERS: OnceLock<[[Counter; 2]; 3]> = OnceLock::new();
+    let table = COUNTERS.get_or_init(|| {
+        [FileKind::Playlist, FileKind::TransportStream, FileKind::Mp4].map(|kind| {
+            ["2xx", "3xx"].map(|status| {
+                metrics::counter!("hls_requests_total", "kind" => kind.label(), "status" => status)
+            })
+        })
+    });
+    let row = match kind {
+        FileKind::Playlist => 0,
+        FileKind::TransportStream => 1,
+        FileKind::Mp4 => 2,
+    };
+    &table[row][usize::from(!success)]
 }
 
 /// `/hls/{username}/master.m3u8` or `/hls/{username}/{rendition}/{file}` into its parts.

@@ -35,6 +35,27 @@ pub struct CachedFile {
     identity: Identity,
 }
 
+impl CachedFile {
+    /// A file the ingest wrote itself ([`super::live`]): never compared with the disk; `version`
+    /// makes its ETag.
+    pub(super) fn written(bytes: Bytes, version: u64) -> Self {
+        let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        let etag = HeaderValue::from_str(&format!("\"w{version:x}-{len:x}\""))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+        Self {
+            bytes,
+            etag,
+            // No device has this number, so no stat ever matches it.
+            identity: Identity {
+                dev: u64::MAX,
+                ino: version,
+                len,
+                mtime_ns: 0,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Identity {
     dev: u64,

@@ -1,11 +1,15 @@
 //! Which folder holds each user's current session. Written by the transcoder (start, end,
 //! cleanup), read by every HLS request; the lock is held only to copy a path, never across I/O.
+//! Each session also carries the playlists the ingest writes itself ([`super::live`]), so the
+//! origin answers those with the same one lookup.
 
 use std::{
     collections::HashMap,
     path::PathBuf,
     sync::{Arc, PoisonError, RwLock},
 };
+
+use super::files::CachedFile;
 
 #[derive(Debug, Clone, Default)]
 pub struct HlsRegistry {
@@ -17,6 +21,8 @@ struct Session {
     session_id: String,
     dir: PathBuf,
     live: bool,
+    /// Rendition name → the current version of the playlist the ingest wrote for it.
+    playlists: HashMap<String, CachedFile>,
 }
 
 impl HlsRegistry {
@@ -32,17 +38,14 @@ impl HlsRegistry {
                 session_id: session_id.to_owned(),
                 dir,
                 live: true,
+                playlists: HashMap::new(),
             },
         );
     }
 
     /// The session ended: its files stay served (players read `#EXT-X-ENDLIST`) until removed.
     pub fn end(&self, username: &str, session_id: &str) {
-        if let Some(session) = self.write().get_mut(username) {
-            if session.session_id == session_id {
-                session.live = false;
-            }
-        }
+        self.change_session(username, session_id, |session| session.live = false);
     }
 
     /// Stops serving the session, unless a newer session of the user took its place.
@@ -54,6 +57,32 @@ impl HlsRegistry {
         {
             sessions.remove(username);
         }
+    }
+
+    /// The playlist the ingest itself last wrote for `rendition` of `username`'s served session.
+    pub fn live_playlist(&self, username: &str, rendition: &str) -> Option<CachedFile> {
+        self.read()
+            .get(username)
+            .and_then(|session| session.playlists.get(rendition))
+            .cloned()
+    }
+
+    pub(super) fn put_playlist(
+        &self,
+        username: &str,
+        session_id: &str,
+        rendition: &str,
+        file: CachedFile,
+    ) {
+        self.change_session(username, session_id, |session| {
+            session.playlists.insert(rendition.to_owned(), file);
+        });
+    }
+
+    pub(super) fn withdraw_playlist(&self, username: &str, session_id: &str, rendition: &str) {
+        self.change_session(username, session_id, |session| {
+            session.playlists.remove(rendition);
+        });
     }
 
     /// The folder to serve `username` from, if any session is being served.
@@ -68,6 +97,15 @@ impl HlsRegistry {
 
     pub fn live_count(&self) -> usize {
         self.read().values().filter(|s| s.live).count()
+    }
+
+    /// Changes the user's session if it is `session_id` (not an older or newer one).
+    fn change_session(&self, username: &str, session_id: &str, change: impl FnOnce(&mut Session)) {
+        if let Some(session) = self.write().get_mut(username) {
+            if session.session_id == session_id {
+                change(session);
+            }
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Session>> {

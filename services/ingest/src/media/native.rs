@@ -5,8 +5,14 @@
 //! A segment file is complete before the playlist names it (the playlist is replaced
 //! atomically), so no reader ever sees half a segment. A write that fails ends the rendition;
 //! a full disk is named as such so the pipeline does not mistake it for a broken source.
+//!
+//! Each playlist version also goes to the origin ([`PublishedPlaylist`]) the moment it replaces
+//! the file, and is withdrawn when the rendition is dropped; from then on the file on disk (with
+//! `#EXT-X-ENDLIST`) is served like any other.
 
 use std::path::PathBuf;
+
+use bytes::Bytes;
 
 use super::{
     outputs,
@@ -14,7 +20,7 @@ use super::{
     segmenter::{Segment, Segmenter},
     window::Window,
 };
-use crate::ports::MediaPacket;
+use crate::{hls::PublishedPlaylist, ports::MediaPacket};
 
 const PLAYLIST: &str = "index.m3u8";
 
@@ -23,6 +29,7 @@ pub struct NativeRendition {
     prefix: String,
     segmenter: Segmenter,
     window: Window,
+    published: PublishedPlaylist,
 }
 
 impl NativeRendition {
@@ -32,6 +39,7 @@ impl NativeRendition {
         prefix: String,
         segmenter: Segmenter,
         window: Window,
+        published: PublishedPlaylist,
     ) -> Result<Self, String> {
         tokio::fs::create_dir_all(&dir)
             .await
@@ -41,6 +49,7 @@ impl NativeRendition {
             prefix,
             segmenter,
             window,
+            published,
         })
     }
 
@@ -85,9 +94,12 @@ impl NativeRendition {
     }
 
     async fn write_playlist(&self, ended: bool) -> Result<(), String> {
-        outputs::write_atomic(&self.dir, PLAYLIST, self.window.render(ended))
+        let playlist = Bytes::from(self.window.render(ended));
+        outputs::write_atomic(&self.dir, PLAYLIST, &playlist)
             .await
-            .map_err(|error| describe("write the playlist", &error))
+            .map_err(|error| describe("write the playlist", &error))?;
+        self.published.put(playlist);
+        Ok(())
     }
 }
 

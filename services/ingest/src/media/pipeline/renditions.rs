@@ -5,6 +5,7 @@ use std::sync::PoisonError;
 
 use super::{running::Running, Pipeline, FALLBACK_VIDEO_CODECS, SEGMENT_PREFIX_BYTES};
 use crate::{
+    hls::PublishedPlaylist,
     media::{
         argv::AudioPlan,
         avc,
@@ -151,6 +152,12 @@ impl Pipeline {
             self.segment_prefix(),
             segmenter,
             window,
+            PublishedPlaylist::new(
+                self.registry.clone(),
+                &self.publisher.username,
+                &self.publisher.session_id,
+                &copy.name,
+            ),
         )
         .await
         .map(Some)
