@@ -6,12 +6,15 @@ Both peers are read the same way: over HTTP from the server that would serve vie
 
 from __future__ import annotations
 
+import json
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urljoin
 
-from util import http_get
+from util import NotMeasured, http_get
 
 
 @dataclass
@@ -155,3 +158,67 @@ class SegmentWatcher:
             end += self.duration[s]
             out.append(self.first_seen[s] - (t0 + end - frame))
         return out
+
+
+def first_video_pts(media: bytes | Path) -> tuple[float, float] | None:
+    """(PTS in s of the first video packet in decode order, the container's start_time in s) of a
+    media file or of an MPEG-TS segment's bytes, by ffprobe. The PTS is the raw one of the
+    container (MPEG-TS: the server's 90 kHz clock, no offset removed). None when ffprobe finds no
+    video packet."""
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+            "-show_entries", "packet=pts_time:format=start_time", "-of", "json"]
+    path = isinstance(media, Path)
+    try:
+        r = subprocess.run(argv + [str(media) if path else "-"], input=None if path else media,
+                           capture_output=True, timeout=20)
+        out = json.loads(r.stdout or b"{}")
+        pts = float(out["packets"][0]["pts_time"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, IndexError):
+        return None
+    try:
+        start = float(out.get("format", {}).get("start_time", 0.0))
+    except ValueError:
+        start = 0.0
+    return pts, start
+
+
+def stream_start_pts(media_url: str, gop: float, deadline: float, poll: float = 0.1) -> tuple[float, float]:
+    """(server PTS in s of the stream's first source frame, first video PTS of segment 0) of one
+    variant. Call it when the stream becomes playable, while segment 0 is surely listed; as for
+    SegmentWatcher, the first listed segment must be sequence 0 or 1, else the start was missed.
+
+    Segment 0's own first PTS is not always the source's first frame: ffmpeg's x264 rungs (constant
+    frame rate output, filled from its zero) open one or two frames earlier. Segment 1 opens on a
+    source keyframe in every rung (the copy rung cuts at them, the x264 rungs force theirs there), n
+    whole source GOPs after the first frame, so the anchor is segment 1's PTS - n GOPs. Polls (up to
+    `deadline`, monotonic) until segment 1 is listed. Raises NotMeasured."""
+    first: tuple[int, str] | None = None
+    second: str | None = None
+    while second is None and time.monotonic() < deadline:
+        text = fetch(media_url, timeout=1.0)
+        segs = parse_media(text).segments if text is not None else []
+        if first is None and segs:
+            if segs[0][0] not in (0, 1):
+                raise NotMeasured(f"the stream's first segment was missed (first listed is sequence {segs[0][0]})")
+            first = (segs[0][0], segs[0][2])
+        second = next((uri for seq, _, uri in segs if first is not None and seq == first[0] + 1), None)
+        if second is None:
+            time.sleep(poll)
+    if first is None or second is None:
+        raise NotMeasured(f"{media_url} did not list its first two segments in time")
+    p0, p1 = (segment_first_pts(urljoin(media_url, uri)) for uri in (first[1], second))
+    n = round((p1 - p0) / gop)
+    if n < 1 or abs(p1 - p0 - n * gop) > 0.15:
+        raise NotMeasured(f"segment 1 does not open on a source keyframe ({p1 - p0:.3f} s after segment 0)")
+    return p1 - n * gop, p0
+
+
+def segment_first_pts(url: str) -> float:
+    """First video PTS (s) of one MPEG-TS segment, fetched over HTTP. Raises NotMeasured."""
+    status, body = http_get(url, timeout=5.0)
+    if status != 200 or not body:
+        raise NotMeasured(f"{url}: HTTP {status}")
+    got = first_video_pts(body)
+    if got is None:
+        raise NotMeasured(f"ffprobe found no video PTS in {url}")
+    return got[0]

@@ -3,6 +3,11 @@
 // played and any fatal error. The page is served by Playwright at the HLS server's own origin, so
 // no CORS setting of either peer matters.
 //
+// For the wall-clock latency each sample also carries Date.now() (the same clock as the harness's
+// time.time()), video.currentTime and the fragment playing, and every INIT_PTS_FOUND is kept:
+// hls.js sets SourceBuffer.timestampOffset = -initPTS/timescale, so the frame at currentTime t has
+// the server's PTS t * timescale + initPTS (of its discontinuity counter `cc`).
+//
 // usage: node player.mjs PLAYLIST_URL SECONDS HLS_CONFIG_JSON
 // needs playwright-core (e2e/node_modules) and hls.js (frontend/node_modules).
 
@@ -24,12 +29,19 @@ const origin = new URL(playlist).origin;
 const PAGE = `<!doctype html><html><body><video id="v" muted autoplay playsinline></video>
 <script src="/__bench/hls.min.js"></script>
 <script>
-window.benchState = { errors: [], samples: [], level: -1 };
+window.benchState = { errors: [], samples: [], level: -1, initPts: [], playing: null };
 const video = document.getElementById('v');
 const hls = new Hls(${JSON.stringify(config)});
 window.hls = hls;
 hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.benchState.errors.push(d.type + ':' + d.details); });
 hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => { window.benchState.level = d.level; });
+hls.on(Hls.Events.INIT_PTS_FOUND, (_e, d) => {
+  window.benchState.initPts.push({ initPTS: d.initPTS, timescale: d.timescale, cc: d.frag.cc,
+    sn: d.frag.sn, level: d.frag.level, wall: Date.now() });
+});
+hls.on(Hls.Events.FRAG_CHANGED, (_e, d) => {
+  window.benchState.playing = { sn: d.frag.sn, level: d.frag.level, cc: d.frag.cc };
+});
 hls.loadSource(${JSON.stringify(playlist)});
 hls.attachMedia(video);
 video.play().catch(() => {});
@@ -60,27 +72,36 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   const samples = [];
+  const clock = [];
   const stalls = [];
   if (started) {
     const end = Date.now() + seconds * 1000;
     while (Date.now() < end) {
+      // wall and t are read together in the page, so the round trip to node does not part them.
       const s = await page.evaluate(() => ({
         latency: window.hls.latency,
         t: document.getElementById('v').currentTime,
+        wall: Date.now(),
+        playing: window.benchState.playing,
         waiting: document.getElementById('v').readyState < 3,
       }));
       samples.push(s.latency);
+      clock.push({ wall: s.wall, t: s.t, latency: s.latency, playing: s.playing });
       if (s.waiting) stalls.push(s.t);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
   const state = await page.evaluate(() => window.benchState);
+  const levelUrls = await page.evaluate(() => window.hls.levels.map((l) => l.uri));
   result = {
     started,
     hls_version: HLS_VERSION,
     latency_end: samples.length ? samples[samples.length - 1] : null,
     latency_samples: samples,
     stalled_samples: stalls.length,
+    clock_samples: clock,
+    init_pts: state.initPts,
+    level_urls: levelUrls,
     level: state.level,
     errors: state.errors,
   };
