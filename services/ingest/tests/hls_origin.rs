@@ -193,16 +193,28 @@ async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
     assert_eq!(gone.status(), 404);
 }
 
+/// The 720p playlist of `alice`'s session `session_id`, published as the native rung does, with
+/// 1 s segments.
+fn publish_720p(origin: &Origin, session_id: &str) -> hls::PublishedPlaylist {
+    hls::PublishedPlaylist::new(
+        origin.registry.clone(),
+        "alice",
+        session_id,
+        "720p",
+        Duration::from_secs(1),
+    )
+}
+
 /// What the native passthrough does: each playlist version is handed to the origin as it is
 /// written, served without reading the disk, and withdrawn when the rendition stops.
 #[tokio::test]
 async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn() {
     let origin = origin().await;
     let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
-    let published = hls::PublishedPlaylist::new(origin.registry.clone(), "alice", "s1", "720p");
+    let published = publish_720p(&origin, "s1");
     // Differs from the file on disk, so the test sees which one is answered.
     let live = "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n#EXTINF:1.0,\ns1_00001.ts\n";
-    published.put(bytes::Bytes::from_static(live.as_bytes()));
+    published.put(bytes::Bytes::from_static(live.as_bytes()), 1);
 
     let response = client()
         .get(&url)
@@ -233,7 +245,7 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
 
     // The next version has a new validator.
     let next = format!("{live}#EXTINF:1.0,\ns1_00002.ts\n");
-    published.put(bytes::Bytes::from(next.clone()));
+    published.put(bytes::Bytes::from(next.clone()), 2);
     let changed = client()
         .get(&url)
         .header("If-None-Match", etag)
@@ -244,8 +256,8 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
     assert_eq!(changed.text().await.expect("body"), next);
 
     // Another session's writer never shows up here.
-    let stranger = hls::PublishedPlaylist::new(origin.registry.clone(), "alice", "s0", "720p");
-    stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"));
+    let stranger = publish_720p(&origin, "s0");
+    stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"), 9);
     let body = client()
         .get(&url)
         .send()
@@ -264,6 +276,56 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
         .text()
         .await;
     assert_eq!(body.expect("body"), "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n");
+}
+
+/// Blocking playlist reload: `_HLS_msn=N` is answered the moment segment N is listed.
+#[tokio::test]
+async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
+    let origin = origin().await;
+    let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
+    let published = publish_720p(&origin, "s1");
+    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 3\n"), 3);
+
+    let now = client().get(format!("{url}?_HLS_msn=3")).send().await;
+    assert_eq!(
+        now.expect("request").text().await.expect("body"),
+        "#EXTM3U\nup to 3\n"
+    );
+
+    let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=4")).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "answered before segment 4 was listed");
+    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"), 4);
+    let answered = tokio::time::timeout(Duration::from_secs(1), held)
+        .await
+        .expect("answered once listed")
+        .expect("task")
+        .expect("request");
+    assert_eq!(answered.status(), 200);
+    assert_eq!(answered.headers()["access-control-allow-origin"], "*");
+    assert_eq!(answered.text().await.expect("body"), "#EXTM3U\nup to 4\n");
+
+    for (query, status) in [("_HLS_msn=9", 400), ("_HLS_msn=x", 400)] {
+        let refused = client().get(format!("{url}?{query}")).send().await;
+        assert_eq!(refused.expect("request").status(), status, "{query}");
+    }
+    // Three target durations without the segment: 503, so the player asks again.
+    let late = client().get(format!("{url}?_HLS_msn=5")).send().await;
+    assert_eq!(late.expect("request").status(), 503);
+
+    // The stream stops while a reload waits: the ended playlist on disk answers it.
+    let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=5")).send());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(published);
+    let answered = tokio::time::timeout(Duration::from_secs(1), held)
+        .await
+        .expect("answered once withdrawn")
+        .expect("task")
+        .expect("request");
+    assert_eq!(
+        answered.text().await.expect("body"),
+        "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n"
+    );
 }
 
 #[tokio::test]

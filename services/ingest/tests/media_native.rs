@@ -103,6 +103,10 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
         "the published playlist is the file's content"
     );
     let live = read(&playlist_path);
+    assert!(
+        live.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"),
+        "{live}"
+    );
     for name in segments(&live) {
         let segment = dir.join("360p").join(&name);
         assert!(name.starts_with(&publisher.session_id[..8]), "{name}");

@@ -8,7 +8,7 @@ use std::{convert::Infallible, net::SocketAddr, sync::OnceLock};
 
 use axum::{
     extract::ConnectInfo,
-    http::{header, HeaderValue, Method, Request},
+    http::{header, HeaderValue, Method, Request, StatusCode},
     response::Response,
     Router,
 };
@@ -17,8 +17,9 @@ use tower::ServiceExt;
 
 use super::{
     files::{CachedFile, Lookup},
+    live::{self, Reload},
     names::{is_rendition, FileKind},
-    routes::{from_memory, locate, Located, Origin},
+    routes::{count, error, from_memory, locate, Located, Origin},
 };
 
 /// The name every rendition's media playlist has.
@@ -51,20 +52,23 @@ async fn from_cache<B>(origin: &Origin, request: &Request<B>) -> Option<Response
         return None;
     }
     let (username, rendition, file) = split(request.uri().path())?;
-    let (cached, kind) = match published(origin, username, rendition, file) {
-        Some(cached) => (cached, FileKind::Playlist),
-        None => {
-            let Located::File(path, kind) = locate(origin, username, rendition, file) else {
-                return None;
-            };
-            let Lookup::Found(cached) = origin.files.get(&path).await else {
-                return None;
-            };
-            (cached, kind)
-        }
-    };
-    let mut response = from_memory(&cached, kind, request.headers());
-    counter(kind, response.status().is_success()).increment(1);
+    let mut response =
+        match published(origin, username, rendition, file, request.uri().query()).await {
+            Published::File(cached) => answer(&cached, FileKind::Playlist, request),
+            Published::Refused(response) => {
+                count(FileKind::Playlist.label(), status_class(&response));
+                response
+            }
+            Published::No => {
+                let Located::File(path, kind) = locate(origin, username, rendition, file) else {
+                    return None;
+                };
+                let Lookup::Found(cached) = origin.files.get(&path).await else {
+                    return None;
+                };
+                answer(&cached, kind, request)
+            }
+        };
     // What the router's CORS layer adds to a simple request: nothing here is credentialed.
     let headers = response.headers_mut();
     headers.insert(
@@ -84,15 +88,82 @@ async fn from_cache<B>(origin: &Origin, request: &Request<B>) -> Option<Response
     Some(response)
 }
 
-/// A media playlist the ingest wrote itself: one registry lookup, no path, no disk.
-fn published(
+fn answer<B>(cached: &CachedFile, kind: FileKind, request: &Request<B>) -> Response {
+    let response = from_memory(cached, kind, request.headers());
+    counter(kind, response.status().is_success()).increment(1);
+    response
+}
+
+enum Published {
+    File(CachedFile),
+    /// A blocking reload that cannot be answered with a playlist.
+    Refused(Response),
+    /// Not a playlist the ingest publishes: the cache and the disk answer.
+    No,
+}
+
+/// A media playlist the ingest wrote itself: one registry lookup, no path, no disk. With
+/// `_HLS_msn=N` the request waits until segment N is listed (blocking playlist reload).
+async fn published(
     origin: &Origin,
     username: &str,
     rendition: Option<&str>,
     file: &str,
-) -> Option<CachedFile> {
-    let rendition = rendition.filter(|r| file == MEDIA_PLAYLIST && is_rendition(r))?;
-    origin.registry.live_playlist(username, rendition)
+    query: Option<&str>,
+) -> Published {
+    let Some(rendition) = rendition.filter(|r| file == MEDIA_PLAYLIST && is_rendition(r)) else {
+        return Published::No;
+    };
+    let sequence = match requested_sequence(query) {
+        Ok(Some(sequence)) => sequence,
+        Ok(None) => {
+            return origin
+                .registry
+                .live_playlist(username, rendition)
+                .map_or(Published::No, Published::File)
+        }
+        Err(()) => {
+            return Published::Refused(error(
+                StatusCode::BAD_REQUEST,
+                "bad_directive",
+                "_HLS_msn must be a media sequence number",
+            ))
+        }
+    };
+    match live::reload(&origin.registry, username, rendition, sequence).await {
+        Reload::Ready(file) => Published::File(file),
+        Reload::NotPublished => Published::No,
+        Reload::TooFarAhead => Published::Refused(error(
+            StatusCode::BAD_REQUEST,
+            "msn_too_far_ahead",
+            "_HLS_msn is more than two segments ahead of the playlist",
+        )),
+        Reload::TimedOut => Published::Refused(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "segment_not_ready",
+            "the segment was not listed within three target durations",
+        )),
+    }
+}
+
+/// The `_HLS_msn` delivery directive of the query, if any.
+fn requested_sequence(query: Option<&str>) -> Result<Option<u64>, ()> {
+    let Some(value) = query
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("_HLS_msn="))
+    else {
+        return Ok(None);
+    };
+    value.parse().map(Some).map_err(|_| ())
+}
+
+fn status_class(response: &Response) -> &'static str {
+    if response.status().is_client_error() {
+        "4xx"
+    } else {
+        "5xx"
+    }
 }
 
 /// The `hls_requests_total` counter of what this path answers (2xx or 304), looked up once:
@@ -129,6 +200,19 @@ fn split(path: &str) -> Option<(&str, Option<&str>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_msn_directive_and_refuses_a_malformed_one() {
+        assert_eq!(requested_sequence(None), Ok(None));
+        assert_eq!(requested_sequence(Some("a=1")), Ok(None));
+        assert_eq!(requested_sequence(Some("_HLS_msn=42")), Ok(Some(42)));
+        assert_eq!(
+            requested_sequence(Some("_HLS_part=0&_HLS_msn=7")),
+            Ok(Some(7))
+        );
+        assert_eq!(requested_sequence(Some("_HLS_msn=-1")), Err(()));
+        assert_eq!(requested_sequence(Some("_HLS_msn=")), Err(()));
+    }
 
     #[test]
     fn splits_the_two_shapes_of_hls_path_and_nothing_else() {

@@ -7,44 +7,93 @@
 //! the writer puts each new version into its session's entry of the [`HlsRegistry`] at the moment
 //! it replaces the file, and withdraws it when the rendition stops. Files ffmpeg writes keep going
 //! through [`super::FileCache`].
+//!
+//! Knowing the moment a segment is listed also lets the origin hold a player's reload until then
+//! (blocking playlist reload, `_HLS_msn`, RFC 8216bis 6.2.5.2; the playlist says
+//! `CAN-BLOCK-RELOAD=YES`). A polling player learns of a new segment anywhere up to a poll
+//! interval late, and hls.js counts its latency from when it learnt; a blocked reload learns at
+//! once, so the player can sit closer to the live edge for the same buffer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use bytes::Bytes;
+use tokio::sync::watch;
 
 use super::{files::CachedFile, HlsRegistry};
 
 /// Numbers every version of every playlist, so each version gets its own ETag.
 static VERSIONS: AtomicU64 = AtomicU64::new(1);
 
+/// One version of a published playlist.
+#[derive(Debug, Clone)]
+pub(super) struct Version {
+    pub(super) file: CachedFile,
+    /// Media sequence number of the newest segment it lists.
+    pub(super) last_sequence: u64,
+    /// How long a blocked reload may wait: three target durations (RFC 8216bis 6.2.5.2).
+    pub(super) hold_limit: Duration,
+}
+
+/// What a blocked reload gets.
+#[derive(Debug)]
+pub enum Reload {
+    /// The playlist listing the segment asked for.
+    Ready(CachedFile),
+    /// Asked for a segment more than two ahead of the newest: a client error.
+    TooFarAhead,
+    /// The segment did not come within the hold limit.
+    TimedOut,
+    /// Nothing is published for this rendition (ffmpeg writes it, or it stopped): the file on
+    /// disk answers, without blocking.
+    NotPublished,
+}
+
 /// The playlist of one rendition of one session, as its writer publishes it. Dropping it
-/// withdraws the playlist: the file on disk (closed with `#EXT-X-ENDLIST`) is served from then on.
+/// withdraws the playlist: the file on disk (closed with `#EXT-X-ENDLIST`) is served from then on,
+/// and reloads blocked on it are answered from there.
 #[derive(Debug)]
 pub struct PublishedPlaylist {
     registry: HlsRegistry,
     username: String,
     session_id: String,
     rendition: String,
+    target: Duration,
 }
 
 impl PublishedPlaylist {
-    pub fn new(registry: HlsRegistry, username: &str, session_id: &str, rendition: &str) -> Self {
+    /// `target` is the playlist's target duration (segment length).
+    pub fn new(
+        registry: HlsRegistry,
+        username: &str,
+        session_id: &str,
+        rendition: &str,
+        target: Duration,
+    ) -> Self {
         Self {
             registry,
             username: username.to_owned(),
             session_id: session_id.to_owned(),
             rendition: rendition.to_owned(),
+            target,
         }
     }
 
-    /// `bytes` is now the playlist's content (call after the file on disk was replaced).
-    pub fn put(&self, bytes: Bytes) {
+    /// `bytes`, listing segments up to `last_sequence`, is now the playlist's content (call
+    /// after the file on disk was replaced).
+    pub fn put(&self, bytes: Bytes, last_sequence: u64) {
         let version = VERSIONS.fetch_add(1, Ordering::Relaxed);
         self.registry.put_playlist(
             &self.username,
             &self.session_id,
             &self.rendition,
-            CachedFile::written(bytes, version),
+            Version {
+                file: CachedFile::written(bytes, version),
+                last_sequence,
+                hold_limit: self.target.saturating_mul(3),
+            },
         );
     }
 }
@@ -56,46 +105,141 @@ impl Drop for PublishedPlaylist {
     }
 }
 
+/// The published playlist of `rendition` once it lists segment `sequence`.
+pub async fn reload(
+    registry: &HlsRegistry,
+    username: &str,
+    rendition: &str,
+    sequence: u64,
+) -> Reload {
+    let Some(mut versions) = registry.playlist_versions(username, rendition) else {
+        return Reload::NotPublished;
+    };
+    let (hold_limit, newest) = {
+        let current = versions.borrow();
+        (current.hold_limit, current.last_sequence)
+    };
+    if sequence > newest.saturating_add(2) {
+        return Reload::TooFarAhead;
+    }
+    let listed = async {
+        versions
+            .wait_for(|version| version.last_sequence >= sequence)
+            .await
+            .map(|version| version.file.clone())
+    };
+    match tokio::time::timeout(hold_limit, listed).await {
+        Ok(Ok(file)) => Reload::Ready(file),
+        // Withdrawn while waiting: the stream stopped.
+        Ok(Err(_closed)) => Reload::NotPublished,
+        Err(_elapsed) => Reload::TimedOut,
+    }
+}
+
+/// What the registry keeps per published rendition: the current version, for readers to borrow
+/// or wait on.
+pub(super) type Versions = watch::Sender<Version>;
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
     use super::*;
 
-    #[test]
-    fn each_version_is_served_with_its_own_etag_until_dropped() {
+    fn alice() -> HlsRegistry {
         let registry = HlsRegistry::new();
         registry.publish("alice", "s1", PathBuf::from("/hls/alice/s1"));
-        let playlist = PublishedPlaylist::new(registry.clone(), "alice", "s1", "720p");
+        registry
+    }
+
+    fn playlist(registry: &HlsRegistry, session_id: &str) -> PublishedPlaylist {
+        PublishedPlaylist::new(
+            registry.clone(),
+            "alice",
+            session_id,
+            "720p",
+            Duration::from_millis(100),
+        )
+    }
+
+    #[test]
+    fn each_version_is_served_with_its_own_etag_until_dropped() {
+        let registry = alice();
+        let published = playlist(&registry, "s1");
         assert!(registry.live_playlist("alice", "720p").is_none());
 
-        playlist.put(Bytes::from_static(b"one"));
+        published.put(Bytes::from_static(b"one"), 0);
         let first = registry.live_playlist("alice", "720p").expect("put");
         assert_eq!(first.bytes, "one");
-        playlist.put(Bytes::from_static(b"two"));
+        published.put(Bytes::from_static(b"two"), 1);
         let second = registry.live_playlist("alice", "720p").expect("put again");
         assert_eq!(second.bytes, "two");
         assert_ne!(second.etag, first.etag);
         assert!(registry.live_playlist("alice", "480p").is_none());
 
-        drop(playlist);
+        drop(published);
         assert!(registry.live_playlist("alice", "720p").is_none());
     }
 
     #[test]
     fn an_old_session_neither_publishes_nor_withdraws_for_a_newer_one() {
-        let registry = HlsRegistry::new();
-        registry.publish("alice", "s1", PathBuf::from("/hls/alice/s1"));
-        let old = PublishedPlaylist::new(registry.clone(), "alice", "s1", "720p");
+        let registry = alice();
+        let old = playlist(&registry, "s1");
         registry.publish("alice", "s2", PathBuf::from("/hls/alice/s2"));
-        let new = PublishedPlaylist::new(registry.clone(), "alice", "s2", "720p");
-        new.put(Bytes::from_static(b"new"));
-        old.put(Bytes::from_static(b"old"));
+        let new = playlist(&registry, "s2");
+        new.put(Bytes::from_static(b"new"), 0);
+        old.put(Bytes::from_static(b"old"), 0);
         drop(old);
-        assert_eq!(
-            registry.live_playlist("alice", "720p").expect("kept").bytes,
-            "new"
-        );
+        let served = registry.live_playlist("alice", "720p").expect("kept");
+        assert_eq!(served.bytes, "new");
         drop(new);
+    }
+
+    #[tokio::test]
+    async fn a_reload_is_held_until_its_segment_is_listed() {
+        let registry = alice();
+        let published = playlist(&registry, "s1");
+        published.put(Bytes::from_static(b"up to 4"), 4);
+        assert!(matches!(
+            reload(&registry, "alice", "720p", 4).await,
+            Reload::Ready(file) if file.bytes == "up to 4"
+        ));
+        let waiting = tokio::spawn({
+            let registry = registry.clone();
+            async move { reload(&registry, "alice", "720p", 5).await }
+        });
+        tokio::task::yield_now().await;
+        published.put(Bytes::from_static(b"up to 5"), 5);
+        assert!(matches!(
+            waiting.await.expect("task"),
+            Reload::Ready(file) if file.bytes == "up to 5"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_reload_too_far_ahead_late_or_unpublished_is_not_held() {
+        let registry = alice();
+        assert!(matches!(
+            reload(&registry, "alice", "720p", 0).await,
+            Reload::NotPublished
+        ));
+        let published = playlist(&registry, "s1");
+        published.put(Bytes::from_static(b"up to 4"), 4);
+        assert!(matches!(
+            reload(&registry, "alice", "720p", 7).await,
+            Reload::TooFarAhead
+        ));
+        // Three target durations (300 ms here) without segment 6.
+        assert!(matches!(
+            reload(&registry, "alice", "720p", 6).await,
+            Reload::TimedOut
+        ));
+        let waiting = tokio::spawn({
+            let registry = registry.clone();
+            async move { reload(&registry, "alice", "720p", 5).await }
+        });
+        tokio::task::yield_now().await;
+        drop(published);
+        assert!(matches!(waiting.await.expect("task"), Reload::NotPublished));
     }
 }

@@ -9,7 +9,10 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
-use super::files::CachedFile;
+use super::{
+    files::CachedFile,
+    live::{Version, Versions},
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct HlsRegistry {
@@ -21,8 +24,8 @@ struct Session {
     session_id: String,
     dir: PathBuf,
     live: bool,
-    /// Rendition name → the current version of the playlist the ingest wrote for it.
-    playlists: HashMap<String, CachedFile>,
+    /// Rendition name → the playlist the ingest writes for it, current version and waiters.
+    playlists: HashMap<String, Versions>,
 }
 
 impl HlsRegistry {
@@ -64,7 +67,19 @@ impl HlsRegistry {
         self.read()
             .get(username)
             .and_then(|session| session.playlists.get(rendition))
-            .cloned()
+            .map(|versions| versions.borrow().file.clone())
+    }
+
+    /// The versions of that playlist as they come, for a reload that waits for a segment.
+    pub(super) fn playlist_versions(
+        &self,
+        username: &str,
+        rendition: &str,
+    ) -> Option<tokio::sync::watch::Receiver<Version>> {
+        self.read()
+            .get(username)
+            .and_then(|session| session.playlists.get(rendition))
+            .map(Versions::subscribe)
     }
 
     pub(super) fn put_playlist(
@@ -72,10 +87,20 @@ impl HlsRegistry {
         username: &str,
         session_id: &str,
         rendition: &str,
-        file: CachedFile,
+        version: Version,
     ) {
         self.change_session(username, session_id, |session| {
-            session.playlists.insert(rendition.to_owned(), file);
+            match session.playlists.get(rendition) {
+                // Wakes the reloads waiting for it.
+                Some(versions) => {
+                    versions.send_replace(version);
+                }
+                None => {
+                    session
+                        .playlists
+                        .insert(rendition.to_owned(), Versions::new(version));
+                }
+            }
         });
     }
 

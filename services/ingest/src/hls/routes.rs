@@ -204,7 +204,7 @@ pub(super) fn from_memory(file: &CachedFile, kind: FileKind, request: &HeaderMap
     (headers, Body::from(file.bytes.clone())).into_response()
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, "no-cache")],

@@ -98,7 +98,9 @@ impl NativeRendition {
         outputs::write_atomic(&self.dir, PLAYLIST, &playlist)
             .await
             .map_err(|error| describe("write the playlist", &error))?;
-        self.published.put(playlist);
+        if let Some(last) = self.window.last_sequence() {
+            self.published.put(playlist, last);
+        }
         Ok(())
     }
 }

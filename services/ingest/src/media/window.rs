@@ -13,6 +13,11 @@ use m3u8_rs::{MediaPlaylist, MediaSegment};
 /// Segments kept on disk after they left the playlist.
 const KEEP_AFTER_WINDOW: usize = 3;
 
+/// The origin holds a reload that asks for the next segment (`_HLS_msn`) until it is listed
+/// (`hls::live`), so players learn of it at once instead of at their next poll. `m3u8-rs` does
+/// not write playlist-level tags of its own, hence the line.
+const SERVER_CONTROL: &str = "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n";
+
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
     name: String,
@@ -69,6 +74,13 @@ impl Window {
         self.retired.drain(..expired).collect()
     }
 
+    /// Media sequence number of the newest listed segment.
+    pub fn last_sequence(&self) -> Option<u64> {
+        self.next_sequence()
+            .checked_sub(1)
+            .filter(|_| !self.is_empty())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -98,7 +110,11 @@ impl Window {
         playlist
             .write_to(&mut text)
             .unwrap_or_else(|_| unreachable!("writing to a Vec cannot fail"));
-        String::from_utf8_lossy(&text).into_owned()
+        let mut text = String::from_utf8_lossy(&text).into_owned();
+        // Right after the header's first line, where every reader looks for playlist tags.
+        let header_end = text.find('\n').map_or(text.len(), |at| at + 1);
+        text.insert_str(header_end, SERVER_CONTROL);
+        text
     }
 }
 
@@ -120,7 +136,14 @@ mod tests {
         }
         assert_eq!(deleted, [segment(0), segment(1)]);
         let text = window.render(false);
-        assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "#EXTM3U\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n#EXT-X-VERSION:3\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(window.last_sequence(), Some(7));
+        assert_eq!(Window::new(3, 1).last_sequence(), None);
         assert!(text.contains("#EXT-X-TARGETDURATION:1\n"), "{text}");
         assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:5\n"), "{text}");
         let listed: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();

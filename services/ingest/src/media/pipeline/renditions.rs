@@ -1,7 +1,7 @@
 //! What a pipeline publishes about its renditions: the master playlist with the CODECS each rung
 //! really uses, the renditions the rooms service lists, and the natively remuxed passthrough.
 
-use std::sync::PoisonError;
+use std::{sync::PoisonError, time::Duration};
 
 use super::{running::Running, Pipeline, FALLBACK_VIDEO_CODECS, SEGMENT_PREFIX_BYTES};
 use crate::{
@@ -157,6 +157,7 @@ impl Pipeline {
                 &self.publisher.username,
                 &self.publisher.session_id,
                 &copy.name,
+                Duration::from_secs(u64::from(self.config.hls_segment_seconds)),
             ),
         )
         .await
