@@ -82,6 +82,21 @@ async fn raw(addr: SocketAddr, method: &str, path: &[u8]) -> (u16, String) {
     (status, text)
 }
 
+async fn body_of(url: &str) -> String {
+    let response = client().get(url).send().await.expect("request");
+    response.text().await.expect("body")
+}
+
+/// A player's conditional reload: `If-None-Match` with the ETag it has.
+async fn revalidate(url: &str, etag: &reqwest::header::HeaderValue) -> reqwest::Response {
+    client()
+        .get(url)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .expect("request")
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -161,12 +176,7 @@ async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
         first.text().await.expect("body"),
         "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n"
     );
-    let unchanged = client()
-        .get(&url)
-        .header("If-None-Match", etag.clone())
-        .send()
-        .await
-        .expect("request");
+    let unchanged = revalidate(&url, &etag).await;
     assert_eq!(unchanged.status(), 304);
 
     // ffmpeg's temp_file flag: the next window is written aside and renamed over the playlist.
@@ -174,12 +184,7 @@ async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
     let next = "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n#EXTINF:1.0,\ns1_00001.ts\n";
     write(&dir.join("index.m3u8.tmp"), next.as_bytes());
     std::fs::rename(dir.join("index.m3u8.tmp"), dir.join("index.m3u8")).expect("rename");
-    let changed = client()
-        .get(&url)
-        .header("If-None-Match", etag)
-        .send()
-        .await
-        .expect("request");
+    let changed = revalidate(&url, &etag).await;
     assert_eq!(changed.status(), 200);
     assert_eq!(changed.text().await.expect("body"), next);
 
@@ -229,12 +234,7 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
     assert_eq!(headers["access-control-allow-origin"], "*");
     assert_eq!(response.text().await.expect("body"), live);
     let etag = headers["etag"].clone();
-    let unchanged = client()
-        .get(&url)
-        .header("If-None-Match", etag.clone())
-        .send()
-        .await
-        .expect("request");
+    let unchanged = revalidate(&url, &etag).await;
     assert_eq!(unchanged.status(), 304);
     let (status, head) = raw(origin.addr, "HEAD", b"/hls/alice/720p/index.m3u8").await;
     assert_eq!(status, 200);
@@ -246,36 +246,17 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
     // The next version has a new validator.
     let next = format!("{live}#EXTINF:1.0,\ns1_00002.ts\n");
     published.put(bytes::Bytes::from(next.clone()), 2);
-    let changed = client()
-        .get(&url)
-        .header("If-None-Match", etag)
-        .send()
-        .await
-        .expect("request");
+    let changed = revalidate(&url, &etag).await;
     assert_eq!(changed.status(), 200);
     assert_eq!(changed.text().await.expect("body"), next);
 
     // Another session's writer never shows up here.
     let stranger = publish_720p(&origin, "s0");
     stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"), 9);
-    let body = client()
-        .get(&url)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await;
-    assert_eq!(body.expect("body"), next);
+    assert_eq!(body_of(&url).await, next);
 
     drop(published);
-    let body = client()
-        .get(&url)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await;
-    assert_eq!(body.expect("body"), "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n");
+    assert_eq!(body_of(&url).await, "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n");
 }
 
 /// Blocking playlist reload: `_HLS_msn=N` is answered the moment segment N is listed.
