@@ -73,27 +73,33 @@ def fetch(url: str, timeout: float = 2.0) -> str | None:
     return body.decode(errors="replace") if status == 200 else None
 
 
+def playable_variants(master_url: str, get=None) -> list[str] | None:
+    """One check: the variant URLs once the master playlist exists and every variant lists >= 1
+    complete segment, else None. A media playlist given as `master_url` counts as its own single
+    variant (nginx-rtmp `hls on` writes no master). `get(url)` returns a playlist's text or None
+    (default: a fresh HTTP request)."""
+    get = get or (lambda u: fetch(u, timeout=1.0))
+    text = get(master_url)
+    if text is None or "#EXTM3U" not in text:
+        return None
+    variants = parse_master(text)
+    if not variants:
+        return [master_url] if parse_media(text).segments else None
+    urls = [urljoin(master_url, v) for v in variants]
+    for u in urls:
+        t = get(u)
+        if t is None or not parse_media(t).segments:
+            return None
+    return urls
+
+
 def wait_playable(master_url: str, deadline: float, poll: float = 0.02) -> tuple[float, list[str]]:
-    """Polls until the master playlist exists and every variant lists >= 1 complete segment.
-    Returns (time.time() when first seen playable, variant URLs). A media playlist given as
-    `master_url` counts as its own single variant (nginx-rtmp `hls on` writes no master)."""
+    """Polls until the stream is playable (see `playable_variants`). Returns (time.time() when
+    first seen playable, variant URLs)."""
     while time.monotonic() < deadline:
-        text = fetch(master_url, timeout=1.0)
-        if text is not None and "#EXTM3U" in text:
-            variants = parse_master(text)
-            if not variants:
-                if parse_media(text).segments:
-                    return time.time(), [master_url]
-            else:
-                urls = [urljoin(master_url, v) for v in variants]
-                ok = True
-                for u in urls:
-                    t = fetch(u, timeout=1.0)
-                    if t is None or not parse_media(t).segments:
-                        ok = False
-                        break
-                if ok:
-                    return time.time(), urls
+        urls = playable_variants(master_url)
+        if urls is not None:
+            return time.time(), urls
         time.sleep(poll)
     raise TimeoutError(f"{master_url} not playable in time")
 
@@ -124,18 +130,21 @@ class SegmentWatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             text = fetch(self.url, timeout=1.0)
-            now = time.time()
-            if text is not None and "#EXTINF" in text:
-                pl = parse_media(text)
-                self.discontinuities |= pl.discontinuities
-                self.ended = pl.endlist
-                for seq, dur, _ in pl.segments:
-                    if seq not in self.first_seen:
-                        if self.first_sequence_seen is None:
-                            self.first_sequence_seen = seq
-                        self.first_seen[seq] = now
-                        self.duration[seq] = dur
+            self.record(text, time.time())
             self._stop.wait(self.poll)
+
+    def record(self, text: str | None, now: float) -> None:
+        """Takes in one poll of the playlist (None: no answer) made at wall time `now`."""
+        if text is not None and "#EXTINF" in text:
+            pl = parse_media(text)
+            self.discontinuities |= pl.discontinuities
+            self.ended = pl.endlist
+            for seq, dur, _ in pl.segments:
+                if seq not in self.first_seen:
+                    if self.first_sequence_seen is None:
+                        self.first_sequence_seen = seq
+                    self.first_seen[seq] = now
+                    self.duration[seq] = dur
 
     def breaks(self) -> int:
         """Discontinuities after the stream's first segment (nginx-rtmp marks its first one)."""

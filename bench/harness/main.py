@@ -73,7 +73,8 @@ def context(rep: Report, args, sz: M.Sizes, ferro_profile: str) -> None:
         ("ferrocast settings for the bench", "`FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP=1000` (every publisher comes "
                                              "from 127.0.0.1; the default cap of 16 per address would cap capacity)"),
         ("source", "pre-encoded 1280×720 30 fps H.264 High 2.5 Mb/s, 1 s GOP, AAC 128k, sent with "
-                   "`ffmpeg -re -c copy -f flv` (the same file for both peers)"),
+                   "`ffmpeg -re -c copy -f flv` (the same file for both peers); the capacity ramp sends it from "
+                   "one `rtmp-fleet` process (bench/rtmp-fleet) at the same pace"),
     ]
 
 

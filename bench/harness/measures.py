@@ -4,6 +4,7 @@ Anything else that raises is a bug of the harness."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -17,12 +18,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import fleet
 import hls
 import ladder
 from report import Report
 from source import FPS, GOP_FRAMES, ConnectRelay, Publisher
-from util import (OWNED, CpuWindow, NotMeasured, cmdline, log, machine_cpu_busy, median, pct,
+from util import (OWNED, CpuWindow, NotMeasured, cmdline, http_get, log, machine_cpu_busy, median, pct,
                   proc_cpu_rss)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +50,9 @@ class Sizes:
     presets: tuple[str, ...]
 
 
-FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3, (1, 10, 25, 50, 75, 100, 150, 200), 60, (1, 10, 50),
+# Capacity steps up to 800: with rtmp-fleet as the publisher (≈ 0.07 % of a core per stream) the
+# servers, not the publishers, reach their limit first. Section 4 reads K = 1, 10, 50.
+FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3, (1, 10, 50, 100, 200, 300, 400, 500, 600, 800), 60, (1, 10, 50),
              5, 2, 10, 20, ("ultrafast", "superfast", "veryfast"))
 SMOKE = Sizes(True, 1, 4, 5, ("ladder",), 1, (1, 2), 6, (1, 2), 2, 1, 2, 3, ("ultrafast", "superfast", "veryfast"))
 
@@ -498,47 +503,111 @@ def measure_player(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, s
 
 # ============================================================== 3 + 4: capacity, CPU and memory
 
-class RoundRobinWatch:
-    """Watches many media playlists from one thread, every `poll` s each: when each segment is
-    first listed. Used only to judge 'keeps up with real time' at scale."""
+class KeepAlive:
+    """GETs over one persistent HTTP/1.1 connection per server. urllib opens a TCP connection per
+    request: ≈ 0.26 ms of Python CPU per playlist here against 0.14 ms, and an accept per request for
+    the server under test, at hundreds of playlists a second on the same 2 cores."""
 
-    def __init__(self, poll: float = 0.5) -> None:
-        self.poll = poll
+    def __init__(self, timeout: float = 1.0) -> None:
+        self.timeout = timeout
+        self.conns: dict[str, http.client.HTTPConnection] = {}
+
+    def get(self, url: str) -> str | None:
+        u = urlsplit(url)
+        target = u.path + (f"?{u.query}" if u.query else "")
+        for _ in range(2):  # a connection the server closed while idle is retried once
+            c = self.conns.get(u.netloc)
+            if c is None:
+                c = self.conns[u.netloc] = http.client.HTTPConnection(u.hostname, u.port, timeout=self.timeout)
+            try:
+                c.request("GET", target)
+                r = c.getresponse()
+                body = r.read()
+                if r.will_close:
+                    self.conns.pop(u.netloc).close()
+                return body.decode(errors="replace") if r.status == 200 else None
+            except (OSError, http.client.HTTPException):
+                self.conns.pop(u.netloc, None)
+                c.close()
+        return None
+
+    def close(self) -> None:
+        for c in self.conns.values():
+            c.close()
+        self.conns.clear()
+
+
+class RoundRobinWatch:
+    """Watches many media playlists from one thread: when each segment is first listed. Used only
+    to judge 'keeps up with real time' at scale. Each playlist is polled every `min_poll` s, or
+    less often when that would exceed `max_rate` requests/s (800 streams: every 2 s): the watcher
+    shares the 2 cores with the servers, and a playlist window of several segments loses nothing
+    between two polls. The ends of a measurement window are fresh all the same: `sweep()` polls
+    every playlist at once, and `polled` has when each was last read. `tid` is the thread's id,
+    for its own CPU figure."""
+
+    def __init__(self, min_poll: float = 0.5, max_rate: float = 400.0) -> None:
+        self.min_poll = min_poll
+        self.max_rate = max_rate
+        self.poll = min_poll  # the interval planned for the current number of playlists
+        self.round_max = 0.0  # longest round (every playlist once) since reset()
+        self.tid: int | None = None
         self.items: list[tuple[str, hls.SegmentWatcher]] = []
+        self.polled: dict[int, float] = {}  # id(watcher) -> time.time() of its last poll
+        self._rounds = 0
+        self._in_round = False
+        self._cv = threading.Condition()
+        self._wake = threading.Event()
         self._stop = threading.Event()
-        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def add(self, url: str) -> hls.SegmentWatcher:
         w = hls.SegmentWatcher(url)
-        with self.lock:
+        with self._cv:
             self.items.append((url, w))
         return w
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            t = time.monotonic()
-            with self.lock:
-                items = list(self.items)
-            for url, w in items:
-                text = hls.fetch(url, timeout=1.0)
-                now = time.time()
-                if text and "#EXTINF" in text:
-                    pl = hls.parse_media(text)
-                    w.discontinuities |= pl.discontinuities
-                    for s, d, _ in pl.segments:
-                        if s not in w.first_seen:
-                            if w.first_sequence_seen is None:
-                                w.first_sequence_seen = s
-                            w.first_seen[s] = now
-                            w.duration[s] = d
-                if self._stop.is_set():
-                    return
-            self._stop.wait(max(0.0, self.poll - (time.monotonic() - t)))
+        self.tid = threading.get_native_id()
+        client = KeepAlive()
+        try:
+            while not self._stop.is_set():
+                t = time.monotonic()
+                with self._cv:
+                    items = list(self.items)
+                    self._in_round = True
+                self.poll = max(self.min_poll, len(items) / self.max_rate)
+                for url, w in items:
+                    text = client.get(url)
+                    self.polled[id(w)] = now = time.time()
+                    w.record(text, now)
+                    if self._stop.is_set():
+                        return
+                took = time.monotonic() - t
+                self.round_max = max(self.round_max, took)
+                with self._cv:
+                    self._rounds += 1
+                    self._in_round = False
+                    self._cv.notify_all()
+                self._wake.wait(max(0.0, self.poll - took))
+                self._wake.clear()
+        finally:
+            client.close()
+
+    def sweep(self, timeout: float = 60.0) -> None:
+        """Returns once every playlist has been polled after this call (a round starts at once)."""
+        with self._cv:
+            target = self._rounds + (2 if self._in_round else 1)
+            self._wake.set()
+            self._cv.wait_for(lambda: self._rounds >= target or self._stop.is_set(), timeout)
+
+    def reset(self) -> None:
+        self.round_max = 0.0
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self.thread.join()
 
 
@@ -550,11 +619,47 @@ def media_playlist_of(master_url: str, deadline: float) -> str | None:
     return variants[0]
 
 
-def capacity_side(side: Side, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int):
-    """Ramps passthrough publishers. Returns (held K, per-step dicts, reason the ramp stopped)."""
+def wait_playable_all(new_entries: list, deadline: float, entries: list, watch: RoundRobinWatch) -> list:
+    """Checks the new streams in rounds (0.2 s apart) until each is playable, then watches its
+    first variant; one slow stream does not use up the others' time. Returns those never playable."""
+    client = KeepAlive()
+    pending = list(new_entries)
+    try:
+        while pending:
+            still = []
+            for p, playlist in pending:
+                urls = hls.playable_variants(playlist, client.get)
+                if urls:
+                    entries.append((p, watch.add(urls[0])))
+                else:
+                    still.append((p, playlist))
+            pending = still
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        client.close()
+    return pending
+
+
+def not_playable(pending: list, n_new: int) -> str:
+    """Why a step stopped at streams that never became playable, with what can be seen of it."""
+    exited = [p for p, _ in pending if not p.alive()]
+    reasons = sorted({getattr(p, "exit_reason", None) or "?" for p in exited})
+    status, _ = http_get(pending[0][1], timeout=2.0)
+    return (f"{len(pending)} of {n_new} new streams never became playable ("
+            + (f"{len(exited)} of their publishers exited: {'; '.join(reasons)[:200]}; " if exited else "")
+            + f"the first one's playlist: {f'HTTP {status}' if status else 'no answer in 2 s'})")
+
+
+def capacity_side(side: Side, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int,
+                  fleet_exe: Path | None):
+    """Ramps passthrough publishers: streams of one rtmp-fleet process, or one ffmpeg each when
+    `fleet_exe` is None. Returns (held K, per-step dicts, reason the ramp stopped)."""
     mode = "copy"
-    pubs: list[Publisher] = []
-    watch = RoundRobinWatch(poll=0.5)
+    fl = fleet.Fleet(fleet_exe, src, logs / f"fleet-{side.name}.log") if fleet_exe else None
+    pubs: list = []  # Publisher or fleet.FleetPublisher
+    watch = RoundRobinWatch()
     entries: list[tuple[Publisher, hls.SegmentWatcher]] = []
     steps_out = []
     held = 0
@@ -566,77 +671,98 @@ def capacity_side(side: Side, sz: Sizes, src: Path, logs: Path, streams: Streams
             new_entries = []
             for idx in new:
                 url, playlist = side.stream(mode, idx)
-                p = Publisher(src, url, logs / f"cap-{side.name}.log", loop=True)
+                p = fl.publish(url) if fl else Publisher(src, url, logs / f"cap-{side.name}.log", loop=True)
                 pubs.append(p)
                 new_entries.append((p, playlist))
-            deadline = time.monotonic() + 20 + 0.2 * len(new)
-            failed = 0
-            for p, playlist in new_entries:
-                media = media_playlist_of(playlist, deadline)
-                if media is None:
-                    failed += 1
-                    continue
-                entries.append((p, watch.add(media)))
-            if failed:
-                stop_reason = f"K={k}: {failed} of {len(new)} new streams never became playable"
+            pending = wait_playable_all(new_entries, time.monotonic() + 20 + 0.2 * len(new), entries, watch)
+            if pending:
+                stop_reason = f"K={k}: {not_playable(pending, len(new))}"
                 steps_out.append({"k": k, "held": False, "why": stop_reason})
                 break
             time.sleep(1.0)
-            before = {id(w): w.media_listed() for _, w in entries}
+            watch.sweep()
+            before = {id(w): (w.media_listed(), watch.polled[id(w)]) for _, w in entries}
             sent_before = {id(p): p.out_time for p in pubs}
+            watch.reset()
             busy0, tot0 = machine_cpu_busy()
+            # the fleet's one pid is counted once; the harness is this Python process (watcher,
+            # report readers, samplers), its watcher thread also on its own
             with CpuWindow(lambda: side.server_pids(mode)) as srv, \
                     CpuWindow(lambda: side.child_pids(mode)) as ch, \
-                    CpuWindow(lambda: [p.proc.pid for p in pubs]) as cl:
+                    CpuWindow(lambda: sorted({p.proc.pid for p in pubs})) as cl, \
+                    CpuWindow(lambda: [os.getpid()]) as harness, \
+                    CpuWindow(lambda: [watch.tid] if watch.tid else []) as watcher:
                 time.sleep(sz.hold)
             busy1, tot1 = machine_cpu_busy()
+            watch.sweep()
             now = time.time()
             dead = sum(1 for p in pubs if not p.alive())
             # speed over this window (ffmpeg's own `speed=` is an average since its start)
             speeds = [(p.out_time - sent_before[id(p)]) / sz.hold for p in pubs]
             slow = [v for v in speeds if v < 0.97 - 0.5 / sz.hold]  # progress reports come every 0.25 s
-            advanced = [w.media_listed() - before[id(w)] for _, w in entries]
-            behind = [a for a in advanced if a < sz.hold - 2 * seg - 1.0]
+            # media listed between a stream's two sweeps, against the time between them
+            listed = [(w.media_listed() - before[id(w)][0], watch.polled[id(w)] - before[id(w)][1])
+                      for _, w in entries]
+            behind = [(a, span) for a, span in listed if a < span - 2 * seg - 1.0]
             lags = [now - (p.t0 + w.media_listed()) for p, w in entries if p.t0 is not None and w.first_sequence_seen in (0, 1)]
             disc = sum(1 for _, w in entries if w.breaks())
             ok = not dead and not slow and not behind and not disc
             why = []
             if dead:
-                why.append(f"{dead} publishers exited")
+                reasons = sorted({p.exit_reason for p in pubs if getattr(p, "exit_reason", None)})
+                why.append(f"{dead} publishers exited" + (f" ({'; '.join(reasons)[:200]})" if reasons else ""))
             if slow:
                 why.append(f"{len(slow)} publishers below real time (min speed {min(slow):.2f}×)")
             if behind:
-                why.append(f"{len(behind)} streams listed < {sz.hold - 2 * seg - 1:.0f} s of media in {sz.hold:.0f} s "
-                           f"(min {min(behind):.1f} s)")
+                worst = min(behind, key=lambda b: b[0] - b[1])
+                why.append(f"{len(behind)} streams listed < their watched time − {2 * seg + 1:g} s of media "
+                           f"(worst {worst[0]:.1f} s in {worst[1]:.1f} s)")
             if disc:
                 why.append(f"{disc} playlists with discontinuities")
             step = {"k": k, "held": ok, "why": "; ".join(why), "srv_cpu": srv.cpu_fraction, "srv_rss": srv.rss_total,
                     "ch_cpu": ch.cpu_fraction, "ch_rss": ch.rss_total, "ch_n": ch.nprocs,
                     "client_cpu": cl.cpu_fraction, "machine_busy": (busy1 - busy0) / max(1, tot1 - tot0),
-                    "lag_max": max(lags) if lags else None}
+                    "harness_cpu": harness.cpu_fraction, "watcher_cpu": watcher.cpu_fraction,
+                    "poll": watch.poll, "round_max": watch.round_max, "lag_max": max(lags) if lags else None}
             steps_out.append(step)
             log(f"capacity {side.name}: K={k} held={ok} server {100 * srv.cpu_fraction:.1f}% "
-                f"children {100 * ch.cpu_fraction:.1f}% machine {100 * step['machine_busy']:.0f}% {step['why']}")
+                f"children {100 * ch.cpu_fraction:.1f}% publishers {100 * cl.cpu_fraction:.1f}% "
+                f"harness {100 * harness.cpu_fraction:.1f}% (watcher {100 * watcher.cpu_fraction:.1f}%, "
+                f"polls every {watch.poll:.1f} s, rounds ≤ {watch.round_max:.2f} s) "
+                f"machine {100 * step['machine_busy']:.0f}% {step['why']}")
             if not ok:
                 stop_reason = f"K={k}: {step['why']}"
                 break
             held = k
     finally:
         watch.stop()
-        for p in pubs:
-            p.proc.terminate()
-        for p in pubs:
-            p.stop()
+        if fl is not None:
+            fl.close()
+        else:
+            for p in pubs:
+                p.proc.terminate()
+            for p in pubs:
+                p.stop()
     return held, steps_out, stop_reason
 
 
 def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int) -> None:
+    fleet_exe = fleet.binary(allow_debug=sz.smoke)
+    if fleet_exe is None:
+        rep.note("capacity: `rtmp-fleet` is not built (target/release, `cargo build --release --bins`): the publishers "
+                 "are one `ffmpeg -re -stream_loop -1 -c copy` each, ≈ 10× the CPU per stream; at high K they, not "
+                 "the servers, load the machine.")
+    else:
+        rep.note(f"capacity: the publishers are streams of one `rtmp-fleet` process ({fleet_exe.relative_to(ROOT)}): "
+                 "the same file, sent at the same real-time pace as `ffmpeg -re -stream_loop -1 -c copy`, for a tenth "
+                 "of its CPU per stream. Playlists are polled every 0.5 s, less often above 200 streams (≤ 400 "
+                 "requests/s over keep-alive HTTP), and all at once at both ends of each window.")
     results = {}
     for name, side in sides.items():
         if isinstance(side, str):
             results[name] = side
             continue
-        results[name] = capacity_side(side, sz, src, logs, streams, seg)
+        results[name] = capacity_side(side, sz, src, logs, streams, seg, fleet_exe)
     f, n = results.get("ferrocast"), results.get("nginx-rtmp")
     top = sz.steps[-1]
 
@@ -664,9 +790,12 @@ def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path,
                   "not the server" if isinstance(f, tuple) and isinstance(n, tuple) and f[0] >= top and n[0] >= top else ""))
     for name, r in results.items():
         if isinstance(r, tuple):
-            rep.note(f"capacity {name}: stopped at {r[2]}; per step: " + ", ".join(
+            rep.note(f"capacity {name}: stopped at {r[2]}; per step (% of a core): " + ", ".join(
                 f"K={s['k']} server {100 * s.get('srv_cpu', 0):.1f}% + children {100 * s.get('ch_cpu', 0):.1f}% "
-                f"+ publishers {100 * s.get('client_cpu', 0):.0f}%, machine busy {100 * s.get('machine_busy', 0):.0f}%"
+                f"+ publishers {100 * s.get('client_cpu', 0):.0f}% + harness {100 * s.get('harness_cpu', 0):.0f}% "
+                f"(playlist watcher {100 * s.get('watcher_cpu', 0):.0f}%, polls every {s.get('poll', 0):.1f} s, "
+                f"rounds ≤ {s.get('round_max', 0):.2f} s), "
+                f"machine busy {100 * s.get('machine_busy', 0):.0f}%"
                 for s in r[1] if "srv_cpu" in s))
 
     # 4: CPU and memory per stream at chosen K (from the same ramp windows)
