@@ -72,6 +72,10 @@ pub struct Config {
     /// Memory for the HLS live window the origin answers from (all streams together).
     #[serde(default = "defaults::hls_cache_mb")]
     pub ingest_hls_cache_mb: u64,
+    /// Send cached segments with `sendfile(2)` (like nginx's `sendfile on`); off copies them
+    /// from memory, for file systems where sendfile misbehaves and for A/B measurements.
+    #[serde(default = "defaults::hls_sendfile")]
+    pub ingest_hls_sendfile: bool,
     /// Threads serving HTTP (the HLS origin), each with its own runtime and listening socket on
     /// the port (`SO_REUSEPORT`); 0 = one per core.
     #[serde(default)]
@@ -146,6 +150,9 @@ mod defaults {
     /// ≈ 6 segments of every rendition of 40 ABR streams at 1 s, or 100 passthrough streams.
     pub fn hls_cache_mb() -> u64 {
         256
+    }
+    pub fn hls_sendfile() -> bool {
+        true
     }
 }
 

@@ -133,7 +133,10 @@ async fn serve(
         shutdown.clone(),
     ));
 
-    let files = hls::FileCache::new(config.ingest_hls_cache_mb.saturating_mul(1024 * 1024));
+    let files = hls::FileCache::new(
+        config.ingest_hls_cache_mb.saturating_mul(1024 * 1024),
+        config.ingest_hls_sendfile,
+    );
     let shards = match config.ingest_http_shards {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         shards => shards,

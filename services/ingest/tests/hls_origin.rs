@@ -40,7 +40,10 @@ async fn origin() -> Origin {
     let (addr, _stopped) = ferrocast_ingest::serve_http(
         "127.0.0.1:0",
         2,
-        hls::Origin::new(registry.clone(), hls::FileCache::new(64 * 1024 * 1024)),
+        hls::Origin::new(
+            registry.clone(),
+            hls::FileCache::new(64 * 1024 * 1024, true),
+        ),
         shutdown.clone(),
     )
     .await
@@ -306,6 +309,33 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     assert_eq!(
         answered.text().await.expect("body"),
         "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n"
+    );
+}
+
+#[tokio::test]
+async fn cached_segments_are_sent_from_the_file_and_arrive_whole() {
+    let origin = origin().await;
+    let segment: Vec<u8> = (0..400 * 1024).map(|index| (index % 251) as u8).collect();
+    write(
+        &origin.root.path().join("alice/s1/720p/s1_00001.ts"),
+        &segment,
+    );
+    let url = format!("http://{}/hls/alice/720p/s1_00001.ts", origin.addr);
+    let before = ferrocast_kit::sendfile::bytes_sent_from_files();
+
+    // The first request reads the file into the cache, the second is answered from it: both
+    // send the file's pages.
+    for _ in 0..2 {
+        let response = client().get(&url).send().await.expect("request");
+        assert_eq!(response.status(), 200);
+        let body = response.bytes().await.expect("body");
+        assert!(body[..] == segment[..], "the segment arrived changed");
+    }
+
+    let sent = ferrocast_kit::sendfile::bytes_sent_from_files() - before;
+    assert!(
+        sent >= 2 * segment.len() as u64,
+        "only {sent} bytes went by sendfile"
     );
 }
 

@@ -211,7 +211,10 @@ pub async fn serve_service<S, B, M>(
         };
         let _ = stream.set_nodelay(true);
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), make_service(peer))
+            .serve_connection_with_upgrades(
+                TokioIo::new(crate::sendfile::SendfileStream::new(stream)),
+                make_service(peer),
+            )
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

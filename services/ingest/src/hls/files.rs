@@ -96,11 +96,13 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 pub struct FileCache {
     entries: moka::future::Cache<PathBuf, CachedFile>,
+    sendfile: bool,
 }
 
 impl FileCache {
-    /// A cache holding at most `max_bytes` of file contents.
-    pub fn new(max_bytes: u64) -> Self {
+    /// A cache holding at most `max_bytes` of file contents, sent to viewers by `sendfile` when
+    /// `sendfile` is set ([`ferrocast_kit::sendfile`]).
+    pub fn new(max_bytes: u64, sendfile: bool) -> Self {
         let entries = moka::future::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|_path: &PathBuf, file: &CachedFile| {
@@ -108,7 +110,7 @@ impl FileCache {
             })
             .time_to_idle(IDLE_EVICTION)
             .build();
-        Self { entries }
+        Self { entries, sendfile }
     }
 
     /// The current contents of `path`, from memory when the file has not changed.
@@ -135,7 +137,10 @@ impl FileCache {
         // Concurrent misses for the same new segment share one read.
         let read = self
             .entries
-            .try_get_with(path.to_path_buf(), read(path.to_path_buf(), identity))
+            .try_get_with(
+                path.to_path_buf(),
+                read(path.to_path_buf(), identity, self.sendfile),
+            )
             .await;
         match read {
             Ok(file) => Lookup::Found(file),
@@ -148,13 +153,17 @@ impl FileCache {
 /// Reads the file and records the identity it had when read. If it changed between the stat and
 /// the read, the entry is stored with the new identity (or none, if it grew past what we read),
 /// so the next request re-reads rather than trusting a mixed state.
-async fn read(path: PathBuf, stat_identity: Identity) -> std::io::Result<CachedFile> {
-    let (bytes, identity) = tokio::task::spawn_blocking(move || {
+async fn read(
+    path: PathBuf,
+    stat_identity: Identity,
+    sendfile: bool,
+) -> std::io::Result<CachedFile> {
+    let (file, bytes, identity) = tokio::task::spawn_blocking(move || {
         let mut file = std::fs::File::open(&path)?;
         let identity = Identity::of(&file.metadata()?);
         let mut bytes = Vec::with_capacity(usize::try_from(identity.len).unwrap_or(0));
         std::io::Read::read_to_end(&mut file, &mut bytes)?;
-        Ok::<_, std::io::Error>((bytes, identity))
+        Ok::<_, std::io::Error>((file, bytes, identity))
     })
     .await
     .map_err(std::io::Error::other)??;
@@ -168,7 +177,13 @@ async fn read(path: PathBuf, stat_identity: Identity) -> std::io::Result<CachedF
         }
     };
     Ok(CachedFile {
-        bytes: Bytes::from(bytes),
+        // Viewers get the file's pages by sendfile; the bytes serve the rest (and everything when
+        // sendfile is off).
+        bytes: if sendfile {
+            ferrocast_kit::sendfile::file_backed(file, bytes)
+        } else {
+            Bytes::from(bytes)
+        },
         etag: identity.etag(),
         identity,
     })
@@ -190,7 +205,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("index.m3u8");
         std::fs::write(&path, "one").expect("write");
-        let cache = FileCache::new(1024 * 1024);
+        let cache = FileCache::new(1024 * 1024, true);
         let first = found(cache.get(&path).await);
         assert_eq!(first.bytes, "one");
         assert_eq!(found(cache.get(&path).await).etag, first.etag);
@@ -209,7 +224,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s_00001.ts");
         std::fs::write(&path, [0x47; 188]).expect("write");
-        let cache = FileCache::new(1024 * 1024);
+        let cache = FileCache::new(1024 * 1024, true);
         found(cache.get(&path).await);
         std::fs::remove_file(&path).expect("remove");
         assert!(matches!(cache.get(&path).await, Lookup::NotFound));
@@ -222,7 +237,7 @@ mod tests {
         let path = dir.path().join("big.ts");
         let file = std::fs::File::create(&path).expect("create");
         file.set_len(MAX_CACHED_FILE_BYTES + 1).expect("set_len");
-        let cache = FileCache::new(1024 * 1024);
+        let cache = FileCache::new(1024 * 1024, true);
         assert!(matches!(cache.get(&path).await, Lookup::TooLarge));
     }
 }
