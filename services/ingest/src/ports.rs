@@ -69,8 +69,9 @@ pub trait MediaSink: Send {
     fn push(&mut self, packet: MediaPacket) -> Result<(), MediaError>;
     /// The renditions known so far (empty until the source's resolution is known).
     fn renditions(&self) -> Vec<Rendition>;
-    /// Resolves when the pipeline fails for good, so the session can end the room.
-    fn failed(&mut self) -> BoxFuture<'_, MediaError>;
+    /// Resolves when the pipeline fails for good, so the session can end the room. The future
+    /// borrows nothing: the RTMP loop keeps one across every packet it pushes.
+    fn failed(&self) -> BoxFuture<'static, MediaError>;
     /// Ends the stream cleanly: playlists get `#EXT-X-ENDLIST`, files are removed after the
     /// grace period.
     fn finish(self: Box<Self>) -> BoxFuture<'static, ()>;

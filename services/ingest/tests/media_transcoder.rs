@@ -290,10 +290,9 @@ async fn push_never_blocks_when_ffmpeg_stops_reading() {
 
     // As the publisher goes on, the stuck process is killed when a write times out, restarted
     // once, killed again: the pipeline fails and the sink refuses packets.
-    let (mut sink, _) =
-        tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 5))
-            .await
-            .expect("the pipeline gave up on the stuck ffmpeg");
+    let (sink, _) = tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 5))
+        .await
+        .expect("the pipeline gave up on the stuck ffmpeg");
     let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
         .await
         .expect("failed() resolved");
@@ -316,10 +315,9 @@ async fn output_write_errors_fail_the_pipeline_with_ffmpegs_reason() {
     let dir = root.join(&publisher.username).join(&publisher.session_id);
     std::fs::write(dir.join("360p"), b"in the way").expect("blocker");
 
-    let (mut sink, _) =
-        tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 5))
-            .await
-            .expect("the pipeline refused packets");
+    let (sink, _) = tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 5))
+        .await
+        .expect("the pipeline refused packets");
     let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
         .await
         .expect("failed() resolved");
@@ -347,10 +345,9 @@ async fn ffmpeg_that_writes_no_segments_is_restarted_then_the_pipeline_fails() {
         .await
         .expect("pipeline starts");
 
-    let (mut sink, _) =
-        tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 10))
-            .await
-            .expect("the pipeline gave up on the silent ffmpeg");
+    let (sink, _) = tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 10))
+        .await
+        .expect("the pipeline gave up on the silent ffmpeg");
     let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
         .await
         .expect("failed() resolved");
@@ -406,10 +403,9 @@ done
         .join(&publisher.username)
         .join(&publisher.session_id);
 
-    let (mut sink, _) =
-        tokio::time::timeout(Duration::from_secs(20), feed_realtime(sink, packets, 15))
-            .await
-            .expect("the pipeline gave up on the ffmpeg that produced no segment");
+    let (sink, _) = tokio::time::timeout(Duration::from_secs(20), feed_realtime(sink, packets, 15))
+        .await
+        .expect("the pipeline gave up on the ffmpeg that produced no segment");
     let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
         .await
         .expect("failed() resolved");
@@ -457,10 +453,9 @@ async fn ffmpeg_reporting_no_space_fails_the_pipeline_at_once_without_restart() 
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");
 
     let started = std::time::Instant::now();
-    let (mut sink, _) =
-        tokio::time::timeout(Duration::from_secs(10), feed_realtime(sink, packets, 10))
-            .await
-            .expect("the pipeline refused packets before the stall timeout");
+    let (sink, _) = tokio::time::timeout(Duration::from_secs(10), feed_realtime(sink, packets, 10))
+        .await
+        .expect("the pipeline refused packets before the stall timeout");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

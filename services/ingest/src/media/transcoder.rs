@@ -277,13 +277,14 @@ impl MediaSink for FfmpegSink {
             .clone()
     }
 
-    fn failed(&mut self) -> BoxFuture<'_, MediaError> {
+    fn failed(&self) -> BoxFuture<'static, MediaError> {
+        let mut failed = self.failed.clone();
         Box::pin(async move {
             loop {
-                if let Some(reason) = self.failed.borrow_and_update().clone() {
+                if let Some(reason) = failed.borrow_and_update().clone() {
                     return MediaError::Ended(reason);
                 }
-                if self.failed.changed().await.is_err() {
+                if failed.changed().await.is_err() {
                     // The pipeline ended without failing (finished): this never resolves.
                     std::future::pending::<()>().await;
                 }

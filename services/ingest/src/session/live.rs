@@ -124,9 +124,10 @@ impl LiveSession {
         self.lease_lost.clone()
     }
 
-    /// Resolves when the pipeline failed for good.
-    pub async fn failed(&mut self) -> MediaError {
-        self.sink.failed().await
+    /// Resolves when the pipeline failed for good; borrows nothing, so it can be kept while
+    /// packets are pushed.
+    pub fn failed(&self) -> impl std::future::Future<Output = MediaError> + Send + 'static {
+        self.sink.failed()
     }
 
     /// Ends the session: stops renewing, ends the room, finishes the pipeline. Returns the reason

@@ -118,7 +118,7 @@ impl MediaSink for Sink {
     fn renditions(&self) -> Vec<Rendition> {
         Vec::new()
     }
-    fn failed(&mut self) -> BoxFuture<'_, MediaError> {
+    fn failed(&self) -> BoxFuture<'static, MediaError> {
         Box::pin(std::future::pending())
     }
     fn finish(self: Box<Self>) -> BoxFuture<'static, ()> {

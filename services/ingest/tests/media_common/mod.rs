@@ -396,7 +396,7 @@ pub async fn run_until_the_disk_fills(
     .expect("segments before the disk fills");
 
     let hog = DiskHog::start(root.join("filler"));
-    let (mut sink, _) = tokio::time::timeout(refuse_within, feeding)
+    let (sink, _) = tokio::time::timeout(refuse_within, feeding)
         .await
         .expect("the pipeline refused packets once the disk was full")
         .expect("feeder");

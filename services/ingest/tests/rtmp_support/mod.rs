@@ -313,7 +313,7 @@ impl MediaSink for RecordingSink {
             bandwidth: 1_000_000,
         }]
     }
-    fn failed(&mut self) -> BoxFuture<'_, MediaError> {
+    fn failed(&self) -> BoxFuture<'static, MediaError> {
         Box::pin(std::future::pending())
     }
     fn finish(self: Box<Self>) -> BoxFuture<'static, ()> {
