@@ -3,10 +3,12 @@
 //! Every viewer of a stream asks for the same few files each second. Opening and reading them
 //! through tokio's blocking pool for every request held the origin to a fifth of what nginx
 //! serves statically from the same files (docs/performance.md), so each file is read once and
-//! then answered from memory. An entry is valid only while the file on disk has the same
-//! identity (device, inode, size, modification time), checked with one `stat` per request: a
-//! playlist that ffmpeg rewrites (temp file + rename gives a new inode) or a segment name reused
-//! after a pipeline restart is never served stale, and a file deleted from the window is a 404.
+//! then answered from memory, and a segment's bytes go out with `sendfile` from the file they
+//! were read from ([`ferrocast_kit::sendfile`]) instead of a copy into the socket per viewer. An
+//! entry is valid only while the file on disk has the same identity (device, inode, size,
+//! modification time), checked with one `stat` per request: a playlist that ffmpeg rewrites
+//! (temp file + rename gives a new inode) or a segment name reused after a pipeline restart is
+//! never served stale, and a file deleted from the window is a 404.
 
 use std::{
     os::unix::fs::MetadataExt,
