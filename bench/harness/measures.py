@@ -51,8 +51,11 @@ class Sizes:
 
 
 # Capacity steps up to 800: with rtmp-fleet as the publisher (≈ 0.07 % of a core per stream) the
-# servers, not the publishers, reach their limit first. Section 4 reads K = 1, 10, 50.
-FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3, (1, 10, 50, 100, 200, 300, 400, 500, 600, 800), 60, (1, 10, 50),
+# servers, not the publishers, reach their limit first. Steps of 50 from 200 on, where both peers
+# stop: with steps of 100 the held K of each is only known to within 100, and the ratio of the two
+# (the ≥ 2 × target) anywhere between 1.7× and 3×. Section 4 reads K = 1, 10, 50.
+FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3,
+             (1, 10, 50, 100, 200, 250, 300, 350, 400, 450, 500, 550, 600, 700, 800), 60, (1, 10, 50),
              5, 2, 10, 20, ("ultrafast", "superfast", "veryfast"))
 SMOKE = Sizes(True, 1, 4, 5, ("ladder",), 1, (1, 2), 6, (1, 2), 2, 1, 2, 3, ("ultrafast", "superfast", "veryfast"))
 
@@ -485,7 +488,10 @@ def measure_player(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, s
             met = f <= n
         rep.add("2 live latency", f"{label}: hls.js `hls.latency` after {sz.play:g} s, median of {sz.player_runs}",
                 f, n, "s",
-                target="≤ nginx", met=met)
+                target="≤ nginx", met=met,
+                note=("hls.js steers this estimate to its own target (2 segment lengths) on any server; it reads "
+                      "lower only while the player learns of a segment late (see notes): the clock row below is "
+                      "the latency viewers get"))
         fc, nc = clock.get("ferrocast"), clock.get("nginx-rtmp")
         met = None
         if isinstance(fc, float):
