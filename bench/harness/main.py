@@ -78,6 +78,20 @@ def context(rep: Report, args, sz: M.Sizes, ferro_profile: str) -> None:
     ]
 
 
+def per_core_peer(work: Path, seg: float, window: int):
+    """nginx-rtmp with one worker per core, for the capacity ramp only: `hls on` writes each stream
+    in the worker that accepted it, so passthrough HLS needs no rtmp_auto_push relay between
+    workers, and this is nginx-rtmp's best setup for that job. (RTMP playback and the exec_push
+    ladder, which reads the stream back over RTMP, would need the relay: the other sections keep
+    the one-worker setup.) Returns its side, or why it could not start."""
+    wide = nginx.NginxRtmp(work, seg, window, workers=os.cpu_count() or 1, name="nginx-rtmp-per-core")
+    try:
+        wide.start()
+    except NotMeasured as e:
+        return f"not measured: {e}"
+    return M.NginxSide(wide)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes and durations (< ~3 min), for CI")
@@ -185,7 +199,7 @@ def main() -> int:
             elif section == "player":
                 M.measure_player(rep, sides, sz, src, logs, streams, seg, cache)
             elif section == "capacity":
-                M.measure_capacity(rep, sides, sz, src, logs, streams, seg)
+                M.measure_capacity(rep, sides, sz, src, logs, streams, seg, per_core_peer(work, seg, window))
             elif section == "serving":
                 if statics is None:
                     roots = {"nx-hls": ngx.hls}

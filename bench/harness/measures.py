@@ -80,10 +80,9 @@ class Side:
 
 
 class NginxSide(Side):
-    name = "nginx-rtmp"
-
     def __init__(self, n) -> None:
         self.n = n
+        self.name = n.name
         self.counter = 0
 
     def stream(self, mode, idx):
@@ -752,24 +751,9 @@ def capacity_side(side: Side, sz: Sizes, src: Path, logs: Path, streams: Streams
     return held, steps_out, stop_reason
 
 
-def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int) -> None:
-    fleet_exe = fleet.binary(allow_debug=sz.smoke)
-    if fleet_exe is None:
-        rep.note("capacity: `rtmp-fleet` is not built (target/release, `cargo build --release --bins`): the publishers "
-                 "are one `ffmpeg -re -stream_loop -1 -c copy` each, ≈ 10× the CPU per stream; at high K they, not "
-                 "the servers, load the machine.")
-    else:
-        rep.note(f"capacity: the publishers are streams of one `rtmp-fleet` process ({fleet_exe.relative_to(ROOT)}): "
-                 "the same file, sent at the same real-time pace as `ffmpeg -re -stream_loop -1 -c copy`, for a tenth "
-                 "of its CPU per stream. Playlists are polled every 0.5 s, less often above 200 streams (≤ 400 "
-                 "requests/s over keep-alive HTTP), and all at once at both ends of each window.")
-    results = {}
-    for name, side in sides.items():
-        if isinstance(side, str):
-            results[name] = side
-            continue
-        results[name] = capacity_side(side, sz, src, logs, streams, seg, fleet_exe)
-    f, n = results.get("ferrocast"), results.get("nginx-rtmp")
+def capacity_row(rep: Report, sz: Sizes, what: str, f, n) -> None:
+    """One capacity row: ferrocast's ramp result `f` against a peer's `n` ((held K, steps, why) or
+    why not measured). A side that held the top step is only a lower bound."""
     top = sz.steps[-1]
 
     def held(r):
@@ -781,19 +765,52 @@ def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path,
     met = None
     fh, nh = held(f) if f is not None else None, held(n) if n is not None else None
     if isinstance(f, tuple) and isinstance(n, tuple):
-        f_exact, n_exact = f[0] < top, n[0] < top  # a peer that held the top step is only a lower bound
+        f_exact, n_exact = f[0] < top, n[0] < top
         if n_exact and n[0] > 0 and f[0] >= 2 * n[0]:
             met = True
         elif f_exact and (f[0] < 2 * n[0] or not n_exact):
             met = False
         # otherwise undetermined: ferrocast held the top step but below 2 × nginx
-    rep.add("3 capacity", f"passthrough publishers held {sz.hold:g} s (2.5 Mb/s each, K steps {list(sz.steps)})",
+    both_top = isinstance(f, tuple) and isinstance(n, tuple) and f[0] >= top and n[0] >= top
+    rep.add("3 capacity", f"passthrough publishers held {sz.hold:g} s (2.5 Mb/s each, K steps {list(sz.steps)}){what}",
             fh, nh, "streams",
             ratio=(f"{'≥ ' if f[0] >= top else ''}{f[0] / n[0]:.2f}×"
                    if isinstance(f, tuple) and isinstance(n, tuple) and n[0] else None),
             target="≥ 2 × nginx", met=met,
-            note=("both reached the top step: the ramp (and this 2-core machine running the publishers too) is the limit, "
-                  "not the server" if isinstance(f, tuple) and isinstance(n, tuple) and f[0] >= top and n[0] >= top else ""))
+            note=("both reached the top step: the ramp (and this 2-core machine running the publishers too) is the "
+                  "limit, not the server" if both_top else ""))
+
+
+def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int,
+                     per_core=None) -> None:
+    """`per_core`: nginx-rtmp with one worker per core (or why it did not start), ramped after the
+    others and compared with ferrocast in a row of its own."""
+    fleet_exe = fleet.binary(allow_debug=sz.smoke)
+    if fleet_exe is None:
+        rep.note("capacity: `rtmp-fleet` is not built (target/release, `cargo build --release --bins`): the publishers "
+                 "are one `ffmpeg -re -stream_loop -1 -c copy` each, ≈ 10× the CPU per stream; at high K they, not "
+                 "the servers, load the machine.")
+    else:
+        rep.note(f"capacity: the publishers are streams of one `rtmp-fleet` process ({fleet_exe.relative_to(ROOT)}): "
+                 "the same file, sent at the same real-time pace as `ffmpeg -re -stream_loop -1 -c copy`, for a tenth "
+                 "of its CPU per stream. Playlists are polled every 0.5 s, less often above 200 streams (≤ 400 "
+                 "requests/s over keep-alive HTTP), and all at once at both ends of each window.")
+    results = {}
+    ramps = dict(sides)
+    if per_core is not None:
+        ramps["nginx-rtmp-per-core"] = per_core
+    for name, side in ramps.items():
+        if isinstance(side, str):
+            results[name] = side
+            continue
+        results[name] = capacity_side(side, sz, src, logs, streams, seg, fleet_exe)
+        if name == "nginx-rtmp-per-core":
+            side.n.stop()
+    f, n = results.get("ferrocast"), results.get("nginx-rtmp")
+    capacity_row(rep, sz, "", f, n)
+    if per_core is not None:
+        capacity_row(rep, sz, f" — nginx-rtmp with {os.cpu_count()} workers (one per core; `hls on` needs no relay "
+                     "between workers, so this is its best passthrough setup)", f, results["nginx-rtmp-per-core"])
     for name, r in results.items():
         if isinstance(r, tuple):
             rep.note(f"capacity {name}: stopped at {r[2]}; per step (% of a core): " + ", ".join(

@@ -2,8 +2,10 @@
 logs, on loopback ports, in the foreground (`daemon off;`).
 
 Two instances:
-- `NginxRtmp`: one worker (nginx-rtmp's documented setup for live; more workers need
-  rtmp_auto_push relays), RTMP applications `live` (`hls on`, remux only) and `ladder`
+- `NginxRtmp`: one worker by default (nginx-rtmp's documented setup for live; more workers need
+  rtmp_auto_push relays for RTMP playback); the capacity ramp also runs a second instance with one
+  worker per core, since `hls on` writes each stream in the worker that took it and needs no
+  relay. RTMP applications `live` (`hls on`, remux only) and `ladder`
   (`exec_push` of ffmpeg with the same ladder arguments ferrocast uses), plus an http server that
   serves the HLS it writes (what a viewer or a CDN would pull).
 - `NginxStatic`: plain nginx, `worker_processes auto`, serving HLS directories as static files:
@@ -85,8 +87,10 @@ def _user_line() -> str:
 
 
 class NginxRtmp(_Nginx):
-    def __init__(self, workdir: Path, segment_seconds: float, window: int) -> None:
-        super().__init__(workdir, "nginx-rtmp")
+    def __init__(self, workdir: Path, segment_seconds: float, window: int,
+                 workers: int = 1, name: str = "nginx-rtmp") -> None:
+        super().__init__(workdir, name)
+        self.workers = workers
         self.segment = segment_seconds
         self.window = window
         self.rtmp_port = free_port()
@@ -134,7 +138,7 @@ class NginxRtmp(_Nginx):
         conf = f"""
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {self.workers};
 {_user_line()}
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/logs/error.log warn;
