@@ -199,7 +199,12 @@ def main() -> int:
             elif section == "player":
                 M.measure_player(rep, sides, sz, src, logs, streams, seg, cache)
             elif section == "capacity":
-                M.measure_capacity(rep, sides, sz, src, logs, streams, seg, per_core_peer(work, seg, window))
+                wide = per_core_peer(work, seg, window)
+                try:
+                    M.measure_capacity(rep, sides, sz, src, logs, streams, seg, wide)
+                finally:
+                    if isinstance(wide, M.NginxSide):
+                        wide.n.stop()  # only the ramp uses it: its workers must not idle through later sections
             elif section == "serving":
                 if statics is None:
                     roots = {"nx-hls": ngx.hls}

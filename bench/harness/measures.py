@@ -783,8 +783,8 @@ def capacity_row(rep: Report, sz: Sizes, what: str, f, n) -> None:
 
 def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int,
                      per_core=None) -> None:
-    """`per_core`: nginx-rtmp with one worker per core (or why it did not start), ramped after the
-    others and compared with ferrocast in a row of its own."""
+    """`per_core`: nginx-rtmp with one worker per core (or why it did not start; the caller starts
+    and stops it), ramped after the others and compared with ferrocast in a row of its own."""
     fleet_exe = fleet.binary(allow_debug=sz.smoke)
     if fleet_exe is None:
         rep.note("capacity: `rtmp-fleet` is not built (target/release, `cargo build --release --bins`): the publishers "
@@ -804,8 +804,6 @@ def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path,
             results[name] = side
             continue
         results[name] = capacity_side(side, sz, src, logs, streams, seg, fleet_exe)
-        if name == "nginx-rtmp-per-core":
-            side.n.stop()
     f, n = results.get("ferrocast"), results.get("nginx-rtmp")
     capacity_row(rep, sz, "", f, n)
     if per_core is not None:
