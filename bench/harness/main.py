@@ -84,7 +84,7 @@ def per_core_peer(work: Path, seg: float, window: int):
     workers, and this is nginx-rtmp's best setup for that job. (RTMP playback and the exec_push
     ladder, which reads the stream back over RTMP, would need the relay: the other sections keep
     the one-worker setup.) Returns its side, or why it could not start."""
-    wide = nginx.NginxRtmp(work, seg, window, workers=os.cpu_count() or 1, name="nginx-rtmp-per-core")
+    wide = nginx.NginxRtmp(work, seg, window, workers=os.cpu_count() or 1, name=M.PER_CORE)
     try:
         wide.start()
     except NotMeasured as e:

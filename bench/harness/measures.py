@@ -781,6 +781,10 @@ def capacity_row(rep: Report, sz: Sizes, what: str, f, n) -> None:
                   "limit, not the server" if both_top else ""))
 
 
+# The capacity ramp's second nginx-rtmp: its name in notes, logs and the results of the ramp.
+PER_CORE = "nginx-rtmp-per-core"
+
+
 def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, streams: Streams, seg: int,
                      per_core=None) -> None:
     """`per_core`: nginx-rtmp with one worker per core (or why it did not start; the caller starts
@@ -798,7 +802,7 @@ def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path,
     results = {}
     ramps = dict(sides)
     if per_core is not None:
-        ramps["nginx-rtmp-per-core"] = per_core
+        ramps[PER_CORE] = per_core
     for name, side in ramps.items():
         if isinstance(side, str):
             results[name] = side
@@ -808,7 +812,7 @@ def measure_capacity(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path,
     capacity_row(rep, sz, "", f, n)
     if per_core is not None:
         capacity_row(rep, sz, f" — nginx-rtmp with {os.cpu_count()} workers (one per core; `hls on` needs no relay "
-                     "between workers, so this is its best passthrough setup)", f, results["nginx-rtmp-per-core"])
+                     "between workers, so this is its best passthrough setup)", f, results[PER_CORE])
     for name, r in results.items():
         if isinstance(r, tuple):
             rep.note(f"capacity {name}: stopped at {r[2]}; per step (% of a core): " + ", ".join(
