@@ -9,6 +9,11 @@ use std::{path::Path, process::Command, time::Duration};
 use ferrocast_ingest::{media::MediaConfig, ports::Transcoder};
 use media_common::*;
 
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).expect("metadata").ino()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -103,6 +108,8 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
         "the published playlist is the file's content"
     );
     let live = read(&playlist_path);
+    // Rewritten in place, not replaced: a new file per version costs an inode allocation.
+    let live_inode = inode(&playlist_path);
     assert!(
         live.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"),
         "{live}"
@@ -120,6 +127,27 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
     sink.finish().await;
     let ended = read(&playlist_path);
     assert!(ended.trim_end().ends_with("#EXT-X-ENDLIST"), "{ended}");
+    assert_eq!(
+        inode(&playlist_path),
+        live_inode,
+        "the playlist file was replaced"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.join("360p"))
+        .expect("rendition folder")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|name| name == "index.m3u8" || name.ends_with(".ts")),
+        "{names:?}"
+    );
     // Withdrawn once the rendition stopped: the ended file on disk is served from then on.
     assert!(registry
         .live_playlist(&publisher.username, "360p")

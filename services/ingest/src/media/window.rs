@@ -25,7 +25,7 @@ struct Entry {
     discontinuity: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Window {
     capacity: usize,
     entries: VecDeque<Entry>,
