@@ -189,16 +189,48 @@ fn pes(
     };
     let first_header = header(pid_value, counter)?;
     write(out, first_header, adaptation, TsPayload::PesStart(start))?;
-    for chunk in data[first..].chunks(PAYLOAD) {
-        let next_header = header(pid_value, counter)?;
+    let mut rest = &data[first..];
+    while let Some((chunk, tail)) = rest.split_first_chunk::<PAYLOAD>() {
+        write_full_continuation(out, pid(pid_value)?, counter, chunk);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        // The crate pads the short last packet with an adaptation field.
+        let last_header = header(pid_value, counter)?;
         write(
             out,
-            next_header,
+            last_header,
             None,
-            TsPayload::PesContinuation(Payload::new(chunk)?),
+            TsPayload::PesContinuation(Payload::new(rest)?),
         )?;
     }
     Ok(())
+}
+
+/// A continuation packet whose payload fills it (most packets of a video PES): its four header
+/// bytes and the data, straight into `out`. Through the crate, each such packet copied its
+/// payload three times in small pieces (into the payload type, a staging buffer, the output),
+/// which made the packetiser the ingest's largest user-space cost at load (perf, bench
+/// section 3). The crate keeps every packet with an adaptation field or padding; a test checks
+/// this one byte for byte against it.
+fn write_full_continuation(
+    out: &mut Vec<u8>,
+    pid: Pid,
+    counter: &mut ContinuityCounter,
+    chunk: &[u8; PAYLOAD],
+) {
+    // Not scrambled (00), payload only (01), then the 4-bit continuity counter.
+    const PAYLOAD_ONLY: u8 = 0b0001_0000;
+    let [pid_high, pid_low] = pid.as_u16().to_be_bytes();
+    out.reserve(TsPacket::SIZE);
+    out.extend_from_slice(&[
+        TsPacket::SYNC_BYTE,
+        pid_high,
+        pid_low,
+        PAYLOAD_ONLY | counter.as_u8(),
+    ]);
+    out.extend_from_slice(chunk);
+    counter.increment();
 }
 
 fn write(
@@ -292,6 +324,24 @@ mod tests {
         // Every data byte is there, in order, after the headers and stuffing.
         let tail = &packets.last().expect("packets")[TsPacket::SIZE - 8..];
         assert_eq!(tail, &data[data.len() - 8..]);
+    }
+
+    #[test]
+    fn a_full_continuation_packet_is_what_the_crate_writes() {
+        let chunk: [u8; PAYLOAD] = std::array::from_fn(|i| (i * 7) as u8);
+        for start in [0, 9, 15] {
+            let mut by_crate = ContinuityCounter::from_u8(start).expect("counter");
+            let mut by_hand = by_crate;
+            let mut expected = Vec::new();
+            let crate_header = header(VIDEO_PID, &mut by_crate).expect("header");
+            let payload = TsPayload::PesContinuation(Payload::new(&chunk).expect("payload"));
+            write(&mut expected, crate_header, None, payload).expect("written");
+            let mut out = Vec::new();
+            let video = pid(VIDEO_PID).expect("pid");
+            write_full_continuation(&mut out, video, &mut by_hand, &chunk);
+            assert_eq!(out, expected, "counter {start}");
+            assert_eq!(by_hand, by_crate);
+        }
     }
 
     #[test]
