@@ -202,10 +202,16 @@ impl Pipeline {
         let mut poll = supervision_ticks(MASTER_POLL);
         let mut polling_for_master = true;
         let mut last_stall_check = tokio::time::Instant::now();
+        // Made once, not once per packet: a cancellation waiter made and dropped per loop
+        // registers and unregisters itself under the shared token's lock every time (the RTMP
+        // loop pins its futures for the same reason).
+        let shutdown = self.shutdown.clone();
+        let stopping = shutdown.cancelled();
+        tokio::pin!(stopping);
         loop {
             tokio::select! {
                 biased;
-                () = self.shutdown.cancelled() => return self.stop(running, &source).await,
+                () = &mut stopping => return self.stop(running, &source).await,
                 _ = &mut self.finish => return self.drain_and_stop(running, &mut source).await,
                 // A full disk does not make ffmpeg exit; waiting for the stall watchdog and a
                 // restart onto the same full disk would only keep a dead stream live longer.
