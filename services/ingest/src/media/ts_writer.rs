@@ -1,8 +1,9 @@
 //! MPEG-TS packetisation for the native passthrough rendition, on the `mpeg2ts` crate: PAT and
 //! PMT at the start of every segment (so each segment stands alone), one PES per video access
 //! unit and per AAC frame, PCR on the video PID carried by every video PES (≥ 30 a second,
-//! well inside the 100 ms the standard asks), and the random-access flag on keyframes.
-//! Pure: bytes in, bytes out.
+//! well inside the 100 ms the standard asks), and the random-access flag on keyframes. Only
+//! continuation packets that their payload fills are written by hand (see
+//! `write_full_continuation`). Pure: bytes in, bytes out.
 
 use mpeg2ts::{
     es::{StreamId, StreamType},
@@ -189,9 +190,10 @@ fn pes(
     };
     let first_header = header(pid_value, counter)?;
     write(out, first_header, adaptation, TsPayload::PesStart(start))?;
+    let continuation_pid = pid(pid_value)?;
     let mut rest = &data[first..];
     while let Some((chunk, tail)) = rest.split_first_chunk::<PAYLOAD>() {
-        write_full_continuation(out, pid(pid_value)?, counter, chunk);
+        write_full_continuation(out, continuation_pid, counter, chunk);
         rest = tail;
     }
     if !rest.is_empty() {
