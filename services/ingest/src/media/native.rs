@@ -85,44 +85,42 @@ impl NativeRendition {
 
     async fn publish(&mut self, segment: Segment, ended: bool) -> Result<(), String> {
         let name = format!("{}_{:05}.ts", self.prefix, self.window.next_sequence());
-        // The window moves on only once the segment is on disk.
         let mut window = self.window.clone();
         let expired = window.push(name.clone(), segment.duration_ms, segment.discontinuity);
+        self.store(window, Some((name, segment.bytes)), expired, ended)
+            .await
+    }
+
+    async fn write_playlist(&mut self, ended: bool) -> Result<(), String> {
+        self.store(self.window.clone(), None, Vec::new(), ended)
+            .await
+    }
+
+    /// Puts `window`'s playlist (after `segment`, before removing `expired`) on disk, then makes
+    /// it the rendition's window and hands it to the origin: the window moves on only once the
+    /// segment is on disk.
+    async fn store(
+        &mut self,
+        window: Window,
+        segment: Option<(String, Vec<u8>)>,
+        expired: Vec<String>,
+        ended: bool,
+    ) -> Result<(), String> {
         let playlist = Bytes::from(window.render(ended));
-        self.store(DiskWork {
-            segment: Some((name, segment.bytes)),
+        let work = DiskWork {
+            segment,
             playlist: playlist.clone(),
             expired,
-        })
-        .await?;
-        self.window = window;
-        self.announce(playlist);
-        Ok(())
-    }
-
-    async fn write_playlist(&self, ended: bool) -> Result<(), String> {
-        let playlist = Bytes::from(self.window.render(ended));
-        self.store(DiskWork {
-            segment: None,
-            playlist: playlist.clone(),
-            expired: Vec::new(),
-        })
-        .await?;
-        self.announce(playlist);
-        Ok(())
-    }
-
-    async fn store(&self, work: DiskWork) -> Result<(), String> {
+        };
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || work.run(&dir))
             .await
-            .map_err(|error| format!("the passthrough rendition's disk task failed: {error}"))?
-    }
-
-    fn announce(&self, playlist: Bytes) {
+            .map_err(|error| format!("the passthrough rendition's disk task failed: {error}"))??;
+        self.window = window;
         if let Some(last) = self.window.last_sequence() {
             self.published.put(playlist, last);
         }
+        Ok(())
     }
 }
 
