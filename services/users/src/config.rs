@@ -47,6 +47,14 @@ pub struct Config {
         default = "default_stream_key_cache_ms"
     )]
     pub stream_key_cache_ms: u64,
+    /// How long a signup or login waits for a free password-hashing slot before it is answered
+    /// 503 `busy` with `Retry-After` (`FERROCAST_USERS_PASSWORD_QUEUE_MS`). Keep it below the
+    /// gateway's response deadline (8 s) minus one hash, or the gateway answers 504 first.
+    #[serde(
+        rename = "users_password_queue_ms",
+        default = "default_password_queue_ms"
+    )]
+    pub password_queue_ms: u64,
 }
 
 fn default_http_addr() -> String {
@@ -70,12 +78,16 @@ fn default_token_ttl() -> u64 {
 fn default_stream_key_cache_ms() -> u64 {
     2_000
 }
+fn default_password_queue_ms() -> u64 {
+    3_000
+}
 
 /// The checked settings `start` runs with.
 pub(crate) struct Resolved {
     pub jwt_secret: Secret,
     pub service_token: Secret,
     pub token_lifetime: Duration,
+    pub password_queue_limit: Duration,
 }
 
 impl Config {
@@ -92,6 +104,7 @@ impl Config {
             cookie_secure: false,
             token_ttl_seconds: default_token_ttl(),
             stream_key_cache_ms: default_stream_key_cache_ms(),
+            password_queue_ms: default_password_queue_ms(),
         }
     }
 
@@ -120,6 +133,10 @@ impl Config {
             "FERROCAST_USERS_STREAM_KEY_CACHE_MS must be at most 60000 (a rotated key must stop working soon)",
         )?;
         ensure(
+            (1..=60_000).contains(&self.password_queue_ms),
+            "FERROCAST_USERS_PASSWORD_QUEUE_MS must be between 1 and 60000",
+        )?;
+        ensure(
             (60..=86_400).contains(&self.token_ttl_seconds),
             "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60 and 86400",
         )?;
@@ -146,6 +163,7 @@ impl Config {
             jwt_secret,
             service_token,
             token_lifetime: Duration::from_secs(self.token_ttl_seconds),
+            password_queue_limit: Duration::from_millis(self.password_queue_ms),
         })
     }
 
@@ -193,6 +211,7 @@ mod tests {
         assert_eq!(config.http_addr, "127.0.0.1:8081");
         assert_eq!(config.grpc_addr, "127.0.0.1:50051");
         assert_eq!(config.mongodb_database, "ferrocast");
+        assert_eq!(config.password_queue_ms, 3_000);
         assert!(config.cookie_secure);
     }
 
@@ -249,6 +268,19 @@ mod tests {
     fn debug_output_hides_secrets() {
         let config = Config::for_tests("mongodb://x", "db");
         assert!(!format!("{config:?}").contains(DEV_JWT_SECRET));
+    }
+
+    #[test]
+    fn a_password_queue_of_zero_is_refused() {
+        let mut config = Config::for_tests("mongodb://x", "db");
+        config.password_queue_ms = 0;
+        let error = config.resolve().err().unwrap();
+        assert!(
+            error
+                .to_string()
+                .contains("FERROCAST_USERS_PASSWORD_QUEUE_MS"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum AccountError {
     NotFound,
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// Too many password checks at once (a login flood): retry in a moment. Says nothing about
+    /// whether the user exists; the store lookup and the wait are the same either way.
+    #[error("too busy")]
+    Busy,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -48,7 +52,10 @@ impl From<StoreError> for AccountError {
 
 impl From<HashError> for AccountError {
     fn from(error: HashError) -> Self {
-        Self::Internal(error.to_string())
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Internal(reason) => Self::Internal(reason),
+        }
     }
 }
 
@@ -107,6 +114,7 @@ impl Accounts {
         let outcome = match &result {
             Ok(_) => "success",
             Err(AccountError::InvalidCredentials) => "invalid_credentials",
+            Err(AccountError::Busy) => "busy",
             Err(_) => "error",
         };
         metrics::counter!("users_logins_total", "result" => outcome).increment(1);

@@ -68,7 +68,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     // key lookups) and whatever shares the machine keep a core. With every core hashing, GET
     // /api/rooms on the same 2-core machine saw a p99 of 111 ms during a 200-login flood (A3).
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let hasher = PasswordHasher::new(cores.saturating_sub(1).max(1)).await?;
+    let hasher = PasswordHasher::new(
+        cores.saturating_sub(1).max(1),
+        resolved.password_queue_limit,
+    )
+    .await?;
     let tokens = TokenIssuer::new(
         resolved.jwt_secret.expose().as_bytes(),
         resolved.token_lifetime,

@@ -45,6 +45,9 @@ pub struct Options {
     pub header_read_timeout: Duration,
     /// The ingest's per-IP RTMP connection cap (default 16): every test publisher is 127.0.0.1.
     pub max_connections_per_ip: usize,
+    /// How long users lets a login wait for a hashing slot before answering 503 `busy`;
+    /// `None` keeps the service's default.
+    pub password_queue: Option<Duration>,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             copy_muxer: CopyMuxer::Native,
             header_read_timeout: ServerLimits::default().header_read_timeout,
             max_connections_per_ip: 16,
+            password_queue: None,
         }
     }
 }
@@ -143,12 +147,13 @@ impl Platform {
         let key_prefix = format!("{}:", unique_name("sys_"));
 
         let users_shutdown = CancellationToken::new();
-        let users_running = ferrocast_users::start(
-            ferrocast_users::Config::for_tests(store.url(), store.database()),
-            users_shutdown.clone(),
-        )
-        .await
-        .context("users starts")?;
+        let mut users_config = ferrocast_users::Config::for_tests(store.url(), store.database());
+        if let Some(queue) = options.password_queue {
+            users_config.password_queue_ms = queue.as_millis().try_into()?;
+        }
+        let users_running = ferrocast_users::start(users_config, users_shutdown.clone())
+            .await
+            .context("users starts")?;
         let (users_http, users_grpc) = (users_running.http_addr, users_running.grpc_addr);
 
         let mut rooms_config = ferrocast_rooms::Config::for_tests(

@@ -2,10 +2,14 @@
 //!
 //! One hash costs tens of milliseconds of CPU and 19 MiB of memory (OWASP's minimum: m = 19 MiB,
 //! t = 2, p = 1), so every hash runs on `spawn_blocking` behind a semaphore (one fewer than the
-//! cores, see `startup`): a login flood queues here instead of starving every other request. Unknown users are checked
-//! against a dummy hash so "no such user" costs the same time as "wrong password".
+//! cores, see `startup`): a login flood queues here instead of starving every other request.
+//! The queue is bounded in time, not length: a hash that cannot start within `queue_limit` is
+//! refused with [`HashError::Busy`] (503 + `Retry-After`), so a flood is answered before the
+//! gateway's response deadline instead of timing out there after the work was queued anyway.
+//! Unknown users are checked against a dummy hash so "no such user" costs the same time as
+//! "wrong password".
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use argon2::{
     password_hash::{
@@ -24,6 +28,9 @@ const PARALLELISM: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
+    /// Every hashing slot stayed taken for the whole queue limit: the caller should retry later.
+    #[error("too many password checks at once")]
+    Busy,
     #[error("password hashing failed: {0}")]
     Internal(String),
 }
@@ -32,17 +39,20 @@ pub enum HashError {
 pub struct PasswordHasher {
     argon: Argon2<'static>,
     permits: Arc<Semaphore>,
+    queue_limit: Duration,
     dummy: PasswordHash,
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashes may run at once (normally one fewer than the cores).
-    pub async fn new(concurrency: usize) -> Result<Self, HashError> {
+    /// `concurrency` hashes may run at once (normally one fewer than the cores); one that waits
+    /// longer than `queue_limit` for its turn is refused.
+    pub async fn new(concurrency: usize, queue_limit: Duration) -> Result<Self, HashError> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
             .map_err(|e| HashError::Internal(e.to_string()))?;
         let mut hasher = Self {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            queue_limit,
             dummy: PasswordHash::from_phc(String::new()),
         };
         // A random password nobody knows: verifying against it always fails, at full cost.
@@ -89,10 +99,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let _permit = tokio::time::timeout(self.queue_limit, self.permits.acquire())
             .await
+            .map_err(|_| {
+                metrics::counter!("users_password_checks_shed_total").increment(1);
+                HashError::Busy
+            })?
             .map_err(|_| HashError::Internal("hasher closed".into()))?;
         tokio::task::spawn_blocking(work)
             .await
@@ -104,13 +116,15 @@ impl PasswordHasher {
 mod tests {
     use super::*;
 
+    const QUEUE_LIMIT: Duration = Duration::from_secs(30);
+
     fn password(text: &str) -> Password {
         Password::parse(text.to_owned()).unwrap()
     }
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_nothing_else() {
-        let hasher = PasswordHasher::new(2).await.unwrap();
+        let hasher = PasswordHasher::new(2, QUEUE_LIMIT).await.unwrap();
         let hash = hasher.hash(password("correct horse")).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher
@@ -125,7 +139,23 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        let hasher = PasswordHasher::new(1).await.unwrap();
+        let hasher = PasswordHasher::new(1, QUEUE_LIMIT).await.unwrap();
+        assert!(!hasher
+            .verify(password("anything at all"), None)
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_check_that_cannot_start_within_the_queue_limit_is_refused_as_busy() {
+        let hasher = PasswordHasher::new(1, Duration::from_millis(50))
+            .await
+            .unwrap();
+        let taken = hasher.permits.clone().acquire_owned().await.unwrap();
+        let refused = hasher.verify(password("anything at all"), None).await;
+        assert!(matches!(refused, Err(HashError::Busy)), "{refused:?}");
+        // Once the slot is free again, checks run as before.
+        drop(taken);
         assert!(!hasher
             .verify(password("anything at all"), None)
             .await

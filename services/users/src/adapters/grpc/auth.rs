@@ -132,6 +132,7 @@ impl From<AccountError> for Status {
                 tracing::warn!(%reason, "store unavailable");
                 Status::unavailable("user store unavailable")
             }
+            AccountError::Busy => Status::resource_exhausted("too busy; retry shortly"),
             AccountError::Internal(reason) => {
                 tracing::error!(%reason, "internal error");
                 Status::internal("internal error")

@@ -15,6 +15,10 @@ use ferrocast_kit::http::error_body;
 
 use crate::{ports::UniqueField, service::AccountError};
 
+/// What a shed client is told to wait: about how long a queue of a few dozen checks takes to
+/// drain on two cores.
+const BUSY_RETRY_AFTER_SECONDS: &str = "2";
+
 #[derive(Debug)]
 pub enum ApiError {
     Validation(BTreeMap<&'static str, String>),
@@ -24,6 +28,8 @@ pub enum ApiError {
     BadRequest(&'static str),
     PayloadTooLarge,
     Unavailable(String),
+    /// Shed under load: 503 with `Retry-After`.
+    Busy,
     Internal(String),
 }
 
@@ -36,6 +42,7 @@ impl From<AccountError> for ApiError {
             AccountError::Unauthenticated => Self::Unauthorized("not logged in"),
             AccountError::NotFound => Self::NotFound("not found"),
             AccountError::Unavailable(reason) => Self::Unavailable(reason),
+            AccountError::Busy => Self::Busy,
             AccountError::Internal(reason) => Self::Internal(reason),
         }
     }
@@ -88,6 +95,17 @@ impl IntoResponse for ApiError {
                     error_body("unavailable", "the service is temporarily unavailable"),
                 )
             }
+            Self::Busy => {
+                // Logged at debug: under a flood a line per shed request would flood the logs
+                // too; the counter users_password_checks_shed_total tells operators.
+                tracing::debug!("answering 503: too many password checks at once");
+                let body = error_body(
+                    "busy",
+                    "too many sign-ins at once; please try again in a moment",
+                );
+                let retry_after = [(header::RETRY_AFTER, BUSY_RETRY_AFTER_SECONDS)];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, Json(body)).into_response();
+            }
             Self::Internal(reason) => {
                 tracing::error!(%reason, "answering 500");
                 (
@@ -139,4 +157,24 @@ pub async fn envelope(response: Response) -> Response {
         HeaderValue::from_static("application/json"),
     );
     Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_shed_request_is_a_503_busy_that_says_when_to_retry() {
+        let response = ApiError::Busy.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            BUSY_RETRY_AFTER_SECONDS
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "busy");
+    }
 }

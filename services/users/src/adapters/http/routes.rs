@@ -116,7 +116,8 @@ pub async fn signup(
 
 #[utoipa::path(post, path = "/api/users/login", tag = "users", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse, description = "also sets the ferrocast_session cookie"),
-              (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+              (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+              (status = 503, body = ErrorEnvelope, description = "`unavailable` (store down) or `busy` (too many sign-ins at once; `Retry-After` says when to retry)")))]
 pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
