@@ -382,6 +382,26 @@ async fn login_with(
     }
 }
 
+/// `count` wrong-password logins at once, even ones for `existing` users in turn, odd ones for
+/// unknown names; each attempt is paired with whether its user exists.
+async fn flood(
+    client: &reqwest::Client,
+    platform: &Platform,
+    existing: &[String],
+    count: usize,
+) -> Vec<(bool, Attempt)> {
+    futures::future::join_all((0..count).map(|i| async move {
+        let exists = i % 2 == 0;
+        let name = if exists {
+            existing[i % existing.len()].clone()
+        } else {
+            format!("nobody_{i:04}")
+        };
+        (exists, login(client, platform, &name).await)
+    }))
+    .await
+}
+
 /// Every attempt is a 401 or a shed 503 `busy`, and within each status the body is the same
 /// byte for byte whether the user exists or not. Returns how many were shed.
 fn assert_refused_alike(attempts: &[(bool, Attempt)]) -> usize {
@@ -456,17 +476,7 @@ async fn a3_login_flood_neither_starves_room_listing_nor_reveals_which_users_exi
     // service queues the argon2 work; a login still waiting for its turn after the queue limit
     // (3 s) is shed with 503 `busy`, so none reaches the gateway's 8 s response deadline (on a
     // busy 2-core CI host 200 queued logins once took 8.7 s and the last got a 504).
-    let attempts = futures::future::join_all((0..FLOOD_LOGINS).map(|i| {
-        let name = if i % 2 == 0 {
-            existing[i % existing.len()].clone()
-        } else {
-            format!("nobody_{i:04}")
-        };
-        let client = client.clone();
-        let platform = &platform;
-        async move { (i % 2 == 0, login(&client, platform, &name).await) }
-    }))
-    .await;
+    let attempts = flood(&client, &platform, &existing, FLOOD_LOGINS).await;
     let flood_time = started.elapsed();
     flooding.cancel();
     let (samples, failures) = honest.await.unwrap();
@@ -539,16 +549,12 @@ async fn a3b_a_login_flood_past_the_queue_limit_is_shed_with_busy_and_retry_afte
         .unwrap();
     // 80 argon2 checks take at least a second on any machine (one is ≥ 15 ms), several times
     // the 300 ms limit: most of the flood must be shed.
-    let attempts = futures::future::join_all((0..80).map(|i| {
-        let name = if i % 2 == 0 {
-            streamer.username.clone()
-        } else {
-            format!("nobody_{i:04}")
-        };
-        let client = client.clone();
-        let platform = &platform;
-        async move { (i % 2 == 0, login(&client, platform, &name).await) }
-    }))
+    let attempts = flood(
+        &client,
+        &platform,
+        std::slice::from_ref(&streamer.username),
+        80,
+    )
     .await;
     let shed = assert_refused_alike(&attempts);
     let slowest = attempts.iter().map(|(_, a)| a.took).max().unwrap();
