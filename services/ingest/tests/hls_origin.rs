@@ -222,7 +222,7 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
     let published = publish_720p(&origin, "s1");
     // Differs from the file on disk, so the test sees which one is answered.
     let live = "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n#EXTINF:1.0,\ns1_00001.ts\n";
-    published.put(bytes::Bytes::from_static(live.as_bytes()), 1);
+    published.put(bytes::Bytes::from_static(live.as_bytes()), 1, &[]);
 
     let response = client()
         .get(&url)
@@ -248,18 +248,57 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
 
     // The next version has a new validator.
     let next = format!("{live}#EXTINF:1.0,\ns1_00002.ts\n");
-    published.put(bytes::Bytes::from(next.clone()), 2);
+    published.put(bytes::Bytes::from(next.clone()), 2, &[]);
     let changed = revalidate(&url, &etag).await;
     assert_eq!(changed.status(), 200);
     assert_eq!(changed.text().await.expect("body"), next);
 
     // Another session's writer never shows up here.
     let stranger = publish_720p(&origin, "s0");
-    stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"), 9);
+    stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"), 9, &[]);
     assert_eq!(body_of(&url).await, next);
 
     drop(published);
     assert_eq!(body_of(&url).await, "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n");
+}
+
+/// Segments the native rung publishes are read once, for their first viewer, and then answered
+/// from memory as long as the writer has them on disk; a name it does not list goes to the disk.
+#[tokio::test]
+async fn a_published_segment_is_read_once_and_served_while_the_writer_has_it() {
+    let origin = origin().await;
+    let dir = origin.root.path().join("alice/s1/720p");
+    let url = format!("http://{}/hls/alice/720p/s1_00000.ts", origin.addr);
+    let published = publish_720p(&origin, "s1");
+    published.put(bytes::Bytes::from_static(b"#EXTM3U\n"), 0, &["s1_00000.ts"]);
+
+    let response = client().get(&url).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "video/mp2t");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let etag = response.headers()["etag"].clone();
+    assert_eq!(response.bytes().await.expect("body"), vec![0x47; 188 * 10]);
+    assert_eq!(revalidate(&url, &etag).await.status(), 304);
+
+    // Read once: removing the file behind the writer's back no longer changes the answer.
+    std::fs::remove_file(dir.join("s1_00000.ts")).expect("remove");
+    let (status, head) = raw(origin.addr, "HEAD", b"/hls/alice/720p/s1_00000.ts").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-length: 1880"), "{head}");
+
+    // A listed segment never read and missing on disk, and one the writer no longer has: 404.
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\n"),
+        1,
+        &["s1_00000.ts", "s1_00001.ts"],
+    );
+    assert_eq!(body_of(&url).await.len(), 188 * 10);
+    let never_written = format!("http://{}/hls/alice/720p/s1_00001.ts", origin.addr);
+    let missing = client().get(&never_written).send().await.expect("request");
+    assert_eq!(missing.status(), 404);
+    published.put(bytes::Bytes::from_static(b"#EXTM3U\n"), 2, &["s1_00001.ts"]);
+    let gone = client().get(&url).send().await.expect("request");
+    assert_eq!(gone.status(), 404);
 }
 
 /// Blocking playlist reload: `_HLS_msn=N` is answered the moment segment N is listed.
@@ -268,7 +307,7 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     let origin = origin().await;
     let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
     let published = publish_720p(&origin, "s1");
-    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 3\n"), 3);
+    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 3\n"), 3, &[]);
 
     let now = client().get(format!("{url}?_HLS_msn=3")).send().await;
     assert_eq!(
@@ -279,7 +318,7 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=4")).send());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!held.is_finished(), "answered before segment 4 was listed");
-    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"), 4);
+    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"), 4, &[]);
     let answered = tokio::time::timeout(Duration::from_secs(1), held)
         .await
         .expect("answered once listed")

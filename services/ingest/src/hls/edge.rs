@@ -56,7 +56,7 @@ async fn from_cache<B>(origin: &Origin, request: &Request<B>) -> Option<Response
     let (username, rendition, file) = split(request.uri().path())?;
     let mut response =
         match published(origin, username, rendition, file, request.uri().query()).await {
-            Published::File(cached) => answer(&cached, FileKind::Playlist, request),
+            Published::File(cached, kind) => answer(&cached, kind, request),
             Published::Refused(response) => {
                 count(FileKind::Playlist.label(), status_class(&response));
                 response
@@ -97,15 +97,16 @@ fn answer<B>(cached: &CachedFile, kind: FileKind, request: &Request<B>) -> Respo
 }
 
 enum Published {
-    File(CachedFile),
+    File(CachedFile, FileKind),
     /// A blocking reload that cannot be answered with a playlist.
     Refused(Response),
     /// Not a playlist the ingest publishes: the cache and the disk answer.
     No,
 }
 
-/// A media playlist the ingest wrote itself: one registry lookup, no path, no disk. With
-/// `_HLS_msn=N` the request waits until segment N is listed (blocking playlist reload).
+/// A media playlist or segment the ingest wrote itself: one registry lookup, no path, no disk
+/// (after a segment's first read). With `_HLS_msn=N` a playlist request waits until segment N is
+/// listed (blocking playlist reload).
 async fn published(
     origin: &Origin,
     username: &str,
@@ -113,16 +114,21 @@ async fn published(
     file: &str,
     query: Option<&str>,
 ) -> Published {
-    let Some(rendition) = rendition.filter(|r| file == MEDIA_PLAYLIST && is_rendition(r)) else {
+    let Some(rendition) = rendition.filter(|r| is_rendition(r)) else {
         return Published::No;
     };
+    if file != MEDIA_PLAYLIST {
+        return published_segment(origin, username, rendition, file).await;
+    }
     let sequence = match requested_sequence(query) {
         Ok(Some(sequence)) => sequence,
         Ok(None) => {
             return origin
                 .registry
                 .live_playlist(username, rendition)
-                .map_or(Published::No, Published::File)
+                .map_or(Published::No, |file| {
+                    Published::File(file, FileKind::Playlist)
+                })
         }
         Err(()) => {
             return Published::Refused(error(
@@ -133,7 +139,7 @@ async fn published(
         }
     };
     match live::reload(&origin.registry, username, rendition, sequence).await {
-        Reload::Ready(file) => Published::File(file),
+        Reload::Ready(file) => Published::File(file, FileKind::Playlist),
         Reload::NotPublished => Published::No,
         Reload::TooFarAhead => Published::Refused(error(
             StatusCode::BAD_REQUEST,
@@ -145,6 +151,24 @@ async fn published(
             "segment_not_ready",
             "the segment was not listed within three target durations",
         )),
+    }
+}
+
+async fn published_segment(
+    origin: &Origin,
+    username: &str,
+    rendition: &str,
+    file: &str,
+) -> Published {
+    let (Some(segment), Some(kind)) = (
+        origin.registry.live_segment(username, rendition, file),
+        FileKind::of(file),
+    ) else {
+        return Published::No;
+    };
+    match segment.contents(&origin.files).await {
+        Some(cached) => Published::File(cached, kind),
+        None => Published::No,
     }
 }
 

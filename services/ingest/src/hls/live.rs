@@ -1,12 +1,14 @@
 //! Playlists the ingest writes itself (the natively remuxed passthrough rung), handed to the
-//! origin as they are written.
+//! origin as they are written, with the names of the segments they have on disk.
 //!
 //! Players re-read a live playlist every second or so, and for a small file most of the origin's
 //! work per request was checking that its cached copy is still current (building the path, a
 //! `stat`, a cache lookup: bench section 5). A playlist we write ourselves needs no such check:
 //! the writer puts each new version into its session's entry of the [`HlsRegistry`] at the moment
-//! it replaces the file, and withdraws it when the rendition stops. Files ffmpeg writes keep going
-//! through [`super::FileCache`].
+//! it replaces the file, and withdraws it when the rendition stops. The same holds for its
+//! segments, which never change once written: each is read once for its first viewer and then
+//! answered from its entry ([`PublishedSegment`]). Files ffmpeg writes keep going through
+//! [`super::FileCache`].
 //!
 //! Knowing the moment a segment is listed also lets the origin hold a player's reload until then
 //! (blocking playlist reload, `_HLS_msn`, RFC 8216bis 6.2.5.2; the playlist says
@@ -15,14 +17,21 @@
 //! once, so the player can sit closer to the live edge for the same buffer.
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
 use bytes::Bytes;
-use tokio::sync::watch;
+use tokio::sync::{watch, OnceCell};
 
-use super::{files::CachedFile, HlsRegistry};
+use super::{
+    files::{CachedFile, FileCache, Lookup},
+    HlsRegistry,
+};
 
 /// Numbers every version of every playlist, so each version gets its own ETag.
 static VERSIONS: AtomicU64 = AtomicU64::new(1);
@@ -35,6 +44,52 @@ pub(super) struct Version {
     pub(super) last_sequence: u64,
     /// How long a blocked reload may wait: three target durations (RFC 8216bis 6.2.5.2).
     pub(super) hold_limit: Duration,
+    /// The rendition's segments on disk when this version was written.
+    pub(super) segments: Vec<Arc<PublishedSegment>>,
+}
+
+impl Version {
+    pub(super) fn segment(&self, name: &str) -> Option<&Arc<PublishedSegment>> {
+        self.segments.iter().find(|segment| segment.name == name)
+    }
+}
+
+/// A segment the writer has on disk: listed, or slid out and not yet deleted. The writer never
+/// changes a segment it wrote, so once read for its first viewer its contents are answered
+/// without the `stat` and cache lookup that files ffmpeg writes need (bench section 5: together
+/// a tenth of the origin's own work per segment); they are dropped when the segment leaves the
+/// disk, so memory holds only segments that are both watched and still served.
+#[derive(Debug)]
+pub(super) struct PublishedSegment {
+    name: String,
+    path: PathBuf,
+    contents: OnceCell<CachedFile>,
+}
+
+impl PublishedSegment {
+    pub(super) fn new(name: String, path: PathBuf) -> Self {
+        Self {
+            name,
+            path,
+            contents: OnceCell::new(),
+        }
+    }
+
+    /// Its contents, read through `files` for the first request (concurrent first requests
+    /// share the read); `None` when the file is gone or unreadable, which the disk path then
+    /// reports.
+    pub(super) async fn contents(&self, files: &FileCache) -> Option<CachedFile> {
+        self.contents
+            .get_or_try_init(|| async {
+                match files.get(&self.path).await {
+                    Lookup::Found(file) => Ok(file),
+                    _ => Err(()),
+                }
+            })
+            .await
+            .ok()
+            .cloned()
+    }
 }
 
 /// What a blocked reload gets.
@@ -81,9 +136,9 @@ impl PublishedPlaylist {
         }
     }
 
-    /// `bytes`, listing segments up to `last_sequence`, is now the playlist's content (call
-    /// after the file on disk was replaced).
-    pub fn put(&self, bytes: Bytes, last_sequence: u64) {
+    /// `bytes`, listing segments up to `last_sequence`, is now the playlist's content, and
+    /// `on_disk` names the rendition's segment files (call after the files on disk changed).
+    pub fn put(&self, bytes: Bytes, last_sequence: u64, on_disk: &[&str]) {
         let version = VERSIONS.fetch_add(1, Ordering::Relaxed);
         self.registry.put_playlist(
             &self.username,
@@ -93,7 +148,9 @@ impl PublishedPlaylist {
                 file: CachedFile::written(bytes, version),
                 last_sequence,
                 hold_limit: self.target.saturating_mul(3),
+                segments: Vec::new(),
             },
+            on_disk,
         );
     }
 }
@@ -168,10 +225,10 @@ mod tests {
         let published = playlist(&registry, "s1");
         assert!(registry.live_playlist("alice", "720p").is_none());
 
-        published.put(Bytes::from_static(b"one"), 0);
+        published.put(Bytes::from_static(b"one"), 0, &[]);
         let first = registry.live_playlist("alice", "720p").expect("put");
         assert_eq!(first.bytes, "one");
-        published.put(Bytes::from_static(b"two"), 1);
+        published.put(Bytes::from_static(b"two"), 1, &[]);
         let second = registry.live_playlist("alice", "720p").expect("put again");
         assert_eq!(second.bytes, "two");
         assert_ne!(second.etag, first.etag);
@@ -187,8 +244,8 @@ mod tests {
         let old = playlist(&registry, "s1");
         registry.publish("alice", "s2", PathBuf::from("/hls/alice/s2"));
         let new = playlist(&registry, "s2");
-        new.put(Bytes::from_static(b"new"), 0);
-        old.put(Bytes::from_static(b"old"), 0);
+        new.put(Bytes::from_static(b"new"), 0, &[]);
+        old.put(Bytes::from_static(b"old"), 0, &[]);
         drop(old);
         let served = registry.live_playlist("alice", "720p").expect("kept");
         assert_eq!(served.bytes, "new");
@@ -196,10 +253,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_segment_keeps_what_was_read_of_it_until_it_leaves_the_disk() {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(root.path().join("720p")).expect("mkdir");
+        std::fs::write(root.path().join("720p/a_00001.ts"), [0x47; 188]).expect("write");
+        let registry = HlsRegistry::new();
+        registry.publish("alice", "s1", root.path().to_path_buf());
+        let files = FileCache::new(1024 * 1024, false);
+        let published = playlist(&registry, "s1");
+        published.put(Bytes::from_static(b"up to 1"), 1, &["a_00001.ts"]);
+
+        let first = registry
+            .live_segment("alice", "720p", "a_00001.ts")
+            .expect("on disk");
+        let contents = first.contents(&files).await.expect("read");
+        assert_eq!(contents.bytes.len(), 188);
+
+        published.put(
+            Bytes::from_static(b"up to 2"),
+            2,
+            &["a_00001.ts", "a_00002.ts"],
+        );
+        let again = registry
+            .live_segment("alice", "720p", "a_00001.ts")
+            .expect("still on disk");
+        assert!(Arc::ptr_eq(&first, &again), "a new version read it again");
+        let unread = registry
+            .live_segment("alice", "720p", "a_00002.ts")
+            .expect("listed");
+        assert!(unread.contents(&files).await.is_none(), "never written");
+
+        published.put(Bytes::from_static(b"up to 3"), 3, &["a_00002.ts"]);
+        assert!(registry
+            .live_segment("alice", "720p", "a_00001.ts")
+            .is_none());
+        assert!(registry
+            .live_segment("alice", "480p", "a_00002.ts")
+            .is_none());
+        drop(published);
+        assert!(registry
+            .live_segment("alice", "720p", "a_00002.ts")
+            .is_none());
+    }
+
+    #[tokio::test]
     async fn a_reload_is_held_until_its_segment_is_listed() {
         let registry = alice();
         let published = playlist(&registry, "s1");
-        published.put(Bytes::from_static(b"up to 4"), 4);
+        published.put(Bytes::from_static(b"up to 4"), 4, &[]);
         assert!(matches!(
             reload(&registry, "alice", "720p", 4).await,
             Reload::Ready(file) if file.bytes == "up to 4"
@@ -209,7 +310,7 @@ mod tests {
             async move { reload(&registry, "alice", "720p", 5).await }
         });
         tokio::task::yield_now().await;
-        published.put(Bytes::from_static(b"up to 5"), 5);
+        published.put(Bytes::from_static(b"up to 5"), 5, &[]);
         assert!(matches!(
             waiting.await.expect("task"),
             Reload::Ready(file) if file.bytes == "up to 5"
@@ -224,7 +325,7 @@ mod tests {
             Reload::NotPublished
         ));
         let published = playlist(&registry, "s1");
-        published.put(Bytes::from_static(b"up to 4"), 4);
+        published.put(Bytes::from_static(b"up to 4"), 4, &[]);
         assert!(matches!(
             reload(&registry, "alice", "720p", 7).await,
             Reload::TooFarAhead

@@ -11,7 +11,7 @@ use std::{
 
 use super::{
     files::CachedFile,
-    live::{Version, Versions},
+    live::{PublishedSegment, Version, Versions},
 };
 
 #[derive(Debug, Clone, Default)]
@@ -82,14 +82,51 @@ impl HlsRegistry {
             .map(Versions::subscribe)
     }
 
+    /// A segment of `rendition` that its published playlist's writer has on disk.
+    pub(super) fn live_segment(
+        &self,
+        username: &str,
+        rendition: &str,
+        name: &str,
+    ) -> Option<Arc<PublishedSegment>> {
+        self.read()
+            .get(username)
+            .and_then(|session| session.playlists.get(rendition))
+            .and_then(|versions| versions.borrow().segment(name).cloned())
+    }
+
+    /// Makes `version` the rendition's playlist, with `on_disk` as its segments: those already
+    /// published keep what was read of them.
     pub(super) fn put_playlist(
         &self,
         username: &str,
         session_id: &str,
         rendition: &str,
-        version: Version,
+        mut version: Version,
+        on_disk: &[&str],
     ) {
         self.change_session(username, session_id, |session| {
+            let folder = session.dir.join(rendition);
+            version.segments = {
+                let previous = session
+                    .playlists
+                    .get(rendition)
+                    .map(|versions| versions.borrow());
+                on_disk
+                    .iter()
+                    .map(|name| {
+                        previous
+                            .as_ref()
+                            .and_then(|version| version.segment(name).cloned())
+                            .unwrap_or_else(|| {
+                                Arc::new(PublishedSegment::new(
+                                    (*name).to_owned(),
+                                    folder.join(name),
+                                ))
+                            })
+                    })
+                    .collect()
+            };
             match session.playlists.get(rendition) {
                 // Wakes the reloads waiting for it.
                 Some(versions) => {

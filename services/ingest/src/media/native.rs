@@ -118,7 +118,8 @@ impl NativeRendition {
             .map_err(|error| format!("the passthrough rendition's disk task failed: {error}"))??;
         self.window = window;
         if let Some(last) = self.window.last_sequence() {
-            self.published.put(playlist, last);
+            let on_disk: Vec<&str> = self.window.on_disk().collect();
+            self.published.put(playlist, last, &on_disk);
         }
         Ok(())
     }

@@ -81,6 +81,14 @@ impl Window {
             .filter(|_| !self.is_empty())
     }
 
+    /// Names of the segments on disk: those slid out but not yet deleted, then those listed.
+    pub fn on_disk(&self) -> impl Iterator<Item = &str> {
+        self.retired
+            .iter()
+            .chain(self.entries.iter().map(|entry| &entry.name))
+            .map(String::as_str)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -135,6 +143,8 @@ mod tests {
             deleted.extend(window.push(segment(n), 1000, false));
         }
         assert_eq!(deleted, [segment(0), segment(1)]);
+        let on_disk: Vec<&str> = window.on_disk().collect();
+        assert_eq!(on_disk, (2..8).map(segment).collect::<Vec<_>>());
         let text = window.render(false);
         assert!(
             text.starts_with(
