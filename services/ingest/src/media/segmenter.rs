@@ -67,7 +67,7 @@ pub struct Segmenter {
     discontinuity_pending: bool,
     /// Size of the last segment: the next one is allocated that big at once, not grown.
     last_segment_bytes: usize,
-    /// One picture or audio frame in its MPEG-TS form, reused for every packet.
+    /// One audio frame in its ADTS form, reused for every frame.
     scratch: Vec<u8>,
 }
 
@@ -213,19 +213,14 @@ impl Segmenter {
             self.begin(dts, false)?;
         }
 
-        self.scratch.clear();
-        if self
-            .video
-            .access_unit(nals, keyframe, &mut self.scratch)
-            .is_err()
-        {
+        let Ok(pieces) = self.video.access_unit(nals, keyframe) else {
             return Ok(completed);
-        }
+        };
         let unit = Unit {
             pts: ticks(pts),
             dts: ticks(dts),
             keyframe,
-            data: &self.scratch,
+            data: &pieces,
         };
         if let Some(open) = self.open.as_mut() {
             self.writer.video(&unit, &mut open.bytes)?;

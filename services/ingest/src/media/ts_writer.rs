@@ -57,7 +57,8 @@ pub struct Unit<'a> {
     pub pts: u64,
     pub dts: u64,
     pub keyframe: bool,
-    pub data: &'a [u8],
+    /// The access unit's bytes, in pieces to be written one after the other.
+    pub data: &'a [&'a [u8]],
 }
 
 impl TsWriter {
@@ -128,7 +129,7 @@ impl TsWriter {
             stream,
             (timestamp(unit.pts), dts),
             Some(adaptation),
-            unit.data,
+            Pieces::new(unit.data),
             false,
         )
     }
@@ -143,7 +144,7 @@ impl TsWriter {
             stream,
             (timestamp(pts), None),
             None,
-            data,
+            Pieces::new(&[data]),
             true,
         )
     }
@@ -158,13 +159,13 @@ fn pes(
     stream_id: StreamId,
     (pts, dts): (Timestamp, Option<Timestamp>),
     adaptation: Option<AdaptationField>,
-    data: &[u8],
+    mut data: Pieces<'_>,
     bounded: bool,
 ) -> Result<(), TsWriteError> {
     let header_bytes = PES_FIXED_HEADER + TIMESTAMP_BYTES * (1 + usize::from(dts.is_some()));
     let packet_len = if bounded {
-        u16::try_from(header_bytes - 6 + data.len())
-            .map_err(|_| TsWriteError(format!("audio PES of {} bytes", data.len())))?
+        u16::try_from(header_bytes - 6 + data.remaining())
+            .map_err(|_| TsWriteError(format!("audio PES of {} bytes", data.remaining())))?
     } else {
         0
     };
@@ -173,7 +174,8 @@ fn pes(
         Some(_) => ADAPTATION_FLAGS,
         None => 0,
     };
-    let first = data.len().min(PAYLOAD - header_bytes - adaptation_bytes);
+    let mut staged = Vec::with_capacity(PAYLOAD);
+    data.take_into(PAYLOAD - header_bytes - adaptation_bytes, &mut staged);
     let start = Pes {
         header: PesHeader {
             stream_id,
@@ -186,40 +188,40 @@ fn pes(
             escr: None,
         },
         pes_packet_len: packet_len,
-        data: Payload::new(&data[..first])?,
+        data: Payload::new(&staged)?,
     };
     let first_header = header(pid_value, counter)?;
     write(out, first_header, adaptation, TsPayload::PesStart(start))?;
     let continuation_pid = pid(pid_value)?;
-    let mut rest = &data[first..];
-    while let Some((chunk, tail)) = rest.split_first_chunk::<PAYLOAD>() {
-        write_full_continuation(out, continuation_pid, counter, chunk);
-        rest = tail;
+    while data.remaining() >= PAYLOAD {
+        write_full_continuation(out, continuation_pid, counter, &mut data);
     }
-    if !rest.is_empty() {
+    if data.remaining() > 0 {
         // The crate pads the short last packet with an adaptation field.
+        staged.clear();
+        data.take_into(PAYLOAD, &mut staged);
         let last_header = header(pid_value, counter)?;
         write(
             out,
             last_header,
             None,
-            TsPayload::PesContinuation(Payload::new(rest)?),
+            TsPayload::PesContinuation(Payload::new(&staged)?),
         )?;
     }
     Ok(())
 }
 
 /// A continuation packet whose payload fills it (most packets of a video PES): its four header
-/// bytes and the data, straight into `out`. Through the crate, each such packet copied its
-/// payload three times in small pieces (into the payload type, a staging buffer, the output),
-/// which made the packetiser the ingest's largest user-space cost at load (perf, bench
-/// section 3). The crate keeps every packet with an adaptation field or padding; a test checks
-/// this one byte for byte against it.
+/// bytes and the next [`PAYLOAD`] bytes of `data`, straight into `out`. Through the crate, each
+/// such packet copied its payload three times in small pieces (into the payload type, a staging
+/// buffer, the output), which made the packetiser the ingest's largest user-space cost at load
+/// (perf, bench section 3). The crate keeps every packet with an adaptation field or padding; a
+/// test checks this one byte for byte against it.
 fn write_full_continuation(
     out: &mut Vec<u8>,
     pid: Pid,
     counter: &mut ContinuityCounter,
-    chunk: &[u8; PAYLOAD],
+    data: &mut Pieces<'_>,
 ) {
     // Not scrambled (00), payload only (01), then the 4-bit continuity counter.
     const PAYLOAD_ONLY: u8 = 0b0001_0000;
@@ -231,8 +233,49 @@ fn write_full_continuation(
         pid_low,
         PAYLOAD_ONLY | counter.as_u8(),
     ]);
-    out.extend_from_slice(chunk);
+    data.take_into(PAYLOAD, out);
     counter.increment();
+}
+
+/// Bytes given as pieces (an access unit's start codes, parameter sets and NAL units), read as
+/// one run: each byte is copied once, into the packet that carries it.
+struct Pieces<'a> {
+    current: &'a [u8],
+    next: &'a [&'a [u8]],
+    remaining: usize,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(pieces: &'a [&'a [u8]]) -> Self {
+        Self {
+            current: &[],
+            next: pieces,
+            remaining: pieces.iter().map(|piece| piece.len()).sum(),
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// Appends the next `count` bytes (or all that are left) to `out`.
+    fn take_into(&mut self, mut count: usize, out: &mut Vec<u8>) {
+        while count > 0 {
+            if self.current.is_empty() {
+                let Some((first, rest)) = self.next.split_first() else {
+                    return;
+                };
+                self.current = first;
+                self.next = rest;
+                continue;
+            }
+            let (taken, left) = self.current.split_at(count.min(self.current.len()));
+            out.extend_from_slice(taken);
+            self.current = left;
+            count -= taken.len();
+            self.remaining -= taken.len();
+        }
+    }
 }
 
 fn write(
@@ -308,7 +351,7 @@ mod tests {
             pts: 133_500,
             dts: 126_000,
             keyframe: true,
-            data: &data,
+            data: &[&data],
         };
         writer.video(&unit, &mut out).expect("written");
         let packets = packets(&out);
@@ -329,6 +372,33 @@ mod tests {
     }
 
     #[test]
+    fn where_an_access_unit_is_cut_into_pieces_does_not_change_a_byte() {
+        let data: Vec<u8> = (0..7000u32).map(|i| (i * 31) as u8).collect();
+        let write_in = |pieces: &[&[u8]]| {
+            let mut out = Vec::new();
+            let unit = Unit {
+                pts: 133_500,
+                dts: 126_000,
+                keyframe: true,
+                data: pieces,
+            };
+            TsWriter::new(true).video(&unit, &mut out).expect("written");
+            out
+        };
+        let whole = write_in(&[&data]);
+        // Cuts inside the first packet, across packet boundaries, empty pieces, a 1-byte piece.
+        let cuts = [6, 6, 22, 170, 171, 184 * 3 + 5, 4000, 6999];
+        let mut pieces: Vec<&[u8]> = Vec::new();
+        let mut at = 0;
+        for cut in cuts {
+            pieces.push(&data[at..cut]);
+            at = cut;
+        }
+        pieces.push(&data[at..]);
+        assert_eq!(write_in(&pieces), whole);
+    }
+
+    #[test]
     fn a_full_continuation_packet_is_what_the_crate_writes() {
         let chunk: [u8; PAYLOAD] = std::array::from_fn(|i| (i * 7) as u8);
         for start in [0, 9, 15] {
@@ -340,7 +410,11 @@ mod tests {
             write(&mut expected, crate_header, None, payload).expect("written");
             let mut out = Vec::new();
             let video = pid(VIDEO_PID).expect("pid");
-            write_full_continuation(&mut out, video, &mut by_hand, &chunk);
+            let (front, back) = chunk.split_at(50);
+            let split = [front, &[], back];
+            let mut pieces = Pieces::new(&split);
+            write_full_continuation(&mut out, video, &mut by_hand, &mut pieces);
+            assert_eq!(pieces.remaining(), 0);
             assert_eq!(out, expected, "counter {start}");
             assert_eq!(by_hand, by_crate);
         }
