@@ -13,16 +13,29 @@ import { randomBytes } from 'node:crypto';
 export const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'target', process.env.FERROCAST_E2E_PROFILE ?? 'debug');
 
-export async function freePort() {
+/** A listener on a free loopback port, still open. */
+function listenOnFreePort() {
   return new Promise((done, fail) => {
     const server = createServer();
     server.unref();
     server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
+    server.listen(0, '127.0.0.1', () => done(server));
   });
+}
+
+/**
+ * One free loopback port per name, all distinct: every listener stays open until all are
+ * chosen. Closing each before asking for the next let the kernel hand the same port out twice,
+ * and the ingest then found its port taken by the users service.
+ */
+export async function freePorts(names) {
+  const servers = [];
+  try {
+    for (const name of names) servers.push([name, await listenOnFreePort()]);
+    return Object.fromEntries(servers.map(([name, server]) => [name, server.address().port]));
+  } finally {
+    await Promise.all(servers.map(([, server]) => new Promise((done) => server.close(done))));
+  }
 }
 
 async function waitForHttp(url, timeoutMs, name) {
@@ -40,14 +53,7 @@ async function waitForHttp(url, timeoutMs, name) {
 }
 
 export async function startPlatform({ logDir, leaseSeconds = 4 } = {}) {
-  const ports = {
-    users: await freePort(),
-    grpc: await freePort(),
-    rooms: await freePort(),
-    ingestHttp: await freePort(),
-    rtmp: await freePort(),
-    gateway: await freePort(),
-  };
+  const ports = await freePorts(['users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway']);
   const runId = randomBytes(6).toString('hex');
   const hlsRoot = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-hls-'));
   mkdirSync(logDir, { recursive: true });

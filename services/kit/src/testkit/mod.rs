@@ -8,7 +8,7 @@ mod document_store;
 mod logs;
 mod tmpfs;
 
-use std::{net::TcpListener, path::PathBuf, time::Duration};
+use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, time::Duration};
 
 pub use document_store::DocumentStore;
 pub use logs::LogCapture;
@@ -22,12 +22,23 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
-/// A port that was free a moment ago, for processes that cannot be told to bind port 0.
+/// A port that was free a moment ago, for processes that cannot be told to bind port 0; never
+/// one this process handed out before, since the kernel may give a port just closed out again at
+/// once and two servers of one test would then collide.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    static HANDED_OUT: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A name no other test uses: `prefix` + 12 random hex digits, lowercase (valid as a username,
