@@ -2,9 +2,10 @@
 //! session of each user, under `/hls/{username}/...`.
 //!
 //! [`HlsRegistry`] maps a username to the folder of its current session; the transcoder updates
-//! it when a session starts and ends, and holds the playlists the ingest writes itself
-//! ([`PublishedPlaylist`]). [`FileCache`] keeps the other files of the live window in memory. [`routes`] is the axum router the
-//! ingest mounts; [`edge::respond`] answers plain reads of cached files before it.
+//! it when a session starts and ends, and holds the playlists the ingest writes itself with their
+//! segments ([`PublishedPlaylist`]). [`FileCache`] keeps the other files of the live window in
+//! memory. [`routes`] is the axum router the ingest mounts; [`edge::respond`] answers plain reads
+//! of cached files before it.
 
 pub mod edge;
 mod files;
