@@ -174,8 +174,8 @@ fn pes(
         Some(_) => ADAPTATION_FLAGS,
         None => 0,
     };
-    let mut staged = Vec::with_capacity(PAYLOAD);
-    data.take_into(PAYLOAD - header_bytes - adaptation_bytes, &mut staged);
+    let mut staged = [0; PAYLOAD];
+    let first = data.stage(PAYLOAD - header_bytes - adaptation_bytes, &mut staged);
     let start = Pes {
         header: PesHeader {
             stream_id,
@@ -188,7 +188,7 @@ fn pes(
             escr: None,
         },
         pes_packet_len: packet_len,
-        data: Payload::new(&staged)?,
+        data: Payload::new(first)?,
     };
     let first_header = header(pid_value, counter)?;
     write(out, first_header, adaptation, TsPayload::PesStart(start))?;
@@ -198,14 +198,13 @@ fn pes(
     }
     if data.remaining() > 0 {
         // The crate pads the short last packet with an adaptation field.
-        staged.clear();
-        data.take_into(PAYLOAD, &mut staged);
+        let last = data.stage(PAYLOAD, &mut staged);
         let last_header = header(pid_value, counter)?;
         write(
             out,
             last_header,
             None,
-            TsPayload::PesContinuation(Payload::new(&staged)?),
+            TsPayload::PesContinuation(Payload::new(last)?),
         )?;
     }
     Ok(())
@@ -233,7 +232,7 @@ fn write_full_continuation(
         pid_low,
         PAYLOAD_ONLY | counter.as_u8(),
     ]);
-    data.take_into(PAYLOAD, out);
+    data.take(PAYLOAD, |bytes| out.extend_from_slice(bytes));
     counter.increment();
 }
 
@@ -258,8 +257,20 @@ impl<'a> Pieces<'a> {
         self.remaining
     }
 
-    /// Appends the next `count` bytes (or all that are left) to `out`.
-    fn take_into(&mut self, mut count: usize, out: &mut Vec<u8>) {
+    /// Copies the next `count` bytes (or all that are left) into `staged`: the part of a packet
+    /// the crate writes. Returns them.
+    fn stage<'s>(&mut self, count: usize, staged: &'s mut [u8; PAYLOAD]) -> &'s [u8] {
+        let mut filled = 0;
+        self.take(count.min(PAYLOAD), |bytes| {
+            staged[filled..filled + bytes.len()].copy_from_slice(bytes);
+            filled += bytes.len();
+        });
+        &staged[..filled]
+    }
+
+    /// Hands the next `count` bytes (or all that are left) to `sink`, as many slices as pieces
+    /// they span.
+    fn take(&mut self, mut count: usize, mut sink: impl FnMut(&[u8])) {
         while count > 0 {
             if self.current.is_empty() {
                 let Some((first, rest)) = self.next.split_first() else {
@@ -270,7 +281,7 @@ impl<'a> Pieces<'a> {
                 continue;
             }
             let (taken, left) = self.current.split_at(count.min(self.current.len()));
-            out.extend_from_slice(taken);
+            sink(taken);
             self.current = left;
             count -= taken.len();
             self.remaining -= taken.len();
