@@ -2,9 +2,9 @@
 //! that is in memory is answered here, straight from the hyper request, without the axum
 //! router, its extractors and its middleware (which cost more than the answer itself: bench
 //! section 5). Media playlists and segments the ingest writes itself come from the registry,
-//! including blocking reloads (`_HLS_msn`, [`super::live`]). Everything else — ranges, files too big to
-//! cache, errors, preflights, health and metrics — goes to the router, which answers exactly as
-//! before.
+//! including blocking reloads (`_HLS_msn`, [`super::live`]). Everything else — ranges, files too
+//! big to cache, errors, preflights, health and metrics — goes to the router, which answers
+//! exactly as before.
 
 use std::{convert::Infallible, net::SocketAddr, sync::OnceLock};
 

@@ -106,7 +106,6 @@ impl HlsRegistry {
         on_disk: &[&str],
     ) {
         self.change_session(username, session_id, |session| {
-            let folder = session.dir.join(rendition);
             version.segments = {
                 let previous = session
                     .playlists
@@ -119,9 +118,10 @@ impl HlsRegistry {
                             .as_ref()
                             .and_then(|version| version.segment(name).cloned())
                             .unwrap_or_else(|| {
+                                // Only a segment new in this version needs its path.
                                 Arc::new(PublishedSegment::new(
                                     (*name).to_owned(),
-                                    folder.join(name),
+                                    session.dir.join(rendition).join(name),
                                 ))
                             })
                     })
