@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
-use ferrocast_ingest::hls::{self, HlsRegistry};
+use ferrocast_ingest::hls::{self, Edge, HlsRegistry};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -98,6 +98,14 @@ async fn revalidate(url: &str, etag: &reqwest::header::HeaderValue) -> reqwest::
         .send()
         .await
         .expect("request")
+}
+
+/// A playlist version whose newest complete segment is `last`.
+fn upto(last: u64) -> Edge {
+    Edge {
+        sequence: last + 1,
+        parts: 0,
+    }
 }
 
 fn client() -> reqwest::Client {
@@ -222,7 +230,12 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
     let published = publish_720p(&origin, "s1");
     // Differs from the file on disk, so the test sees which one is answered.
     let live = "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n#EXTINF:1.0,\ns1_00001.ts\n";
-    published.put(bytes::Bytes::from_static(live.as_bytes()), 1, &[]);
+    published.put(
+        bytes::Bytes::from_static(live.as_bytes()),
+        upto(1),
+        &[],
+        &[],
+    );
 
     let response = client()
         .get(&url)
@@ -248,14 +261,19 @@ async fn a_playlist_the_ingest_publishes_is_served_from_memory_until_withdrawn()
 
     // The next version has a new validator.
     let next = format!("{live}#EXTINF:1.0,\ns1_00002.ts\n");
-    published.put(bytes::Bytes::from(next.clone()), 2, &[]);
+    published.put(bytes::Bytes::from(next.clone()), upto(2), &[], &[]);
     let changed = revalidate(&url, &etag).await;
     assert_eq!(changed.status(), 200);
     assert_eq!(changed.text().await.expect("body"), next);
 
     // Another session's writer never shows up here.
     let stranger = publish_720p(&origin, "s0");
-    stranger.put(bytes::Bytes::from_static(b"#EXTM3U\nstale\n"), 9, &[]);
+    stranger.put(
+        bytes::Bytes::from_static(b"#EXTM3U\nstale\n"),
+        upto(9),
+        &[],
+        &[],
+    );
     assert_eq!(body_of(&url).await, next);
 
     drop(published);
@@ -270,7 +288,12 @@ async fn a_published_segment_is_read_once_and_served_while_the_writer_has_it() {
     let dir = origin.root.path().join("alice/s1/720p");
     let url = format!("http://{}/hls/alice/720p/s1_00000.ts", origin.addr);
     let published = publish_720p(&origin, "s1");
-    published.put(bytes::Bytes::from_static(b"#EXTM3U\n"), 0, &["s1_00000.ts"]);
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\n"),
+        upto(0),
+        &["s1_00000.ts"],
+        &[],
+    );
 
     let response = client().get(&url).send().await.expect("request");
     assert_eq!(response.status(), 200);
@@ -289,14 +312,20 @@ async fn a_published_segment_is_read_once_and_served_while_the_writer_has_it() {
     // A listed segment never read and missing on disk, and one the writer no longer has: 404.
     published.put(
         bytes::Bytes::from_static(b"#EXTM3U\n"),
-        1,
+        upto(1),
         &["s1_00000.ts", "s1_00001.ts"],
+        &[],
     );
     assert_eq!(body_of(&url).await.len(), 188 * 10);
     let never_written = format!("http://{}/hls/alice/720p/s1_00001.ts", origin.addr);
     let missing = client().get(&never_written).send().await.expect("request");
     assert_eq!(missing.status(), 404);
-    published.put(bytes::Bytes::from_static(b"#EXTM3U\n"), 2, &["s1_00001.ts"]);
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\n"),
+        upto(2),
+        &["s1_00001.ts"],
+        &[],
+    );
     let gone = client().get(&url).send().await.expect("request");
     assert_eq!(gone.status(), 404);
 }
@@ -307,7 +336,12 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     let origin = origin().await;
     let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
     let published = publish_720p(&origin, "s1");
-    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 3\n"), 3, &[]);
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\nup to 3\n"),
+        upto(3),
+        &[],
+        &[],
+    );
 
     let now = client().get(format!("{url}?_HLS_msn=3")).send().await;
     assert_eq!(
@@ -318,7 +352,12 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=4")).send());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!held.is_finished(), "answered before segment 4 was listed");
-    published.put(bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"), 4, &[]);
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"),
+        upto(4),
+        &[],
+        &[],
+    );
     let answered = tokio::time::timeout(Duration::from_secs(1), held)
         .await
         .expect("answered once listed")
@@ -348,6 +387,81 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     assert_eq!(
         answered.text().await.expect("body"),
         "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n"
+    );
+}
+
+/// Low-latency HLS: a part is served from memory while listed, and `_HLS_msn=N&_HLS_part=M`
+/// is answered the moment part M of segment N is listed.
+#[tokio::test]
+async fn parts_are_served_from_memory_and_a_reload_can_wait_for_one() {
+    let origin = origin().await;
+    let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
+    let part_url = format!("http://{}/hls/alice/720p/s1_00004-0.ts", origin.addr);
+    let published = publish_720p(&origin, "s1");
+    let in_progress = |parts| Edge { sequence: 4, parts };
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\nup to 3\n"),
+        upto(3),
+        &[],
+        &[],
+    );
+    assert_eq!(
+        client()
+            .get(&part_url)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        404
+    );
+
+    let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=4&_HLS_part=0")).send());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!held.is_finished(), "answered before part 4.0 was listed");
+    let part = std::sync::Arc::new(hls::PublishedPart::new(
+        "s1_00004-0.ts".into(),
+        bytes::Bytes::from(vec![0x47; 188 * 3]),
+    ));
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\n4.0\n"),
+        in_progress(1),
+        &[],
+        &[part],
+    );
+    let answered = tokio::time::timeout(Duration::from_secs(1), held)
+        .await
+        .expect("answered once listed")
+        .expect("task")
+        .expect("request");
+    assert_eq!(answered.text().await.expect("body"), "#EXTM3U\n4.0\n");
+
+    let response = client().get(&part_url).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "video/mp2t");
+    assert_eq!(response.bytes().await.expect("body").len(), 188 * 3);
+
+    let refused = client().get(format!("{url}?_HLS_part=0")).send().await;
+    assert_eq!(
+        refused.expect("request").status(),
+        400,
+        "a part without its segment"
+    );
+
+    // Once the playlist stops listing the part, it is no longer served (never on disk).
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"),
+        upto(4),
+        &[],
+        &[],
+    );
+    assert_eq!(
+        client()
+            .get(&part_url)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        404
     );
 }
 

@@ -60,11 +60,37 @@ fn decode_warnings(input: &Path) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A stream without transcoded rungs, in plain HLS (no parts: the default).
 fn passthrough_only(root: &Path) -> MediaConfig {
     MediaConfig {
         hls_ladder: Vec::new(),
         ..config(root)
     }
+}
+
+/// The `#EXT-X-PART` lines of a playlist: (duration in seconds, URI, independent).
+fn parts(playlist: &str) -> Vec<(f64, String, bool)> {
+    playlist
+        .lines()
+        .filter_map(|line| line.strip_prefix("#EXT-X-PART:"))
+        .map(|attributes| {
+            let duration = attributes
+                .split(',')
+                .find_map(|pair| pair.strip_prefix("DURATION="))
+                .and_then(|value| value.parse().ok())
+                .expect("DURATION");
+            let uri = attributes
+                .split("URI=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("URI");
+            (
+                duration,
+                uri.to_owned(),
+                attributes.contains("INDEPENDENT=YES"),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,6 +191,105 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
     let warnings = decode_warnings(&playlist_path);
     assert!(warnings.trim().is_empty(), "{warnings}");
     assert!(!registry.is_live(&publisher.username));
+}
+
+/// Low-latency HLS on a stream without transcoded rungs (⅓ s parts): the
+/// published playlist lists parts no longer than its `PART-TARGET`, a segment's parts are its
+/// bytes exactly, and a player can start at an independent part (it decodes on its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passthrough_only_lists_parts_that_make_up_its_segments() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 5));
+    let root = work.path().join("hls");
+    let config = MediaConfig {
+        hls_ladder: Vec::new(),
+        hls_part_millis: 334,
+        ..config(&root)
+    };
+    let (transcoder, registry, _shutdown) = transcoder(config);
+    let publisher = publisher("parts");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
+    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    let user = publisher.username.clone();
+
+    // Wait for a version with two complete segments and a part of the third.
+    let mut last_seen = String::new();
+    let live = wait_for(Duration::from_secs(10), || {
+        let served = registry.live_playlist(&user, "360p")?;
+        let text = String::from_utf8_lossy(&served.bytes).into_owned();
+        last_seen.clone_from(&text);
+        let after_last = text.rsplit(".ts\n").next().unwrap_or_default().to_owned();
+        (segments(&text).len() >= 2 && after_last.contains("#EXT-X-PART:")).then_some(text)
+    })
+    .await
+    .unwrap_or_else(|| panic!("a part of the segment in progress within 10 s: {last_seen}"));
+    assert!(
+        live.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002\n"),
+        "{live}"
+    );
+    assert!(
+        live.contains("#EXT-X-PART-INF:PART-TARGET=0.334\n"),
+        "{live}"
+    );
+    assert_eq!(
+        live.matches("#EXT-X-PROGRAM-DATE-TIME:").count(),
+        segments(&live).len(),
+        "every segment is dated (RFC 8216bis requires it of low-latency playlists): {live}"
+    );
+    let listed = parts(&live);
+    assert!(
+        listed.iter().all(|(duration, _, _)| *duration <= 0.334),
+        "{live}"
+    );
+    let bytes_of = |name: &str| {
+        registry
+            .live_part(&user, "360p", name)
+            .map(|part| part.bytes.to_vec())
+    };
+    // Each complete segment whose parts are listed is its parts back to back.
+    for segment in segments(&live) {
+        let stem = segment.trim_end_matches(".ts");
+        let its_parts: Vec<_> = listed
+            .iter()
+            .filter(|(_, uri, _)| uri.starts_with(&format!("{stem}-")))
+            .collect();
+        assert_eq!(its_parts.len(), 3, "{segment} in {live}");
+        assert!(
+            its_parts[0].2,
+            "a segment's first part starts at its keyframe"
+        );
+        let joined: Vec<u8> = its_parts
+            .iter()
+            .flat_map(|(_, uri, _)| bytes_of(uri).expect("listed part is served"))
+            .collect();
+        assert_eq!(
+            joined,
+            std::fs::read(dir.join("360p").join(&segment)).expect("segment")
+        );
+    }
+    let (_, first, _) = listed
+        .iter()
+        .find(|(_, _, independent)| *independent)
+        .expect("independent");
+    let alone = work.path().join("part.ts");
+    std::fs::write(&alone, bytes_of(first).expect("served")).expect("write");
+    assert_eq!(codecs(&alone), ["h264", "aac"]);
+    assert!(decodes(&alone), "an independent part decodes on its own");
+
+    let (sink, _) = feeding.await.expect("feeder");
+    sink.finish().await;
+    let ended = read(&dir.join("360p").join("index.m3u8"));
+    assert!(ended.trim_end().ends_with("#EXT-X-ENDLIST"), "{ended}");
+    assert!(
+        !ended.contains("#EXT-X-PART"),
+        "parts are for the live edge only: {ended}"
+    );
+    let warnings = decode_warnings(&dir.join("360p").join("index.m3u8"));
+    assert!(
+        warnings.trim().is_empty(),
+        "PAT/PMT in every part decode cleanly: {warnings}"
+    );
 }
 
 /// With transcoded rungs beside it, the native passthrough cuts where ffmpeg cuts them, so a

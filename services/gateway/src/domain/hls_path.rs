@@ -97,6 +97,12 @@ mod tests {
             segment.map(|p| p.upstream_path()),
             Ok("/hls/alice/720p/seg_00042.ts".into())
         );
+        // A low-latency part of segment 42.
+        let part = HlsPath::parse("/hls/alice/720p/seg_00042-2.ts");
+        assert_eq!(
+            part.map(|p| p.upstream_path()),
+            Ok("/hls/alice/720p/seg_00042-2.ts".into())
+        );
     }
 
     #[test]

@@ -104,9 +104,9 @@ enum Published {
     No,
 }
 
-/// A media playlist or segment the ingest wrote itself: one registry lookup, no path, no disk
-/// (after a segment's first read). With `_HLS_msn=N` a playlist request waits until segment N is
-/// listed (blocking playlist reload).
+/// A media playlist, segment or part the ingest wrote itself: one registry lookup, no path, no
+/// disk (after a segment's first read). With `_HLS_msn=N` a playlist request waits until segment
+/// N is listed, with `_HLS_part=M` as well until part M of it is (blocking playlist reload).
 async fn published(
     origin: &Origin,
     username: &str,
@@ -120,8 +120,8 @@ async fn published(
     if file != MEDIA_PLAYLIST {
         return published_segment(origin, username, rendition, file).await;
     }
-    let sequence = match requested_sequence(query) {
-        Ok(Some(sequence)) => sequence,
+    let (sequence, part) = match requested_sequence(query) {
+        Ok(Some(requested)) => requested,
         Ok(None) => {
             return origin
                 .registry
@@ -134,11 +134,11 @@ async fn published(
             return Published::Refused(error(
                 StatusCode::BAD_REQUEST,
                 "bad_directive",
-                "_HLS_msn must be a media sequence number",
+                "_HLS_msn must be a media sequence number, _HLS_part a part index",
             ))
         }
     };
-    match live::reload(&origin.registry, username, rendition, sequence).await {
+    match live::reload(&origin.registry, username, rendition, sequence, part).await {
         Reload::Ready(file) => Published::File(file, FileKind::Playlist),
         Reload::NotPublished => Published::No,
         Reload::TooFarAhead => Published::Refused(error(
@@ -160,6 +160,9 @@ async fn published_segment(
     rendition: &str,
     file: &str,
 ) -> Published {
+    if let Some(part) = origin.registry.live_part(username, rendition, file) {
+        return Published::File(part, FileKind::TransportStream);
+    }
     let (Some(segment), Some(kind)) = (
         origin.registry.live_segment(username, rendition, file),
         FileKind::of(file),
@@ -172,16 +175,26 @@ async fn published_segment(
     }
 }
 
-/// The `_HLS_msn` delivery directive of the query, if any.
-fn requested_sequence(query: Option<&str>) -> Result<Option<u64>, ()> {
-    let Some(value) = query
-        .into_iter()
-        .flat_map(|query| query.split('&'))
-        .find_map(|pair| pair.strip_prefix("_HLS_msn="))
-    else {
-        return Ok(None);
+/// The `_HLS_msn` delivery directive of the query, if any, with `_HLS_part` if given (which
+/// alone, without `_HLS_msn`, is malformed: RFC 8216bis 6.2.5.2).
+fn requested_sequence(query: Option<&str>) -> Result<Option<(u64, Option<u32>)>, ()> {
+    let directive = |name: &str| {
+        query
+            .into_iter()
+            .flat_map(|query| query.split('&'))
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
     };
-    value.parse().map(Some).map_err(|_| ())
+    let part = directive("_HLS_part")
+        .map(|value| value.parse::<u32>().map_err(|_| ()))
+        .transpose()?;
+    match directive("_HLS_msn") {
+        Some(value) => value
+            .parse()
+            .map(|sequence| Some((sequence, part)))
+            .map_err(|_| ()),
+        None if part.is_some() => Err(()),
+        None => Ok(None),
+    }
 }
 
 fn status_class(response: &Response) -> &'static str {
@@ -231,13 +244,19 @@ mod tests {
     fn reads_the_msn_directive_and_refuses_a_malformed_one() {
         assert_eq!(requested_sequence(None), Ok(None));
         assert_eq!(requested_sequence(Some("a=1")), Ok(None));
-        assert_eq!(requested_sequence(Some("_HLS_msn=42")), Ok(Some(42)));
+        assert_eq!(
+            requested_sequence(Some("_HLS_msn=42")),
+            Ok(Some((42, None)))
+        );
         assert_eq!(
             requested_sequence(Some("_HLS_part=0&_HLS_msn=7")),
-            Ok(Some(7))
+            Ok(Some((7, Some(0))))
         );
         assert_eq!(requested_sequence(Some("_HLS_msn=-1")), Err(()));
         assert_eq!(requested_sequence(Some("_HLS_msn=")), Err(()));
+        assert_eq!(requested_sequence(Some("_HLS_part=1")), Err(()));
+        assert_eq!(requested_sequence(Some("_HLS_msn=3&_HLS_part=x")), Err(()));
+        assert_eq!(requested_sequence(Some("_HLS_msnx=3")), Ok(None));
     }
 
     #[test]

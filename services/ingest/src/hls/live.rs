@@ -15,6 +15,11 @@
 //! `CAN-BLOCK-RELOAD=YES`). A polling player learns of a new segment anywhere up to a poll
 //! interval late, and hls.js counts its latency from when it learnt; a blocked reload learns at
 //! once, so the player can sit closer to the live edge for the same buffer.
+//!
+//! Low-latency HLS adds partial segments (`EXT-X-PART`, RFC 8216bis 4.4.4.9): a version then
+//! also carries the parts it lists, which live only here (in memory, never on disk: a part is
+//! wanted for a few seconds, by players at the live edge), and a reload may wait for a part
+//! (`_HLS_msn` with `_HLS_part`).
 
 use std::{
     path::PathBuf,
@@ -36,21 +41,62 @@ use super::{
 /// Numbers every version of every playlist, so each version gets its own ETag.
 static VERSIONS: AtomicU64 = AtomicU64::new(1);
 
+/// How far a playlist version reaches: every segment before `sequence` is complete, and the
+/// first `parts` parts of segment `sequence` (the one in progress) are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub sequence: u64,
+    pub parts: u32,
+}
+
+impl Edge {
+    /// Whether segment `sequence` is complete or, with `part`, that part of it is listed.
+    fn reaches(self, sequence: u64, part: Option<u32>) -> bool {
+        sequence < self.sequence
+            || part.is_some_and(|part| sequence == self.sequence && part < self.parts)
+    }
+}
+
 /// One version of a published playlist.
 #[derive(Debug, Clone)]
 pub(super) struct Version {
     pub(super) file: CachedFile,
-    /// Media sequence number of the newest segment it lists.
-    pub(super) last_sequence: u64,
+    pub(super) edge: Edge,
     /// How long a blocked reload may wait: three target durations (RFC 8216bis 6.2.5.2).
     pub(super) hold_limit: Duration,
     /// The rendition's segments on disk when this version was written.
     pub(super) segments: Vec<Arc<PublishedSegment>>,
+    /// The parts it lists.
+    pub(super) parts: Vec<Arc<PublishedPart>>,
 }
 
 impl Version {
     pub(super) fn segment(&self, name: &str) -> Option<&Arc<PublishedSegment>> {
         self.segments.iter().find(|segment| segment.name == name)
+    }
+
+    pub(super) fn part(&self, name: &str) -> Option<&Arc<PublishedPart>> {
+        self.parts.iter().find(|part| part.name == name)
+    }
+}
+
+/// A partial segment: its bytes, kept for as long as a playlist lists it.
+#[derive(Debug)]
+pub struct PublishedPart {
+    name: String,
+    pub(super) contents: CachedFile,
+}
+
+impl PublishedPart {
+    pub fn new(name: String, bytes: Bytes) -> Self {
+        Self {
+            name,
+            contents: CachedFile::written(bytes, VERSIONS.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -95,9 +141,9 @@ impl PublishedSegment {
 /// What a blocked reload gets.
 #[derive(Debug)]
 pub enum Reload {
-    /// The playlist listing the segment asked for.
+    /// The playlist listing the segment (or part) asked for.
     Ready(CachedFile),
-    /// Asked for a segment more than two ahead of the newest: a client error.
+    /// Asked for a segment more than two ahead of the newest complete one: a client error.
     TooFarAhead,
     /// The segment did not come within the hold limit.
     TimedOut,
@@ -136,9 +182,9 @@ impl PublishedPlaylist {
         }
     }
 
-    /// `bytes`, listing segments up to `last_sequence`, is now the playlist's content, and
+    /// `bytes`, reaching `edge` and listing `parts`, is now the playlist's content, and
     /// `on_disk` names the rendition's segment files (call after the files on disk changed).
-    pub fn put(&self, bytes: Bytes, last_sequence: u64, on_disk: &[&str]) {
+    pub fn put(&self, bytes: Bytes, edge: Edge, on_disk: &[&str], parts: &[Arc<PublishedPart>]) {
         let version = VERSIONS.fetch_add(1, Ordering::Relaxed);
         self.registry.put_playlist(
             &self.username,
@@ -146,9 +192,10 @@ impl PublishedPlaylist {
             &self.rendition,
             Version {
                 file: CachedFile::written(bytes, version),
-                last_sequence,
+                edge,
                 hold_limit: self.target.saturating_mul(3),
                 segments: Vec::new(),
+                parts: parts.to_vec(),
             },
             on_disk,
         );
@@ -162,26 +209,30 @@ impl Drop for PublishedPlaylist {
     }
 }
 
-/// The published playlist of `rendition` once it lists segment `sequence`.
+/// The published playlist of `rendition` once it lists segment `sequence` complete or, with
+/// `part`, that part of it.
 pub async fn reload(
     registry: &HlsRegistry,
     username: &str,
     rendition: &str,
     sequence: u64,
+    part: Option<u32>,
 ) -> Reload {
     let Some(mut versions) = registry.playlist_versions(username, rendition) else {
         return Reload::NotPublished;
     };
-    let (hold_limit, newest) = {
+    let (hold_limit, edge) = {
         let current = versions.borrow();
-        (current.hold_limit, current.last_sequence)
+        (current.hold_limit, current.edge)
     };
-    if sequence > newest.saturating_add(2) {
+    // The segment in progress is `edge.sequence`; two beyond the newest complete one is the most
+    // a player that is ahead of this playlist may ask for.
+    if sequence > edge.sequence.saturating_add(1) {
         return Reload::TooFarAhead;
     }
     let listed = async {
         versions
-            .wait_for(|version| version.last_sequence >= sequence)
+            .wait_for(|version| version.edge.reaches(sequence, part))
             .await
             .map(|version| version.file.clone())
     };
@@ -209,6 +260,14 @@ mod tests {
         registry
     }
 
+    /// A version whose newest complete segment is `last`.
+    fn upto(last: u64) -> Edge {
+        Edge {
+            sequence: last + 1,
+            parts: 0,
+        }
+    }
+
     fn playlist(registry: &HlsRegistry, session_id: &str) -> PublishedPlaylist {
         PublishedPlaylist::new(
             registry.clone(),
@@ -225,10 +284,10 @@ mod tests {
         let published = playlist(&registry, "s1");
         assert!(registry.live_playlist("alice", "720p").is_none());
 
-        published.put(Bytes::from_static(b"one"), 0, &[]);
+        published.put(Bytes::from_static(b"one"), upto(0), &[], &[]);
         let first = registry.live_playlist("alice", "720p").expect("put");
         assert_eq!(first.bytes, "one");
-        published.put(Bytes::from_static(b"two"), 1, &[]);
+        published.put(Bytes::from_static(b"two"), upto(1), &[], &[]);
         let second = registry.live_playlist("alice", "720p").expect("put again");
         assert_eq!(second.bytes, "two");
         assert_ne!(second.etag, first.etag);
@@ -244,8 +303,8 @@ mod tests {
         let old = playlist(&registry, "s1");
         registry.publish("alice", "s2", PathBuf::from("/hls/alice/s2"));
         let new = playlist(&registry, "s2");
-        new.put(Bytes::from_static(b"new"), 0, &[]);
-        old.put(Bytes::from_static(b"old"), 0, &[]);
+        new.put(Bytes::from_static(b"new"), upto(0), &[], &[]);
+        old.put(Bytes::from_static(b"old"), upto(0), &[], &[]);
         drop(old);
         let served = registry.live_playlist("alice", "720p").expect("kept");
         assert_eq!(served.bytes, "new");
@@ -261,7 +320,12 @@ mod tests {
         registry.publish("alice", "s1", root.path().to_path_buf());
         let files = FileCache::new(1024 * 1024, false);
         let published = playlist(&registry, "s1");
-        published.put(Bytes::from_static(b"up to 1"), 1, &["a_00001.ts"]);
+        published.put(
+            Bytes::from_static(b"up to 1"),
+            upto(1),
+            &["a_00001.ts"],
+            &[],
+        );
 
         let first = registry
             .live_segment("alice", "720p", "a_00001.ts")
@@ -271,8 +335,9 @@ mod tests {
 
         published.put(
             Bytes::from_static(b"up to 2"),
-            2,
+            upto(2),
             &["a_00001.ts", "a_00002.ts"],
+            &[],
         );
         let again = registry
             .live_segment("alice", "720p", "a_00001.ts")
@@ -283,7 +348,12 @@ mod tests {
             .expect("listed");
         assert!(unread.contents(&files).await.is_none(), "never written");
 
-        published.put(Bytes::from_static(b"up to 3"), 3, &["a_00002.ts"]);
+        published.put(
+            Bytes::from_static(b"up to 3"),
+            upto(3),
+            &["a_00002.ts"],
+            &[],
+        );
         assert!(registry
             .live_segment("alice", "720p", "a_00001.ts")
             .is_none());
@@ -300,17 +370,17 @@ mod tests {
     async fn a_reload_is_held_until_its_segment_is_listed() {
         let registry = alice();
         let published = playlist(&registry, "s1");
-        published.put(Bytes::from_static(b"up to 4"), 4, &[]);
+        published.put(Bytes::from_static(b"up to 4"), upto(4), &[], &[]);
         assert!(matches!(
-            reload(&registry, "alice", "720p", 4).await,
+            reload(&registry, "alice", "720p", 4, None).await,
             Reload::Ready(file) if file.bytes == "up to 4"
         ));
         let waiting = tokio::spawn({
             let registry = registry.clone();
-            async move { reload(&registry, "alice", "720p", 5).await }
+            async move { reload(&registry, "alice", "720p", 5, None).await }
         });
         tokio::task::yield_now().await;
-        published.put(Bytes::from_static(b"up to 5"), 5, &[]);
+        published.put(Bytes::from_static(b"up to 5"), upto(5), &[], &[]);
         assert!(matches!(
             waiting.await.expect("task"),
             Reload::Ready(file) if file.bytes == "up to 5"
@@ -321,26 +391,93 @@ mod tests {
     async fn a_reload_too_far_ahead_late_or_unpublished_is_not_held() {
         let registry = alice();
         assert!(matches!(
-            reload(&registry, "alice", "720p", 0).await,
+            reload(&registry, "alice", "720p", 0, None).await,
             Reload::NotPublished
         ));
         let published = playlist(&registry, "s1");
-        published.put(Bytes::from_static(b"up to 4"), 4, &[]);
+        published.put(Bytes::from_static(b"up to 4"), upto(4), &[], &[]);
         assert!(matches!(
-            reload(&registry, "alice", "720p", 7).await,
+            reload(&registry, "alice", "720p", 7, None).await,
             Reload::TooFarAhead
         ));
         // Three target durations (300 ms here) without segment 6.
         assert!(matches!(
-            reload(&registry, "alice", "720p", 6).await,
+            reload(&registry, "alice", "720p", 6, None).await,
             Reload::TimedOut
         ));
         let waiting = tokio::spawn({
             let registry = registry.clone();
-            async move { reload(&registry, "alice", "720p", 5).await }
+            async move { reload(&registry, "alice", "720p", 5, None).await }
         });
         tokio::task::yield_now().await;
         drop(published);
         assert!(matches!(waiting.await.expect("task"), Reload::NotPublished));
+    }
+
+    #[tokio::test]
+    async fn a_reload_for_a_part_is_held_until_the_part_is_listed_and_served_from_memory() {
+        let registry = alice();
+        let published = playlist(&registry, "s1");
+        let in_progress = |parts| Edge { sequence: 5, parts };
+        let first = Arc::new(PublishedPart::new(
+            "a_00005-0.ts".into(),
+            Bytes::from_static(&[0x47; 188]),
+        ));
+        published.put(
+            Bytes::from_static(b"5.0"),
+            in_progress(1),
+            &[],
+            std::slice::from_ref(&first),
+        );
+        assert!(matches!(
+            reload(&registry, "alice", "720p", 5, Some(0)).await,
+            Reload::Ready(file) if file.bytes == "5.0"
+        ));
+        let served = registry
+            .live_part("alice", "720p", "a_00005-0.ts")
+            .expect("listed");
+        assert_eq!(served.bytes.len(), 188);
+        assert!(registry
+            .live_part("alice", "720p", "a_00005-1.ts")
+            .is_none());
+
+        let waiting = tokio::spawn({
+            let registry = registry.clone();
+            async move { reload(&registry, "alice", "720p", 5, Some(1)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        let second = Arc::new(PublishedPart::new(
+            "a_00005-1.ts".into(),
+            Bytes::from_static(&[0x47; 376]),
+        ));
+        published.put(
+            Bytes::from_static(b"5.1"),
+            in_progress(2),
+            &[],
+            &[first, second],
+        );
+        assert!(matches!(
+            waiting.await.expect("task"),
+            Reload::Ready(file) if file.bytes == "5.1"
+        ));
+
+        // A part past the segment's last one is answered once the segment is complete.
+        let waiting = tokio::spawn({
+            let registry = registry.clone();
+            async move { reload(&registry, "alice", "720p", 5, Some(3)).await }
+        });
+        tokio::task::yield_now().await;
+        published.put(Bytes::from_static(b"up to 5"), upto(5), &[], &[]);
+        assert!(matches!(
+            waiting.await.expect("task"),
+            Reload::Ready(file) if file.bytes == "up to 5"
+        ));
+        assert!(
+            registry
+                .live_part("alice", "720p", "a_00005-0.ts")
+                .is_none(),
+            "no longer listed"
+        );
     }
 }

@@ -15,7 +15,7 @@ mod registry;
 mod routes;
 
 pub use files::FileCache;
-pub use live::{reload, PublishedPlaylist, Reload};
+pub use live::{reload, Edge, PublishedPart, PublishedPlaylist, Reload};
 pub use names::{is_file_name, is_rendition, is_username, FileKind};
 pub use registry::HlsRegistry;
 pub use routes::{routes, Origin};

@@ -95,6 +95,19 @@ impl HlsRegistry {
             .and_then(|versions| versions.borrow().segment(name).cloned())
     }
 
+    /// A part that the published playlist of `rendition` lists.
+    pub fn live_part(&self, username: &str, rendition: &str, name: &str) -> Option<CachedFile> {
+        self.read()
+            .get(username)
+            .and_then(|session| session.playlists.get(rendition))
+            .and_then(|versions| {
+                versions
+                    .borrow()
+                    .part(name)
+                    .map(|part| part.contents.clone())
+            })
+    }
+
     /// Makes `version` the rendition's playlist, with `on_disk` as its segments: those already
     /// published keep what was read of them.
     pub(super) fn put_playlist(

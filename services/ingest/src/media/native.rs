@@ -19,17 +19,32 @@
 //!
 //! A segment's disk work (segment, playlist, expired files) is one trip to the blocking pool:
 //! each `tokio::fs` call is a hand-over to a pool thread and back, four per segment before.
+//!
+//! With parts (low-latency HLS, `FERROCAST_HLS_PART_MILLIS`) each part goes only to the origin,
+//! with a playlist version that lists it; the segment file and the playlist on disk (without
+//! parts) are written when the segment completes, as without parts. Segments are then dated
+//! (`EXT-X-PROGRAM-DATE-TIME`, which RFC 8216bis requires of low-latency playlists and by which
+//! hls.js re-anchors each reload): the wall clock when a segment's first frame arrived, on a
+//! clock anchored once per timeline so consecutive dates differ by exactly the durations.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::VecDeque,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use bytes::Bytes;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{
     process::NO_SPACE,
-    segmenter::{Segment, Segmenter},
+    segmenter::{Part, Segment, Segmenter},
     window::Window,
 };
-use crate::{hls::PublishedPlaylist, ports::MediaPacket};
+use crate::{
+    hls::{Edge, PublishedPart, PublishedPlaylist},
+    ports::MediaPacket,
+};
 
 const PLAYLIST: &str = "index.m3u8";
 
@@ -39,16 +54,29 @@ pub struct NativeRendition {
     segmenter: Segmenter,
     window: Window,
     published: PublishedPlaylist,
+    /// The parts the window lists, oldest first.
+    parts: VecDeque<Arc<PublishedPart>>,
+    /// Present when segments are dated.
+    dates: Option<Dates>,
+}
+
+/// The wall-clock time of one moment on the stream's clock (ms), once known.
+#[derive(Debug, Default)]
+struct Dates {
+    anchor: Option<(i64, DateTime<Utc>)>,
 }
 
 impl NativeRendition {
-    /// Creates `dir` (the rendition folder); segments are named `{prefix}_{sequence:05}.ts`.
+    /// Creates `dir` (the rendition folder); segments are named `{prefix}_{sequence:05}.ts`,
+    /// their parts (when the segmenter and window cut them) `{prefix}_{sequence:05}-{part}.ts`,
+    /// names the gateway's path allowlist lets through as well.
     pub async fn create(
         dir: PathBuf,
         prefix: String,
         segmenter: Segmenter,
         window: Window,
         published: PublishedPlaylist,
+        dated: bool,
     ) -> Result<Self, String> {
         tokio::fs::create_dir_all(&dir)
             .await
@@ -59,35 +87,91 @@ impl NativeRendition {
             segmenter,
             window,
             published,
+            parts: VecDeque::new(),
+            dates: dated.then(Dates::default),
         })
     }
 
     /// Takes one packet; returns whether it completed (and published) a segment.
     pub async fn push(&mut self, packet: &MediaPacket) -> Result<bool, String> {
-        let segment = self
+        let cut = self
             .segmenter
             .push(packet)
             .map_err(|error| format!("native remux failed: {error}"))?;
-        match segment {
+        let new_part = cut.part.is_some();
+        if let Some(part) = cut.part {
+            self.list_part(part);
+        }
+        match cut.segment {
             Some(segment) => self.publish(segment, false).await.map(|()| true),
-            None => Ok(false),
+            None => {
+                if new_part {
+                    self.publish_parts();
+                }
+                Ok(false)
+            }
         }
     }
 
     /// Publishes the segment in progress and closes the playlist with `#EXT-X-ENDLIST`.
     pub async fn finish(&mut self) -> Result<(), String> {
-        match self.segmenter.finish() {
+        let cut = self.segmenter.finish();
+        if let Some(part) = cut.part {
+            self.list_part(part);
+        }
+        match cut.segment {
             Some(segment) => self.publish(segment, true).await,
             None if self.window.is_empty() => Ok(()),
             None => self.write_playlist(true).await,
         }
     }
 
+    /// Adds `part` to the segment in progress and keeps its bytes for as long as it is listed.
+    fn list_part(&mut self, part: Part) {
+        let name = format!(
+            "{}_{:05}-{}.ts",
+            self.prefix,
+            self.window.next_sequence(),
+            self.window.open_parts()
+        );
+        self.window
+            .push_part(name.clone(), part.duration_ms, part.independent);
+        self.parts
+            .push_back(Arc::new(PublishedPart::new(name, part.bytes)));
+    }
+
+    /// Hands the origin a version that lists the newest part (nothing changes on disk).
+    fn publish_parts(&mut self) {
+        let playlist = Bytes::from(self.window.render(false, true));
+        self.publish_version(playlist);
+    }
+
+    /// When `segment` began by the wall clock, if segments are dated. The clock is anchored at
+    /// the first segment, and again after a discontinuity (a new timeline), at the moment it
+    /// completed less its duration.
+    fn date(&mut self, segment: &Segment) -> Option<DateTime<Utc>> {
+        let anchor = &mut self.dates.as_mut()?.anchor;
+        let (stream_ms, wall) = match anchor {
+            Some(anchor) if !segment.discontinuity => *anchor,
+            _ => *anchor.insert((
+                segment.start_ms,
+                Utc::now() - milliseconds(segment.duration_ms),
+            )),
+        };
+        Some(wall + TimeDelta::milliseconds(segment.start_ms - stream_ms))
+    }
+
     async fn publish(&mut self, segment: Segment, ended: bool) -> Result<(), String> {
         let name = format!("{}_{:05}.ts", self.prefix, self.window.next_sequence());
+        let date = self.date(&segment);
         let mut window = self.window.clone();
-        let expired = window.push(name.clone(), segment.duration_ms, segment.discontinuity);
-        self.store(window, Some((name, segment.bytes)), expired, ended)
+        let expired = window.push(
+            name.clone(),
+            segment.duration_ms,
+            segment.discontinuity,
+            date,
+        );
+        self.store(window, Some((name, segment.chunks)), expired, ended)
             .await
     }
 
@@ -102,11 +186,11 @@ impl NativeRendition {
     async fn store(
         &mut self,
         window: Window,
-        segment: Option<(String, Vec<u8>)>,
+        segment: Option<(String, Vec<Bytes>)>,
         expired: Vec<String>,
         ended: bool,
     ) -> Result<(), String> {
-        let playlist = Bytes::from(window.render(ended));
+        let playlist = Bytes::from(window.render(ended, false));
         let work = DiskWork {
             segment,
             playlist: playlist.clone(),
@@ -117,26 +201,45 @@ impl NativeRendition {
             .await
             .map_err(|error| format!("the passthrough rendition's disk task failed: {error}"))??;
         self.window = window;
-        if let Some(last) = self.window.last_sequence() {
-            let on_disk: Vec<&str> = self.window.on_disk().collect();
-            self.published.put(playlist, last, &on_disk);
+        if !self.window.is_empty() {
+            let playlist = if self.parts.is_empty() {
+                playlist
+            } else {
+                Bytes::from(self.window.render(ended, true))
+            };
+            self.publish_version(playlist);
         }
         Ok(())
+    }
+
+    /// Hands the origin `playlist`, the window's current text, with the segments on disk and
+    /// the parts it lists (dropping the bytes of parts no longer listed).
+    fn publish_version(&mut self, playlist: Bytes) {
+        let listed = self.window.listed_parts().count();
+        let unlisted = self.parts.len().saturating_sub(listed);
+        self.parts.drain(..unlisted);
+        let on_disk: Vec<&str> = self.window.on_disk().collect();
+        let edge = Edge {
+            sequence: self.window.next_sequence(),
+            parts: self.window.open_parts(),
+        };
+        self.published
+            .put(playlist, edge, &on_disk, self.parts.make_contiguous());
     }
 }
 
 /// What one playlist version needs on disk, in this order.
 struct DiskWork {
-    segment: Option<(String, Vec<u8>)>,
+    segment: Option<(String, Vec<Bytes>)>,
     playlist: Bytes,
     expired: Vec<String>,
 }
 
 impl DiskWork {
     fn run(self, dir: &Path) -> Result<(), String> {
-        if let Some((name, bytes)) = &self.segment {
+        if let Some((name, chunks)) = &self.segment {
             let path = dir.join(name);
-            if let Err(error) = std::fs::write(&path, bytes) {
+            if let Err(error) = write_chunks(&path, chunks) {
                 // A partial segment holds space a full disk needs back.
                 let _ = std::fs::remove_file(&path);
                 return Err(describe("write a segment", &error));
@@ -150,6 +253,20 @@ impl DiskWork {
         }
         Ok(())
     }
+}
+
+fn milliseconds(ms: u64) -> TimeDelta {
+    TimeDelta::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// One file of `chunks` back to back (a segment and its parts: no copy to join them).
+fn write_chunks(path: &Path, chunks: &[Bytes]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    for chunk in chunks {
+        file.write_all(chunk)?;
+    }
+    Ok(())
 }
 
 fn describe(what: &str, error: &std::io::Error) -> String {

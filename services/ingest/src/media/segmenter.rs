@@ -6,6 +6,12 @@
 //! the first keyframe whose time since the start reaches the next multiple of the target
 //! length. A timestamp jump (the publisher's clock restarted) starts a new segment behind a
 //! discontinuity. Pure: packets in, finished segments out.
+//!
+//! With a part length set, each segment is also cut into partial segments for low-latency HLS
+//! (`EXT-X-PART`): a part closes before the picture that would take it past the part length, so
+//! no part is longer than the advertised `PART-TARGET`, and a segment's end closes its last part.
+//! Every part opens with the PAT and PMT, so a player can start at any part that begins with a
+//! keyframe; a segment is its parts back to back, byte for byte.
 
 use bytes::Bytes;
 
@@ -42,10 +48,36 @@ pub enum SegmenterError {
 /// A finished segment.
 #[derive(Debug)]
 pub struct Segment {
+    /// When its first picture is, on the stream's clock (ms).
+    pub start_ms: i64,
     pub duration_ms: u64,
     /// Follows a timestamp jump: the playlist puts `#EXT-X-DISCONTINUITY` before it.
     pub discontinuity: bool,
-    pub bytes: Vec<u8>,
+    /// The segment's bytes: its parts in order, or one chunk when it is not cut into parts.
+    pub chunks: Vec<Bytes>,
+}
+
+#[cfg(test)]
+impl Segment {
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum()
+    }
+}
+
+/// A finished partial segment of the segment in progress.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub duration_ms: u64,
+    /// Begins with a keyframe: a player may start here.
+    pub independent: bool,
+    pub bytes: Bytes,
+}
+
+/// What one packet completed: a part, and the segment it ended (whose last part is `part`).
+#[derive(Debug, Default)]
+pub struct Cut {
+    pub part: Option<Part>,
+    pub segment: Option<Segment>,
 }
 
 pub struct Segmenter {
@@ -65,8 +97,11 @@ pub struct Segmenter {
     /// A jump closed the last run: the next segment, whenever a keyframe starts it, follows a
     /// discontinuity.
     discontinuity_pending: bool,
-    /// Size of the last segment: the next one is allocated that big at once, not grown.
-    last_segment_bytes: usize,
+    /// Part length, when segments are cut into parts.
+    part_ms: Option<i64>,
+    /// Size of the last chunk (segment or part): the next one is allocated that big at once,
+    /// not grown.
+    last_chunk_bytes: usize,
     /// One audio frame in its ADTS form, reused for every frame.
     scratch: Vec<u8>,
 }
@@ -74,7 +109,18 @@ pub struct Segmenter {
 struct Open {
     start_ms: i64,
     discontinuity: bool,
+    /// Parts already closed.
+    parts: Vec<Bytes>,
+    /// The part (or, without parts, the segment) being written.
+    part_start_ms: i64,
+    part_independent: bool,
     bytes: Vec<u8>,
+}
+
+impl Open {
+    fn len(&self) -> usize {
+        self.parts.iter().map(Bytes::len).sum::<usize>() + self.bytes.len()
+    }
 }
 
 impl Segmenter {
@@ -115,54 +161,65 @@ impl Segmenter {
             last_video_dts: None,
             frame_ms: DEFAULT_FRAME_MS,
             discontinuity_pending: false,
-            last_segment_bytes: 0,
+            part_ms: None,
+            last_chunk_bytes: 0,
             scratch: Vec::new(),
         })
     }
 
-    /// Takes one packet; returns the segment it completed, if any. Malformed pictures and
-    /// frames are skipped (as a decoder would), never fatal.
-    pub fn push(&mut self, packet: &MediaPacket) -> Result<Option<Segment>, SegmenterError> {
+    /// Cuts each segment into parts of at most `part_ms` (low-latency HLS).
+    pub fn with_parts(mut self, part_ms: u32) -> Self {
+        self.part_ms = Some(i64::from(part_ms.max(1)));
+        self
+    }
+
+    /// Takes one packet; returns the part and segment it completed, if any. Malformed pictures
+    /// and frames are skipped (as a decoder would), never fatal.
+    pub fn push(&mut self, packet: &MediaPacket) -> Result<Cut, SegmenterError> {
         match packet {
-            MediaPacket::Metadata { .. } => Ok(None),
+            MediaPacket::Metadata { .. } => Ok(Cut::default()),
             MediaPacket::Video { timestamp_ms, data } => match flv::classify_video(data) {
                 VideoBody::AvcSequenceHeader => {
                     // A new configuration mid-stream (encoder restarted): use it from now on.
                     if let Some(Ok(sets)) = flv::avc_record(data).map(ParameterSets::from_record) {
                         self.video = sets;
                     }
-                    Ok(None)
+                    Ok(Cut::default())
                 }
                 VideoBody::AvcKeyFrame => self.video_frame(*timestamp_ms, data, true),
                 VideoBody::AvcFrame => self.video_frame(*timestamp_ms, data, false),
-                VideoBody::AvcOther | VideoBody::Unsupported => Ok(None),
+                VideoBody::AvcOther | VideoBody::Unsupported => Ok(Cut::default()),
             },
             MediaPacket::Audio { timestamp_ms, data } => {
                 if self.audio.is_none() {
-                    return Ok(None);
+                    return Ok(Cut::default());
                 }
                 match flv::classify_audio(data) {
                     AudioBody::AacSequenceHeader { .. } => {
                         if let Some(Ok(config)) = aac_config(data) {
                             self.audio = Some(config);
                         }
-                        Ok(None)
+                        Ok(Cut::default())
                     }
                     // A 1-byte body classifies as a frame too: it simply carries no audio.
-                    AudioBody::AacFrame => match data.get(2..) {
-                        Some(raw) => self.audio_frame(*timestamp_ms, raw),
-                        None => Ok(None),
-                    },
-                    AudioBody::Other => Ok(None),
+                    AudioBody::AacFrame => {
+                        if let Some(raw) = data.get(2..) {
+                            self.audio_frame(*timestamp_ms, raw)?;
+                        }
+                        Ok(Cut::default())
+                    }
+                    AudioBody::Other => Ok(Cut::default()),
                 }
             }
         }
     }
 
-    /// The segment in progress, closed at the end of the stream.
-    pub fn finish(&mut self) -> Option<Segment> {
-        let end = self.last_video_dts? + self.frame_ms;
-        self.close(end)
+    /// The segment in progress (and its last part), closed at the end of the stream.
+    pub fn finish(&mut self) -> Cut {
+        match self.last_video_dts {
+            Some(last) => self.close(last + self.frame_ms),
+            None => Cut::default(),
+        }
     }
 
     fn video_frame(
@@ -170,10 +227,10 @@ impl Segmenter {
         timestamp_ms: u32,
         body: &[u8],
         keyframe: bool,
-    ) -> Result<Option<Segment>, SegmenterError> {
+    ) -> Result<Cut, SegmenterError> {
         // Body: frame type/codec, packet type, 24-bit signed composition offset, NAL units.
         let (Some(offset), Some(nals)) = (body.get(2..5), body.get(5..)) else {
-            return Ok(None);
+            return Ok(Cut::default());
         };
         let composition = (i32::from_be_bytes([offset[0], offset[1], offset[2], 0]) >> 8) as i64;
         let dts = self.clock.extend(timestamp_ms);
@@ -182,7 +239,7 @@ impl Segmenter {
         let jumped = self
             .last_video_dts
             .is_some_and(|last| dts < last - 1000 || dts > last + MAX_CLOCK_JUMP_MS);
-        let mut completed = None;
+        let mut completed = Cut::default();
         if jumped {
             let end = self.last_video_dts.unwrap_or(dts) + self.frame_ms;
             completed = self.close(end);
@@ -196,7 +253,7 @@ impl Segmenter {
         let due = keyframe && pts - self.anchor_ms >= self.target_ms * (self.cuts + 1);
         let forced = self.open.as_ref().is_some_and(|open| {
             dts - open.start_ms >= MAX_SEGMENT_MS.max(self.target_ms * 10)
-                || open.bytes.len() >= MAX_SEGMENT_BYTES
+                || open.len() >= MAX_SEGMENT_BYTES
         });
         if starts_run {
             if !keyframe {
@@ -211,6 +268,8 @@ impl Segmenter {
             completed = self.close(dts);
             self.cuts += 1;
             self.begin(dts, false)?;
+        } else if self.part_is_full(dts) {
+            completed.part = self.close_part(dts, keyframe)?;
         }
 
         let Ok(pieces) = self.video.access_unit(nals, keyframe) else {
@@ -228,42 +287,82 @@ impl Segmenter {
         Ok(completed)
     }
 
-    fn audio_frame(
-        &mut self,
-        timestamp_ms: u32,
-        raw: &[u8],
-    ) -> Result<Option<Segment>, SegmenterError> {
+    fn audio_frame(&mut self, timestamp_ms: u32, raw: &[u8]) -> Result<(), SegmenterError> {
         let pts = self.clock.extend(timestamp_ms);
         let (Some(config), Some(open)) = (self.audio, self.open.as_mut()) else {
-            return Ok(None);
+            return Ok(());
         };
         self.scratch.clear();
         if config.frame(raw, &mut self.scratch).is_ok() {
             self.writer
                 .audio(ticks(pts), &self.scratch, &mut open.bytes)?;
         }
-        Ok(None)
+        Ok(())
+    }
+
+    /// Whether the picture at `dts` (lasting about one frame) would take the open part past the
+    /// part length.
+    fn part_is_full(&self, dts: i64) -> bool {
+        match (self.part_ms, &self.open) {
+            (Some(part_ms), Some(open)) => dts + self.frame_ms - open.part_start_ms > part_ms,
+            _ => false,
+        }
     }
 
     fn begin(&mut self, start_ms: i64, discontinuity: bool) -> Result<(), SegmenterError> {
-        let mut bytes = Vec::with_capacity(self.last_segment_bytes);
+        let mut bytes = Vec::with_capacity(self.last_chunk_bytes);
         self.writer.tables(&mut bytes)?;
         self.open = Some(Open {
             start_ms,
             discontinuity,
+            parts: Vec::new(),
+            part_start_ms: start_ms,
+            part_independent: true,
             bytes,
         });
         Ok(())
     }
 
-    fn close(&mut self, end_ms: i64) -> Option<Segment> {
-        let open = self.open.take()?;
-        self.last_segment_bytes = open.bytes.len();
-        Some(Segment {
-            duration_ms: u64::try_from(end_ms - open.start_ms).unwrap_or(0),
-            discontinuity: open.discontinuity,
-            bytes: open.bytes,
-        })
+    /// Closes the open part at `end_ms` and opens the next, which starts with `keyframe`.
+    fn close_part(&mut self, end_ms: i64, keyframe: bool) -> Result<Option<Part>, SegmenterError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(None);
+        };
+        let mut next = Vec::with_capacity(self.last_chunk_bytes);
+        self.writer.tables(&mut next)?;
+        let bytes = Bytes::from(std::mem::replace(&mut open.bytes, next));
+        self.last_chunk_bytes = bytes.len();
+        let part = Part {
+            duration_ms: u64::try_from(end_ms - open.part_start_ms).unwrap_or(0),
+            independent: std::mem::replace(&mut open.part_independent, keyframe),
+            bytes: bytes.clone(),
+        };
+        open.parts.push(bytes);
+        open.part_start_ms = end_ms;
+        Ok(Some(part))
+    }
+
+    fn close(&mut self, end_ms: i64) -> Cut {
+        let Some(mut open) = self.open.take() else {
+            return Cut::default();
+        };
+        let last = Bytes::from(std::mem::take(&mut open.bytes));
+        self.last_chunk_bytes = last.len();
+        let part = self.part_ms.map(|_| Part {
+            duration_ms: u64::try_from(end_ms - open.part_start_ms).unwrap_or(0),
+            independent: open.part_independent,
+            bytes: last.clone(),
+        });
+        open.parts.push(last);
+        Cut {
+            part,
+            segment: Some(Segment {
+                start_ms: open.start_ms,
+                duration_ms: u64::try_from(end_ms - open.start_ms).unwrap_or(0),
+                discontinuity: open.discontinuity,
+                chunks: open.parts,
+            }),
+        }
     }
 }
 
@@ -340,11 +439,16 @@ mod tests {
         for frame in 0..seconds * 30 {
             let at = from_ms + frame * 1000 / 30;
             while audio_at <= at {
-                segments.extend(segmenter.push(&sound(audio_at)).expect("audio"));
+                segments.extend(segmenter.push(&sound(audio_at)).expect("audio").segment);
                 audio_at += 23;
             }
             let keyframe = (at - from_ms) % gop_ms < 1000 / 30;
-            segments.extend(segmenter.push(&picture(at, keyframe)).expect("video"));
+            segments.extend(
+                segmenter
+                    .push(&picture(at, keyframe))
+                    .expect("video")
+                    .segment,
+            );
         }
         segments
     }
@@ -357,13 +461,84 @@ mod tests {
     fn cuts_at_every_keyframe_once_the_target_is_reached() {
         let mut segmenter = Segmenter::from_headers(&headers(true), true, 1000).expect("ready");
         let mut segments = run(&mut segmenter, 0, 5, 1000);
-        segments.extend(segmenter.finish());
+        segments.extend(segmenter.finish().segment);
         assert_eq!(durations(&segments), [1000, 1000, 1000, 1000, 999]);
         for segment in &segments {
-            assert_eq!(segment.bytes.len() % 188, 0);
+            assert_eq!(segment.len() % 188, 0);
             // Each segment stands alone: it opens with the PAT (PID 0, unit start).
-            assert_eq!(segment.bytes[..3], [0x47, 0x40, 0x00]);
+            assert_eq!(segment.chunks[0][..3], [0x47, 0x40, 0x00]);
             assert!(!segment.discontinuity);
+        }
+    }
+
+    #[test]
+    fn parts_never_pass_the_part_length_and_make_up_their_segment() {
+        let mut segmenter = Segmenter::from_headers(&headers(true), true, 1000)
+            .expect("ready")
+            .with_parts(334);
+        let mut parts: Vec<Part> = Vec::new();
+        let mut segments = Vec::new();
+        let mut audio_at = 0;
+        for frame in 0..3 * 30 {
+            let at = frame * 1000 / 30;
+            while audio_at <= at {
+                let cut = segmenter.push(&sound(audio_at)).expect("audio");
+                assert!(
+                    cut.part.is_none() && cut.segment.is_none(),
+                    "audio never cuts"
+                );
+                audio_at += 23;
+            }
+            let cut = segmenter
+                .push(&picture(at, at % 1000 < 1000 / 30))
+                .expect("video");
+            parts.extend(cut.part);
+            segments.extend(cut.segment);
+        }
+        let cut = segmenter.finish();
+        parts.extend(cut.part);
+        segments.extend(cut.segment);
+
+        assert_eq!(durations(&segments), [1000, 1000, 999]);
+        assert_eq!(parts.len(), 9, "three parts per second");
+        assert!(parts
+            .iter()
+            .all(|part| (300..=334).contains(&part.duration_ms)));
+        for (segment, its_parts) in segments.iter().zip(parts.chunks(3)) {
+            let sum: u64 = its_parts.iter().map(|part| part.duration_ms).sum();
+            assert_eq!(sum, segment.duration_ms);
+        }
+        let independent: Vec<bool> = parts.iter().map(|part| part.independent).collect();
+        assert_eq!(independent, [true, false, false].repeat(3));
+        for (segment, its_parts) in segments.iter().zip(parts.chunks(3)) {
+            let joined: Vec<u8> = its_parts
+                .iter()
+                .flat_map(|part| part.bytes.to_vec())
+                .collect();
+            let whole: Vec<u8> = segment
+                .chunks
+                .iter()
+                .flat_map(|chunk| chunk.to_vec())
+                .collect();
+            assert_eq!(joined, whole, "a segment is its parts back to back");
+        }
+        for part in &parts {
+            assert_eq!(part.bytes.len() % 188, 0);
+            // Each part opens with the PAT, so a player can start at any independent one.
+            assert_eq!(part.bytes[..3], [0x47, 0x40, 0x00]);
+        }
+    }
+
+    #[test]
+    fn without_parts_a_segment_is_one_chunk_and_no_part_is_cut() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        for frame in 0..60 {
+            let at = frame * 1000 / 30;
+            let cut = segmenter.push(&picture(at, at % 1000 < 34)).expect("video");
+            assert!(cut.part.is_none());
+            if let Some(segment) = cut.segment {
+                assert_eq!(segment.chunks.len(), 1);
+            }
         }
     }
 
@@ -377,8 +552,15 @@ mod tests {
     #[test]
     fn waits_for_the_first_keyframe() {
         let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
-        assert!(segmenter.push(&picture(0, false)).expect("ok").is_none());
-        assert!(segmenter.finish().is_none(), "nothing before a keyframe");
+        assert!(segmenter
+            .push(&picture(0, false))
+            .expect("ok")
+            .segment
+            .is_none());
+        assert!(
+            segmenter.finish().segment.is_none(),
+            "nothing before a keyframe"
+        );
         let segments = run(&mut segmenter, 100, 3, 1000);
         assert_eq!(durations(&segments), [1000, 1000]);
     }
@@ -400,7 +582,7 @@ mod tests {
         let mut segments = run(&mut segmenter, 60_000, 2, 1000);
         // The restarted clock resumes mid-GOP: nothing until its first keyframe at 500 ms.
         for at in (0..500).step_by(33) {
-            segments.extend(segmenter.push(&picture(at, false)).expect("video"));
+            segments.extend(segmenter.push(&picture(at, false)).expect("video").segment);
         }
         segments.extend(run(&mut segmenter, 500, 2, 1000));
         let flags: Vec<bool> = segments.iter().map(|s| s.discontinuity).collect();
@@ -426,12 +608,12 @@ mod tests {
             timestamp_ms: 0,
             data: Bytes::from_static(&[0x17, 1, 0, 0, 0, 0, 0, 0, 99, 0x65]),
         };
-        assert!(segmenter.push(&broken).expect("skipped").is_none());
+        assert!(segmenter.push(&broken).expect("skipped").segment.is_none());
         let short = MediaPacket::Video {
             timestamp_ms: 0,
             data: Bytes::from_static(&[0x17, 1]),
         };
-        assert!(segmenter.push(&short).expect("skipped").is_none());
+        assert!(segmenter.push(&short).expect("skipped").segment.is_none());
         let segments = run(&mut segmenter, 0, 2, 1000);
         assert_eq!(durations(&segments), [1000]);
     }
@@ -465,11 +647,11 @@ mod tests {
                     data: Bytes::from(data),
                 }
             };
-            segments.extend(segmenter.push(&packet).expect("never an error"));
+            segments.extend(segmenter.push(&packet).expect("never an error").segment);
         }
-        segments.extend(segmenter.finish());
+        segments.extend(segmenter.finish().segment);
         assert!(!segments.is_empty(), "random keyframes still cut segments");
-        assert!(segments.iter().all(|s| s.bytes.len() % 188 == 0));
+        assert!(segments.iter().all(|s| s.len() % 188 == 0));
     }
 
     #[test]

@@ -5,10 +5,17 @@
 //! only three segments after it left the playlist, so a player that read the previous playlist
 //! can still fetch it. Per RFC 8216 the discontinuity sequence counts every
 //! `#EXT-X-DISCONTINUITY` that slid out, and the target duration never shrinks.
+//!
+//! With parts (low-latency HLS, RFC 8216bis 4.4.4.9) the playlist also lists the partial segments
+//! of its last [`PART_SEGMENTS`] segments and of the segment in progress, and tells the player to
+//! sit `PART-HOLD-BACK` (three part lengths, the spec's recommendation) behind the newest part
+//! instead of two whole segments. The file on disk leaves parts out: it is read only once the
+//! stream ended, when there is no live edge to be near.
 
 use std::collections::VecDeque;
 
-use m3u8_rs::{MediaPlaylist, MediaSegment};
+use chrono::{DateTime, Utc};
+use m3u8_rs::{ExtTag, MediaPlaylist, MediaSegment};
 
 /// Segments kept on disk after they left the playlist.
 const KEEP_AFTER_WINDOW: usize = 3;
@@ -18,11 +25,25 @@ const KEEP_AFTER_WINDOW: usize = 3;
 /// not write playlist-level tags of its own, hence the line.
 const SERVER_CONTROL: &str = "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n";
 
+/// Segments whose parts stay listed: three target durations, after which RFC 8216bis 4.4.4.9
+/// lets parts go, and a player that far behind loads whole segments anyway.
+pub const PART_SEGMENTS: usize = 3;
+
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
     name: String,
     duration_ms: u64,
     discontinuity: bool,
+    /// Wall-clock time of its first frame (`EXT-X-PROGRAM-DATE-TIME`).
+    date: Option<DateTime<Utc>>,
+    parts: Vec<PartEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct PartEntry {
+    name: String,
+    duration_ms: u64,
+    independent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +55,10 @@ pub struct Window {
     discontinuity_sequence: u64,
     target_seconds: u64,
     retired: VecDeque<String>,
+    /// Longest part, when segments are cut into parts.
+    part_target_ms: Option<u64>,
+    /// Parts of the segment in progress.
+    open_parts: Vec<PartEntry>,
 }
 
 impl Window {
@@ -45,7 +70,40 @@ impl Window {
             discontinuity_sequence: 0,
             target_seconds: u64::from(target_seconds.max(1)),
             retired: VecDeque::new(),
+            part_target_ms: None,
+            open_parts: Vec::new(),
         }
+    }
+
+    /// Lists parts no longer than `part_target_ms` (low-latency HLS).
+    pub fn with_parts(mut self, part_target_ms: u32) -> Self {
+        self.part_target_ms = Some(u64::from(part_target_ms.max(1)));
+        self
+    }
+
+    /// Lists a part of the segment in progress (the one [`Self::next_sequence`] names).
+    pub fn push_part(&mut self, name: String, duration_ms: u64, independent: bool) {
+        self.open_parts.push(PartEntry {
+            name,
+            duration_ms,
+            independent,
+        });
+    }
+
+    /// Parts listed of the segment in progress.
+    pub fn open_parts(&self) -> u32 {
+        u32::try_from(self.open_parts.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Names of the parts listed.
+    pub fn listed_parts(&self) -> impl Iterator<Item = &str> {
+        let skip = self.entries.len().saturating_sub(PART_SEGMENTS);
+        self.entries
+            .iter()
+            .skip(skip)
+            .flat_map(|entry| &entry.parts)
+            .chain(&self.open_parts)
+            .map(|part| part.name.as_str())
     }
 
     /// Media sequence number the next segment gets (names follow it).
@@ -53,14 +111,23 @@ impl Window {
         self.first_sequence + self.entries.len() as u64
     }
 
-    /// Lists a new segment; returns the files now safe to delete.
-    pub fn push(&mut self, name: String, duration_ms: u64, discontinuity: bool) -> Vec<String> {
+    /// Lists a new segment, dated by the wall clock when `date` is given; returns the files now
+    /// safe to delete.
+    pub fn push(
+        &mut self,
+        name: String,
+        duration_ms: u64,
+        discontinuity: bool,
+        date: Option<DateTime<Utc>>,
+    ) -> Vec<String> {
         // EXTINF rounded to the nearest second must not exceed the target duration.
         self.target_seconds = self.target_seconds.max((duration_ms + 500) / 1000);
         self.entries.push_back(Entry {
             name,
             duration_ms,
             discontinuity,
+            date,
+            parts: std::mem::take(&mut self.open_parts),
         });
         while self.entries.len() > self.capacity {
             let Some(left) = self.entries.pop_front() else {
@@ -72,13 +139,6 @@ impl Window {
         }
         let expired = self.retired.len().saturating_sub(KEEP_AFTER_WINDOW);
         self.retired.drain(..expired).collect()
-    }
-
-    /// Media sequence number of the newest listed segment.
-    pub fn last_sequence(&self) -> Option<u64> {
-        self.next_sequence()
-            .checked_sub(1)
-            .filter(|_| !self.is_empty())
     }
 
     /// Names of the segments on disk: those slid out but not yet deleted, then those listed.
@@ -93,8 +153,11 @@ impl Window {
         self.entries.is_empty()
     }
 
-    /// The playlist text; `ended` adds `#EXT-X-ENDLIST`.
-    pub fn render(&self, ended: bool) -> String {
+    /// The playlist text; `ended` adds `#EXT-X-ENDLIST`, `with_parts` lists the parts (if the
+    /// window has any).
+    pub fn render(&self, ended: bool, with_parts: bool) -> String {
+        let part_target = self.part_target_ms.filter(|_| with_parts);
+        let parts_from = self.entries.len().saturating_sub(PART_SEGMENTS);
         let playlist = MediaPlaylist {
             version: Some(3),
             target_duration: self.target_seconds,
@@ -105,10 +168,16 @@ impl Window {
             segments: self
                 .entries
                 .iter()
-                .map(|entry| MediaSegment {
+                .enumerate()
+                .map(|(at, entry)| MediaSegment {
                     uri: entry.name.clone(),
                     duration: entry.duration_ms as f32 / 1000.0,
                     discontinuity: entry.discontinuity,
+                    program_date_time: entry.date.map(|date| date.fixed_offset()),
+                    unknown_tags: match part_target {
+                        Some(_) if at >= parts_from => entry.parts.iter().map(part_tag).collect(),
+                        _ => Vec::new(),
+                    },
                     ..MediaSegment::default()
                 })
                 .collect(),
@@ -121,9 +190,50 @@ impl Window {
         let mut text = String::from_utf8_lossy(&text).into_owned();
         // Right after the header's first line, where every reader looks for playlist tags.
         let header_end = text.find('\n').map_or(text.len(), |at| at + 1);
-        text.insert_str(header_end, SERVER_CONTROL);
+        match part_target {
+            None => text.insert_str(header_end, SERVER_CONTROL),
+            Some(target_ms) => {
+                text.insert_str(header_end, &low_latency_header(target_ms));
+                // The segment in progress: after the last one, where the playlist ends.
+                for part in self.open_parts.iter().filter(|_| !ended) {
+                    text.push_str(&part_tag(part).to_string());
+                    text.push('\n');
+                }
+            }
+        }
         text
     }
+}
+
+/// Blocking reloads, the player's distance from the newest part, and the longest part.
+fn low_latency_header(part_target_ms: u64) -> String {
+    format!(
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={}\n\
+         #EXT-X-PART-INF:PART-TARGET={}\n",
+        seconds(3 * part_target_ms),
+        seconds(part_target_ms)
+    )
+}
+
+fn part_tag(part: &PartEntry) -> ExtTag {
+    let independent = if part.independent {
+        ",INDEPENDENT=YES"
+    } else {
+        ""
+    };
+    ExtTag {
+        tag: "X-PART".to_owned(),
+        rest: Some(format!(
+            "DURATION={},URI=\"{}\"{independent}",
+            seconds(part.duration_ms),
+            part.name
+        )),
+    }
+}
+
+/// Milliseconds as decimal seconds, exactly.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
 #[cfg(test)]
@@ -140,36 +250,92 @@ mod tests {
         let mut deleted = Vec::new();
         for n in 0..8 {
             assert_eq!(window.next_sequence(), n);
-            deleted.extend(window.push(segment(n), 1000, false));
+            deleted.extend(window.push(segment(n), 1000, false, None));
         }
         assert_eq!(deleted, [segment(0), segment(1)]);
         let on_disk: Vec<&str> = window.on_disk().collect();
         assert_eq!(on_disk, (2..8).map(segment).collect::<Vec<_>>());
-        let text = window.render(false);
+        let text = window.render(false, false);
         assert!(
             text.starts_with(
                 "#EXTM3U\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n#EXT-X-VERSION:3\n"
             ),
             "{text}"
         );
-        assert_eq!(window.last_sequence(), Some(7));
-        assert_eq!(Window::new(3, 1).last_sequence(), None);
+        assert_eq!(window.next_sequence(), 8);
         assert!(text.contains("#EXT-X-TARGETDURATION:1\n"), "{text}");
         assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:5\n"), "{text}");
         let listed: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(listed, [segment(5), segment(6), segment(7)]);
         assert!(text.contains("#EXTINF:1,"), "{text}");
         assert!(!text.contains("ENDLIST"));
-        assert!(window.render(true).trim_end().ends_with("#EXT-X-ENDLIST"));
+        assert!(window
+            .render(true, false)
+            .trim_end()
+            .ends_with("#EXT-X-ENDLIST"));
+    }
+
+    #[test]
+    fn lists_the_parts_of_the_last_segments_and_of_the_one_in_progress() {
+        let mut window = Window::new(6, 1).with_parts(334);
+        let start = DateTime::parse_from_rfc3339("2026-12-04T20:00:00Z").expect("date");
+        for n in 0..5 {
+            for k in 0..3 {
+                window.push_part(format!("p{n}.{k}.ts"), 333, k == 0);
+            }
+            let date = start + chrono::Duration::milliseconds(999 * n as i64);
+            window.push(segment(n), 999, false, Some(date.to_utc()));
+        }
+        window.push_part("p5.0.ts".into(), 333, true);
+        assert_eq!(window.open_parts(), 1);
+        let listed: Vec<&str> = window.listed_parts().collect();
+        assert_eq!(listed.len(), PART_SEGMENTS * 3 + 1);
+        assert_eq!(listed.first(), Some(&"p2.0.ts"));
+
+        let text = window.render(false, true);
+        assert!(
+            text.starts_with(
+                "#EXTM3U\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002\n\
+                 #EXT-X-PART-INF:PART-TARGET=0.334\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("p1.2.ts"),
+            "parts of older segments go: {text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "#EXT-X-PART:DURATION=0.333,URI=\"p4.2.ts\"\n#EXTINF:0.999,\n{}\n",
+                segment(4)
+            )),
+            "a segment's parts come before it: {text}"
+        );
+        assert!(
+            text.contains(
+                "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T20:00:03.996Z\n#EXT-X-PART:DURATION=0.333,\
+                 URI=\"p4.0.ts\",INDEPENDENT=YES\n"
+            ),
+            "each segment is dated, before its parts: {text}"
+        );
+        assert!(
+            text.ends_with("#EXT-X-PART:DURATION=0.333,URI=\"p5.0.ts\",INDEPENDENT=YES\n"),
+            "the segment in progress ends the playlist: {text}"
+        );
+        let on_disk = window.render(false, false);
+        assert!(!on_disk.contains("PART"), "{on_disk}");
+        assert!(on_disk.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"));
+        window.push(segment(5), 333, false, None);
+        assert_eq!(window.open_parts(), 0);
     }
 
     #[test]
     fn target_duration_grows_with_a_longer_segment_and_never_shrinks() {
         let mut window = Window::new(2, 1);
-        window.push(segment(0), 2400, false);
-        window.push(segment(1), 1000, false);
-        window.push(segment(2), 1000, false);
-        let text = window.render(false);
+        window.push(segment(0), 2400, false, None);
+        window.push(segment(1), 1000, false, None);
+        window.push(segment(2), 1000, false, None);
+        let text = window.render(false, false);
         assert!(text.contains("#EXT-X-TARGETDURATION:2\n"), "{text}");
         assert!(text.contains("#EXTINF:1,"), "{text}");
     }
@@ -177,13 +343,13 @@ mod tests {
     #[test]
     fn discontinuities_that_slide_out_are_counted() {
         let mut window = Window::new(2, 1);
-        window.push(segment(0), 1000, false);
-        window.push(segment(1), 1000, true);
-        let text = window.render(false);
+        window.push(segment(0), 1000, false, None);
+        window.push(segment(1), 1000, true, None);
+        let text = window.render(false, false);
         assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
-        window.push(segment(2), 1000, false);
-        window.push(segment(3), 1000, false);
-        let text = window.render(false);
+        window.push(segment(2), 1000, false, None);
+        window.push(segment(3), 1000, false, None);
+        let text = window.render(false, false);
         assert!(text.contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n"), "{text}");
         assert!(!text.contains("#EXT-X-DISCONTINUITY\n"), "{text}");
     }

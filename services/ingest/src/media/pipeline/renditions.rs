@@ -131,6 +131,9 @@ impl Pipeline {
             return Ok(None);
         }
         let target_ms = self.config.hls_segment_seconds.saturating_mul(1000);
+        // Low-latency parts only when this is the only rendition (see `hls_part_millis`).
+        let part_ms = Some(self.config.hls_part_millis)
+            .filter(|&part_ms| variants.len() == 1 && part_ms > 0 && part_ms < target_ms);
         let segmenter =
             match Segmenter::from_headers(&source.headers(), audio == AudioPlan::Copy, target_ms) {
                 Ok(segmenter) => segmenter,
@@ -143,10 +146,17 @@ impl Pipeline {
                     return Ok(None);
                 }
             };
-        let window = Window::new(
+        let mut window = Window::new(
             self.config.hls_playlist_window,
             self.config.hls_segment_seconds,
         );
+        let segmenter = match part_ms {
+            Some(part_ms) => {
+                window = window.with_parts(part_ms);
+                segmenter.with_parts(part_ms)
+            }
+            None => segmenter,
+        };
         NativeRendition::create(
             self.dir.join(&copy.name),
             self.segment_prefix(),
@@ -159,6 +169,7 @@ impl Pipeline {
                 &copy.name,
                 Duration::from_secs(u64::from(self.config.hls_segment_seconds)),
             ),
+            part_ms.is_some(),
         )
         .await
         .map(Some)
