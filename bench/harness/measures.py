@@ -273,14 +273,15 @@ def measure_publish(rep: Report, sides: dict[str, Side | str], sz: Sizes, src: P
 
 # ============================================================== 2b: player latency
 
-def frontend_hls_config() -> dict:
-    """hls.js settings of ferrocast's player (frontend/src/player/config.ts), used for both peers."""
+def frontend_hls_config(name: str = "LIVE_HLS_CONFIG") -> dict:
+    """hls.js settings of ferrocast's player (frontend/src/player/config.ts), used for both peers:
+    `LIVE_HLS_CONFIG` is passed to `new Hls`, `LIVE_HLS_DEFAULTS` set on `Hls.DefaultConfig`."""
     p = ROOT / "frontend" / "src" / "player" / "config.ts"
     cfg: dict = {}
     if not p.exists():
         return cfg
     body = p.read_text()
-    m = re.search(r"LIVE_HLS_CONFIG[^=]*=\s*\{(.*?)\n\};", body, re.S)
+    m = re.search(name + r"[^=]*=\s*\{(.*?)\n\};", body, re.S)
     for k, v in re.findall(r"^\s*(\w+):\s*([^,\n]+),", m.group(1) if m else "", re.M):
         v = v.strip()
         if v in ("true", "false"):
@@ -388,8 +389,10 @@ def clock_latency(out: dict, pub: Publisher, s0: float | None,
 def measure_player(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, streams: Streams,
                    seg: int, latency_cache: dict) -> None:
     cfg = frontend_hls_config()
+    defaults = frontend_hls_config("LIVE_HLS_DEFAULTS")
     rep.note(f"Player: hls.js in headless Debian Chromium with ferrocast's player settings for both peers: "
-             f"`{json.dumps(cfg)}`; each player figure is the median over the last quarter of {sz.play:g} s "
+             f"`{json.dumps(cfg)}`, defaults `{json.dumps(defaults)}` (a playlist's `PART-HOLD-BACK` "
+             f"overrides them); each player figure is the median over the last quarter of {sz.play:g} s "
              f"of play, sampled every 250 ms.")
     rep.note("Player latency: `hls.latency` (edge + age − currentTime) counts `age` from when the *player* saw "
              "the playlist change, so its zero moves with the phase between the server's updates and the player's "
@@ -426,7 +429,8 @@ def measure_player(rep: Report, sides: dict, sz: Sizes, src: Path, logs: Path, s
             for attempt in range(2):  # one retry: a headless browser can die on a loaded machine
                 try:
                     r = subprocess.run(["node", str(Path(__file__).with_name("player.mjs")), playlist,
-                                        str(sz.play), json.dumps(cfg)], capture_output=True, text=True,
+                                        str(sz.play), json.dumps(cfg), json.dumps(defaults)],
+                                       capture_output=True, text=True,
                                        timeout=sz.play + 90)
                 except subprocess.TimeoutExpired as e:
                     r = subprocess.CompletedProcess(e.cmd, 1, "", "player timed out")

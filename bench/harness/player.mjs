@@ -8,7 +8,8 @@
 // hls.js sets SourceBuffer.timestampOffset = -initPTS/timescale, so the frame at currentTime t has
 // the server's PTS t * timescale + initPTS (of its discontinuity counter `cc`).
 //
-// usage: node player.mjs PLAYLIST_URL SECONDS HLS_CONFIG_JSON
+// usage: node player.mjs PLAYLIST_URL SECONDS HLS_CONFIG_JSON [HLS_DEFAULTS_JSON]
+// (defaults go to Hls.DefaultConfig, as the frontend does, so a playlist's hold-back still wins)
 // needs playwright-core (e2e/node_modules) and hls.js (frontend/node_modules).
 
 import { createRequire } from 'node:module';
@@ -21,9 +22,10 @@ const { chromium } = require('playwright-core');
 const HLS_JS = readFileSync(join(ROOT, 'frontend', 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
 const HLS_VERSION = JSON.parse(readFileSync(join(ROOT, 'frontend', 'node_modules', 'hls.js', 'package.json'))).version;
 
-const [playlist, secondsArg, configJson] = process.argv.slice(2);
+const [playlist, secondsArg, configJson, defaultsJson] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const config = JSON.parse(configJson || '{}');
+const defaults = JSON.parse(defaultsJson || '{}');
 const origin = new URL(playlist).origin;
 
 const PAGE = `<!doctype html><html><body><video id="v" muted autoplay playsinline></video>
@@ -31,6 +33,7 @@ const PAGE = `<!doctype html><html><body><video id="v" muted autoplay playsinlin
 <script>
 window.benchState = { errors: [], samples: [], level: -1, initPts: [], playing: null };
 const video = document.getElementById('v');
+Hls.DefaultConfig = Object.assign({}, Hls.DefaultConfig, ${JSON.stringify(defaults)});
 const hls = new Hls(${JSON.stringify(config)});
 window.hls = hls;
 hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.benchState.errors.push(d.type + ':' + d.details); });

@@ -8,9 +8,12 @@
  * from what it can.
  */
 import Hls, { type ErrorData } from 'hls.js';
-import { LIVE_HLS_CONFIG } from './config';
+import { LIVE_HLS_CONFIG, LIVE_HLS_DEFAULTS } from './config';
 import { AUTO_LEVEL, type LevelInfo } from './quality';
 import { RecoveryPolicy, type FatalErrorKind } from './recovery';
+
+// Defaults, not settings: a playlist's own hold-back must still win (see config.ts).
+Hls.DefaultConfig = { ...Hls.DefaultConfig, ...LIVE_HLS_DEFAULTS };
 
 export interface PlayerCallbacks {
   /** The master playlist was read: these are the renditions, in hls.js level order. */
