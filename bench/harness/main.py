@@ -71,11 +71,24 @@ def context(rep: Report, args, sz: M.Sizes, ferro_profile: str) -> None:
                                   "(copy rung only) vs nginx-rtmp `hls on`; ABR = ferrocast default vs nginx-rtmp "
                                   "`exec_push` of the same ffmpeg arguments"),
         ("ferrocast settings for the bench", "`FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP=1000` (every publisher comes "
-                                             "from 127.0.0.1; the default cap of 16 per address would cap capacity)"),
+                                             "from 127.0.0.1; the default cap of 16 per address would cap capacity)"
+                                             + operator_settings()),
         ("source", "pre-encoded 1280×720 30 fps H.264 High 2.5 Mb/s, 1 s GOP, AAC 128k, sent with "
                    "`ffmpeg -re -c copy -f flv` (the same file for both peers); the capacity ramp sends it from "
                    "one `rtmp-fleet` process (bench/rtmp-fleet) at the same pace"),
     ]
+
+
+def operator_settings() -> str:
+    """`FERROCAST_*` settings the bench was started with (they reach every service it starts), so a
+    run with a non-default setting says so in its results. Names that may hold a credential (a
+    secret, token, password, key or URL) are left out: results files are published."""
+    own = {"FERROCAST_SECANTUSD"}
+    private = ("SECRET", "TOKEN", "PASSWORD", "KEY", "URL")
+    given = sorted(f"`{k}={v}`" for k, v in os.environ.items()
+                   if k.startswith("FERROCAST_") and k not in own and not k.startswith("FERROCAST_TEST_")
+                   and not any(word in k for word in private))
+    return f"; from the environment: {', '.join(given)}" if given else ""
 
 
 def per_core_peer(work: Path, seg: float, window: int):
