@@ -260,6 +260,27 @@ mod tests {
         registry
     }
 
+    /// A reload of alice's 720p for `sequence` (and `part`), started and left waiting.
+    async fn waiting_reload(
+        registry: &HlsRegistry,
+        sequence: u64,
+        part: Option<u32>,
+    ) -> tokio::task::JoinHandle<Reload> {
+        let registry = registry.clone();
+        let waiting =
+            tokio::spawn(async move { reload(&registry, "alice", "720p", sequence, part).await });
+        tokio::task::yield_now().await;
+        waiting
+    }
+
+    /// A part of `len` bytes of TS sync bytes.
+    fn part(name: &str, len: usize) -> Arc<PublishedPart> {
+        Arc::new(PublishedPart::new(
+            name.to_owned(),
+            Bytes::from(vec![0x47; len]),
+        ))
+    }
+
     /// A version whose newest complete segment is `last`.
     fn upto(last: u64) -> Edge {
         Edge {
@@ -375,11 +396,7 @@ mod tests {
             reload(&registry, "alice", "720p", 4, None).await,
             Reload::Ready(file) if file.bytes == "up to 4"
         ));
-        let waiting = tokio::spawn({
-            let registry = registry.clone();
-            async move { reload(&registry, "alice", "720p", 5, None).await }
-        });
-        tokio::task::yield_now().await;
+        let waiting = waiting_reload(&registry, 5, None).await;
         published.put(Bytes::from_static(b"up to 5"), upto(5), &[], &[]);
         assert!(matches!(
             waiting.await.expect("task"),
@@ -405,11 +422,7 @@ mod tests {
             reload(&registry, "alice", "720p", 6, None).await,
             Reload::TimedOut
         ));
-        let waiting = tokio::spawn({
-            let registry = registry.clone();
-            async move { reload(&registry, "alice", "720p", 5, None).await }
-        });
-        tokio::task::yield_now().await;
+        let waiting = waiting_reload(&registry, 5, None).await;
         drop(published);
         assert!(matches!(waiting.await.expect("task"), Reload::NotPublished));
     }
@@ -419,10 +432,7 @@ mod tests {
         let registry = alice();
         let published = playlist(&registry, "s1");
         let in_progress = |parts| Edge { sequence: 5, parts };
-        let first = Arc::new(PublishedPart::new(
-            "a_00005-0.ts".into(),
-            Bytes::from_static(&[0x47; 188]),
-        ));
+        let first = part("a_00005-0.ts", 188);
         published.put(
             Bytes::from_static(b"5.0"),
             in_progress(1),
@@ -441,16 +451,9 @@ mod tests {
             .live_part("alice", "720p", "a_00005-1.ts")
             .is_none());
 
-        let waiting = tokio::spawn({
-            let registry = registry.clone();
-            async move { reload(&registry, "alice", "720p", 5, Some(1)).await }
-        });
-        tokio::task::yield_now().await;
+        let waiting = waiting_reload(&registry, 5, Some(1)).await;
         assert!(!waiting.is_finished());
-        let second = Arc::new(PublishedPart::new(
-            "a_00005-1.ts".into(),
-            Bytes::from_static(&[0x47; 376]),
-        ));
+        let second = part("a_00005-1.ts", 376);
         published.put(
             Bytes::from_static(b"5.1"),
             in_progress(2),
@@ -463,11 +466,7 @@ mod tests {
         ));
 
         // A part past the segment's last one is answered once the segment is complete.
-        let waiting = tokio::spawn({
-            let registry = registry.clone();
-            async move { reload(&registry, "alice", "720p", 5, Some(3)).await }
-        });
-        tokio::task::yield_now().await;
+        let waiting = waiting_reload(&registry, 5, Some(3)).await;
         published.put(Bytes::from_static(b"up to 5"), upto(5), &[], &[]);
         assert!(matches!(
             waiting.await.expect("task"),
