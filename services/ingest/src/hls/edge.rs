@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use super::{
     files::{CachedFile, Lookup},
-    live::{self, Reload},
+    live::{self, LiveMedia, Reload},
     names::{is_rendition, FileKind},
     routes::{count, error, from_memory, locate, Located, Origin},
 };
@@ -160,14 +160,15 @@ async fn published_segment(
     rendition: &str,
     file: &str,
 ) -> Published {
-    if let Some(part) = origin.registry.live_part(username, rendition, file) {
-        return Published::File(part, FileKind::TransportStream);
-    }
-    let (Some(segment), Some(kind)) = (
-        origin.registry.live_segment(username, rendition, file),
+    let (Some(media), Some(kind)) = (
+        origin.registry.live_media(username, rendition, file),
         FileKind::of(file),
     ) else {
         return Published::No;
+    };
+    let segment = match media {
+        LiveMedia::Part(contents) => return Published::File(contents, kind),
+        LiveMedia::Segment(segment) => segment,
     };
     match segment.contents(&origin.files).await {
         Some(cached) => Published::File(cached, kind),

@@ -75,9 +75,23 @@ impl Version {
         self.segments.iter().find(|segment| segment.name == name)
     }
 
-    pub(super) fn part(&self, name: &str) -> Option<&Arc<PublishedPart>> {
-        self.parts.iter().find(|part| part.name == name)
+    /// The segment on disk or the listed part called `name`.
+    pub(super) fn media(&self, name: &str) -> Option<LiveMedia> {
+        if let Some(segment) = self.segment(name) {
+            return Some(LiveMedia::Segment(segment.clone()));
+        }
+        self.parts
+            .iter()
+            .find(|part| part.name == name)
+            .map(|part| LiveMedia::Part(part.contents.clone()))
     }
+}
+
+/// A media file of a published playlist, found with one registry lookup.
+#[derive(Debug)]
+pub(super) enum LiveMedia {
+    Segment(Arc<PublishedSegment>),
+    Part(CachedFile),
 }
 
 /// A partial segment: its bytes, kept for as long as a playlist lists it.
@@ -273,6 +287,18 @@ mod tests {
         waiting
     }
 
+    /// The published segment `name` of alice's `rendition`, if the registry has it.
+    fn segment_of(
+        registry: &HlsRegistry,
+        rendition: &str,
+        name: &str,
+    ) -> Option<Arc<PublishedSegment>> {
+        match registry.live_media("alice", rendition, name)? {
+            LiveMedia::Segment(segment) => Some(segment),
+            LiveMedia::Part(_) => None,
+        }
+    }
+
     /// A part of `len` bytes of TS sync bytes.
     fn part(name: &str, len: usize) -> Arc<PublishedPart> {
         Arc::new(PublishedPart::new(
@@ -348,9 +374,7 @@ mod tests {
             &[],
         );
 
-        let first = registry
-            .live_segment("alice", "720p", "a_00001.ts")
-            .expect("on disk");
+        let first = segment_of(&registry, "720p", "a_00001.ts").expect("on disk");
         let contents = first.contents(&files).await.expect("read");
         assert_eq!(contents.bytes.len(), 188);
 
@@ -360,13 +384,9 @@ mod tests {
             &["a_00001.ts", "a_00002.ts"],
             &[],
         );
-        let again = registry
-            .live_segment("alice", "720p", "a_00001.ts")
-            .expect("still on disk");
+        let again = segment_of(&registry, "720p", "a_00001.ts").expect("still on disk");
         assert!(Arc::ptr_eq(&first, &again), "a new version read it again");
-        let unread = registry
-            .live_segment("alice", "720p", "a_00002.ts")
-            .expect("listed");
+        let unread = segment_of(&registry, "720p", "a_00002.ts").expect("listed");
         assert!(unread.contents(&files).await.is_none(), "never written");
 
         published.put(
@@ -375,16 +395,10 @@ mod tests {
             &["a_00002.ts"],
             &[],
         );
-        assert!(registry
-            .live_segment("alice", "720p", "a_00001.ts")
-            .is_none());
-        assert!(registry
-            .live_segment("alice", "480p", "a_00002.ts")
-            .is_none());
+        assert!(segment_of(&registry, "720p", "a_00001.ts").is_none());
+        assert!(segment_of(&registry, "480p", "a_00002.ts").is_none());
         drop(published);
-        assert!(registry
-            .live_segment("alice", "720p", "a_00002.ts")
-            .is_none());
+        assert!(segment_of(&registry, "720p", "a_00002.ts").is_none());
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use std::{
 
 use super::{
     files::CachedFile,
-    live::{PublishedSegment, Version, Versions},
+    live::{LiveMedia, PublishedSegment, Version, Versions},
 };
 
 #[derive(Debug, Clone, Default)]
@@ -82,30 +82,26 @@ impl HlsRegistry {
             .map(Versions::subscribe)
     }
 
-    /// A segment of `rendition` that its published playlist's writer has on disk.
-    pub(super) fn live_segment(
+    /// A segment of `rendition` that its published playlist's writer has on disk, or a part the
+    /// playlist lists.
+    pub(super) fn live_media(
         &self,
         username: &str,
         rendition: &str,
         name: &str,
-    ) -> Option<Arc<PublishedSegment>> {
+    ) -> Option<LiveMedia> {
         self.read()
             .get(username)
             .and_then(|session| session.playlists.get(rendition))
-            .and_then(|versions| versions.borrow().segment(name).cloned())
+            .and_then(|versions| versions.borrow().media(name))
     }
 
     /// A part that the published playlist of `rendition` lists.
     pub fn live_part(&self, username: &str, rendition: &str, name: &str) -> Option<CachedFile> {
-        self.read()
-            .get(username)
-            .and_then(|session| session.playlists.get(rendition))
-            .and_then(|versions| {
-                versions
-                    .borrow()
-                    .part(name)
-                    .map(|part| part.contents.clone())
-            })
+        match self.live_media(username, rendition, name)? {
+            LiveMedia::Part(contents) => Some(contents),
+            LiveMedia::Segment(_) => None,
+        }
     }
 
     /// Makes `version` the rendition's playlist, with `on_disk` as its segments: those already
