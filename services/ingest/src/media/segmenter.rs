@@ -121,6 +121,16 @@ impl Open {
     fn len(&self) -> usize {
         self.parts.iter().map(Bytes::len).sum::<usize>() + self.bytes.len()
     }
+
+    /// `bytes`, the part being written until `end_ms`, joins the segment's closed parts.
+    fn seal_part(&mut self, end_ms: i64, bytes: Bytes) -> Part {
+        self.parts.push(bytes.clone());
+        Part {
+            duration_ms: u64::try_from(end_ms - self.part_start_ms).unwrap_or(0),
+            independent: self.part_independent,
+            bytes,
+        }
+    }
 }
 
 impl Segmenter {
@@ -332,13 +342,9 @@ impl Segmenter {
         self.writer.tables(&mut next)?;
         let bytes = Bytes::from(std::mem::replace(&mut open.bytes, next));
         self.last_chunk_bytes = bytes.len();
-        let part = Part {
-            duration_ms: u64::try_from(end_ms - open.part_start_ms).unwrap_or(0),
-            independent: std::mem::replace(&mut open.part_independent, keyframe),
-            bytes: bytes.clone(),
-        };
-        open.parts.push(bytes);
+        let part = open.seal_part(end_ms, bytes);
         open.part_start_ms = end_ms;
+        open.part_independent = keyframe;
         Ok(Some(part))
     }
 
@@ -348,14 +354,9 @@ impl Segmenter {
         };
         let last = Bytes::from(std::mem::take(&mut open.bytes));
         self.last_chunk_bytes = last.len();
-        let part = self.part_ms.map(|_| Part {
-            duration_ms: u64::try_from(end_ms - open.part_start_ms).unwrap_or(0),
-            independent: open.part_independent,
-            bytes: last.clone(),
-        });
-        open.parts.push(last);
+        let part = open.seal_part(end_ms, last);
         Cut {
-            part,
+            part: self.part_ms.map(|_| part),
             segment: Some(Segment {
                 start_ms: open.start_ms,
                 duration_ms: u64::try_from(end_ms - open.start_ms).unwrap_or(0),

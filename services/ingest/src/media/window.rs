@@ -97,13 +97,18 @@ impl Window {
 
     /// Names of the parts listed.
     pub fn listed_parts(&self) -> impl Iterator<Item = &str> {
-        let skip = self.entries.len().saturating_sub(PART_SEGMENTS);
         self.entries
             .iter()
-            .skip(skip)
+            .skip(self.first_with_parts())
             .flat_map(|entry| &entry.parts)
             .chain(&self.open_parts)
             .map(|part| part.name.as_str())
+    }
+
+    /// Index of the first entry whose parts are listed: the origin keeps exactly the parts the
+    /// playlist lists, so both ask here.
+    fn first_with_parts(&self) -> usize {
+        self.entries.len().saturating_sub(PART_SEGMENTS)
     }
 
     /// Media sequence number the next segment gets (names follow it).
@@ -157,7 +162,7 @@ impl Window {
     /// window has any).
     pub fn render(&self, ended: bool, with_parts: bool) -> String {
         let part_target = self.part_target_ms.filter(|_| with_parts);
-        let parts_from = self.entries.len().saturating_sub(PART_SEGMENTS);
+        let parts_from = self.first_with_parts();
         let playlist = MediaPlaylist {
             version: Some(3),
             target_duration: self.target_seconds,
