@@ -455,6 +455,53 @@ async fn parts_are_served_from_memory_and_a_reload_can_wait_for_one() {
 }
 
 #[tokio::test]
+async fn a_request_for_the_hinted_part_is_held_until_the_part_exists() {
+    let origin = origin().await;
+    let part_url = |name: &str| format!("http://{}/hls/alice/720p/{name}", origin.addr);
+    let published = publish_720p(&origin, "s1");
+    let in_progress = |parts| Edge { sequence: 4, parts };
+    let first = std::sync::Arc::new(hls::PublishedPart::new(
+        "s1_00004-0.ts".into(),
+        bytes::Bytes::from(vec![0x47; 188]),
+    ));
+    published.put_hinting(
+        bytes::Bytes::from_static(b"#EXTM3U\n4.0, hint 4.1\n"),
+        in_progress(1),
+        &[],
+        std::slice::from_ref(&first),
+        Some("s1_00004-1.ts".into()),
+    );
+    assert_eq!(
+        status_of(&part_url("s1_00004-2.ts")).await,
+        404,
+        "only the hinted part is waited for"
+    );
+
+    let held = tokio::spawn(client().get(part_url("s1_00004-1.ts")).send());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!held.is_finished(), "answered before part 4.1 existed");
+    let second = std::sync::Arc::new(hls::PublishedPart::new(
+        "s1_00004-1.ts".into(),
+        bytes::Bytes::from(vec![0x47; 188 * 2]),
+    ));
+    published.put_hinting(
+        bytes::Bytes::from_static(b"#EXTM3U\n4.1, hint 4.2\n"),
+        in_progress(2),
+        &[],
+        &[first, second],
+        Some("s1_00004-2.ts".into()),
+    );
+    let answered = tokio::time::timeout(Duration::from_secs(1), held)
+        .await
+        .expect("answered once published")
+        .expect("task")
+        .expect("request");
+    assert_eq!(answered.status(), 200);
+    assert_eq!(answered.headers()["content-type"], "video/mp2t");
+    assert_eq!(answered.bytes().await.expect("body").len(), 188 * 2);
+}
+
+#[tokio::test]
 async fn cached_segments_are_sent_from_the_file_and_arrive_whole() {
     let origin = origin().await;
     let segment: Vec<u8> = (0..400 * 1024).map(|index| (index % 251) as u8).collect();

@@ -60,10 +60,12 @@ fn decode_warnings(input: &Path) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A stream without transcoded rungs, in plain HLS (no parts: the default).
+/// A stream without transcoded rungs, in plain HLS (low-latency parts, on by default, off: they
+/// have their own test below).
 fn passthrough_only(root: &Path) -> MediaConfig {
     MediaConfig {
         hls_ladder: Vec::new(),
+        hls_part_millis: 0,
         ..config(root)
     }
 }
@@ -241,6 +243,16 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
     assert!(
         listed.iter().all(|(duration, _, _)| *duration <= 0.334),
         "{live}"
+    );
+    let (_, newest, _) = listed.last().expect("parts are listed");
+    let (stem, index) = newest
+        .trim_end_matches(".ts")
+        .rsplit_once('-')
+        .expect("a part's name ends in -{index}");
+    let next = format!("{stem}-{}.ts", index.parse::<u32>().expect("index") + 1);
+    assert!(
+        live.ends_with(&format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{next}\"\n")),
+        "the playlist ends hinting the part after the newest: {live}"
     );
     let bytes_of = |name: &str| {
         registry

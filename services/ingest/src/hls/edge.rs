@@ -106,7 +106,8 @@ enum Published {
 
 /// A media playlist, segment or part the ingest wrote itself: one registry lookup, no path, no
 /// disk (after a segment's first read). With `_HLS_msn=N` a playlist request waits until segment
-/// N is listed, with `_HLS_part=M` as well until part M of it is (blocking playlist reload).
+/// N is listed, with `_HLS_part=M` as well until part M of it is (blocking playlist reload); a
+/// request for the part the playlist hints at waits until that part exists.
 async fn published(
     origin: &Origin,
     username: &str,
@@ -160,11 +161,14 @@ async fn published_segment(
     rendition: &str,
     file: &str,
 ) -> Published {
-    let (Some(media), Some(kind)) = (
-        origin.registry.live_media(username, rendition, file),
-        FileKind::of(file),
-    ) else {
+    let Some(kind) = FileKind::of(file) else {
         return Published::No;
+    };
+    let Some(media) = origin.registry.live_media(username, rendition, file) else {
+        // Perhaps the part the playlist hints at, which is answered once it exists.
+        return live::preloaded_part(&origin.registry, username, rendition, file)
+            .await
+            .map_or(Published::No, |contents| Published::File(contents, kind));
     };
     let segment = match media {
         LiveMedia::Part(contents) => return Published::File(contents, kind),

@@ -68,6 +68,8 @@ pub(super) struct Version {
     pub(super) segments: Vec<Arc<PublishedSegment>>,
     /// The parts it lists.
     pub(super) parts: Vec<Arc<PublishedPart>>,
+    /// The part its `EXT-X-PRELOAD-HINT` names: not listed yet, and worth waiting for.
+    pub(super) preload_hint: Option<String>,
 }
 
 impl Version {
@@ -80,10 +82,15 @@ impl Version {
         if let Some(segment) = self.segment(name) {
             return Some(LiveMedia::Segment(segment.clone()));
         }
+        self.part(name).map(LiveMedia::Part)
+    }
+
+    /// The listed part called `name`.
+    fn part(&self, name: &str) -> Option<CachedFile> {
         self.parts
             .iter()
             .find(|part| part.name == name)
-            .map(|part| LiveMedia::Part(part.contents.clone()))
+            .map(|part| part.contents.clone())
     }
 }
 
@@ -199,6 +206,19 @@ impl PublishedPlaylist {
     /// `bytes`, reaching `edge` and listing `parts`, is now the playlist's content, and
     /// `on_disk` names the rendition's segment files (call after the files on disk changed).
     pub fn put(&self, bytes: Bytes, edge: Edge, on_disk: &[&str], parts: &[Arc<PublishedPart>]) {
+        self.put_hinting(bytes, edge, on_disk, parts, None);
+    }
+
+    /// [`Self::put`] for a playlist whose `EXT-X-PRELOAD-HINT` names `hint`: a request for that
+    /// part then waits for it ([`preloaded_part`]).
+    pub fn put_hinting(
+        &self,
+        bytes: Bytes,
+        edge: Edge,
+        on_disk: &[&str],
+        parts: &[Arc<PublishedPart>],
+        hint: Option<String>,
+    ) {
         let version = VERSIONS.fetch_add(1, Ordering::Relaxed);
         self.registry.put_playlist(
             &self.username,
@@ -210,6 +230,7 @@ impl PublishedPlaylist {
                 hold_limit: self.target.saturating_mul(3),
                 segments: Vec::new(),
                 parts: parts.to_vec(),
+                preload_hint: hint,
             },
             on_disk,
         );
@@ -256,6 +277,38 @@ pub async fn reload(
         Ok(Err(_closed)) => Reload::NotPublished,
         Err(_elapsed) => Reload::TimedOut,
     }
+}
+
+/// The part called `name` that the published playlist of `rendition` hints at
+/// (`EXT-X-PRELOAD-HINT`), once it is listed: a player may ask for it before it exists, and the
+/// server must answer when it does rather than fail (RFC 8216bis 6.2.6). `None` when `name` is
+/// not the hinted part (the caller answers as for any unknown file), when the stream stops, or
+/// when the part does not come within the hold limit.
+pub async fn preloaded_part(
+    registry: &HlsRegistry,
+    username: &str,
+    rendition: &str,
+    name: &str,
+) -> Option<CachedFile> {
+    let mut versions = registry.playlist_versions(username, rendition)?;
+    let hold_limit = {
+        let current = versions.borrow();
+        if current.preload_hint.as_deref() != Some(name) {
+            return None;
+        }
+        current.hold_limit
+    };
+    let listed = async {
+        let version = versions
+            .wait_for(|version| version.part(name).is_some())
+            .await
+            .ok()?;
+        version.part(name)
+    };
+    tokio::time::timeout(hold_limit, listed)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// What the registry keeps per published rendition: the current version, for readers to borrow
@@ -492,5 +545,55 @@ mod tests {
                 .is_none(),
             "no longer listed"
         );
+    }
+
+    #[tokio::test]
+    async fn the_hinted_part_is_answered_once_it_exists_and_no_other_is_waited_for() {
+        let registry = alice();
+        let published = playlist(&registry, "s1");
+        let first = part("a_00005-0.ts", 188);
+        published.put_hinting(
+            Bytes::from_static(b"5.0, hint 5.1"),
+            Edge {
+                sequence: 5,
+                parts: 1,
+            },
+            &[],
+            std::slice::from_ref(&first),
+            Some("a_00005-1.ts".to_owned()),
+        );
+        for not_hinted in ["a_00005-2.ts", "a_00004-1.ts"] {
+            assert!(
+                preloaded_part(&registry, "alice", "720p", not_hinted)
+                    .await
+                    .is_none(),
+                "{not_hinted} is not waited for"
+            );
+        }
+        let waiting = {
+            let registry = registry.clone();
+            tokio::spawn(
+                async move { preloaded_part(&registry, "alice", "720p", "a_00005-1.ts").await },
+            )
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "held until the part exists");
+        published.put_hinting(
+            Bytes::from_static(b"5.1, hint 5.2"),
+            Edge {
+                sequence: 5,
+                parts: 2,
+            },
+            &[],
+            &[first, part("a_00005-1.ts", 376)],
+            Some("a_00005-2.ts".to_owned()),
+        );
+        let served = waiting.await.expect("task").expect("answered");
+        assert_eq!(served.bytes.len(), 376);
+
+        // Not within three target durations (300 ms here): no answer.
+        assert!(preloaded_part(&registry, "alice", "720p", "a_00005-2.ts")
+            .await
+            .is_none());
     }
 }

@@ -65,15 +65,14 @@ pub struct MediaConfig {
     /// SSR/LTP) still go through ffmpeg. `ffmpeg`: always ffmpeg, the earlier behaviour.
     #[serde(default)]
     pub hls_copy_muxer: CopyMuxer,
-    /// `FERROCAST_HLS_PART_MILLIS`: low-latency HLS (experimental, off by default: `0`). For a
-    /// stream without transcoded rungs the natively remuxed rendition also lists partial
-    /// segments this long (`EXT-X-PART`, MPEG-TS), dates its segments, and asks players to sit
-    /// three parts behind the newest instead of two segments. Off by default because hls.js does
-    /// not play it reliably (docs/performance.md section 2): 1.7.x misplaces the segment in
-    /// progress on its timeline and stalls, 1.6.19 holds 1.0 s behind the edge but drifts now
-    /// and then. A length not below the segment length also means off. Streams with a ladder
-    /// always stay plain HLS: ffmpeg's rungs have no parts.
-    #[serde(default, deserialize_with = "de::number")]
+    /// `FERROCAST_HLS_PART_MILLIS`: low-latency HLS (default 334 ms; `0` = off). For a stream
+    /// without transcoded rungs the natively remuxed rendition also lists partial segments this
+    /// long (`EXT-X-PART`, MPEG-TS) and hints the next one, dates its segments, and asks players
+    /// to sit three parts behind the newest instead of two segments: ≈ 1.3 s from ingest to
+    /// screen in hls.js instead of ≈ 2 s (docs/performance.md section 2). A length not below the
+    /// segment length also means off. Streams with a ladder stay plain HLS: ffmpeg's rungs have
+    /// no parts, and a player switching rungs would change its distance at every switch.
+    #[serde(default = "default_part_millis", deserialize_with = "de::number")]
     pub hls_part_millis: u32,
     /// `FERROCAST_HLS_AUDIO_KBPS`: AAC bit rate when the source audio must be re-encoded.
     #[serde(default = "default_audio_kbps", deserialize_with = "de::positive")]
@@ -133,7 +132,7 @@ impl Default for MediaConfig {
             hls_x264_preset: default_preset(),
             hls_x264_tune: default_tune(),
             hls_copy_muxer: CopyMuxer::default(),
-            hls_part_millis: 0,
+            hls_part_millis: default_part_millis(),
             hls_audio_kbps: default_audio_kbps(),
             cleanup_grace: default_cleanup_grace(),
             stop_timeout: default_stop_timeout(),
@@ -152,6 +151,10 @@ fn default_hls_root() -> PathBuf {
 }
 fn default_segment_seconds() -> u32 {
     1
+}
+/// A third of the default segment: three parts a segment, a hold-back of one segment.
+fn default_part_millis() -> u32 {
+    334
 }
 fn default_playlist_window() -> u32 {
     6
@@ -290,8 +293,8 @@ mod tests {
         assert_eq!(outer.media.cleanup_grace, Duration::from_secs(30));
         assert_eq!(outer.media.hls_copy_muxer, CopyMuxer::Native);
         assert_eq!(
-            outer.media.hls_part_millis, 0,
-            "low-latency parts are opt-in"
+            outer.media.hls_part_millis, 334,
+            "low-latency parts are on, a third of a segment long"
         );
     }
 
@@ -305,11 +308,11 @@ mod tests {
             ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "0.5"),
             ("FERROCAST_HLS_ROOT", "/var/hls"),
             ("FERROCAST_HLS_COPY_MUXER", "ffmpeg"),
-            ("FERROCAST_HLS_PART_MILLIS", "334"),
+            ("FERROCAST_HLS_PART_MILLIS", "0"),
         ])
         .expect("valid");
         assert_eq!(outer.media.hls_segment_seconds, 2);
-        assert_eq!(outer.media.hls_part_millis, 334);
+        assert_eq!(outer.media.hls_part_millis, 0, "parts can be turned off");
         assert_eq!(outer.media.hls_ladder.len(), 2);
         assert_eq!(outer.media.hls_x264_preset, "ultrafast");
         assert_eq!(outer.media.hls_x264_tune, "");

@@ -128,22 +128,27 @@ impl NativeRendition {
 
     /// Adds `part` to the segment in progress and keeps its bytes for as long as it is listed.
     fn list_part(&mut self, part: Part) {
-        let name = format!(
-            "{}_{:05}-{}.ts",
-            self.prefix,
-            self.window.next_sequence(),
-            self.window.open_parts()
-        );
+        let name = self.next_part_name();
         self.window
             .push_part(name.clone(), part.duration_ms, part.independent);
         self.parts
             .push_back(Arc::new(PublishedPart::new(name, part.bytes)));
     }
 
+    /// The name the part after the newest listed one will have.
+    fn next_part_name(&self) -> String {
+        format!(
+            "{}_{:05}-{}.ts",
+            self.prefix,
+            self.window.next_sequence(),
+            self.window.open_parts()
+        )
+    }
+
     /// Hands the origin a version that lists the newest part (nothing changes on disk).
     fn publish_parts(&mut self) {
-        let playlist = Bytes::from(self.window.render(false, true));
-        self.publish_version(playlist);
+        let playlist = Bytes::from(self.window.render(false, Some(&self.next_part_name())));
+        self.publish_version(playlist, false);
     }
 
     /// When `segment` began by the wall clock, if segments are dated. The clock is anchored at
@@ -190,7 +195,7 @@ impl NativeRendition {
         expired: Vec<String>,
         ended: bool,
     ) -> Result<(), String> {
-        let playlist = Bytes::from(window.render(ended, false));
+        let playlist = Bytes::from(window.render(ended, None));
         let work = DiskWork {
             segment,
             playlist: playlist.clone(),
@@ -205,16 +210,16 @@ impl NativeRendition {
             let playlist = if self.parts.is_empty() {
                 playlist
             } else {
-                Bytes::from(self.window.render(ended, true))
+                Bytes::from(self.window.render(ended, Some(&self.next_part_name())))
             };
-            self.publish_version(playlist);
+            self.publish_version(playlist, ended);
         }
         Ok(())
     }
 
     /// Hands the origin `playlist`, the window's current text, with the segments on disk and
     /// the parts it lists (dropping the bytes of parts no longer listed).
-    fn publish_version(&mut self, playlist: Bytes) {
+    fn publish_version(&mut self, playlist: Bytes, ended: bool) {
         let listed = self.window.listed_parts().count();
         let unlisted = self.parts.len().saturating_sub(listed);
         self.parts.drain(..unlisted);
@@ -223,8 +228,10 @@ impl NativeRendition {
             sequence: self.window.next_sequence(),
             parts: self.window.open_parts(),
         };
+        // The playlist hints at the next part while it is live and lists parts.
+        let hint = (!ended && !self.parts.is_empty()).then(|| self.next_part_name());
         self.published
-            .put(playlist, edge, &on_disk, self.parts.make_contiguous());
+            .put_hinting(playlist, edge, &on_disk, self.parts.make_contiguous(), hint);
     }
 }
 

@@ -9,8 +9,12 @@
 //! With parts (low-latency HLS, RFC 8216bis 4.4.4.9) the playlist also lists the partial segments
 //! of its last [`PART_SEGMENTS`] segments and of the segment in progress, and tells the player to
 //! sit `PART-HOLD-BACK` (three part lengths, the spec's recommendation) behind the newest part
-//! instead of two whole segments. The file on disk leaves parts out: it is read only once the
-//! stream ended, when there is no live edge to be near.
+//! instead of two whole segments. It ends with `EXT-X-PRELOAD-HINT` naming the part that comes
+//! next, which the origin holds a request for until it exists: the spec's way for a player to
+//! ask for a part before it is listed, and a last line after the newest URI, without which
+//! hls.js takes a playlist that ends on a complete segment for one whose segment is in progress
+//! and shifts its timeline by a segment at every such reload. The file on disk leaves parts out:
+//! it is read only once the stream ended, when there is no live edge to be near.
 
 use std::collections::VecDeque;
 
@@ -158,10 +162,11 @@ impl Window {
         self.entries.is_empty()
     }
 
-    /// The playlist text; `ended` adds `#EXT-X-ENDLIST`, `with_parts` lists the parts (if the
-    /// window has any).
-    pub fn render(&self, ended: bool, with_parts: bool) -> String {
-        let part_target = self.part_target_ms.filter(|_| with_parts);
+    /// The playlist text; `ended` adds `#EXT-X-ENDLIST`. With `next_part` (the name the next
+    /// part will have) it also lists the parts, if the window cuts any, and while live hints
+    /// that next part.
+    pub fn render(&self, ended: bool, next_part: Option<&str>) -> String {
+        let part_target = self.part_target_ms.filter(|_| next_part.is_some());
         let parts_from = self.first_with_parts();
         let playlist = MediaPlaylist {
             version: Some(3),
@@ -200,9 +205,12 @@ impl Window {
             Some(target_ms) => {
                 text.insert_str(header_end, &low_latency_header(target_ms));
                 // The segment in progress: after the last one, where the playlist ends.
-                for part in self.open_parts.iter().filter(|_| !ended) {
-                    text.push_str(&part_tag(part).to_string());
-                    text.push('\n');
+                if let (false, Some(next)) = (ended, next_part) {
+                    for part in &self.open_parts {
+                        text.push_str(&part_tag(part).to_string());
+                        text.push('\n');
+                    }
+                    text.push_str(&format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{next}\"\n"));
                 }
             }
         }
@@ -260,7 +268,7 @@ mod tests {
         assert_eq!(deleted, [segment(0), segment(1)]);
         let on_disk: Vec<&str> = window.on_disk().collect();
         assert_eq!(on_disk, (2..8).map(segment).collect::<Vec<_>>());
-        let text = window.render(false, false);
+        let text = window.render(false, None);
         assert!(
             text.starts_with(
                 "#EXTM3U\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n#EXT-X-VERSION:3\n"
@@ -275,7 +283,7 @@ mod tests {
         assert!(text.contains("#EXTINF:1,"), "{text}");
         assert!(!text.contains("ENDLIST"));
         assert!(window
-            .render(true, false)
+            .render(true, None)
             .trim_end()
             .ends_with("#EXT-X-ENDLIST"));
     }
@@ -297,7 +305,7 @@ mod tests {
         assert_eq!(listed.len(), PART_SEGMENTS * 3 + 1);
         assert_eq!(listed.first(), Some(&"p2.0.ts"));
 
-        let text = window.render(false, true);
+        let text = window.render(false, Some("p5.1.ts"));
         assert!(
             text.starts_with(
                 "#EXTM3U\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002\n\
@@ -324,14 +332,31 @@ mod tests {
             "each segment is dated, before its parts: {text}"
         );
         assert!(
-            text.ends_with("#EXT-X-PART:DURATION=0.333,URI=\"p5.0.ts\",INDEPENDENT=YES\n"),
-            "the segment in progress ends the playlist: {text}"
+            text.ends_with(
+                "#EXT-X-PART:DURATION=0.333,URI=\"p5.0.ts\",INDEPENDENT=YES\n\
+                 #EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p5.1.ts\"\n"
+            ),
+            "the segment in progress, then the hint of its next part, end the playlist: {text}"
         );
-        let on_disk = window.render(false, false);
+        let on_disk = window.render(false, None);
         assert!(!on_disk.contains("PART"), "{on_disk}");
         assert!(on_disk.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"));
         window.push(segment(5), 333, false, None);
         assert_eq!(window.open_parts(), 0);
+        let at_a_boundary = window.render(false, Some("p6.0.ts"));
+        assert!(
+            at_a_boundary.ends_with(&format!(
+                "{}\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p6.0.ts\"\n",
+                segment(5)
+            )),
+            "with no part of the next segment yet, the hint still follows the newest URI: \
+             {at_a_boundary}"
+        );
+        let ended = window.render(true, Some("p6.0.ts"));
+        assert!(
+            !ended.contains("PRELOAD-HINT"),
+            "nothing comes after the end: {ended}"
+        );
     }
 
     #[test]
@@ -340,7 +365,7 @@ mod tests {
         window.push(segment(0), 2400, false, None);
         window.push(segment(1), 1000, false, None);
         window.push(segment(2), 1000, false, None);
-        let text = window.render(false, false);
+        let text = window.render(false, None);
         assert!(text.contains("#EXT-X-TARGETDURATION:2\n"), "{text}");
         assert!(text.contains("#EXTINF:1,"), "{text}");
     }
@@ -350,11 +375,11 @@ mod tests {
         let mut window = Window::new(2, 1);
         window.push(segment(0), 1000, false, None);
         window.push(segment(1), 1000, true, None);
-        let text = window.render(false, false);
+        let text = window.render(false, None);
         assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
         window.push(segment(2), 1000, false, None);
         window.push(segment(3), 1000, false, None);
-        let text = window.render(false, false);
+        let text = window.render(false, None);
         assert!(text.contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n"), "{text}");
         assert!(!text.contains("#EXT-X-DISCONTINUITY\n"), "{text}");
     }
