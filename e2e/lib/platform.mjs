@@ -52,7 +52,8 @@ async function waitForHttp(url, timeoutMs, name) {
   }
 }
 
-export async function startPlatform({ logDir, leaseSeconds = 4 } = {}) {
+/** `settings`: FERROCAST_* variables that override the test defaults below, for every service. */
+export async function startPlatform({ logDir, leaseSeconds = 4, settings = {} } = {}) {
   const ports = await freePorts(['users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway']);
   const runId = randomBytes(6).toString('hex');
   const hlsRoot = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-hls-'));
@@ -88,6 +89,7 @@ export async function startPlatform({ logDir, leaseSeconds = 4 } = {}) {
     FERROCAST_USERS_HTTP_URL: `http://127.0.0.1:${ports.users}`,
     FERROCAST_ROOMS_HTTP_URL: `http://127.0.0.1:${ports.rooms}`,
     FERROCAST_FRONTEND_DIR: join(ROOT, 'frontend', 'dist'),
+    ...settings,
   };
   const children = [];
   const start = (name) => {

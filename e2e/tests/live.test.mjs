@@ -6,15 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
 import { startPlatform, startPublisher, ROOT } from '../lib/platform.mjs';
+import { launchChromium, newPage as openPage, signUpForKey } from '../lib/browser.mjs';
 
 const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 let platform;
 let browser;
@@ -23,7 +18,7 @@ const fatalErrors = [];
 
 before(async () => {
   platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs') });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -32,14 +27,7 @@ after(async () => {
   await platform?.stop();
 });
 
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /fatal/i.test(message.text())) fatalErrors.push(message.text());
-  });
-  return page;
-}
+const newPage = () => openPage(browser, fatalErrors);
 
 // Mean per-channel variance of the current video frame, drawn to a canvas in the page: a blank or
 // frozen-black picture has (almost) none, the test pattern a lot.
@@ -72,16 +60,7 @@ test('a streamer goes live and a viewer watches with adaptive quality until the 
   const streamer = await newPage();
 
   // 1. Sign up in the page, open the dashboard, reveal and read the key.
-  await streamer.goto(`${platform.web}/signup`);
-  await streamer.getByLabel('Username').fill(username);
-  await streamer.getByLabel('Email').fill(`${username}@example.com`);
-  await streamer.getByLabel('Password').fill('correct horse battery staple');
-  await streamer.getByRole('button', { name: 'Create account' }).click();
-  await streamer.waitForURL(/\/dashboard/, { timeout: 15000 });
-  await streamer.getByTestId('create-key').click();
-  await streamer.getByTestId('reveal-key').click();
-  const key = (await streamer.getByTestId('stream-key').innerText()).trim();
-  assert.match(key, /^live_[A-Za-z0-9_-]{20,}$/, 'the dashboard shows a full stream key once revealed');
+  const key = await signUpForKey(streamer, platform.web, username);
   await streamer.screenshot({ path: join(ARTIFACTS, '1-dashboard.png') });
 
   // 2. Go live with ffmpeg.
