@@ -120,6 +120,33 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
+type HeldRequest = tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>;
+
+/// A `GET` of `url` that the origin still holds after `wait`, because `what` has not happened.
+async fn held_get(url: String, wait: Duration, what: &str) -> HeldRequest {
+    let held = tokio::spawn(client().get(url).send());
+    tokio::time::sleep(wait).await;
+    assert!(!held.is_finished(), "answered before {what}");
+    held
+}
+
+/// The answer to a held request, which must come within a second of what it waited for.
+async fn answer_to(held: HeldRequest) -> reqwest::Response {
+    tokio::time::timeout(Duration::from_secs(1), held)
+        .await
+        .expect("answered within a second")
+        .expect("task")
+        .expect("request")
+}
+
+/// A part `packets` TS packets long.
+fn ts_part(name: &str, packets: usize) -> std::sync::Arc<hls::PublishedPart> {
+    std::sync::Arc::new(hls::PublishedPart::new(
+        name.into(),
+        bytes::Bytes::from(vec![0x47; 188 * packets]),
+    ))
+}
+
 #[tokio::test]
 async fn playlists_and_segments_have_player_headers() {
     let origin = origin().await;
@@ -354,20 +381,19 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
         "#EXTM3U\nup to 3\n"
     );
 
-    let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=4")).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!held.is_finished(), "answered before segment 4 was listed");
+    let held = held_get(
+        format!("{url}?_HLS_msn=4"),
+        Duration::from_millis(300),
+        "segment 4 was listed",
+    )
+    .await;
     published.put(
         bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"),
         upto(4),
         &[],
         &[],
     );
-    let answered = tokio::time::timeout(Duration::from_secs(1), held)
-        .await
-        .expect("answered once listed")
-        .expect("task")
-        .expect("request");
+    let answered = answer_to(held).await;
     assert_eq!(answered.status(), 200);
     assert_eq!(answered.headers()["access-control-allow-origin"], "*");
     assert_eq!(answered.text().await.expect("body"), "#EXTM3U\nup to 4\n");
@@ -381,14 +407,14 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
     assert_eq!(late.expect("request").status(), 503);
 
     // The stream stops while a reload waits: the ended playlist on disk answers it.
-    let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=5")).send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let held = held_get(
+        format!("{url}?_HLS_msn=5"),
+        Duration::from_millis(200),
+        "the stream stopped",
+    )
+    .await;
     drop(published);
-    let answered = tokio::time::timeout(Duration::from_secs(1), held)
-        .await
-        .expect("answered once withdrawn")
-        .expect("task")
-        .expect("request");
+    let answered = answer_to(held).await;
     assert_eq!(
         answered.text().await.expect("body"),
         "#EXTM3U\n#EXTINF:1.0,\ns1_00000.ts\n"
@@ -412,24 +438,19 @@ async fn parts_are_served_from_memory_and_a_reload_can_wait_for_one() {
     );
     assert_eq!(status_of(&part_url).await, 404);
 
-    let held = tokio::spawn(client().get(format!("{url}?_HLS_msn=4&_HLS_part=0")).send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!held.is_finished(), "answered before part 4.0 was listed");
-    let part = std::sync::Arc::new(hls::PublishedPart::new(
-        "s1_00004-0.ts".into(),
-        bytes::Bytes::from(vec![0x47; 188 * 3]),
-    ));
+    let held = held_get(
+        format!("{url}?_HLS_msn=4&_HLS_part=0"),
+        Duration::from_millis(200),
+        "part 4.0 was listed",
+    )
+    .await;
     published.put(
         bytes::Bytes::from_static(b"#EXTM3U\n4.0\n"),
         in_progress(1),
         &[],
-        &[part],
+        &[ts_part("s1_00004-0.ts", 3)],
     );
-    let answered = tokio::time::timeout(Duration::from_secs(1), held)
-        .await
-        .expect("answered once listed")
-        .expect("task")
-        .expect("request");
+    let answered = answer_to(held).await;
     assert_eq!(answered.text().await.expect("body"), "#EXTM3U\n4.0\n");
 
     let response = client().get(&part_url).send().await.expect("request");
@@ -460,10 +481,7 @@ async fn a_request_for_the_hinted_part_is_held_until_the_part_exists() {
     let part_url = |name: &str| format!("http://{}/hls/alice/720p/{name}", origin.addr);
     let published = publish_720p(&origin, "s1");
     let in_progress = |parts| Edge { sequence: 4, parts };
-    let first = std::sync::Arc::new(hls::PublishedPart::new(
-        "s1_00004-0.ts".into(),
-        bytes::Bytes::from(vec![0x47; 188]),
-    ));
+    let first = ts_part("s1_00004-0.ts", 1);
     published.put_hinting(
         bytes::Bytes::from_static(b"#EXTM3U\n4.0, hint 4.1\n"),
         in_progress(1),
@@ -477,25 +495,20 @@ async fn a_request_for_the_hinted_part_is_held_until_the_part_exists() {
         "only the hinted part is waited for"
     );
 
-    let held = tokio::spawn(client().get(part_url("s1_00004-1.ts")).send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!held.is_finished(), "answered before part 4.1 existed");
-    let second = std::sync::Arc::new(hls::PublishedPart::new(
-        "s1_00004-1.ts".into(),
-        bytes::Bytes::from(vec![0x47; 188 * 2]),
-    ));
+    let held = held_get(
+        part_url("s1_00004-1.ts"),
+        Duration::from_millis(200),
+        "part 4.1 existed",
+    )
+    .await;
     published.put_hinting(
         bytes::Bytes::from_static(b"#EXTM3U\n4.1, hint 4.2\n"),
         in_progress(2),
         &[],
-        &[first, second],
+        &[first, ts_part("s1_00004-1.ts", 2)],
         Some("s1_00004-2.ts".into()),
     );
-    let answered = tokio::time::timeout(Duration::from_secs(1), held)
-        .await
-        .expect("answered once published")
-        .expect("task")
-        .expect("request");
+    let answered = answer_to(held).await;
     assert_eq!(answered.status(), 200);
     assert_eq!(answered.headers()["content-type"], "video/mp2t");
     assert_eq!(answered.bytes().await.expect("body").len(), 188 * 2);
