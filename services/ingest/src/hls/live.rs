@@ -282,8 +282,9 @@ pub async fn reload(
 /// The part called `name` that the published playlist of `rendition` hints at
 /// (`EXT-X-PRELOAD-HINT`), once it is listed: a player may ask for it before it exists, and the
 /// server must answer when it does rather than fail (RFC 8216bis 6.2.6). `None` when `name` is
-/// not the hinted part (the caller answers as for any unknown file), when the stream stops, or
-/// when the part does not come within the hold limit.
+/// not the hinted part (the caller answers as for any unknown file), when a newer version hints
+/// at another part without listing this one (it will not come: the stream ended, say), when the
+/// stream stops, or when the part does not come within the hold limit.
 pub async fn preloaded_part(
     registry: &HlsRegistry,
     username: &str,
@@ -300,7 +301,9 @@ pub async fn preloaded_part(
     };
     let listed = async {
         let version = versions
-            .wait_for(|version| version.part(name).is_some())
+            .wait_for(|version| {
+                version.part(name).is_some() || version.preload_hint.as_deref() != Some(name)
+            })
             .await
             .ok()?;
         version.part(name)
@@ -336,6 +339,18 @@ mod tests {
         let registry = registry.clone();
         let waiting =
             tokio::spawn(async move { reload(&registry, "alice", "720p", sequence, part).await });
+        tokio::task::yield_now().await;
+        waiting
+    }
+
+    /// A request for alice's hinted 720p part `name`, already waiting.
+    async fn waiting_preload(
+        registry: &HlsRegistry,
+        name: &'static str,
+    ) -> tokio::task::JoinHandle<Option<CachedFile>> {
+        let registry = registry.clone();
+        let waiting =
+            tokio::spawn(async move { preloaded_part(&registry, "alice", "720p", name).await });
         tokio::task::yield_now().await;
         waiting
     }
@@ -570,13 +585,7 @@ mod tests {
                 "{not_hinted} is not waited for"
             );
         }
-        let waiting = {
-            let registry = registry.clone();
-            tokio::spawn(
-                async move { preloaded_part(&registry, "alice", "720p", "a_00005-1.ts").await },
-            )
-        };
-        tokio::task::yield_now().await;
+        let waiting = waiting_preload(&registry, "a_00005-1.ts").await;
         assert!(!waiting.is_finished(), "held until the part exists");
         published.put_hinting(
             Bytes::from_static(b"5.1, hint 5.2"),
@@ -595,5 +604,13 @@ mod tests {
         assert!(preloaded_part(&registry, "alice", "720p", "a_00005-2.ts")
             .await
             .is_none());
+
+        // A hint the stream moves past without the part (here: it ends) is answered at once.
+        let waiting = waiting_preload(&registry, "a_00005-2.ts").await;
+        published.put(Bytes::from_static(b"ended"), upto(5), &[], &[]);
+        let answer = tokio::time::timeout(Duration::from_millis(50), waiting)
+            .await
+            .expect("answered before the hold limit");
+        assert!(answer.expect("task").is_none());
     }
 }
