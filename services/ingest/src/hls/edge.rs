@@ -161,17 +161,20 @@ async fn published_segment(
     rendition: &str,
     file: &str,
 ) -> Published {
-    let Some(kind) = FileKind::of(file) else {
+    let (Some(media), Some(kind)) = (
+        origin.registry.live_media(username, rendition, file),
+        FileKind::of(file),
+    ) else {
         return Published::No;
-    };
-    let Some(media) = origin.registry.live_media(username, rendition, file) else {
-        // Perhaps the part the playlist hints at, which is answered once it exists.
-        return live::preloaded_part(&origin.registry, username, rendition, file)
-            .await
-            .map_or(Published::No, |contents| Published::File(contents, kind));
     };
     let segment = match media {
         LiveMedia::Part(contents) => return Published::File(contents, kind),
+        // Answered once it exists.
+        LiveMedia::Hinted => {
+            return live::preloaded_part(&origin.registry, username, rendition, file)
+                .await
+                .map_or(Published::No, |contents| Published::File(contents, kind))
+        }
         LiveMedia::Segment(segment) => segment,
     };
     match segment.contents(&origin.files).await {

@@ -77,10 +77,13 @@ impl Version {
         self.segments.iter().find(|segment| segment.name == name)
     }
 
-    /// The segment on disk or the listed part called `name`.
+    /// The segment on disk, the listed part or the hinted part called `name`.
     pub(super) fn media(&self, name: &str) -> Option<LiveMedia> {
         if let Some(segment) = self.segment(name) {
             return Some(LiveMedia::Segment(segment.clone()));
+        }
+        if self.preload_hint.as_deref() == Some(name) {
+            return Some(LiveMedia::Hinted);
         }
         self.part(name).map(LiveMedia::Part)
     }
@@ -99,6 +102,8 @@ impl Version {
 pub(super) enum LiveMedia {
     Segment(Arc<PublishedSegment>),
     Part(CachedFile),
+    /// The part the playlist hints at, which does not exist yet ([`preloaded_part`]).
+    Hinted,
 }
 
 /// A partial segment: its bytes, kept for as long as a playlist lists it.
@@ -363,7 +368,7 @@ mod tests {
     ) -> Option<Arc<PublishedSegment>> {
         match registry.live_media("alice", rendition, name)? {
             LiveMedia::Segment(segment) => Some(segment),
-            LiveMedia::Part(_) => None,
+            LiveMedia::Part(_) | LiveMedia::Hinted => None,
         }
     }
 

@@ -100,7 +100,7 @@ impl HlsRegistry {
     pub fn live_part(&self, username: &str, rendition: &str, name: &str) -> Option<CachedFile> {
         match self.live_media(username, rendition, name)? {
             LiveMedia::Part(contents) => Some(contents),
-            LiveMedia::Segment(_) => None,
+            LiveMedia::Segment(_) | LiveMedia::Hinted => None,
         }
     }
 
