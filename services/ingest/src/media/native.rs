@@ -147,8 +147,9 @@ impl NativeRendition {
 
     /// Hands the origin a version that lists the newest part (nothing changes on disk).
     fn publish_parts(&mut self) {
-        let playlist = Bytes::from(self.window.render(false, Some(&self.next_part_name())));
-        self.publish_version(playlist, false);
+        let next = self.next_part_name();
+        let playlist = Bytes::from(self.window.render(false, Some(&next)));
+        self.publish_version(playlist, Some(next));
     }
 
     /// When `segment` began by the wall clock, if segments are dated. The clock is anchored at
@@ -207,19 +208,20 @@ impl NativeRendition {
             .map_err(|error| format!("the passthrough rendition's disk task failed: {error}"))??;
         self.window = window;
         if !self.window.is_empty() {
-            let playlist = if self.parts.is_empty() {
-                playlist
+            if self.parts.is_empty() {
+                self.publish_version(playlist, None);
             } else {
-                Bytes::from(self.window.render(ended, Some(&self.next_part_name())))
-            };
-            self.publish_version(playlist, ended);
+                let next = self.next_part_name();
+                let playlist = Bytes::from(self.window.render(ended, Some(&next)));
+                self.publish_version(playlist, (!ended).then_some(next));
+            }
         }
         Ok(())
     }
 
-    /// Hands the origin `playlist`, the window's current text, with the segments on disk and
-    /// the parts it lists (dropping the bytes of parts no longer listed).
-    fn publish_version(&mut self, playlist: Bytes, ended: bool) {
+    /// Hands the origin `playlist`, the window's current text, with the segments on disk, the
+    /// parts it lists (dropping the bytes of parts no longer listed) and the part it hints at.
+    fn publish_version(&mut self, playlist: Bytes, hint: Option<String>) {
         let listed = self.window.listed_parts().count();
         let unlisted = self.parts.len().saturating_sub(listed);
         self.parts.drain(..unlisted);
@@ -228,8 +230,6 @@ impl NativeRendition {
             sequence: self.window.next_sequence(),
             parts: self.window.open_parts(),
         };
-        // The playlist hints at the next part while it is live and lists parts.
-        let hint = (!ended && !self.parts.is_empty()).then(|| self.next_part_name());
         self.published
             .put_hinting(playlist, edge, &on_disk, self.parts.make_contiguous(), hint);
     }
