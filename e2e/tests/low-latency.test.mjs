@@ -1,7 +1,10 @@
-// A passthrough stream (no transcoded rungs) is served as low-latency HLS, and the watch page's
-// hls.js plays it steadily about a second behind the ingest: parts are listed and loaded, the
-// player holds the playlist's PART-HOLD-BACK, playback keeps pace with the wall clock, and the
-// frame on screen is as old as the part hold-back, not as two segments.
+// A stream with the default ladder (the 720p source's own rendition, remuxed by the ingest, and
+// 480p and 360p from x264, read back from ffmpeg and cut by the ingest) is served as low-latency
+// HLS on every rung, and the watch page's hls.js plays it steadily about a second behind the
+// ingest: parts are listed and loaded, the player holds the playlist's PART-HOLD-BACK, playback
+// keeps pace with the wall clock, the frame on screen is as old as the part hold-back, not as two
+// segments, and a switch to another rung halfway through costs no stall (the rungs share one
+// clock, cut at the same instants).
 //
 // "As old": the ingest dates each segment by the wall clock its first frame arrived at
 // (EXT-X-PROGRAM-DATE-TIME), and hls.js's `playingDate` maps the frame on screen onto that clock
@@ -29,9 +32,8 @@ let publisher;
 const fatalErrors = [];
 
 before(async () => {
-  // An empty ladder: the source's own rendition only, remuxed by the ingest, which lists parts
-  // by default.
-  platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs'), settings: { FERROCAST_HLS_LADDER: '' } });
+  // Default settings: the default ladder, low-latency parts on.
+  platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs') });
   browser = await launchChromium();
 });
 
@@ -49,6 +51,8 @@ function sample(page) {
     const details = hls?.levels?.[hls.currentLevel]?.details;
     const shown = hls?.playingDate?.getTime();
     return {
+      level: hls?.currentLevel ?? -1,
+      levels: hls?.levels?.length ?? 0,
       wall: Date.now(),
       currentTime: video.currentTime,
       age: shown ? (Date.now() - shown) / 1000 : null,
@@ -64,7 +68,7 @@ function sample(page) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-test('a passthrough stream plays as low-latency HLS, steadily about a second behind the ingest', async (t) => {
+test('a stream with a ladder plays as low-latency HLS on every rung, steadily about a second behind the ingest', async (t) => {
   const username = `e2e_ll_${randomBytes(4).toString('hex')}`;
   const streamer = await newPage(browser, fatalErrors);
   const key = await signUpForKey(streamer, platform.web, username);
@@ -88,8 +92,19 @@ test('a passthrough stream plays as low-latency HLS, steadily about a second beh
   });
 
   const samples = [];
+  let switchedTo = null;
   for (let t = 0; t <= WATCH_MS; t += SAMPLE_MS) {
     samples.push(await sample(viewer));
+    if (switchedTo === null && t >= WATCH_MS / 3) {
+      // The next fragments come from another rung; what is buffered plays out first, so a
+      // switch onto a rung cut at other instants or on another clock would stall or jump.
+      switchedTo = await viewer.evaluate(() => {
+        const hls = window.__ferrocast.hls;
+        const target = hls.currentLevel === 0 ? hls.levels.length - 1 : 0;
+        hls.loadLevel = target;
+        return target;
+      });
+    }
     await viewer.waitForTimeout(SAMPLE_MS);
   }
   await viewer.screenshot({ path: join(ARTIFACTS, 'watching.png') });
@@ -97,8 +112,13 @@ test('a passthrough stream plays as low-latency HLS, steadily about a second beh
   const last = samples.at(-1);
   const summary = JSON.stringify({ first, last });
 
+  assert.equal(last.levels, 3, `the master lists the three rungs: ${summary}`);
+  assert.equal(last.level, switchedTo, `playback moved to the rung asked for: ${summary}`);
   assert.ok(last.lowLatencyMode, 'the player runs hls.js in low-latency mode');
-  assert.ok(last.parts > 0 && last.partTarget > 0, `the playlist lists parts: ${summary}`);
+  assert.notEqual(first.level, last.level, `the rung changed while watched: ${summary}`);
+  for (const at of [first, last]) {
+    assert.ok(at.parts > 0 && at.partTarget > 0, `rung ${at.level}'s playlist lists parts: ${summary}`);
+  }
   assert.ok(
     last.targetLatency !== null && last.targetLatency < 1.5,
     `hls.js aims at the playlist's part hold-back, not two segments: ${summary}`,

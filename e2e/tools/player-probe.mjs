@@ -53,7 +53,8 @@ function describePlayer() {
   const newest = (details?.fragments ?? []).slice(-3).map(fragment).join(',');
   const hint = details?.fragmentHint ? fragment(details.fragmentHint) : '-';
   return (
-    `t=${video.currentTime.toFixed(2)} rate=${video.playbackRate} buffered=[${ranges}] ` +
+    `level=${hls.currentLevel}/${hls.levels.length} t=${video.currentTime.toFixed(2)} ` +
+    `rate=${video.playbackRate} buffered=[${ranges}] ` +
     `latency=${hls.latency?.toFixed(2)} target=${hls.targetLatency?.toFixed(2)} ` +
     `fragments=${newest} hint=${hint} parts=${details?.partList?.length ?? 0}`
   );

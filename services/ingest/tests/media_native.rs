@@ -18,15 +18,6 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// The `#EXTINF` durations of a playlist, in seconds.
-fn durations(playlist: &str) -> Vec<f64> {
-    playlist
-        .lines()
-        .filter_map(|line| line.strip_prefix("#EXTINF:"))
-        .filter_map(|rest| rest.split(',').next()?.parse().ok())
-        .collect()
-}
-
 /// `codec_name`s of a segment's streams, as ffprobe reads them (it may list the streams once
 /// more under their program: only the first listing counts).
 fn codecs(segment: &Path) -> Vec<String> {
@@ -68,31 +59,6 @@ fn passthrough_only(root: &Path) -> MediaConfig {
         hls_part_millis: 0,
         ..config(root)
     }
-}
-
-/// The `#EXT-X-PART` lines of a playlist: (duration in seconds, URI, independent).
-fn parts(playlist: &str) -> Vec<(f64, String, bool)> {
-    playlist
-        .lines()
-        .filter_map(|line| line.strip_prefix("#EXT-X-PART:"))
-        .map(|attributes| {
-            let duration = attributes
-                .split(',')
-                .find_map(|pair| pair.strip_prefix("DURATION="))
-                .and_then(|value| value.parse().ok())
-                .expect("DURATION");
-            let uri = attributes
-                .split("URI=\"")
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .expect("URI");
-            (
-                duration,
-                uri.to_owned(),
-                attributes.contains("INDEPENDENT=YES"),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,10 @@
 //! 4). Transcoded rungs take their keyframes from the source (`-force_key_frames source`, no scene
 //! cuts) so every rendition cuts segments at the same instants (pitfall 1).
 
-use std::{ffi::OsString, path::Path};
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+};
 
 use super::ladder::{max_kbps, Encoding, Variant};
 
@@ -22,12 +25,23 @@ pub enum AudioPlan {
     },
 }
 
+/// Where ffmpeg writes the rungs.
+#[derive(Debug, Clone, Copy)]
+pub enum Outputs<'a> {
+    /// Its HLS muxer writes every rung's segments and playlist. A restart after a crash appends
+    /// to the existing playlists behind a discontinuity.
+    Hls { restart: bool },
+    /// Each rung as FLV into the FIFO at the same index, for [`super::relay`] to segment. Input
+    /// timestamps are kept (`-copyts`), so the rungs run on the passthrough's clock.
+    Flv(&'a [PathBuf]),
+}
+
 /// Everything the command line depends on.
 #[derive(Debug, Clone)]
 pub struct Command<'a> {
     pub variants: &'a [Variant],
     pub audio: AudioPlan,
-    /// The session folder; renditions go to `{out_dir}/{name}/`.
+    /// The session folder; with [`Outputs::Hls`] renditions go to `{out_dir}/{name}/`.
     pub out_dir: &'a Path,
     /// Makes segment names unique per session, so `immutable` caching is safe across sessions.
     pub segment_prefix: &'a str,
@@ -36,81 +50,48 @@ pub struct Command<'a> {
     pub preset: &'a str,
     /// x264 `-tune` of the transcoded rungs; empty for none.
     pub tune: &'a str,
-    /// A restart after a crash appends to the existing playlists behind a discontinuity.
-    pub restart: bool,
+    pub outputs: Outputs<'a>,
 }
 
 impl Command<'_> {
     pub fn argv(&self) -> Vec<OsString> {
-        let mut args: Vec<OsString> = Vec::new();
-        let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
-        push(&["-hide_banner", "-loglevel", "warning", "-nostats"]);
+        let mut args = Args::default();
+        args.push(&["-hide_banner", "-loglevel", "warning", "-nostats"]);
+        if let Outputs::Flv(_) = self.outputs {
+            // `-y`: the FIFOs exist already, and ffmpeg would otherwise ask on stdin (our FLV).
+            args.push(&["-y", "-copyts"]);
+        }
         // FLV has no header listing its streams, so ffmpeg probes the input; its default 5 s
         // of probing delays the first segment by 5 s. Codec headers come first (we start at a
         // keyframe after them), so one second is plenty.
-        push(&["-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0"]);
-
-        for _ in self.variants {
-            push(&["-map", "0:v:0"]);
-            if self.audio != AudioPlan::None {
-                push(&["-map", "0:a:0"]);
-            }
-        }
-        for (index, variant) in self.variants.iter().enumerate() {
-            let stream = |option: &str| format!("-{option}:v:{index}");
-            match variant.encoding {
-                Encoding::Copy => push(&[&stream("c"), "copy"]),
-                Encoding::X264 { video_kbps } => {
-                    let scale = format!("scale={}:{}", variant.width, variant.height);
-                    let rate = format!("{video_kbps}k");
-                    let max = format!("{}k", max_kbps(video_kbps));
-                    let buffer = format!("{}k", video_kbps.saturating_mul(2));
-                    push(&[
-                        &stream("c"),
-                        "libx264",
-                        &stream("filter"),
-                        &scale,
-                        &stream("preset"),
-                        self.preset,
-                        &stream("profile"),
-                        "high",
-                        &stream("pix_fmt"),
-                        "yuv420p",
-                        &stream("b"),
-                        &rate,
-                        &stream("maxrate"),
-                        &max,
-                        &stream("bufsize"),
-                        &buffer,
-                        &stream("force_key_frames"),
-                        "source",
-                        &stream("sc_threshold"),
-                        "0",
-                    ]);
-                    if !self.tune.is_empty() {
-                        push(&[&stream("tune"), self.tune]);
-                    }
+        args.push(&["-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0"]);
+        match self.outputs {
+            Outputs::Hls { restart } => self.hls_output(&mut args, restart),
+            Outputs::Flv(paths) => {
+                for (variant, path) in self.variants.iter().zip(paths) {
+                    self.flv_output(&mut args, variant, path);
                 }
             }
         }
-        match self.audio {
-            AudioPlan::None => {}
-            AudioPlan::Copy => push(&["-c:a", "copy"]),
-            AudioPlan::Aac { kbps } => {
-                let rate = format!("{kbps}k");
-                push(&["-c:a", "aac", "-b:a", &rate, "-ac", "2"]);
-            }
-        }
-        // Encoders buffer frames (lookahead) while copied packets keep coming.
-        push(&["-max_muxing_queue_size", "4096"]);
+        args.0
+    }
 
+    /// One output holding every rung, cut by ffmpeg's HLS muxer.
+    fn hls_output(&self, args: &mut Args, restart: bool) {
+        for _ in self.variants {
+            self.map_streams(args);
+        }
+        for (index, variant) in self.variants.iter().enumerate() {
+            self.video_options(args, variant, index);
+        }
+        self.audio_options(args);
         let mut flags = String::from("delete_segments+independent_segments+temp_file");
-        if self.restart {
+        if restart {
             flags.push_str("+append_list+discont_start");
         }
         let segment_seconds = self.segment_seconds.to_string();
         let window = self.playlist_window.to_string();
-        push(&[
+        args.push(&[
             "-f",
             "hls",
             "-hls_time",
@@ -135,15 +116,101 @@ impl Command<'_> {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        push(&["-var_stream_map", &map, "-hls_segment_filename"]);
-        args.push(
+        args.push(&["-var_stream_map", &map, "-hls_segment_filename"]);
+        args.0.push(
             self.out_dir
                 .join("%v")
                 .join(format!("{}_%05d.ts", self.segment_prefix))
                 .into_os_string(),
         );
-        args.push(self.out_dir.join("%v").join("index.m3u8").into_os_string());
-        args
+        args.0
+            .push(self.out_dir.join("%v").join("index.m3u8").into_os_string());
+    }
+
+    /// One output per rung: FLV written packet by packet (`-flush_packets`), never sought back
+    /// into (a FIFO cannot seek).
+    fn flv_output(&self, args: &mut Args, variant: &Variant, path: &Path) {
+        self.map_streams(args);
+        self.video_options(args, variant, 0);
+        self.audio_options(args);
+        args.push(&[
+            "-flush_packets",
+            "1",
+            "-flvflags",
+            "no_duration_filesize",
+            "-f",
+            "flv",
+        ]);
+        args.0.push(path.as_os_str().to_owned());
+    }
+
+    fn map_streams(&self, args: &mut Args) {
+        args.push(&["-map", "0:v:0"]);
+        if self.audio != AudioPlan::None {
+            args.push(&["-map", "0:a:0"]);
+        }
+    }
+
+    /// The encoder options of `variant`, the output's video stream number `index`.
+    fn video_options(&self, args: &mut Args, variant: &Variant, index: usize) {
+        let stream = |option: &str| format!("-{option}:v:{index}");
+        match variant.encoding {
+            Encoding::Copy => args.push(&[&stream("c"), "copy"]),
+            Encoding::X264 { video_kbps } => {
+                let scale = format!("scale={}:{}", variant.width, variant.height);
+                let rate = format!("{video_kbps}k");
+                let max = format!("{}k", max_kbps(video_kbps));
+                let buffer = format!("{}k", video_kbps.saturating_mul(2));
+                args.push(&[
+                    &stream("c"),
+                    "libx264",
+                    &stream("filter"),
+                    &scale,
+                    &stream("preset"),
+                    self.preset,
+                    &stream("profile"),
+                    "high",
+                    &stream("pix_fmt"),
+                    "yuv420p",
+                    &stream("b"),
+                    &rate,
+                    &stream("maxrate"),
+                    &max,
+                    &stream("bufsize"),
+                    &buffer,
+                    &stream("force_key_frames"),
+                    "source",
+                    &stream("sc_threshold"),
+                    "0",
+                ]);
+                if !self.tune.is_empty() {
+                    args.push(&[&stream("tune"), self.tune]);
+                }
+            }
+        }
+    }
+
+    /// Audio options of an output; the muxing queue is per output too.
+    fn audio_options(&self, args: &mut Args) {
+        match self.audio {
+            AudioPlan::None => {}
+            AudioPlan::Copy => args.push(&["-c:a", "copy"]),
+            AudioPlan::Aac { kbps } => {
+                let rate = format!("{kbps}k");
+                args.push(&["-c:a", "aac", "-b:a", &rate, "-ac", "2"]);
+            }
+        }
+        // Encoders buffer frames (lookahead) while copied packets keep coming.
+        args.push(&["-max_muxing_queue_size", "4096"]);
+    }
+}
+
+#[derive(Default)]
+struct Args(Vec<OsString>);
+
+impl Args {
+    fn push(&mut self, items: &[&str]) {
+        self.0.extend(items.iter().map(OsString::from));
     }
 }
 
@@ -163,7 +230,7 @@ mod tests {
             playlist_window: 6,
             preset: "veryfast",
             tune: "zerolatency",
-            restart,
+            outputs: Outputs::Hls { restart },
         }
         .argv()
         .into_iter()
@@ -251,6 +318,52 @@ mod tests {
         assert_eq!(
             after(&argv(AudioPlan::Copy, true), "-hls_flags"),
             ["delete_segments+independent_segments+temp_file+append_list+discont_start"]
+        );
+    }
+
+    #[test]
+    fn flv_outputs_write_each_rung_to_its_fifo_on_the_source_clock() {
+        let variants = plan(1280, 720, &parse_ladder(DEFAULT_LADDER).expect("valid"));
+        let fifos = [
+            PathBuf::from("/hls/alice/0123abcd/.relay/480p-1.flv"),
+            PathBuf::from("/hls/alice/0123abcd/.relay/360p-1.flv"),
+        ];
+        let args: Vec<String> = Command {
+            variants: &variants[1..],
+            audio: AudioPlan::Copy,
+            out_dir: Path::new("/hls/alice/0123abcd"),
+            segment_prefix: "0123abcd",
+            segment_seconds: 1,
+            playlist_window: 6,
+            preset: "veryfast",
+            tune: "zerolatency",
+            outputs: Outputs::Flv(&fifos),
+        }
+        .argv()
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+        let input = args.iter().position(|a| a == "-i").expect("input");
+        for global in ["-y", "-copyts"] {
+            let at = args.iter().position(|a| a == global).expect(global);
+            assert!(at < input, "{global} comes before the input");
+        }
+        assert_eq!(after(&args, "-f"), ["flv", "flv", "flv"]);
+        assert_eq!(after(&args, "-c:v:0"), ["libx264", "libx264"]);
+        assert_eq!(
+            after(&args, "-filter:v:0"),
+            ["scale=854:480", "scale=640:360"]
+        );
+        assert_eq!(after(&args, "-c:a"), ["copy", "copy"]);
+        assert_eq!(after(&args, "-flush_packets"), ["1", "1"]);
+        assert!(!args.iter().any(|a| a.starts_with("-hls")), "{args:?}");
+        // Options belong to the output whose path follows them.
+        let first_path = args.iter().position(|a| a.ends_with("480p-1.flv"));
+        let second_map = args.iter().rposition(|a| a == "-map");
+        assert!(first_path < second_map, "{args:?}");
+        assert_eq!(
+            args.last().map(String::as_str),
+            Some("/hls/alice/0123abcd/.relay/360p-1.flv")
         );
     }
 

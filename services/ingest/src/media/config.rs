@@ -65,13 +65,14 @@ pub struct MediaConfig {
     /// SSR/LTP) still go through ffmpeg. `ffmpeg`: always ffmpeg, the earlier behaviour.
     #[serde(default)]
     pub hls_copy_muxer: CopyMuxer,
-    /// `FERROCAST_HLS_PART_MILLIS`: low-latency HLS (default 334 ms; `0` = off). For a stream
-    /// without transcoded rungs the natively remuxed rendition also lists partial segments this
-    /// long (`EXT-X-PART`, MPEG-TS) and hints the next one, dates its segments, and asks players
-    /// to sit three parts behind the newest instead of two segments: ≈ 1.3 s from ingest to
-    /// screen in hls.js instead of ≈ 2 s (docs/performance.md section 2). A length not below the
-    /// segment length also means off. Streams with a ladder stay plain HLS: ffmpeg's rungs have
-    /// no parts, and a player switching rungs would change its distance at every switch.
+    /// `FERROCAST_HLS_PART_MILLIS`: low-latency HLS (default 334 ms; `0` = off). Every natively
+    /// written rendition (the remuxed passthrough, and the transcoded rungs ffmpeg hands back as
+    /// FLV) also lists partial segments this long (`EXT-X-PART`, MPEG-TS) and hints the next
+    /// one, dates its segments, and asks players to sit three parts behind the newest instead of
+    /// two segments: ≈ 1.3 s from ingest to screen in hls.js instead of ≈ 2 s
+    /// (docs/performance.md section 2). A length not below the segment length also means off.
+    /// Streams whose passthrough goes through ffmpeg (`hls_copy_muxer = ffmpeg`, audio that is
+    /// not AAC) stay plain HLS: ffmpeg's HLS muxer writes no parts.
     #[serde(default = "default_part_millis", deserialize_with = "de::number")]
     pub hls_part_millis: u32,
     /// `FERROCAST_HLS_AUDIO_KBPS`: AAC bit rate when the source audio must be re-encoded.

@@ -3,7 +3,8 @@
 //! Pure rules live in their own files with tests beside them (`ladder`, `argv`, `flv`, `avc`,
 //! `metadata`, `master`, `playlist`, `ts`, `source`, and for the natively remuxed passthrough
 //! rendition `annexb`, `adts`, `ts_writer`, `segmenter`, `window`); `process`, `outputs`,
-//! `native` and `pipeline` do the I/O; [`FfmpegTranscoder`] implements the
+//! `native`, `relay` (the transcoded rungs read back from ffmpeg, through `flv_reader`) and
+//! `pipeline` do the I/O; [`FfmpegTranscoder`] implements the
 //! [`Transcoder`](crate::ports::Transcoder) port.
 
 mod adts;
@@ -12,6 +13,7 @@ mod argv;
 mod avc;
 mod config;
 mod flv;
+mod flv_reader;
 mod ladder;
 mod master;
 mod metadata;
@@ -21,6 +23,8 @@ mod outputs;
 mod pipeline;
 mod playlist;
 mod process;
+mod relay;
+mod rung;
 mod segmenter;
 mod source;
 mod transcoder;

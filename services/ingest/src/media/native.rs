@@ -1,6 +1,7 @@
-//! The passthrough rendition written by the ingest itself: the [`Segmenter`]'s segments go to
-//! `{session}/{rendition}/` under the same names and playlist layout as ffmpeg's rungs, so the
-//! origin, the master playlist and cleanup treat every rung alike.
+//! A rendition written by the ingest itself — the remuxed passthrough, or a transcoded rung read
+//! back from ffmpeg ([`super::relay`]): the [`Segmenter`]'s segments go to
+//! `{session}/{rendition}/` under the same names and playlist layout as ffmpeg's HLS muxer
+//! writes, so the origin, the master playlist and cleanup treat every rung alike.
 //!
 //! A segment file is complete before the playlist names it, so no reader ever sees half a
 //! segment. A write that fails ends the rendition; a full disk is named as such so the pipeline
@@ -80,7 +81,7 @@ impl NativeRendition {
     ) -> Result<Self, String> {
         tokio::fs::create_dir_all(&dir)
             .await
-            .map_err(|error| describe("create the rendition folder", &error))?;
+            .map_err(|error| describe("create the folder", &rendition_name(&dir), &error))?;
         Ok(Self {
             dir,
             prefix,
@@ -90,6 +91,11 @@ impl NativeRendition {
             parts: VecDeque::new(),
             dates: dated.then(Dates::default),
         })
+    }
+
+    /// The rendition's name (its folder's), for messages.
+    fn name(&self) -> String {
+        rendition_name(&self.dir)
     }
 
     /// Takes one packet; returns whether it completed (and published) a segment.
@@ -203,9 +209,12 @@ impl NativeRendition {
             expired,
         };
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || work.run(&dir))
+        let name = self.name();
+        tokio::task::spawn_blocking(move || work.run(&dir, &name))
             .await
-            .map_err(|error| format!("the passthrough rendition's disk task failed: {error}"))??;
+            .map_err(|error| {
+                format!("the {} rendition's disk task failed: {error}", self.name())
+            })??;
         self.window = window;
         if !self.window.is_empty() {
             if self.parts.is_empty() {
@@ -243,17 +252,17 @@ struct DiskWork {
 }
 
 impl DiskWork {
-    fn run(self, dir: &Path) -> Result<(), String> {
+    fn run(self, dir: &Path, rendition: &str) -> Result<(), String> {
         if let Some((name, chunks)) = &self.segment {
             let path = dir.join(name);
             if let Err(error) = write_chunks(&path, chunks) {
                 // A partial segment holds space a full disk needs back.
                 let _ = std::fs::remove_file(&path);
-                return Err(describe("write a segment", &error));
+                return Err(describe("write a segment", rendition, &error));
             }
         }
         std::fs::write(dir.join(PLAYLIST), &self.playlist)
-            .map_err(|error| describe("write the playlist", &error))?;
+            .map_err(|error| describe("write the playlist", rendition, &error))?;
         for name in self.expired {
             // Already gone is fine: cleanup may have raced us at the end of a stream.
             let _ = std::fs::remove_file(dir.join(name));
@@ -276,10 +285,16 @@ fn write_chunks(path: &Path, chunks: &[Bytes]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn describe(what: &str, error: &std::io::Error) -> String {
+fn rendition_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn describe(what: &str, rendition: &str, error: &std::io::Error) -> String {
     if error.kind() == std::io::ErrorKind::StorageFull {
-        format!("{NO_SPACE}: cannot {what} of the passthrough rendition ({error})")
+        format!("{NO_SPACE}: cannot {what} of the {rendition} rendition ({error})")
     } else {
-        format!("cannot {what} of the passthrough rendition: {error}")
+        format!("cannot {what} of the {rendition} rendition: {error}")
     }
 }

@@ -21,6 +21,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+use super::relay::HeldPipe;
+
 /// The cause named in logs and failure reasons when the HLS file system is full.
 pub const NO_SPACE: &str = "no space left on the HLS disk";
 
@@ -39,6 +41,8 @@ pub struct Ffmpeg {
     /// The first unrecoverable failure ffmpeg reported, with its line (see [`NO_SPACE`]).
     unrecoverable: watch::Receiver<Option<String>>,
     stderr_task: JoinHandle<()>,
+    /// Write ends of the FIFOs it writes rungs to, released when it is gone (see `relay`).
+    held_pipes: Vec<HeldPipe>,
 }
 
 impl Ffmpeg {
@@ -87,7 +91,13 @@ impl Ffmpeg {
             last_line,
             unrecoverable,
             stderr_task,
+            held_pipes: Vec::new(),
         })
+    }
+
+    /// Keeps `pipes` open until this ffmpeg is known to be gone.
+    pub fn hold(&mut self, pipes: Vec<HeldPipe>) {
+        self.held_pipes = pipes;
     }
 
     /// The unrecoverable failure ffmpeg reported so far, if any.
@@ -161,6 +171,7 @@ impl Ffmpeg {
                 self.child.wait().await.ok()
             }
         };
+        self.held_pipes.clear();
         // Let the last stderr lines reach the log before they are lost.
         let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.stderr_task).await;
         status
@@ -171,7 +182,9 @@ impl Ffmpeg {
         // Kill before closing stdin, or ffmpeg could exit cleanly on EOF in between.
         let _ = self.child.start_kill();
         drop(self.stdin.take());
-        self.child.wait().await.ok()
+        let status = self.child.wait().await.ok();
+        self.held_pipes.clear();
+        status
     }
 }
 

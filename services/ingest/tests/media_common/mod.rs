@@ -416,3 +416,37 @@ pub async fn run_until_the_disk_fills(
         session_id: publisher.session_id,
     })
 }
+
+/// The `#EXTINF` durations of a playlist, in seconds.
+pub fn durations(playlist: &str) -> Vec<f64> {
+    playlist
+        .lines()
+        .filter_map(|line| line.strip_prefix("#EXTINF:"))
+        .filter_map(|rest| rest.split(',').next()?.parse().ok())
+        .collect()
+}
+
+/// The `#EXT-X-PART` lines of a playlist: (duration in seconds, URI, independent).
+pub fn parts(playlist: &str) -> Vec<(f64, String, bool)> {
+    playlist
+        .lines()
+        .filter_map(|line| line.strip_prefix("#EXT-X-PART:"))
+        .map(|attributes| {
+            let duration = attributes
+                .split(',')
+                .find_map(|pair| pair.strip_prefix("DURATION="))
+                .and_then(|value| value.parse().ok())
+                .expect("DURATION");
+            let uri = attributes
+                .split("URI=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("URI");
+            (
+                duration,
+                uri.to_owned(),
+                attributes.contains("INDEPENDENT=YES"),
+            )
+        })
+        .collect()
+}

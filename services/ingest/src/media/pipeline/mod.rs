@@ -27,12 +27,13 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
-    argv::{AudioPlan, Command},
+    argv::{AudioPlan, Command, Outputs},
     config::MediaConfig,
     flv::{self, TagKind},
     ladder::{self, Variant},
     metrics as names, outputs, playlist,
     process::{Ffmpeg, NO_SPACE},
+    relay::Relay,
     source::{Role, Source},
 };
 use crate::{
@@ -43,7 +44,7 @@ use crate::{
 mod renditions;
 mod running;
 
-use running::{exited, ffmpeg_rungs, unrecoverable_reported, Running};
+use running::{exited, ffmpeg_rungs, finish_relays, relay_failed, unrecoverable_reported, Running};
 
 /// A valid `CODECS` value (High, level 4.1) for the rare case the real one cannot be read.
 const FALLBACK_VIDEO_CODECS: &str = "avc1.640029";
@@ -133,17 +134,23 @@ impl Pipeline {
             Err(reason) => return Ending::Failed(reason),
         };
         let ffmpeg_variants = ffmpeg_rungs(&variants, native.is_some());
+        let (relays, relay_failures) = self.relays(ffmpeg_variants, native.is_some(), audio);
         let ffmpeg = if ffmpeg_variants.is_empty() {
             None
         } else {
-            match self.spawn(ffmpeg_variants, audio, false) {
+            match self.spawn(ffmpeg_variants, audio, &relays, 0).await {
                 Ok(ffmpeg) => Some(ffmpeg),
-                Err(error) => return Ending::Failed(format!("cannot start ffmpeg: {error}")),
+                Err(error) => {
+                    finish_relays(relays, self.config.stop_timeout).await;
+                    return Ending::Failed(format!("cannot start ffmpeg: {error}"));
+                }
             }
         };
         let mut running = Running {
             ffmpeg,
             native,
+            relays,
+            relay_failures,
             variants,
             audio,
             awaiting_keyframe: true,
@@ -154,14 +161,19 @@ impl Pipeline {
             last_segment: None,
             last_fed: Instant::now(),
         };
-        if let Err(reason) = self
+        let ending = match self
             .deliver(&mut running, &source, &first, Role::KeyFrame)
             .await
         {
-            running.kill_ffmpeg().await;
-            return Ending::Failed(reason);
-        }
-        self.supervise(running, source).await
+            Ok(()) => self.supervise(&mut running, source).await,
+            Err(reason) => {
+                running.kill_ffmpeg().await;
+                Ending::Failed(reason)
+            }
+        };
+        // A no-op after a clean stop, which finished them first; on a failure ffmpeg is dead.
+        running.finish_relays(self.config.stop_timeout).await;
+        ending
     }
 
     /// Remembers headers until the first keyframe after an AVC sequence header arrives.
@@ -198,7 +210,7 @@ impl Pipeline {
         }
     }
 
-    async fn supervise(&mut self, mut running: Running, mut source: Source) -> Ending {
+    async fn supervise(&mut self, running: &mut Running, mut source: Source) -> Ending {
         let mut poll = supervision_ticks(MASTER_POLL);
         let mut polling_for_master = true;
         let mut last_stall_check = tokio::time::Instant::now();
@@ -213,6 +225,11 @@ impl Pipeline {
                 biased;
                 () = &mut stopping => return self.stop(running, &source).await,
                 _ = &mut self.finish => return self.drain_and_stop(running, &mut source).await,
+                // A transcoded rung read back from ffmpeg cannot go on (a full disk, say).
+                reason = relay_failed(&mut running.relay_failures) => {
+                    running.kill_ffmpeg().await;
+                    return Ending::Failed(reason);
+                }
                 // A full disk does not make ffmpeg exit; waiting for the stall watchdog and a
                 // restart onto the same full disk would only keep a dead stream live longer.
                 cause = unrecoverable_reported(running.ffmpeg.as_ref()) => {
@@ -224,7 +241,7 @@ impl Pipeline {
                 // playlist and the stall watchdog until the publisher stopped.
                 _ = poll.tick(), if running.needs_ticks() => {
                     if !running.master_written {
-                        if let Err(reason) = self.publish_master(&mut running, &source).await {
+                        if let Err(reason) = self.publish_master(running, &source).await {
                             running.kill_ffmpeg().await;
                             return Ending::Failed(reason);
                         }
@@ -237,22 +254,22 @@ impl Pipeline {
                         continue;
                     }
                     last_stall_check = tokio::time::Instant::now();
-                    if let Some(reason) = self.stalled(&mut running).await {
+                    if let Some(reason) = self.stalled(running).await {
                         let reason = format!("{reason} ({})", running.kill_ffmpeg().await);
-                        if let Err(reason) = self.restart(&mut running, reason).await {
+                        if let Err(reason) = self.restart(running, reason).await {
                             return Ending::Failed(reason);
                         }
                     }
                 }
                 status = exited(&mut running.ffmpeg) => {
                     let reason = running.describe_exit(status);
-                    if let Err(reason) = self.restart(&mut running, reason).await {
+                    if let Err(reason) = self.restart(running, reason).await {
                         return Ending::Failed(reason);
                     }
                 }
                 packet = self.packets.recv() => {
                     let Some(packet) = packet else { return self.stop(running, &source).await };
-                    if let Err(reason) = self.handle(&mut running, &mut source, packet).await {
+                    if let Err(reason) = self.handle(running, &mut source, packet).await {
                         // The native rung may fail with ffmpeg still running: stop it before
                         // the playlists are closed, or it could rewrite one after that.
                         running.kill_ffmpeg().await;
@@ -400,10 +417,16 @@ impl Pipeline {
             restart = running.restarts,
             "ffmpeg failed mid-stream; restarting it"
         );
-        running.ffmpeg = Some(
-            self.spawn(running.ffmpeg_variants(), running.audio, true)
-                .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?,
-        );
+        let ffmpeg = self
+            .spawn(
+                running.ffmpeg_variants(),
+                running.audio,
+                &running.relays,
+                running.restarts,
+            )
+            .await
+            .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?;
+        running.ffmpeg = Some(ffmpeg);
         running.awaiting_keyframe = true;
         running.last_output = Instant::now();
         Ok(())
@@ -456,13 +479,13 @@ impl Pipeline {
     }
 
     /// Writes what is already queued (bounded by the stop timeout), then stops ffmpeg.
-    async fn drain_and_stop(&mut self, mut running: Running, source: &mut Source) -> Ending {
+    async fn drain_and_stop(&mut self, running: &mut Running, source: &mut Source) -> Ending {
         let deadline = Instant::now() + self.config.stop_timeout;
         while Instant::now() < deadline {
             let Ok(packet) = self.packets.try_recv() else {
                 break;
             };
-            if self.handle(&mut running, source, packet).await.is_err() {
+            if self.handle(running, source, packet).await.is_err() {
                 break;
             }
         }
@@ -470,8 +493,8 @@ impl Pipeline {
     }
 
     /// Ends the native rung's playlist and closes ffmpeg's input so it writes `#EXT-X-ENDLIST`
-    /// (pitfall 6), killing it if it hangs.
-    async fn stop(&mut self, mut running: Running, source: &Source) -> Ending {
+    /// (pitfall 6), killing it if it hangs; rungs ffmpeg hands back end once it is gone.
+    async fn stop(&mut self, running: &mut Running, source: &Source) -> Ending {
         if let Some(native) = running.native.as_mut() {
             if let Err(reason) = native.finish().await {
                 tracing::warn!(session_id = %self.publisher.session_id, %reason, "cannot finish the passthrough rendition");
@@ -481,21 +504,39 @@ impl Pipeline {
             let status = ffmpeg.stop(self.config.stop_timeout).await;
             tracing::debug!(session_id = %self.publisher.session_id, ?status, "ffmpeg stopped");
         }
+        running.finish_relays(self.config.stop_timeout).await;
         if !running.master_written {
             // A stream shorter than the first poll still deserves a playable master.
-            let _ = self.publish_master(&mut running, source).await;
+            let _ = self.publish_master(running, source).await;
         }
         Ending::Finished
     }
 
-    fn spawn(
+    /// Starts ffmpeg run number `generation` (0, then one per restart) for `variants`: into the
+    /// `relays`' FIFOs when there are relays, else through its HLS muxer.
+    async fn spawn(
         &self,
         variants: &[Variant],
         audio: AudioPlan,
-        restart: bool,
+        relays: &[Relay],
+        generation: u32,
     ) -> std::io::Result<Ffmpeg> {
         let session_id = &self.publisher.session_id;
         let prefix = self.segment_prefix();
+        let mut fifos = Vec::with_capacity(relays.len());
+        let mut held = Vec::with_capacity(relays.len());
+        for relay in relays {
+            let (path, pipe) = relay.open_pipe(&self.dir, generation).await?;
+            fifos.push(path);
+            held.push(pipe);
+        }
+        let outputs = if relays.is_empty() {
+            Outputs::Hls {
+                restart: generation > 0,
+            }
+        } else {
+            Outputs::Flv(&fifos)
+        };
         let args = Command {
             variants,
             audio,
@@ -505,10 +546,31 @@ impl Pipeline {
             playlist_window: self.config.hls_playlist_window,
             preset: &self.config.hls_x264_preset,
             tune: &self.config.hls_x264_tune,
-            restart,
+            outputs,
         }
         .argv();
-        Ffmpeg::spawn(&self.config.ffmpeg_path, &args, session_id)
+        let mut ffmpeg = Ffmpeg::spawn(&self.config.ffmpeg_path, &args, session_id)?;
+        ffmpeg.hold(held);
+        Ok(ffmpeg)
+    }
+
+    /// One relay per transcoded rung when the passthrough is written natively (so the whole
+    /// ladder is), with the channel on which they report a failure.
+    fn relays(
+        &self,
+        ffmpeg_variants: &[Variant],
+        native_copy: bool,
+        audio: AudioPlan,
+    ) -> (Vec<Relay>, Option<mpsc::Receiver<String>>) {
+        if !native_copy || ffmpeg_variants.is_empty() {
+            return (Vec::new(), None);
+        }
+        let (failures, failed) = mpsc::channel(ffmpeg_variants.len());
+        let relays = ffmpeg_variants
+            .iter()
+            .map(|variant| Relay::spawn(self.rung_plan(variant, audio), failures.clone()))
+            .collect();
+        (relays, Some(failed))
     }
 
     /// Removes the session folder after the grace period (at once on shutdown), unless a newer

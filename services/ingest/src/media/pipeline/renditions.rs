@@ -1,11 +1,10 @@
 //! What a pipeline publishes about its renditions: the master playlist with the CODECS each rung
 //! really uses, the renditions the rooms service lists, and the natively remuxed passthrough.
 
-use std::{sync::PoisonError, time::Duration};
+use std::sync::PoisonError;
 
 use super::{running::Running, Pipeline, FALLBACK_VIDEO_CODECS, SEGMENT_PREFIX_BYTES};
 use crate::{
-    hls::PublishedPlaylist,
     media::{
         argv::AudioPlan,
         avc,
@@ -14,10 +13,9 @@ use crate::{
         master, metrics as names,
         native::NativeRendition,
         outputs,
-        segmenter::Segmenter,
+        rung::RungPlan,
         source::Source,
         ts,
-        window::Window,
     },
     ports::Rendition,
 };
@@ -130,49 +128,38 @@ impl Pipeline {
         {
             return Ok(None);
         }
-        let target_ms = self.config.hls_segment_seconds.saturating_mul(1000);
-        // Low-latency parts only when this is the only rendition (see `hls_part_millis`).
-        let part_ms = Some(self.config.hls_part_millis)
-            .filter(|&part_ms| variants.len() == 1 && part_ms > 0 && part_ms < target_ms);
-        let segmenter =
-            match Segmenter::from_headers(&source.headers(), audio == AudioPlan::Copy, target_ms) {
-                Ok(segmenter) => segmenter,
-                Err(error) => {
-                    tracing::info!(
-                        session_id = %self.publisher.session_id,
-                        %error,
-                        "the passthrough rendition goes through ffmpeg"
-                    );
-                    return Ok(None);
-                }
-            };
-        let mut window = Window::new(
-            self.config.hls_playlist_window,
-            self.config.hls_segment_seconds,
-        );
-        let segmenter = match part_ms {
-            Some(part_ms) => {
-                window = window.with_parts(part_ms);
-                segmenter.with_parts(part_ms)
+        let plan = self.rung_plan(copy, audio);
+        match plan.segmenter(&source.headers()) {
+            Ok(segmenter) => plan.start(segmenter).await.map(Some),
+            Err(error) => {
+                tracing::info!(
+                    session_id = %self.publisher.session_id,
+                    %error,
+                    "the passthrough rendition goes through ffmpeg"
+                );
+                Ok(None)
             }
-            None => segmenter,
-        };
-        NativeRendition::create(
-            self.dir.join(&copy.name),
-            self.segment_prefix(),
-            segmenter,
-            window,
-            PublishedPlaylist::new(
-                self.registry.clone(),
-                &self.publisher.username,
-                &self.publisher.session_id,
-                &copy.name,
-                Duration::from_secs(u64::from(self.config.hls_segment_seconds)),
-            ),
-            part_ms.is_some(),
-        )
-        .await
-        .map(Some)
+        }
+    }
+
+    /// How `variant` is written natively. Every natively written rung (the passthrough, and the
+    /// transcoded ones read back through a [`Relay`](crate::media::relay::Relay)) is cut into
+    /// low-latency parts when they are on: a ladder is either all native or all ffmpeg's.
+    pub(super) fn rung_plan(&self, variant: &Variant, audio: AudioPlan) -> RungPlan {
+        let target_ms = self.config.hls_segment_seconds.saturating_mul(1000);
+        RungPlan {
+            dir: self.dir.join(&variant.name),
+            name: variant.name.clone(),
+            prefix: self.segment_prefix(),
+            segment_seconds: self.config.hls_segment_seconds,
+            window: self.config.hls_playlist_window,
+            part_ms: Some(self.config.hls_part_millis)
+                .filter(|&part_ms| part_ms > 0 && part_ms < target_ms),
+            audio: audio == AudioPlan::Copy,
+            registry: self.registry.clone(),
+            username: self.publisher.username.clone(),
+            session_id: self.publisher.session_id.clone(),
+        }
     }
 
     /// Makes segment names unique per session, so `immutable` caching is safe across sessions.

@@ -1,17 +1,23 @@
 //! What a pipeline holds while its outputs run: ffmpeg (for the transcoded rungs, or all of them),
 //! the natively written passthrough, and the bookkeeping the restart and the watchdog need.
 
-use std::process::ExitStatus;
+use std::{process::ExitStatus, time::Duration};
 
-use tokio::time::Instant;
+use tokio::{sync::mpsc, time::Instant};
 
-use super::super::{argv::AudioPlan, ladder::Variant, native::NativeRendition, process::Ffmpeg};
+use super::super::{
+    argv::AudioPlan, ladder::Variant, native::NativeRendition, process::Ffmpeg, relay::Relay,
+};
 
 /// The running outputs and what a restart needs.
 pub(super) struct Running {
     /// `None` when no rung needs ffmpeg (a passthrough-only ladder remuxed natively).
     pub(super) ffmpeg: Option<Ffmpeg>,
     pub(super) native: Option<NativeRendition>,
+    /// The transcoded rungs ffmpeg hands back as FLV, when the passthrough is written natively.
+    pub(super) relays: Vec<Relay>,
+    /// Where the relays report a failure; `None` without relays.
+    pub(super) relay_failures: Option<mpsc::Receiver<String>>,
     pub(super) variants: Vec<Variant>,
     pub(super) audio: AudioPlan,
     /// Nothing is written until the next keyframe (at start and after a restart, pitfall 2).
@@ -40,6 +46,14 @@ impl Running {
     /// nothing — at hundreds of streams those wake-ups were a visible part of the ingest's CPU.
     pub(super) fn needs_ticks(&self) -> bool {
         !self.master_written || self.ffmpeg.is_some()
+    }
+
+    /// Lets the relays read the rest of what ffmpeg wrote and close their rungs. Call once ffmpeg
+    /// is stopped or dead: it is dropped here, and with it the write ends it held, so the
+    /// relays reach the end of its stream.
+    pub(super) async fn finish_relays(&mut self, timeout: Duration) {
+        self.ffmpeg = None;
+        finish_relays(std::mem::take(&mut self.relays), timeout).await;
     }
 
     /// Kills ffmpeg, if any, and says how it ended.
@@ -86,5 +100,24 @@ pub(super) fn unrecoverable_reported(
             Some(reported) => reported.await,
             None => std::future::pending().await,
         }
+    }
+}
+
+/// Finishes `relays` one after the other, each within `timeout`.
+pub(super) async fn finish_relays(relays: Vec<Relay>, timeout: Duration) {
+    for relay in relays {
+        relay.finish(timeout).await;
+    }
+}
+
+/// Resolves with the first failure a relay reports; never without relays.
+pub(super) async fn relay_failed(failures: &mut Option<mpsc::Receiver<String>>) -> String {
+    match failures {
+        Some(failures) => match failures.recv().await {
+            Some(reason) => reason,
+            // Every relay is gone without a failure: nothing more will come.
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }

@@ -1,0 +1,205 @@
+//! The transcoded rungs' way back in. ffmpeg writes each x264 rung as FLV into a FIFO in the
+//! session folder, and one [`Relay`] task per rung reads it and cuts it with the same segmenter,
+//! window and origin as the natively remuxed passthrough. So the transcoded rungs get
+//! low-latency parts too, are served from memory, and share the passthrough's clock (ffmpeg runs
+//! with `-copyts`), which keeps their segments and parts on the same instants.
+//!
+//! Each ffmpeg run gets a FIFO of its own per rung: a restarted ffmpeg's stream must not be read
+//! as the rest of the dead one's. While an ffmpeg lives, the pipeline holds a write end of each
+//! of its FIFOs ([`HeldPipe`]): the reader then cannot see end of file before ffmpeg opened its
+//! end, and does see it once ffmpeg is gone and its last bytes are read.
+
+use std::{
+    io,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::{net::unix::pipe, sync::mpsc, task::JoinHandle};
+use tokio_util::codec::FramedRead;
+
+use super::{
+    flv::{self, AudioBody, TagKind, VideoBody},
+    flv_reader::{FlvDecoder, Tag},
+    native::NativeRendition,
+    rung::RungPlan,
+};
+use crate::ports::MediaPacket;
+
+/// Where the FIFOs live: a dot name, which the origin's allowlist never serves.
+const FIFO_FOLDER: &str = ".relay";
+
+/// One transcoded rung's reader task.
+pub struct Relay {
+    name: String,
+    feeds: mpsc::Sender<pipe::Receiver>,
+    task: JoinHandle<()>,
+}
+
+/// The write end of a FIFO, held for as long as the ffmpeg that writes it lives.
+pub struct HeldPipe {
+    _sender: pipe::Sender,
+}
+
+impl Relay {
+    /// Starts the task; a failure it cannot get past (a full disk, unreadable FLV) is sent to
+    /// `failures`, and the pipeline ends the stream.
+    pub fn spawn(plan: RungPlan, failures: mpsc::Sender<String>) -> Self {
+        let name = plan.name.clone();
+        // One FIFO per ffmpeg run; a second queued one would mean two runs at once.
+        let (feeds, receivers) = mpsc::channel(2);
+        let task = tokio::spawn(run(plan, receivers, failures));
+        Self { name, feeds, task }
+    }
+
+    /// Makes the FIFO ffmpeg run `generation` writes this rung to, hands its read end to the
+    /// task, and returns the path for ffmpeg's command line with the write end to hold.
+    pub async fn open_pipe(
+        &self,
+        session_dir: &Path,
+        generation: u32,
+    ) -> io::Result<(PathBuf, HeldPipe)> {
+        let folder = session_dir.join(FIFO_FOLDER);
+        tokio::fs::create_dir_all(&folder).await?;
+        let path = folder.join(format!("{}-{generation}.flv", self.name));
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        )?;
+        // The read end first: opening a write end of a FIFO nobody reads fails.
+        let receiver = pipe::OpenOptions::new().open_receiver(&path)?;
+        let sender = pipe::OpenOptions::new().open_sender(&path)?;
+        self.feeds
+            .try_send(receiver)
+            .map_err(|_| io::Error::other("the rung's relay is not taking a new ffmpeg run"))?;
+        Ok((path, HeldPipe { _sender: sender }))
+    }
+
+    /// Once the last ffmpeg is gone (its pipes released), lets the task read what is left and
+    /// close the rung's playlist; gives up after `timeout`.
+    pub async fn finish(self, timeout: Duration) {
+        drop(self.feeds);
+        let mut task = self.task;
+        if tokio::time::timeout(timeout, &mut task).await.is_err() {
+            tracing::warn!(rendition = %self.name, "a rung's relay did not finish in time");
+            task.abort();
+        }
+    }
+}
+
+/// Reads every ffmpeg run's FLV in turn, then closes the rung. A failure is reported while the
+/// FIFO is still open: ffmpeg fails on the closed pipe right after, and must not be taken for
+/// the cause (nor restarted for it).
+async fn run(
+    plan: RungPlan,
+    mut receivers: mpsc::Receiver<pipe::Receiver>,
+    failures: mpsc::Sender<String>,
+) {
+    let name = plan.name.clone();
+    let mut rung = Rung::Waiting {
+        plan,
+        headers: Vec::new(),
+    };
+    while let Some(receiver) = receivers.recv().await {
+        let mut tags = FramedRead::new(receiver, FlvDecoder::default());
+        while let Some(tag) = tags.next().await {
+            let taken = match tag {
+                Ok(tag) => rung.take(tag).await,
+                Err(error) => Err(format!(
+                    "cannot read the {name} rung ffmpeg wrote back: {error}"
+                )),
+            };
+            if let Err(reason) = taken {
+                let _ = failures.try_send(reason);
+                return;
+            }
+        }
+    }
+    if let Rung::Writing(output) = &mut rung {
+        // The stream is ending: nobody waits for a failure any more, the log is what is left.
+        if let Err(reason) = output.finish().await {
+            tracing::warn!(rendition = %name, %reason, "cannot finish a transcoded rung");
+        }
+    }
+}
+
+/// A rung before and after its first keyframe.
+enum Rung {
+    /// Keeps the codec headers until a keyframe can start the first segment.
+    Waiting {
+        plan: RungPlan,
+        headers: Vec<(TagKind, Bytes)>,
+    },
+    Writing(Box<NativeRendition>),
+}
+
+impl Rung {
+    async fn take(&mut self, tag: Tag) -> Result<(), String> {
+        match self {
+            Self::Writing(output) => match packet(tag) {
+                Some(packet) => output.push(&packet).await.map(drop),
+                None => Ok(()),
+            },
+            Self::Waiting { plan, headers } => match header_role(tag.kind, &tag.body) {
+                HeaderRole::Header => {
+                    headers.retain(|(kind, _)| *kind != tag.kind);
+                    headers.push((tag.kind, tag.body));
+                    Ok(())
+                }
+                HeaderRole::KeyFrame => {
+                    let segmenter = plan.segmenter(headers).map_err(|error| {
+                        format!("ffmpeg's {} rung cannot be cut: {error}", plan.name)
+                    })?;
+                    let mut output = Box::new(plan.clone().start(segmenter).await?);
+                    if let Some(packet) = packet(tag) {
+                        output.push(&packet).await?;
+                    }
+                    *self = Self::Writing(output);
+                    Ok(())
+                }
+                // Nothing before the first keyframe decodes.
+                HeaderRole::Other => Ok(()),
+            },
+        }
+    }
+}
+
+/// The tag as the segmenter takes it; ffmpeg's `onMetaData` for the rung is of no use to it.
+fn packet(tag: Tag) -> Option<MediaPacket> {
+    match tag.kind {
+        TagKind::Video => Some(MediaPacket::Video {
+            timestamp_ms: tag.timestamp_ms,
+            data: tag.body,
+        }),
+        TagKind::Audio => Some(MediaPacket::Audio {
+            timestamp_ms: tag.timestamp_ms,
+            data: tag.body,
+        }),
+        TagKind::Script => None,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum HeaderRole {
+    Header,
+    KeyFrame,
+    Other,
+}
+
+fn header_role(kind: TagKind, body: &[u8]) -> HeaderRole {
+    match kind {
+        TagKind::Video => match flv::classify_video(body) {
+            VideoBody::AvcSequenceHeader => HeaderRole::Header,
+            VideoBody::AvcKeyFrame => HeaderRole::KeyFrame,
+            _ => HeaderRole::Other,
+        },
+        TagKind::Audio => match flv::classify_audio(body) {
+            AudioBody::AacSequenceHeader { .. } => HeaderRole::Header,
+            _ => HeaderRole::Other,
+        },
+        TagKind::Script => HeaderRole::Other,
+    }
+}

@@ -1,0 +1,221 @@
+//! The transcoded rungs ffmpeg hands back as FLV and the ingest cuts itself, checked with real
+//! ffmpeg/ffprobe: they list low-latency parts like the passthrough, start on the passthrough's
+//! clock, and carry on in the same playlists when ffmpeg is restarted.
+
+mod media_common;
+
+use std::{path::Path, process::Command, time::Duration};
+
+use ferrocast_ingest::{
+    hls::HlsRegistry,
+    media::{parse_ladder, MediaConfig},
+    ports::Transcoder,
+};
+use media_common::*;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A 480p source: the passthrough plus one transcoded 360p rung.
+fn two_rungs(root: &Path) -> MediaConfig {
+    MediaConfig {
+        hls_ladder: parse_ladder("360:800").expect("ladder"),
+        ..config(root)
+    }
+}
+
+/// When a segment's first packet is presented, in seconds, as ffprobe reads it.
+fn start_time(segment: &Path) -> f64 {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=start_time"])
+        .args(["-of", "csv=p=0"])
+        .arg(segment)
+        .output()
+        .expect("ffprobe runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}: {text}", segment.display()))
+}
+
+/// The origin's live playlist of `rendition` once it lists two segments and a part after them.
+async fn live_with_parts(registry: &HlsRegistry, user: &str, rendition: &str) -> String {
+    let mut last_seen = String::new();
+    wait_for(Duration::from_secs(10), || {
+        let served = registry.live_playlist(user, rendition)?;
+        let text = String::from_utf8_lossy(&served.bytes).into_owned();
+        last_seen.clone_from(&text);
+        let after_last = text.rsplit(".ts\n").next().unwrap_or_default().to_owned();
+        (segments(&text).len() >= 2 && after_last.contains("#EXT-X-PART:")).then_some(text)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{rendition}: no part of a third segment within 10 s: {last_seen}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let packets = read_packets(&make_flv(work.path(), "854x480", 30, 5));
+    let root = work.path().join("hls");
+    let (transcoder, registry, _shutdown) = transcoder(two_rungs(&root));
+    let publisher = publisher("relayed");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
+    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    let user = publisher.username.clone();
+
+    let copy = live_with_parts(&registry, &user, "480p").await;
+    let transcoded = live_with_parts(&registry, &user, "360p").await;
+    for playlist in [&copy, &transcoded] {
+        assert!(
+            playlist.contains("#EXT-X-PART-INF:PART-TARGET=0.334\n"),
+            "{playlist}"
+        );
+        assert!(
+            playlist.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI="),
+            "{playlist}"
+        );
+    }
+    let listed = parts(&transcoded);
+    assert!(
+        listed.iter().all(|(duration, _, _)| *duration <= 0.334),
+        "{transcoded}"
+    );
+    // A complete segment of the transcoded rung is its parts back to back, and its first
+    // part opens on the keyframe the source gave it.
+    let segment = segments(&transcoded)[0].clone();
+    let stem = segment.trim_end_matches(".ts");
+    let its_parts: Vec<_> = listed
+        .iter()
+        .filter(|(_, uri, _)| uri.starts_with(&format!("{stem}-")))
+        .collect();
+    assert_eq!(its_parts.len(), 3, "{segment} in {transcoded}");
+    assert!(its_parts[0].2, "{transcoded}");
+    let joined: Vec<u8> = its_parts
+        .iter()
+        .flat_map(|(_, uri, _)| {
+            registry
+                .live_part(&user, "360p", uri)
+                .expect("listed part is served")
+                .bytes
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(
+        joined,
+        std::fs::read(dir.join("360p").join(&segment)).expect("segment")
+    );
+
+    let (sink, _) = feeding.await.expect("feeder");
+    sink.finish().await;
+    let copy = read(&dir.join("480p").join("index.m3u8"));
+    let transcoded = read(&dir.join("360p").join("index.m3u8"));
+    for playlist in [&copy, &transcoded] {
+        assert_eq!(playlist.matches("#EXT-X-ENDLIST").count(), 1, "{playlist}");
+    }
+    let (copy_durations, transcoded_durations) = (durations(&copy), durations(&transcoded));
+    assert_eq!(copy_durations.len(), 5, "{copy}");
+    assert_eq!(
+        copy_durations.len(),
+        transcoded_durations.len(),
+        "{transcoded}"
+    );
+    for (a, b) in copy_durations.iter().zip(&transcoded_durations).take(4) {
+        assert!((a - b).abs() < 0.05, "{copy} vs {transcoded}");
+    }
+    // Same instants on the same clock: a player switching rungs lands where it left.
+    let first = |playlist: &str, rendition: &str| {
+        start_time(&dir.join(rendition).join(&segments(playlist)[0]))
+    };
+    let (copy_start, transcoded_start) = (first(&copy, "480p"), first(&transcoded, "360p"));
+    assert!(
+        (copy_start - transcoded_start).abs() < 0.034,
+        "first segments start at {copy_start} s and {transcoded_start} s"
+    );
+    assert!(decodes(&dir.join("360p").join("index.m3u8")));
+    assert!(
+        ffmpeg_pids(&publisher.session_id).is_empty(),
+        "ffmpeg exited"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_ffmpeg_carries_the_transcoded_rung_on_in_the_same_playlist() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let packets = read_packets(&make_flv(work.path(), "854x480", 30, 4));
+    let root = work.path().join("hls");
+    let (transcoder, _registry, _shutdown) = transcoder(two_rungs(&root));
+    let publisher = publisher("rerelayed");
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let playlist = variant_playlist(&root, &publisher, "360p");
+    let feeding = tokio::spawn(feed_realtime(sink, packets, 3));
+
+    let first = wait_for(Duration::from_secs(10), || {
+        let pids = ffmpeg_pids(&publisher.session_id);
+        (segments(&read(&playlist)).len() >= 2 && pids.len() == 1).then(|| pids[0])
+    })
+    .await
+    .expect("ffmpeg running with output");
+    let before = segments(&read(&playlist));
+    kill_9(first);
+
+    let restarted = wait_for(Duration::from_secs(10), || {
+        let pids = ffmpeg_pids(&publisher.session_id);
+        let listed = segments(&read(&playlist));
+        let continued = listed.len() >= before.len() + 2;
+        (continued && pids.len() == 1 && pids[0] != first).then_some(listed)
+    })
+    .await
+    .expect("a new ffmpeg, and the rung's playlist went on");
+    assert_eq!(
+        restarted[..before.len()],
+        before[..],
+        "the same playlist, continued"
+    );
+    assert!(
+        !feeding.is_finished(),
+        "the publisher kept going through the restart"
+    );
+
+    let (sink, _) = feeding.await.expect("feeder");
+    sink.finish().await;
+    let ended = read(&playlist);
+    assert_eq!(ended.matches("#EXT-X-ENDLIST").count(), 1, "{ended}");
+    assert!(decodes(&playlist), "{ended}");
+    assert!(
+        ffmpeg_pids(&publisher.session_id).is_empty(),
+        "no orphan ffmpeg"
+    );
+}
+
+/// Whichever rung meets the full disk first, the passthrough or a transcoded one, the stream
+/// ends at once naming the cause, and ffmpeg is not left behind writing into a closed pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_ends_a_relayed_ladder_naming_no_space() {
+    let Some(ended) = run_until_the_disk_fills(
+        "a_full_disk_ends_a_relayed_ladder_naming_no_space",
+        |root| MediaConfig {
+            hls_ladder: parse_ladder("240:300").expect("ladder"),
+            ..config(root)
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    else {
+        return;
+    };
+    let reason = &ended.reason;
+    assert!(
+        reason.starts_with("no space left on the HLS disk"),
+        "{reason}"
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || ffmpeg_pids(&ended.session_id)
+            .is_empty()
+            .then_some(()))
+        .await
+        .is_some(),
+        "no orphan ffmpeg"
+    );
+}
