@@ -2,15 +2,19 @@
 exec_push and the per-preset ladder cost.
 
 It mirrors ferrocast's ingest (services/ingest/src/media/ladder.rs: plan(), argv.rs:
-Command::argv()) argument for argument; only the input differs (the ingest feeds FLV on stdin,
-nginx-rtmp's child reads the stream back over RTMP). The ingest remuxes the copied rung itself
-and gives ffmpeg only the x264 rungs; nginx-rtmp has no way to put its own `hls on` output into
-a ladder, so its ffmpeg also writes the copied rung (`copy_rung=True`, `-c:v copy`, next to no
-CPU). At run time the bench reads the argv of the ingest's live ffmpeg from /proc and reports any
-difference from the x264 part of this mirror (`diff_with`).
+Command::argv()) encoder option for encoder option; the input differs (the ingest feeds FLV on
+stdin, nginx-rtmp's child reads the stream back over RTMP) and so does the output: the ingest
+remuxes the copied rung itself and has ffmpeg write each x264 rung as FLV into a FIFO, which the
+ingest cuts into segments and parts (argv.rs `Outputs::Flv`); nginx-rtmp has no way to put its
+own `hls on` output into a ladder, so its ffmpeg writes every rung, the copied one included
+(`copy_rung=True`, `-c:v copy`, next to no CPU), through ffmpeg's HLS muxer. At run time the
+bench reads the argv of the ingest's live ffmpeg from /proc and reports any difference in the
+x264 rungs' options (`diff_with`).
 """
 
 from __future__ import annotations
+
+import re
 
 # services/ingest/src/media/ladder.rs DEFAULT_LADDER = "1080:6000,720:3000,480:1500,360:800"
 DEFAULT_LADDER = [(1080, 6000), (720, 3000), (480, 1500), (360, 800)]
@@ -75,42 +79,54 @@ def describe(rungs=DEFAULT_LADDER, preset: str = DEFAULT_PRESET) -> str:
     return " + ".join(parts) + f" (x264 {preset}, High, keyframes at the source's)"
 
 
-def _normalise(argv: list[str]) -> list[str]:
-    """Drops what legitimately differs between the two peers: the input and the output paths."""
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        nxt = argv[i + 1] if i + 1 < len(argv) else ""
-        if (a == "-f" and nxt == "flv") or a in ("-i", "-hls_segment_filename", "-master_pl_name"):
-            i += 2
+def _x264_rungs(argv: list[str]) -> list[dict[str, str]]:
+    """Each x264 rung's encoder options in order, stream indexes dropped (`-b:v:2 800k` and, in
+    an output of its own, `-b:v:0 800k` are the same option), plus the audio codec(s) and muxing
+    queue under the key "". Input and output paths do not enter."""
+    rungs: list[dict[str, str]] = []
+    shared: dict[str, str] = {}
+    current: dict[str, str] | None = None
+    for option, value in zip(argv, argv[1:]):
+        m = re.fullmatch(r"-([a-z_]+):v:\d+", option)
+        if m is None:
+            if option in ("-c:a", "-max_muxing_queue_size"):
+                shared[option] = value
             continue
-        if not a.endswith("index.m3u8"):
-            out.append(a)
-        i += 1
-    return out
+        if m.group(1) == "c":
+            current = {} if value == "libx264" else None
+            if current is not None:
+                rungs.append(current)
+        elif current is not None:
+            current[m.group(1)] = value
+    return rungs + [shared]
 
 
 def diff_with(ingest_argv: list[str], ours: list[str]) -> str:
-    """'' when both ladders are the same apart from input and paths, else a short description."""
-    a, b = _normalise(ingest_argv[1:]), _normalise(ours)
+    """'' when both ladders encode the same x264 rungs the same way, else a short description."""
+    a, b = _x264_rungs(ingest_argv[1:]), _x264_rungs(ours)
     if a == b:
         return ""
-    sa, sb = set(zip(a, a[1:])), set(zip(b, b[1:]))
-    return (f"ingest-only: {sorted(' '.join(p) for p in sa - sb)[:6]}; "
-            f"bench-only: {sorted(' '.join(p) for p in sb - sa)[:6]}")
+    return f"ingest: {a}; bench: {b}"
+
+
+def _session_dir(last: str) -> tuple[str, str]:
+    """The session folder of an ingest argv from its last argument, and the part after it."""
+    for tail in ("/%v/index.m3u8", "/.relay/"):
+        if tail in last:
+            return last[: last.index(tail)], tail
+    raise ValueError(f"unexpected ingest argv ending {last!r}")
 
 
 def from_ingest(argv: list[str], input_url: str | None, out_dir: str, master: bool = False,
                 preset: str | None = None, pre_input: list[str] | None = None) -> list[str]:
     """The ingest's own ffmpeg argv (as read from /proc, without argv[0]) with only what must differ
-    swapped: the input (`pipe:0` -> `input_url`), the output folder, optionally ffmpeg's own master
-    playlist, the x264 preset (for the per-preset cost) and input options such as -re."""
+    swapped: the input (`pipe:0` -> `input_url`), the output folder (the FIFOs of FLV outputs
+    become plain files in it), optionally ffmpeg's own master playlist, the x264 preset (for the
+    per-preset cost) and input options such as -re."""
     args = list(argv[1:])
-    last = args[-1]
-    if not last.endswith("/%v/index.m3u8"):
-        raise ValueError(f"unexpected ingest argv ending {last!r}")
-    session_dir = last[: -len("/%v/index.m3u8")]
+    session_dir, tail = _session_dir(args[-1])
+    if tail == "/.relay/":
+        session_dir += "/.relay"
     out: list[str] = []
     i = 0
     while i < len(args):

@@ -162,7 +162,8 @@ def probe_ingest_argv(side: "FerroSide", src: Path, logs: Path, streams: Streams
         while time.monotonic() < deadline and pub.alive():
             for pid in side.child_pids("ladder"):
                 argv = cmdline(pid)
-                if argv and argv[-1].endswith("/%v/index.m3u8"):
+                # ffmpeg's HLS muxer (`%v`), or each rung as FLV into the ingest's FIFOs.
+                if argv and (argv[-1].endswith("/%v/index.m3u8") or "/.relay/" in argv[-1]):
                     return argv
             time.sleep(0.1)
         return None
