@@ -424,7 +424,7 @@ async fn a_reload_asking_for_the_next_segment_is_answered_when_it_is_listed() {
 /// Low-latency HLS: a part is served from memory while listed, and `_HLS_msn=N&_HLS_part=M`
 /// is answered the moment part M of segment N is listed.
 #[tokio::test]
-async fn parts_are_served_from_memory_and_a_reload_can_wait_for_one() {
+async fn parts_are_served_from_memory_then_from_their_segment_and_a_reload_can_wait_for_one() {
     let origin = origin().await;
     let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
     let part_url = format!("http://{}/hls/alice/720p/s1_00004-0.ts", origin.addr);
@@ -465,11 +465,33 @@ async fn parts_are_served_from_memory_and_a_reload_can_wait_for_one() {
         "a part without its segment"
     );
 
-    // Once the playlist stops listing the part, it is no longer served (never on disk).
+    // The segment is on disk: the part is now answered as its range of the segment file.
+    let segment: Vec<u8> = (0..188 * 5).map(|i| (i % 251) as u8).collect();
+    write(
+        &origin.root.path().join("alice/s1/720p/s1_00004.ts"),
+        &segment,
+    );
+    let first = ts_part("s1_00004-0.ts", 3);
     published.put(
-        bytes::Bytes::from_static(b"#EXTM3U\nup to 4\n"),
+        bytes::Bytes::from_static(b"#EXTM3U\nup to 4, with its parts\n"),
         upto(4),
-        &[],
+        &["s1_00004.ts"],
+        &[std::sync::Arc::new(
+            first.within("s1_00004.ts", 188..188 * 4),
+        )],
+    );
+    let response = client().get(&part_url).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.bytes().await.expect("body").as_ref(),
+        &segment[188..188 * 4]
+    );
+
+    // Once the playlist stops listing the part, it is no longer served.
+    published.put(
+        bytes::Bytes::from_static(b"#EXTM3U\nup to 5\n"),
+        upto(5),
+        &["s1_00004.ts"],
         &[],
     );
     assert_eq!(status_of(&part_url).await, 404);

@@ -220,12 +220,9 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
         live.ends_with(&format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{next}\"\n")),
         "the playlist ends hinting the part after the newest: {live}"
     );
-    let bytes_of = |name: &str| {
-        registry
-            .live_part(&user, "360p", name)
-            .map(|part| part.bytes.to_vec())
-    };
-    // Each complete segment whose parts are listed is its parts back to back.
+    assert_open_parts_begin_their_segment(&registry, &user, "360p", &dir.join("360p"), &live).await;
+    // Each complete segment whose parts are listed is its parts back to back (served, now, as
+    // ranges of the segment's file: this checks the ranges).
     for segment in segments(&live) {
         let stem = segment.trim_end_matches(".ts");
         let its_parts: Vec<_> = listed
@@ -237,10 +234,10 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
             its_parts[0].2,
             "a segment's first part starts at its keyframe"
         );
-        let joined: Vec<u8> = its_parts
-            .iter()
-            .flat_map(|(_, uri, _)| bytes_of(uri).expect("listed part is served"))
-            .collect();
+        let mut joined = Vec::new();
+        for (_, uri, _) in its_parts {
+            joined.extend(part_bytes(&registry, &user, "360p", uri).await);
+        }
         assert_eq!(
             joined,
             std::fs::read(dir.join("360p").join(&segment)).expect("segment")
@@ -251,7 +248,7 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
         .find(|(_, _, independent)| *independent)
         .expect("independent");
     let alone = work.path().join("part.ts");
-    std::fs::write(&alone, bytes_of(first).expect("served")).expect("write");
+    std::fs::write(&alone, part_bytes(&registry, &user, "360p", first).await).expect("write");
     assert_eq!(codecs(&alone), ["h264", "aac"]);
     assert!(decodes(&alone), "an independent part decodes on its own");
 

@@ -82,8 +82,9 @@ async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
         listed.iter().all(|(duration, _, _)| *duration <= 0.334),
         "{transcoded}"
     );
-    // A complete segment of the transcoded rung is its parts back to back, and its first
-    // part opens on the keyframe the source gave it.
+    // A complete segment of the transcoded rung is its parts back to back, its first part opens
+    // on the keyframe the source gave it, and the parts served while it was in progress are
+    // what it was written with.
     let segment = segments(&transcoded)[0].clone();
     let stem = segment.trim_end_matches(".ts");
     let its_parts: Vec<_> = listed
@@ -92,20 +93,16 @@ async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
         .collect();
     assert_eq!(its_parts.len(), 3, "{segment} in {transcoded}");
     assert!(its_parts[0].2, "{transcoded}");
-    let joined: Vec<u8> = its_parts
-        .iter()
-        .flat_map(|(_, uri, _)| {
-            registry
-                .live_part(&user, "360p", uri)
-                .expect("listed part is served")
-                .bytes
-                .to_vec()
-        })
-        .collect();
+    let mut joined = Vec::new();
+    for (_, uri, _) in its_parts {
+        joined.extend(part_bytes(&registry, &user, "360p", uri).await);
+    }
     assert_eq!(
         joined,
         std::fs::read(dir.join("360p").join(&segment)).expect("segment")
     );
+    assert_open_parts_begin_their_segment(&registry, &user, "360p", &dir.join("360p"), &transcoded)
+        .await;
 
     let (sink, _) = feeding.await.expect("feeder");
     sink.finish().await;

@@ -167,17 +167,18 @@ async fn published_segment(
     ) else {
         return Published::No;
     };
-    let segment = match media {
-        LiveMedia::Part(contents) => return Published::File(contents, kind),
+    let contents = match media {
+        LiveMedia::Part(part) => part.contents(&origin.files).await,
         // Answered once it exists.
         LiveMedia::Hinted => {
-            return live::preloaded_part(&origin.registry, username, rendition, file)
-                .await
-                .map_or(Published::No, |contents| Published::File(contents, kind))
+            match live::preloaded_part(&origin.registry, username, rendition, file).await {
+                Some(part) => part.contents(&origin.files).await,
+                None => None,
+            }
         }
-        LiveMedia::Segment(segment) => segment,
+        LiveMedia::Segment(segment) => segment.contents(&origin.files).await,
     };
-    match segment.contents(&origin.files).await {
+    match contents {
         Some(cached) => Published::File(cached, kind),
         None => Published::No,
     }

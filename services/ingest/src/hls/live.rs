@@ -17,11 +17,14 @@
 //! once, so the player can sit closer to the live edge for the same buffer.
 //!
 //! Low-latency HLS adds partial segments (`EXT-X-PART`, RFC 8216bis 4.4.4.9): a version then
-//! also carries the parts it lists, which live only here (in memory, never on disk: a part is
-//! wanted for a few seconds, by players at the live edge), and a reload may wait for a part
-//! (`_HLS_msn` with `_HLS_part`).
+//! also carries the parts it lists, and a reload may wait for a part (`_HLS_msn` with
+//! `_HLS_part`). The parts of the segment in progress live only here, in memory; once their
+//! segment is on disk a part is only a range of it, answered from the segment's contents (read
+//! once, for the first viewer of the segment or of any of its parts), so an unwatched stream
+//! holds no more than one segment's parts.
 
 use std::{
+    ops::Range,
     path::PathBuf,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -89,11 +92,16 @@ impl Version {
     }
 
     /// The listed part called `name`.
-    fn part(&self, name: &str) -> Option<CachedFile> {
-        self.parts
-            .iter()
-            .find(|part| part.name == name)
-            .map(|part| part.contents.clone())
+    fn part(&self, name: &str) -> Option<PartMedia> {
+        let part = self.parts.iter().find(|part| part.name == name)?;
+        match &part.body {
+            PartBody::Held(contents) => Some(PartMedia::Held(contents.clone())),
+            PartBody::InSegment { segment, range } => Some(PartMedia::InSegment {
+                segment: self.segment(segment)?.clone(),
+                range: range.clone(),
+                version: part.version,
+            }),
+        }
     }
 }
 
@@ -101,28 +109,94 @@ impl Version {
 #[derive(Debug)]
 pub(super) enum LiveMedia {
     Segment(Arc<PublishedSegment>),
-    Part(CachedFile),
+    Part(PartMedia),
     /// The part the playlist hints at, which does not exist yet ([`preloaded_part`]).
     Hinted,
 }
 
-/// A partial segment: its bytes, kept for as long as a playlist lists it.
+/// Where a listed part's bytes are.
+#[derive(Debug)]
+pub(super) enum PartMedia {
+    Held(CachedFile),
+    InSegment {
+        segment: Arc<PublishedSegment>,
+        range: Range<usize>,
+        version: u64,
+    },
+}
+
+impl PartMedia {
+    /// The part's contents; for a part of a segment on disk, a slice of the segment's (which
+    /// `sendfile` still sends from the file). `None` when the segment is gone or shorter.
+    pub(super) async fn contents(self, files: &FileCache) -> Option<CachedFile> {
+        match self {
+            Self::Held(contents) => Some(contents),
+            Self::InSegment {
+                segment,
+                range,
+                version,
+            } => {
+                let whole = segment.contents(files).await?;
+                (range.end <= whole.bytes.len())
+                    .then(|| CachedFile::written(whole.bytes.slice(range), version))
+            }
+        }
+    }
+}
+
+/// A partial segment, kept for as long as a playlist lists it.
 #[derive(Debug)]
 pub struct PublishedPart {
     name: String,
-    pub(super) contents: CachedFile,
+    /// Makes its ETag, whichever way its bytes are kept.
+    version: u64,
+    body: PartBody,
+}
+
+#[derive(Debug)]
+enum PartBody {
+    /// Its bytes, while its segment is in progress.
+    Held(CachedFile),
+    /// Where it lies in its segment, once that is on disk.
+    InSegment {
+        segment: String,
+        range: Range<usize>,
+    },
 }
 
 impl PublishedPart {
     pub fn new(name: String, bytes: Bytes) -> Self {
+        let version = VERSIONS.fetch_add(1, Ordering::Relaxed);
         Self {
             name,
-            contents: CachedFile::written(bytes, VERSIONS.fetch_add(1, Ordering::Relaxed)),
+            version,
+            body: PartBody::Held(CachedFile::written(bytes, version)),
+        }
+    }
+
+    /// The same part, its bytes dropped: it is `range` of the segment file `segment`, which the
+    /// published versions that list it also have on disk.
+    pub fn within(&self, segment: &str, range: Range<usize>) -> Self {
+        Self {
+            name: self.name.clone(),
+            version: self.version,
+            body: PartBody::InSegment {
+                segment: segment.to_owned(),
+                range,
+            },
         }
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How many bytes it holds, while it holds them.
+    pub fn held_len(&self) -> Option<usize> {
+        match &self.body {
+            PartBody::Held(contents) => Some(contents.bytes.len()),
+            PartBody::InSegment { .. } => None,
+        }
     }
 }
 
@@ -290,12 +364,12 @@ pub async fn reload(
 /// not the hinted part (the caller answers as for any unknown file), when a newer version hints
 /// at another part without listing this one (it will not come: the stream ended, say), when the
 /// stream stops, or when the part does not come within the hold limit.
-pub async fn preloaded_part(
+pub(super) async fn preloaded_part(
     registry: &HlsRegistry,
     username: &str,
     rendition: &str,
     name: &str,
-) -> Option<CachedFile> {
+) -> Option<PartMedia> {
     let mut versions = registry.playlist_versions(username, rendition)?;
     let hold_limit = {
         let current = versions.borrow();
@@ -354,8 +428,10 @@ mod tests {
         name: &'static str,
     ) -> tokio::task::JoinHandle<Option<CachedFile>> {
         let registry = registry.clone();
-        let waiting =
-            tokio::spawn(async move { preloaded_part(&registry, "alice", "720p", name).await });
+        let waiting = tokio::spawn(async move {
+            let part = preloaded_part(&registry, "alice", "720p", name).await?;
+            part.contents(&FileCache::new(1024 * 1024, false)).await
+        });
         tokio::task::yield_now().await;
         waiting
     }
@@ -532,10 +608,12 @@ mod tests {
         ));
         let served = registry
             .live_part("alice", "720p", "a_00005-0.ts")
+            .await
             .expect("listed");
         assert_eq!(served.bytes.len(), 188);
         assert!(registry
             .live_part("alice", "720p", "a_00005-1.ts")
+            .await
             .is_none());
 
         let waiting = waiting_reload(&registry, 5, Some(1)).await;
@@ -562,8 +640,65 @@ mod tests {
         assert!(
             registry
                 .live_part("alice", "720p", "a_00005-0.ts")
+                .await
                 .is_none(),
             "no longer listed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_part_of_a_segment_on_disk_is_answered_from_the_segment_with_the_same_etag() {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(root.path().join("720p")).expect("mkdir");
+        let segment: Vec<u8> = (0..=255).cycle().take(3 * 188).collect();
+        std::fs::write(root.path().join("720p/a_00005.ts"), &segment).expect("write");
+        let registry = HlsRegistry::new();
+        registry.publish("alice", "s1", root.path().to_path_buf());
+        let published = playlist(&registry, "s1");
+        let files = FileCache::new(1024 * 1024, false);
+        let held = Arc::new(PublishedPart::new(
+            "a_00005-1.ts".to_owned(),
+            Bytes::copy_from_slice(&segment[188..]),
+        ));
+        published.put(
+            Bytes::from_static(b"5.1"),
+            Edge {
+                sequence: 5,
+                parts: 2,
+            },
+            &[],
+            std::slice::from_ref(&held),
+        );
+        let before = registry
+            .live_part("alice", "720p", "a_00005-1.ts")
+            .await
+            .expect("held");
+
+        // The segment is complete: the part is now its last two packets.
+        let within = Arc::new(held.within("a_00005.ts", 188..3 * 188));
+        drop(held);
+        published.put(
+            Bytes::from_static(b"up to 5"),
+            upto(5),
+            &["a_00005.ts"],
+            &[within],
+        );
+        let Some(LiveMedia::Part(media)) = registry.live_media("alice", "720p", "a_00005-1.ts")
+        else {
+            panic!("the part is still listed");
+        };
+        let after = media.contents(&files).await.expect("read from the segment");
+        assert_eq!(after.bytes, before.bytes);
+        assert_eq!(after.etag, before.etag, "the same part, the same validator");
+        let whole = segment_of(&registry, "720p", "a_00005.ts")
+            .expect("on disk")
+            .contents(&files)
+            .await
+            .expect("read");
+        assert_eq!(
+            whole.bytes.as_ptr().wrapping_add(188),
+            after.bytes.as_ptr(),
+            "one read shared by the segment and its parts"
         );
     }
 

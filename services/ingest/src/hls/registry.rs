@@ -10,7 +10,7 @@ use std::{
 };
 
 use super::{
-    files::CachedFile,
+    files::{CachedFile, FileCache, MAX_CACHED_FILE_BYTES},
     live::{LiveMedia, PublishedSegment, Version, Versions},
 };
 
@@ -96,10 +96,19 @@ impl HlsRegistry {
             .and_then(|versions| versions.borrow().media(name))
     }
 
-    /// A part that the published playlist of `rendition` lists.
-    pub fn live_part(&self, username: &str, rendition: &str, name: &str) -> Option<CachedFile> {
+    /// The bytes a viewer gets for a part that the published playlist of `rendition` lists
+    /// (read from its segment's file once that is on disk, without the origin's cache).
+    pub async fn live_part(
+        &self,
+        username: &str,
+        rendition: &str,
+        name: &str,
+    ) -> Option<CachedFile> {
         match self.live_media(username, rendition, name)? {
-            LiveMedia::Part(contents) => Some(contents),
+            LiveMedia::Part(part) => {
+                part.contents(&FileCache::new(MAX_CACHED_FILE_BYTES, false))
+                    .await
+            }
             LiveMedia::Segment(_) | LiveMedia::Hinted => None,
         }
     }

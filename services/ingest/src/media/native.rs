@@ -203,6 +203,11 @@ impl NativeRendition {
         ended: bool,
     ) -> Result<(), String> {
         let playlist = Bytes::from(window.render(ended, None));
+        // The segment's parts, by name and length, to be found in its file once it is written.
+        let written = segment.as_ref().map(|(name, chunks)| {
+            let lengths: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+            (name.clone(), lengths)
+        });
         let work = DiskWork {
             segment,
             playlist: playlist.clone(),
@@ -215,6 +220,9 @@ impl NativeRendition {
             .map_err(|error| {
                 format!("the {} rendition's disk task failed: {error}", self.name())
             })??;
+        if let Some((segment, lengths)) = written {
+            self.find_parts_in(&segment, &lengths);
+        }
         self.window = window;
         if !self.window.is_empty() {
             if self.parts.is_empty() {
@@ -226,6 +234,31 @@ impl NativeRendition {
             }
         }
         Ok(())
+    }
+
+    /// Drops the bytes of the parts of `segment`, now on disk, the newest `lengths.len()` parts:
+    /// from now on each is answered as its range of the segment's file, which is read only if
+    /// someone asks for the segment or one of its parts. Without parts a segment is one chunk
+    /// and there is nothing to drop.
+    fn find_parts_in(&mut self, segment: &str, lengths: &[usize]) {
+        let Some(first) = self.parts.len().checked_sub(lengths.len()) else {
+            return;
+        };
+        // They are the segment's chunks, in order; a part whose size differs would be served
+        // the wrong bytes, so then they all keep theirs.
+        let sizes_match = self
+            .parts
+            .range(first..)
+            .zip(lengths)
+            .all(|(part, length)| part.held_len() == Some(*length));
+        if !sizes_match {
+            return;
+        }
+        let mut offset = 0;
+        for (part, length) in self.parts.range_mut(first..).zip(lengths) {
+            *part = Arc::new(part.within(segment, offset..offset + length));
+            offset += length;
+        }
     }
 
     /// Hands the origin `playlist`, the window's current text, with the segments on disk, the

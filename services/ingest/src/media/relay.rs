@@ -83,9 +83,15 @@ impl Relay {
     pub async fn finish(self, timeout: Duration) {
         drop(self.feeds);
         let mut task = self.task;
-        if tokio::time::timeout(timeout, &mut task).await.is_err() {
-            tracing::warn!(rendition = %self.name, "a rung's relay did not finish in time");
-            task.abort();
+        match tokio::time::timeout(timeout, &mut task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(rendition = %self.name, %error, "a rung's relay ended abnormally");
+            }
+            Err(_) => {
+                tracing::warn!(rendition = %self.name, "a rung's relay did not finish in time");
+                task.abort();
+            }
         }
     }
 }

@@ -450,3 +450,55 @@ pub fn parts(playlist: &str) -> Vec<(f64, String, bool)> {
         })
         .collect()
 }
+
+/// The bytes the origin serves for a listed part of `rendition`.
+pub async fn part_bytes(
+    registry: &HlsRegistry,
+    user: &str,
+    rendition: &str,
+    name: &str,
+) -> Vec<u8> {
+    registry
+        .live_part(user, rendition, name)
+        .await
+        .unwrap_or_else(|| panic!("listed part {name} is served"))
+        .bytes
+        .to_vec()
+}
+
+/// The parts `live` lists of its segment in progress (those after its last complete segment),
+/// read now, while the origin holds them in memory, are where that segment's file begins once
+/// it is written: the same bytes, in order. Waits up to 5 s for the file.
+pub async fn assert_open_parts_begin_their_segment(
+    registry: &HlsRegistry,
+    user: &str,
+    rendition: &str,
+    rendition_dir: &Path,
+    live: &str,
+) {
+    let after_last = live.rsplit(".ts\n").next().unwrap_or_default();
+    let open: Vec<String> = parts(after_last)
+        .into_iter()
+        .map(|(_, uri, _)| uri)
+        .collect();
+    let first = open
+        .first()
+        .unwrap_or_else(|| panic!("a part in progress: {live}"));
+    let mut held = Vec::new();
+    for name in &open {
+        held.extend(part_bytes(registry, user, rendition, name).await);
+    }
+    let (stem, _) = first
+        .rsplit_once('-')
+        .expect("a part's name ends in -{index}");
+    let file = rendition_dir.join(format!("{stem}.ts"));
+    let written = wait_for(Duration::from_secs(5), || std::fs::read(&file).ok())
+        .await
+        .unwrap_or_else(|| panic!("{} written", file.display()));
+    assert!(
+        written.len() >= held.len() && written.starts_with(&held),
+        "{} begins with the {} bytes of its parts {open:?}",
+        file.display(),
+        held.len()
+    );
+}
