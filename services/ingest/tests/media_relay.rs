@@ -9,7 +9,6 @@ use std::{path::Path, process::Command, time::Duration};
 use ferrocast_ingest::{
     hls::HlsRegistry,
     media::{parse_ladder, MediaConfig},
-    ports::Transcoder,
 };
 use media_common::*;
 
@@ -55,18 +54,12 @@ async fn live_with_parts(registry: &HlsRegistry, user: &str, rendition: &str) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let packets = read_packets(&make_flv(work.path(), "854x480", 30, 5));
-    let root = work.path().join("hls");
-    let (transcoder, registry, _shutdown) = transcoder(two_rungs(&root));
-    let publisher = publisher("relayed");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
-    let dir = root.join(&publisher.username).join(&publisher.session_id);
-    let user = publisher.username.clone();
+    let publishing = start_publishing("relayed", "854x480", 5, 1, two_rungs).await;
+    let (registry, dir) = (&publishing.registry, &publishing.dir);
+    let user = publishing.publisher.username.clone();
 
-    let copy = live_with_parts(&registry, &user, "480p").await;
-    let transcoded = live_with_parts(&registry, &user, "360p").await;
+    let copy = live_with_parts(registry, &user, "480p").await;
+    let transcoded = live_with_parts(registry, &user, "360p").await;
     for playlist in [&copy, &transcoded] {
         assert!(
             playlist.contains("#EXT-X-PART-INF:PART-TARGET=0.334\n"),
@@ -95,16 +88,16 @@ async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
     assert!(its_parts[0].2, "{transcoded}");
     let mut joined = Vec::new();
     for (_, uri, _) in its_parts {
-        joined.extend(part_bytes(&registry, &user, "360p", uri).await);
+        joined.extend(part_bytes(registry, &user, "360p", uri).await);
     }
     assert_eq!(
         joined,
         std::fs::read(dir.join("360p").join(&segment)).expect("segment")
     );
-    assert_open_parts_begin_their_segment(&registry, &user, "360p", &dir.join("360p"), &transcoded)
+    assert_open_parts_begin_their_segment(registry, &user, "360p", &dir.join("360p"), &transcoded)
         .await;
 
-    let (sink, _) = feeding.await.expect("feeder");
+    let (sink, _) = publishing.feeding.await.expect("feeder");
     sink.finish().await;
     let copy = read(&dir.join("480p").join("index.m3u8"));
     let transcoded = read(&dir.join("360p").join("index.m3u8"));
@@ -132,30 +125,18 @@ async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
     );
     assert!(decodes(&dir.join("360p").join("index.m3u8")));
     assert!(
-        ffmpeg_pids(&publisher.session_id).is_empty(),
+        ffmpeg_pids(&publishing.publisher.session_id).is_empty(),
         "ffmpeg exited"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_ffmpeg_carries_the_transcoded_rung_on_in_the_same_playlist() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let packets = read_packets(&make_flv(work.path(), "854x480", 30, 4));
-    let root = work.path().join("hls");
-    let (transcoder, _registry, _shutdown) = transcoder(two_rungs(&root));
-    let publisher = publisher("rerelayed");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let playlist = variant_playlist(&root, &publisher, "360p");
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 3));
+    let publishing = start_publishing("rerelayed", "854x480", 4, 3, two_rungs).await;
+    let publisher = &publishing.publisher;
+    let playlist = variant_playlist(&publishing.root, publisher, "360p");
 
-    let first = wait_for(Duration::from_secs(10), || {
-        let pids = ffmpeg_pids(&publisher.session_id);
-        (segments(&read(&playlist)).len() >= 2 && pids.len() == 1).then(|| pids[0])
-    })
-    .await
-    .expect("ffmpeg running with output");
-    let before = segments(&read(&playlist));
-    kill_9(first);
+    let (first, before) = kill_ffmpeg_once_it_writes(&publisher.session_id, &playlist).await;
 
     let restarted = wait_for(Duration::from_secs(10), || {
         let pids = ffmpeg_pids(&publisher.session_id);
@@ -171,11 +152,11 @@ async fn a_restarted_ffmpeg_carries_the_transcoded_rung_on_in_the_same_playlist(
         "the same playlist, continued"
     );
     assert!(
-        !feeding.is_finished(),
+        !publishing.feeding.is_finished(),
         "the publisher kept going through the restart"
     );
 
-    let (sink, _) = feeding.await.expect("feeder");
+    let (sink, _) = publishing.feeding.await.expect("feeder");
     sink.finish().await;
     let ended = read(&playlist);
     assert_eq!(ended.matches("#EXT-X-ENDLIST").count(), 1, "{ended}");

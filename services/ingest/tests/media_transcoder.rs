@@ -197,14 +197,7 @@ async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
     // Feeds for up to 40 s, stopping as soon as the pipeline refuses packets.
     let feeding = tokio::spawn(feed_realtime(sink, packets, 10));
 
-    let first = wait_for(Duration::from_secs(10), || {
-        let pids = ffmpeg_pids(&publisher.session_id);
-        (segments(&read(&playlist)).len() >= 2 && pids.len() == 1).then(|| pids[0])
-    })
-    .await
-    .expect("ffmpeg running with output");
-    let before = segments(&read(&playlist));
-    kill_9(first);
+    let (first, before) = kill_ffmpeg_once_it_writes(&publisher.session_id, &playlist).await;
 
     // Restarted once: a new ffmpeg appends behind a discontinuity and output continues.
     let second = wait_for(Duration::from_secs(10), || {

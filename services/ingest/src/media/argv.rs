@@ -221,8 +221,13 @@ mod tests {
 
     fn argv(audio: AudioPlan, restart: bool) -> Vec<String> {
         let variants = plan(1280, 720, &parse_ladder(DEFAULT_LADDER).expect("valid"));
+        argv_of(&variants, audio, Outputs::Hls { restart })
+    }
+
+    /// The argv for `variants` of a 720p source's session `0123abcd`, as strings.
+    fn argv_of(variants: &[Variant], audio: AudioPlan, outputs: Outputs) -> Vec<String> {
         Command {
-            variants: &variants,
+            variants,
             audio,
             out_dir: Path::new("/hls/alice/0123abcd"),
             segment_prefix: "0123abcd",
@@ -230,7 +235,7 @@ mod tests {
             playlist_window: 6,
             preset: "veryfast",
             tune: "zerolatency",
-            outputs: Outputs::Hls { restart },
+            outputs,
         }
         .argv()
         .into_iter()
@@ -328,21 +333,7 @@ mod tests {
             PathBuf::from("/hls/alice/0123abcd/.relay/480p-1.flv"),
             PathBuf::from("/hls/alice/0123abcd/.relay/360p-1.flv"),
         ];
-        let args: Vec<String> = Command {
-            variants: &variants[1..],
-            audio: AudioPlan::Copy,
-            out_dir: Path::new("/hls/alice/0123abcd"),
-            segment_prefix: "0123abcd",
-            segment_seconds: 1,
-            playlist_window: 6,
-            preset: "veryfast",
-            tune: "zerolatency",
-            outputs: Outputs::Flv(&fifos),
-        }
-        .argv()
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+        let args = argv_of(&variants[1..], AudioPlan::Copy, Outputs::Flv(&fifos));
         let input = args.iter().position(|a| a == "-i").expect("input");
         for global in ["-y", "-copyts"] {
             let at = args.iter().position(|a| a == global).expect(global);

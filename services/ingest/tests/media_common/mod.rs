@@ -502,3 +502,62 @@ pub async fn assert_open_parts_begin_their_segment(
         held.len()
     );
 }
+
+/// Once `playlist` lists two segments with one ffmpeg running for the session, SIGKILLs it;
+/// returns its pid and the segments listed before the kill.
+pub async fn kill_ffmpeg_once_it_writes(session_id: &str, playlist: &Path) -> (u32, Vec<String>) {
+    let read = || std::fs::read_to_string(playlist).unwrap_or_default();
+    let pid = wait_for(Duration::from_secs(10), || {
+        let pids = ffmpeg_pids(session_id);
+        (segments(&read()).len() >= 2 && pids.len() == 1).then(|| pids[0])
+    })
+    .await
+    .expect("ffmpeg running with output");
+    let before = segments(&read());
+    kill_9(pid);
+    (pid, before)
+}
+
+/// A publish running through a real pipeline: a source made by ffmpeg, pushed in real time.
+pub struct Publishing {
+    /// Holds the source and the HLS root.
+    pub work: tempfile::TempDir,
+    pub root: PathBuf,
+    /// The session folder.
+    pub dir: PathBuf,
+    pub registry: HlsRegistry,
+    pub publisher: Publisher,
+    /// The feeder: the sink and how many packets it accepted, once the source is sent.
+    pub feeding: tokio::task::JoinHandle<(Box<dyn MediaSink>, usize)>,
+    pub transcoder: FfmpegTranscoder,
+    pub shutdown: CancellationToken,
+}
+
+/// Starts publishing a `size` source of `seconds` (30 fps), `loops` times over, as a publisher
+/// named after `prefix`, into a pipeline configured by `configure` from the HLS root.
+pub async fn start_publishing(
+    prefix: &str,
+    size: &str,
+    seconds: u32,
+    loops: u32,
+    configure: impl FnOnce(&Path) -> MediaConfig,
+) -> Publishing {
+    let work = tempfile::tempdir().expect("tempdir");
+    let packets = read_packets(&make_flv(work.path(), size, 30, seconds));
+    let root = work.path().join("hls");
+    let (transcoder, registry, shutdown) = transcoder(configure(&root));
+    let publisher = publisher(prefix);
+    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let feeding = tokio::spawn(feed_realtime(sink, packets, loops));
+    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    Publishing {
+        work,
+        root,
+        dir,
+        registry,
+        publisher,
+        feeding,
+        transcoder,
+        shutdown,
+    }
+}
