@@ -14,7 +14,7 @@ mod names;
 mod registry;
 mod routes;
 
-pub use files::FileCache;
+pub use files::{FileCache, MAX_CACHED_FILE_BYTES};
 pub use live::{reload, Edge, PublishedPart, PublishedPlaylist, Reload};
 pub use names::{is_file_name, is_rendition, is_username, FileKind};
 pub use registry::HlsRegistry;

@@ -43,7 +43,7 @@ use super::{
     window::Window,
 };
 use crate::{
-    hls::{Edge, PublishedPart, PublishedPlaylist},
+    hls::{Edge, PublishedPart, PublishedPlaylist, MAX_CACHED_FILE_BYTES},
     ports::MediaPacket,
 };
 
@@ -51,6 +51,8 @@ const PLAYLIST: &str = "index.m3u8";
 
 pub struct NativeRendition {
     dir: PathBuf,
+    /// The rendition's name (its folder's), for messages.
+    name: String,
     prefix: String,
     segmenter: Segmenter,
     window: Window,
@@ -83,6 +85,7 @@ impl NativeRendition {
             .await
             .map_err(|error| describe("create the folder", &rendition_name(&dir), &error))?;
         Ok(Self {
+            name: rendition_name(&dir),
             dir,
             prefix,
             segmenter,
@@ -91,11 +94,6 @@ impl NativeRendition {
             parts: VecDeque::new(),
             dates: dated.then(Dates::default),
         })
-    }
-
-    /// The rendition's name (its folder's), for messages.
-    fn name(&self) -> String {
-        rendition_name(&self.dir)
     }
 
     /// Takes one packet; returns whether it completed (and published) a segment.
@@ -204,21 +202,24 @@ impl NativeRendition {
     ) -> Result<(), String> {
         let playlist = Bytes::from(window.render(ended, None));
         // The segment's parts, by name and length, to be found in its file once it is written.
-        let written = segment.as_ref().map(|(name, chunks)| {
-            let lengths: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-            (name.clone(), lengths)
-        });
+        let written = segment
+            .as_ref()
+            .filter(|_| !self.parts.is_empty())
+            .map(|(name, chunks)| {
+                let lengths: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+                (name.clone(), lengths)
+            });
         let work = DiskWork {
             segment,
             playlist: playlist.clone(),
             expired,
         };
         let dir = self.dir.clone();
-        let name = self.name();
+        let name = self.name.clone();
         tokio::task::spawn_blocking(move || work.run(&dir, &name))
             .await
             .map_err(|error| {
-                format!("the {} rendition's disk task failed: {error}", self.name())
+                format!("the {} rendition's disk task failed: {error}", self.name)
             })??;
         if let Some((segment, lengths)) = written {
             self.find_parts_in(&segment, &lengths);
@@ -238,12 +239,17 @@ impl NativeRendition {
 
     /// Drops the bytes of the parts of `segment`, now on disk, the newest `lengths.len()` parts:
     /// from now on each is answered as its range of the segment's file, which is read only if
-    /// someone asks for the segment or one of its parts. Without parts a segment is one chunk
-    /// and there is nothing to drop.
+    /// someone asks for the segment or one of its parts.
     fn find_parts_in(&mut self, segment: &str, lengths: &[usize]) {
         let Some(first) = self.parts.len().checked_sub(lengths.len()) else {
             return;
         };
+        // The origin reads a segment into memory only up to this size; past it (a very high bit
+        // rate with long segments) its parts keep their bytes.
+        let size = lengths.iter().sum::<usize>();
+        if u64::try_from(size).map_or(true, |size| size > MAX_CACHED_FILE_BYTES) {
+            return;
+        }
         // They are the segment's chunks, in order; a part whose size differs would be served
         // the wrong bytes, so then they all keep theirs.
         let sizes_match = self
