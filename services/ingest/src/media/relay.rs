@@ -15,16 +15,16 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio::{net::unix::pipe, sync::mpsc, task::JoinHandle};
 use tokio_util::codec::FramedRead;
 
 use super::{
-    flv::{self, AudioBody, TagKind, VideoBody},
+    flv::TagKind,
     flv_reader::{FlvDecoder, Tag},
     native::NativeRendition,
     rung::RungPlan,
+    source::{Role, Source},
 };
 use crate::ports::MediaPacket;
 
@@ -107,7 +107,7 @@ async fn run(
     let name = plan.name.clone();
     let mut rung = Rung::Waiting {
         plan,
-        headers: Vec::new(),
+        headers: Box::default(),
     };
     while let Some(receiver) = receivers.recv().await {
         let mut tags = FramedRead::new(receiver, FlvDecoder::default());
@@ -134,78 +134,48 @@ async fn run(
 
 /// A rung before and after its first keyframe.
 enum Rung {
-    /// Keeps the codec headers until a keyframe can start the first segment.
+    /// Keeps the codec headers (as the pipeline does for the source) until a keyframe can start
+    /// the first segment.
     Waiting {
         plan: RungPlan,
-        headers: Vec<(TagKind, Bytes)>,
+        headers: Box<Source>,
     },
     Writing(Box<NativeRendition>),
 }
 
 impl Rung {
     async fn take(&mut self, tag: Tag) -> Result<(), String> {
+        let packet = packet(tag);
         match self {
-            Self::Writing(output) => match packet(tag) {
-                Some(packet) => output.push(&packet).await.map(drop),
-                None => Ok(()),
-            },
-            Self::Waiting { plan, headers } => match header_role(tag.kind, &tag.body) {
-                HeaderRole::Header => {
-                    headers.retain(|(kind, _)| *kind != tag.kind);
-                    headers.push((tag.kind, tag.body));
-                    Ok(())
-                }
-                HeaderRole::KeyFrame => {
-                    let segmenter = plan.segmenter(headers).map_err(|error| {
+            Self::Writing(output) => output.push(&packet).await.map(drop),
+            Self::Waiting { plan, headers } => match headers.observe(&packet) {
+                Role::KeyFrame => {
+                    let segmenter = plan.segmenter(&headers.headers()).map_err(|error| {
                         format!("ffmpeg's {} rung cannot be cut: {error}", plan.name)
                     })?;
                     let mut output = Box::new(plan.clone().start(segmenter).await?);
-                    if let Some(packet) = packet(tag) {
-                        output.push(&packet).await?;
-                    }
+                    output.push(&packet).await?;
                     *self = Self::Writing(output);
                     Ok(())
                 }
-                // Nothing before the first keyframe decodes.
-                HeaderRole::Other => Ok(()),
+                // Headers are kept; nothing before the first keyframe decodes.
+                _ => Ok(()),
             },
         }
     }
 }
 
-/// The tag as the segmenter takes it; ffmpeg's `onMetaData` for the rung is of no use to it.
-fn packet(tag: Tag) -> Option<MediaPacket> {
+/// The tag as the pipeline's packets carry it.
+fn packet(tag: Tag) -> MediaPacket {
     match tag.kind {
-        TagKind::Video => Some(MediaPacket::Video {
+        TagKind::Video => MediaPacket::Video {
             timestamp_ms: tag.timestamp_ms,
             data: tag.body,
-        }),
-        TagKind::Audio => Some(MediaPacket::Audio {
+        },
+        TagKind::Audio => MediaPacket::Audio {
             timestamp_ms: tag.timestamp_ms,
             data: tag.body,
-        }),
-        TagKind::Script => None,
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum HeaderRole {
-    Header,
-    KeyFrame,
-    Other,
-}
-
-fn header_role(kind: TagKind, body: &[u8]) -> HeaderRole {
-    match kind {
-        TagKind::Video => match flv::classify_video(body) {
-            VideoBody::AvcSequenceHeader => HeaderRole::Header,
-            VideoBody::AvcKeyFrame => HeaderRole::KeyFrame,
-            _ => HeaderRole::Other,
         },
-        TagKind::Audio => match flv::classify_audio(body) {
-            AudioBody::AacSequenceHeader { .. } => HeaderRole::Header,
-            _ => HeaderRole::Other,
-        },
-        TagKind::Script => HeaderRole::Other,
+        TagKind::Script => MediaPacket::Metadata { data: tag.body },
     }
 }
