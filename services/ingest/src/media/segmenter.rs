@@ -99,11 +99,37 @@ pub struct Segmenter {
     discontinuity_pending: bool,
     /// Part length, when segments are cut into parts.
     part_ms: Option<i64>,
-    /// Size of the last chunk (segment or part): the next one is allocated that big at once,
-    /// not grown.
-    last_chunk_bytes: usize,
+    /// Sizes of the last chunks: the next one is allocated that big at once, not grown.
+    last_chunk_bytes: ChunkSizes,
     /// One audio frame in its ADTS form, reused for every frame.
     scratch: Vec<u8>,
+}
+
+/// The size of the last chunk that began with a keyframe and of the last that did not, to size
+/// the next one of its kind with a quarter more. With parts, a segment's first part holds the
+/// keyframe and is several times the size of the others; and a chunk allocated exactly as big
+/// as the one before is outgrown by every second one. Either way the vector doubled, copying
+/// the chunk again: ≈ 6 % of the ingest's CPU at 300 streams (perf), and up to twice the
+/// memory held.
+#[derive(Debug, Default, Clone, Copy)]
+struct ChunkSizes {
+    keyframe: usize,
+    other: usize,
+}
+
+impl ChunkSizes {
+    fn of(self, keyframe: bool) -> usize {
+        let last = if keyframe { self.keyframe } else { self.other };
+        last + last / 4
+    }
+
+    fn record(&mut self, keyframe: bool, len: usize) {
+        *(if keyframe {
+            &mut self.keyframe
+        } else {
+            &mut self.other
+        }) = len;
+    }
 }
 
 struct Open {
@@ -172,7 +198,7 @@ impl Segmenter {
             frame_ms: DEFAULT_FRAME_MS,
             discontinuity_pending: false,
             part_ms: None,
-            last_chunk_bytes: 0,
+            last_chunk_bytes: ChunkSizes::default(),
             scratch: Vec::new(),
         })
     }
@@ -320,7 +346,7 @@ impl Segmenter {
     }
 
     fn begin(&mut self, start_ms: i64, discontinuity: bool) -> Result<(), SegmenterError> {
-        let mut bytes = Vec::with_capacity(self.last_chunk_bytes);
+        let mut bytes = Vec::with_capacity(self.last_chunk_bytes.of(true));
         self.writer.tables(&mut bytes)?;
         self.open = Some(Open {
             start_ms,
@@ -338,10 +364,11 @@ impl Segmenter {
         let Some(open) = self.open.as_mut() else {
             return Ok(None);
         };
-        let mut next = Vec::with_capacity(self.last_chunk_bytes);
+        let mut next = Vec::with_capacity(self.last_chunk_bytes.of(keyframe));
         self.writer.tables(&mut next)?;
         let bytes = Bytes::from(std::mem::replace(&mut open.bytes, next));
-        self.last_chunk_bytes = bytes.len();
+        self.last_chunk_bytes
+            .record(open.part_independent, bytes.len());
         let part = open.seal_part(end_ms, bytes);
         open.part_start_ms = end_ms;
         open.part_independent = keyframe;
@@ -353,7 +380,8 @@ impl Segmenter {
             return Cut::default();
         };
         let last = Bytes::from(std::mem::take(&mut open.bytes));
-        self.last_chunk_bytes = last.len();
+        self.last_chunk_bytes
+            .record(open.part_independent, last.len());
         let part = open.seal_part(end_ms, last);
         Cut {
             part: self.part_ms.map(|_| part),
