@@ -63,7 +63,7 @@ def ladder_args(input_args: list[str], out_dir: str, segment_seconds: int, windo
                 args += [f"-tune:v:{i}", tune]
     args += ["-c:a", "copy", "-max_muxing_queue_size", "4096",
              "-f", "hls", "-hls_time", str(segment_seconds), "-hls_list_size", str(window),
-             "-hls_delete_threshold", "3", "-hls_flags", "delete_segments+independent_segments+temp_file",
+             "-hls_delete_threshold", str(2 * window + 1), "-hls_flags", "delete_segments+independent_segments+temp_file",
              "-hls_segment_type", "mpegts"]
     if master:
         args += ["-master_pl_name", "master.m3u8"]

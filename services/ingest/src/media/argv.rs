@@ -91,6 +91,14 @@ impl Command<'_> {
         }
         let segment_seconds = self.segment_seconds.to_string();
         let window = self.playlist_window.to_string();
+        // ffmpeg keeps a segment that left the playlist for its own duration plus the
+        // playlist's (RFC 8216 6.2.2, as the native window does) but never more than this many
+        // segments: twice the window, so that its rule, not the cap, decides.
+        let kept_after_window = self
+            .playlist_window
+            .saturating_mul(2)
+            .saturating_add(1)
+            .to_string();
         args.push(&[
             "-f",
             "hls",
@@ -98,9 +106,8 @@ impl Command<'_> {
             &segment_seconds,
             "-hls_list_size",
             &window,
-            // Keep a few segments past the window for players still downloading them.
             "-hls_delete_threshold",
-            "3",
+            &kept_after_window,
             "-hls_flags",
             &flags,
             "-hls_segment_type",

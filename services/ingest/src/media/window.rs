@@ -1,9 +1,9 @@
 //! The live playlist of the native passthrough rendition: a sliding window of the newest
 //! segments, rendered with the `m3u8-rs` crate, and which files may be deleted as it slides.
 //!
-//! Like ffmpeg's `delete_segments` with `hls_delete_threshold 3`, a segment leaves the disk
-//! only three segments after it left the playlist, so a player that read the previous playlist
-//! can still fetch it. Per RFC 8216 the discontinuity sequence counts every
+//! A segment that slid out of the playlist stays on disk for its own duration plus that of the
+//! longest playlist that listed it (RFC 8216 6.2.2), so a player that read any earlier version
+//! can still fetch every segment it names. Per RFC 8216 the discontinuity sequence counts every
 //! `#EXT-X-DISCONTINUITY` that slid out, and the target duration never shrinks.
 //!
 //! With parts (low-latency HLS, RFC 8216bis 4.4.4.9) the playlist also lists the partial segments
@@ -20,9 +20,6 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use m3u8_rs::{ExtTag, MediaPlaylist, MediaSegment};
-
-/// Segments kept on disk after they left the playlist.
-const KEEP_AFTER_WINDOW: usize = 3;
 
 /// The origin holds a reload that asks for the next segment (`_HLS_msn`) until it is listed
 /// (`hls::live`), so players learn of it at once instead of at their next poll. `m3u8-rs` does
@@ -43,6 +40,15 @@ struct Entry {
     parts: Vec<PartEntry>,
 }
 
+/// A segment that left the playlist, still on disk.
+#[derive(Debug, Clone)]
+struct Retired {
+    name: String,
+    duration_ms: u64,
+    /// [`Window::elapsed_ms`] when it left.
+    left_at_ms: u64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct PartEntry {
     name: String,
@@ -58,7 +64,11 @@ pub struct Window {
     first_sequence: u64,
     discontinuity_sequence: u64,
     target_seconds: u64,
-    retired: VecDeque<String>,
+    retired: VecDeque<Retired>,
+    /// Media time listed so far, every segment counted: the clock retired segments age by.
+    elapsed_ms: u64,
+    /// The longest the playlist has been (sum of its segments' durations).
+    longest_playlist_ms: u64,
     /// Longest part, when segments are cut into parts.
     part_target_ms: Option<u64>,
     /// Parts of the segment in progress.
@@ -74,6 +84,8 @@ impl Window {
             discontinuity_sequence: 0,
             target_seconds: u64::from(target_seconds.max(1)),
             retired: VecDeque::new(),
+            elapsed_ms: 0,
+            longest_playlist_ms: 0,
             part_target_ms: None,
             open_parts: Vec::new(),
         }
@@ -121,7 +133,8 @@ impl Window {
     }
 
     /// Lists a new segment, dated by the wall clock when `date` is given; returns the files now
-    /// safe to delete.
+    /// safe to delete: those that left the playlist at least their own duration plus the longest
+    /// playlist's ago (the longest overall, at least that of any playlist that listed them).
     pub fn push(
         &mut self,
         name: String,
@@ -131,6 +144,9 @@ impl Window {
     ) -> Vec<String> {
         // EXTINF rounded to the nearest second must not exceed the target duration.
         self.target_seconds = self.target_seconds.max((duration_ms + 500) / 1000);
+        // The playlist that lists it, and no longer lists whatever slides out, is published
+        // once it is complete.
+        self.elapsed_ms = self.elapsed_ms.saturating_add(duration_ms);
         self.entries.push_back(Entry {
             name,
             duration_ms,
@@ -144,16 +160,34 @@ impl Window {
             };
             self.first_sequence += 1;
             self.discontinuity_sequence += u64::from(left.discontinuity);
-            self.retired.push_back(left.name);
+            self.retired.push_back(Retired {
+                name: left.name,
+                duration_ms: left.duration_ms,
+                left_at_ms: self.elapsed_ms,
+            });
         }
-        let expired = self.retired.len().saturating_sub(KEEP_AFTER_WINDOW);
-        self.retired.drain(..expired).collect()
+        let listed_ms: u64 = self.entries.iter().map(|entry| entry.duration_ms).sum();
+        // With parts it also spans the segment in progress, up to a target duration more.
+        let in_progress_ms = self
+            .part_target_ms
+            .map_or(0, |_| self.target_seconds * 1000);
+        self.longest_playlist_ms = self.longest_playlist_ms.max(listed_ms + in_progress_ms);
+        let mut expired = Vec::new();
+        while let Some(oldest) = self.retired.front() {
+            let retention = oldest.duration_ms + self.longest_playlist_ms;
+            if self.elapsed_ms.saturating_sub(oldest.left_at_ms) < retention {
+                break;
+            }
+            expired.extend(self.retired.pop_front().map(|retired| retired.name));
+        }
+        expired
     }
 
     /// Names of the segments on disk: those slid out but not yet deleted, then those listed.
     pub fn on_disk(&self) -> impl Iterator<Item = &str> {
         self.retired
             .iter()
+            .map(|retired| &retired.name)
             .chain(self.entries.iter().map(|entry| &entry.name))
             .map(String::as_str)
     }
@@ -258,16 +292,18 @@ mod tests {
     }
 
     #[test]
-    fn lists_the_newest_segments_and_frees_old_ones_three_behind() {
+    fn lists_the_newest_segments_and_frees_old_ones_per_rfc_8216() {
         let mut window = Window::new(3, 1);
         let mut deleted = Vec::new();
         for n in 0..8 {
             assert_eq!(window.next_sequence(), n);
             deleted.extend(window.push(segment(n), 1000, false, None));
         }
-        assert_eq!(deleted, [segment(0), segment(1)]);
+        // Segment 0 left the 3 s playlist when segment 3 was listed (at 4 s), and may go
+        // 1 s + 3 s later, when segment 7 is listed; segment 1 left a second after it.
+        assert_eq!(deleted, [segment(0)]);
         let on_disk: Vec<&str> = window.on_disk().collect();
-        assert_eq!(on_disk, (2..8).map(segment).collect::<Vec<_>>());
+        assert_eq!(on_disk, (1..8).map(segment).collect::<Vec<_>>());
         let text = window.render(false, None);
         assert!(
             text.starts_with(
@@ -382,5 +418,24 @@ mod tests {
         let text = window.render(false, None);
         assert!(text.contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n"), "{text}");
         assert!(!text.contains("#EXT-X-DISCONTINUITY\n"), "{text}");
+    }
+
+    #[test]
+    fn a_short_segment_waits_out_the_longest_playlist_that_may_have_listed_it() {
+        let mut window = Window::new(2, 1);
+        let mut deleted = Vec::new();
+        // Two 3 s segments make a 6 s playlist; the 1 s ones after them are each kept for
+        // 1 s + 6 s once they leave, never less.
+        for (n, duration_ms) in [3000, 3000].into_iter().chain([1000; 10]).enumerate() {
+            deleted.extend(window.push(segment(n as u64), duration_ms, false, None));
+        }
+        // Segment 0 left at 7 s (when segment 2 was listed) and may go at 7 + 3 + 6 = 16 s.
+        assert_eq!(deleted, [segment(0)]);
+        // Segment 1 left at 8 s (until 17 s); segment 2, due at 16 s, waits behind it; 3 left
+        // at 10 s and is due at 17 s too; 4 is not.
+        assert_eq!(
+            window.push(segment(12), 1000, false, None),
+            [segment(1), segment(2), segment(3)]
+        );
     }
 }
