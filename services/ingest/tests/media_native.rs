@@ -63,14 +63,16 @@ fn passthrough_only(root: &Path) -> MediaConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_stream() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 5));
-    let root = work.path().join("hls");
-    let (transcoder, registry, _shutdown) = transcoder(passthrough_only(&root));
-    let publisher = publisher("native");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
-    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    let Publishing {
+        dir,
+        registry,
+        publisher,
+        feeding,
+        work: _work,
+        transcoder: _transcoder,
+        shutdown: _shutdown,
+        ..
+    } = start_publishing("native", "640x360", 5, 1, passthrough_only).await;
     let playlist_path = dir.join("360p").join("index.m3u8");
 
     let master = wait_for(Duration::from_secs(10), || {
@@ -166,19 +168,21 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
 /// bytes exactly, and a player can start at an independent part (it decodes on its own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passthrough_only_lists_parts_that_make_up_its_segments() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 5));
-    let root = work.path().join("hls");
-    let config = MediaConfig {
+    let with_parts = |root: &Path| MediaConfig {
         hls_ladder: Vec::new(),
         hls_part_millis: 334,
-        ..config(&root)
+        ..config(root)
     };
-    let (transcoder, registry, _shutdown) = transcoder(config);
-    let publisher = publisher("parts");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
-    let dir = root.join(&publisher.username).join(&publisher.session_id);
+    let Publishing {
+        dir,
+        registry,
+        publisher,
+        feeding,
+        work,
+        transcoder: _transcoder,
+        shutdown: _shutdown,
+        ..
+    } = start_publishing("parts", "640x360", 5, 1, with_parts).await;
     let user = publisher.username.clone();
 
     // Wait for a version with two complete segments and a part of the third.

@@ -46,15 +46,17 @@ fn ffmpeg_config(root: &Path) -> MediaConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_720p_gets_copy_480_360_with_codecs_and_ends_cleanly() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let packets = read_packets(&make_flv(work.path(), "1280x720", 30, 7));
-    let root = work.path().join("hls");
-    let (transcoder, registry, _shutdown) = transcoder(config(&root));
-    let publisher = publisher("ladder");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    let Publishing {
+        dir,
+        registry,
+        publisher,
+        feeding,
+        work: _work,
+        transcoder: _transcoder,
+        shutdown: _shutdown,
+        ..
+    } = start_publishing("ladder", "1280x720", 7, 1, config).await;
     assert!(registry.is_live(&publisher.username));
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 1));
-    let dir = root.join(&publisher.username).join(&publisher.session_id);
 
     // Within 10 s: a master with three complete variants, each with two segments or more.
     let master = wait_for(Duration::from_secs(10), || {
@@ -186,16 +188,18 @@ async fn master_playlist_appears_while_ffmpeg_lags_behind_the_publisher() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
-    let work = tempfile::tempdir().expect("tempdir");
-    // 360p: only the copied rung, so this test costs almost no CPU.
-    let packets = read_packets(&make_flv(work.path(), "640x360", 30, 4));
-    let root = work.path().join("hls");
-    let (transcoder, _registry, _shutdown) = transcoder(ffmpeg_config(&root));
-    let publisher = publisher("crash");
-    let sink = transcoder.start(&publisher).await.expect("pipeline starts");
+    // 360p: only the copied rung, so this test costs almost no CPU. Feeds for up to 40 s,
+    // stopping as soon as the pipeline refuses packets.
+    let Publishing {
+        root,
+        publisher,
+        feeding,
+        work: _work,
+        transcoder: _transcoder,
+        shutdown: _shutdown,
+        ..
+    } = start_publishing("crash", "640x360", 4, 10, ffmpeg_config).await;
     let playlist = variant_playlist(&root, &publisher, "360p");
-    // Feeds for up to 40 s, stopping as soon as the pipeline refuses packets.
-    let feeding = tokio::spawn(feed_realtime(sink, packets, 10));
 
     let (first, before) = kill_ffmpeg_once_it_writes(&publisher.session_id, &playlist).await;
 
