@@ -296,6 +296,54 @@ async fn native_passthrough_segments_line_up_with_the_transcoded_rung() {
     }
 }
 
+/// A segment that slid out of the playlist stays on disk for its duration plus the playlist's
+/// (RFC 8216 6.2.2), then goes: with a window of two 1 s segments, three seconds after it left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_that_left_the_playlist_stay_on_disk_for_the_rfc_period_then_go() {
+    let short_window = |root: &Path| MediaConfig {
+        hls_playlist_window: 2,
+        ..passthrough_only(root)
+    };
+    let publishing = start_publishing("retired", "640x360", 9, 1, short_window).await;
+    let playlist_path = publishing.dir.join("360p").join("index.m3u8");
+    let sequence = |text: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    // Once segment 6 is the first listed, segment 0 left 5 s ago (due out after 3 s), the one
+    // before the first listed has just left and the one before that a second ago.
+    let (first, listed) = wait_for(Duration::from_secs(15), || {
+        let text = read(&playlist_path);
+        let first = sequence(&text).filter(|first| *first >= 6)?;
+        Some((first, segments(&text)))
+    })
+    .await
+    .expect("segment 6 first listed within 15 s");
+    let prefix = listed[0]
+        .rsplit_once('_')
+        .map(|(prefix, _)| prefix.to_owned())
+        .expect("name");
+    let on_disk = |n: u64| {
+        publishing
+            .dir
+            .join("360p")
+            .join(format!("{prefix}_{n:05}.ts"))
+            .exists()
+    };
+    assert!(!on_disk(0), "segment 0 left the playlist 5 s ago");
+    assert!(on_disk(first - 1), "segment {} has just left", first - 1);
+    assert!(
+        on_disk(first - 2),
+        "segment {} left a second ago",
+        first - 2
+    );
+    let (sink, _) = publishing.feeding.await.expect("feeder");
+    sink.finish().await;
+}
+
 /// A full disk ends the natively written rendition at once, naming the cause, with the
 /// segments written so far still listed (closing the playlist may itself fail for lack of
 /// space: the folder is removed at cleanup either way).
