@@ -63,16 +63,8 @@ fn passthrough_only(root: &Path) -> MediaConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_stream() {
-    let Publishing {
-        dir,
-        registry,
-        publisher,
-        feeding,
-        work: _work,
-        transcoder: _transcoder,
-        shutdown: _shutdown,
-        ..
-    } = start_publishing("native", "640x360", 5, 1, passthrough_only).await;
+    let publishing = start_publishing("native", "640x360", 5, 1, passthrough_only).await;
+    let (dir, registry, publisher) = (&publishing.dir, &publishing.registry, &publishing.publisher);
     let playlist_path = dir.join("360p").join("index.m3u8");
 
     let master = wait_for(Duration::from_secs(10), || {
@@ -118,7 +110,7 @@ async fn passthrough_only_runs_no_ffmpeg_and_writes_segments_that_play_as_one_st
         assert!(decodes(&segment), "{name} decodes on its own");
     }
 
-    let (sink, accepted) = feeding.await.expect("feeder");
+    let (sink, accepted) = publishing.feeding.await.expect("feeder");
     assert!(accepted > 150, "{accepted}");
     sink.finish().await;
     let ended = read(&playlist_path);
@@ -173,16 +165,8 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
         hls_part_millis: 334,
         ..config(root)
     };
-    let Publishing {
-        dir,
-        registry,
-        publisher,
-        feeding,
-        work,
-        transcoder: _transcoder,
-        shutdown: _shutdown,
-        ..
-    } = start_publishing("parts", "640x360", 5, 1, with_parts).await;
+    let publishing = start_publishing("parts", "640x360", 5, 1, with_parts).await;
+    let (dir, registry, publisher) = (&publishing.dir, &publishing.registry, &publishing.publisher);
     let user = publisher.username.clone();
 
     // Wait for a version with two complete segments and a part of the third.
@@ -224,7 +208,7 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
         live.ends_with(&format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{next}\"\n")),
         "the playlist ends hinting the part after the newest: {live}"
     );
-    assert_open_parts_begin_their_segment(&registry, &user, "360p", &dir.join("360p"), &live).await;
+    assert_open_parts_begin_their_segment(registry, &user, "360p", &dir.join("360p"), &live).await;
     // Each complete segment whose parts are listed is its parts back to back (served, now, as
     // ranges of the segment's file: this checks the ranges).
     for segment in segments(&live) {
@@ -240,7 +224,7 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
         );
         let mut joined = Vec::new();
         for (_, uri, _) in its_parts {
-            joined.extend(part_bytes(&registry, &user, "360p", uri).await);
+            joined.extend(part_bytes(registry, &user, "360p", uri).await);
         }
         assert_eq!(
             joined,
@@ -251,12 +235,12 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
         .iter()
         .find(|(_, _, independent)| *independent)
         .expect("independent");
-    let alone = work.path().join("part.ts");
-    std::fs::write(&alone, part_bytes(&registry, &user, "360p", first).await).expect("write");
+    let alone = publishing.work.path().join("part.ts");
+    std::fs::write(&alone, part_bytes(registry, &user, "360p", first).await).expect("write");
     assert_eq!(codecs(&alone), ["h264", "aac"]);
     assert!(decodes(&alone), "an independent part decodes on its own");
 
-    let (sink, _) = feeding.await.expect("feeder");
+    let (sink, _) = publishing.feeding.await.expect("feeder");
     sink.finish().await;
     let ended = read(&dir.join("360p").join("index.m3u8"));
     assert!(ended.trim_end().ends_with("#EXT-X-ENDLIST"), "{ended}");

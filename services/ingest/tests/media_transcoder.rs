@@ -46,16 +46,8 @@ fn ffmpeg_config(root: &Path) -> MediaConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_720p_gets_copy_480_360_with_codecs_and_ends_cleanly() {
-    let Publishing {
-        dir,
-        registry,
-        publisher,
-        feeding,
-        work: _work,
-        transcoder: _transcoder,
-        shutdown: _shutdown,
-        ..
-    } = start_publishing("ladder", "1280x720", 7, 1, config).await;
+    let publishing = start_publishing("ladder", "1280x720", 7, 1, config).await;
+    let (dir, registry, publisher) = (&publishing.dir, &publishing.registry, &publishing.publisher);
     assert!(registry.is_live(&publisher.username));
 
     // Within 10 s: a master with three complete variants, each with two segments or more.
@@ -93,7 +85,7 @@ async fn source_720p_gets_copy_480_360_with_codecs_and_ends_cleanly() {
         assert!(decodes(&segment), "{} decodes", segment.display());
     }
 
-    let (sink, accepted) = feeding.await.expect("feeder");
+    let (sink, accepted) = publishing.feeding.await.expect("feeder");
     assert!(accepted > 300, "every packet was accepted: {accepted}");
     let renditions = sink.renditions();
     assert_eq!(renditions.len(), 3);
@@ -190,16 +182,9 @@ async fn master_playlist_appears_while_ffmpeg_lags_behind_the_publisher() {
 async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
     // 360p: only the copied rung, so this test costs almost no CPU. Feeds for up to 40 s,
     // stopping as soon as the pipeline refuses packets.
-    let Publishing {
-        root,
-        publisher,
-        feeding,
-        work: _work,
-        transcoder: _transcoder,
-        shutdown: _shutdown,
-        ..
-    } = start_publishing("crash", "640x360", 4, 10, ffmpeg_config).await;
-    let playlist = variant_playlist(&root, &publisher, "360p");
+    let publishing = start_publishing("crash", "640x360", 4, 10, ffmpeg_config).await;
+    let (root, publisher) = (&publishing.root, &publishing.publisher);
+    let playlist = variant_playlist(root, publisher, "360p");
 
     let (first, before) = kill_ffmpeg_once_it_writes(&publisher.session_id, &playlist).await;
 
@@ -215,12 +200,12 @@ async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
     .await
     .expect("ffmpeg restarted and output continued");
     assert!(
-        !feeding.is_finished(),
+        !publishing.feeding.is_finished(),
         "the publisher kept going through the restart"
     );
 
     kill_9(second);
-    let (mut sink, _) = tokio::time::timeout(Duration::from_secs(10), feeding)
+    let (mut sink, _) = tokio::time::timeout(Duration::from_secs(10), publishing.feeding)
         .await
         .expect("the pipeline refused packets after the second crash")
         .expect("feeder");
