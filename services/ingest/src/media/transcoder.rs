@@ -2,9 +2,10 @@
 //! registers it with the HLS origin and spawns the pipeline task; the returned sink is the
 //! RTMP side's only handle on it.
 //!
-//! `push` never waits: packets go through a bounded channel. When it is full (ffmpeg behind),
-//! the sink drops media until the next keyframe — keeping codec headers aside — so the decoder
-//! resumes on a clean picture instead of smearing, and the RTMP reader is never stalled.
+//! `push` never waits: packets go through a bounded channel. When it is full (the pipeline or
+//! its ffmpeg behind), the sink drops media until the next keyframe — keeping codec headers
+//! aside — so the decoder resumes on a clean picture instead of smearing, and the RTMP reader
+//! is never stalled.
 
 use std::{
     sync::{Arc, PoisonError},
@@ -14,6 +15,7 @@ use std::{
 use tokio::{
     sync::{mpsc, oneshot, watch},
     task::JoinHandle,
+    time::Instant,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -123,6 +125,7 @@ impl Transcoder for FfmpegTranscoder {
             let (finish_tx, finish) = oneshot::channel();
             let (failed_tx, failed) = watch::channel(None);
             let shared = Arc::new(Shared::default());
+            let username = publisher.username.clone();
             let pipeline = Pipeline {
                 config: self.config.clone(),
                 publisher,
@@ -144,6 +147,8 @@ impl Transcoder for FfmpegTranscoder {
                 task,
                 dropping: false,
                 held: Held::default(),
+                username,
+                overflows: OverflowLog::default(),
             }) as Box<dyn MediaSink>)
         })
     }
@@ -158,6 +163,38 @@ struct FfmpegSink {
     /// Set when the queue overflowed: media is dropped until the next video keyframe.
     dropping: bool,
     held: Held,
+    /// For the log: whose stream falls behind.
+    username: String,
+    overflows: OverflowLog,
+}
+
+/// How often one stream says it falls behind. On an overloaded host every stream overflows
+/// again and again (≈ 14 000 warnings a minute at 1 000 streams on the bench machine), and a
+/// log storm adds load where there is none to spare; the drops themselves are counted in
+/// `ingest_media_packets_dropped_total` either way.
+const OVERFLOW_WARNING_PERIOD: Duration = Duration::from_secs(30);
+
+/// When the stream last warned, and the overflows since.
+#[derive(Debug, Default)]
+struct OverflowLog {
+    last_warning: Option<Instant>,
+    unreported: u64,
+}
+
+impl OverflowLog {
+    /// Records an overflow at `now`; returns how many (this one included) to report in a
+    /// warning, or `None` while the last warning is recent.
+    fn overflowed(&mut self, now: Instant) -> Option<u64> {
+        self.unreported += 1;
+        let due = self
+            .last_warning
+            .is_none_or(|last| now.duration_since(last) >= OVERFLOW_WARNING_PERIOD);
+        if !due {
+            return None;
+        }
+        self.last_warning = Some(now);
+        Some(std::mem::take(&mut self.unreported))
+    }
 }
 
 /// Codec headers that arrived while dropping; they go out before the resuming keyframe.
@@ -257,7 +294,13 @@ impl MediaSink for FfmpegSink {
         match self.packets.try_send(packet) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(packet)) => {
-                tracing::warn!("ffmpeg is falling behind; dropping media until the next keyframe");
+                if let Some(overflows) = self.overflows.overflowed(Instant::now()) {
+                    tracing::warn!(
+                        username = %self.username,
+                        overflows,
+                        "the media pipeline is falling behind; dropping media until the next keyframe"
+                    );
+                }
                 self.dropping = true;
                 match kind {
                     Kind::Header => self.held.keep(packet),
@@ -331,6 +374,8 @@ mod tests {
             task: tokio::spawn(async {}),
             dropping: false,
             held: Held::default(),
+            username: "tester".into(),
+            overflows: OverflowLog::default(),
         };
         (sink, receiver, failed_tx)
     }
@@ -401,5 +446,24 @@ mod tests {
         let (mut sink, receiver, _failed) = sink(8);
         drop(receiver);
         assert!(sink.push(video(0x17, 1, 0)).is_err());
+    }
+
+    #[test]
+    fn a_stream_that_keeps_overflowing_warns_at_most_once_a_period_with_the_count() {
+        let mut log = OverflowLog::default();
+        let start = Instant::now();
+        assert_eq!(
+            log.overflowed(start),
+            Some(1),
+            "the first overflow is reported"
+        );
+        assert_eq!(log.overflowed(start + Duration::from_secs(1)), None);
+        assert_eq!(log.overflowed(start + Duration::from_secs(29)), None);
+        assert_eq!(
+            log.overflowed(start + OVERFLOW_WARNING_PERIOD),
+            Some(3),
+            "the next warning counts the overflows it stood for"
+        );
+        assert_eq!(log.overflowed(start + Duration::from_secs(31)), None);
     }
 }
