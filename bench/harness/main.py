@@ -71,9 +71,9 @@ def context(rep: Report, args, sz: M.Sizes, ferro_profile: str) -> None:
                                   f"ladder {ladder.describe()}; passthrough = ferrocast with `FERROCAST_HLS_LADDER=` "
                                   "(copy rung only) vs nginx-rtmp `hls on`; ABR = ferrocast default vs nginx-rtmp "
                                   "`exec_push` of the same ffmpeg arguments"),
-        ("ferrocast settings for the bench", "`FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP=1000` (every publisher comes "
-                                             "from 127.0.0.1; the default cap of 16 per address would cap capacity)"
-                                             + operator_settings()),
+        ("ferrocast settings for the bench", f"`FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP={connection_lift(sz)[0]}` "
+                                             "(every publisher comes from 127.0.0.1; the default cap of 16 per "
+                                             "address would cap capacity)" + operator_settings()),
         ("source", "pre-encoded 1280×720 30 fps H.264 High 2.5 Mb/s, 1 s GOP, AAC 128k, sent with "
                    "`ffmpeg -re -c copy -f flv` (the same file for both peers); the capacity ramp sends it from "
                    "one `rtmp-fleet` process (bench/rtmp-fleet) at the same pace"),
@@ -104,6 +104,15 @@ def per_core_peer(work: Path, seg: float, window: int):
     except NotMeasured as e:
         return f"not measured: {e}"
     return M.NginxSide(wide)
+
+
+def connection_lift(sz: M.Sizes) -> tuple[int, int]:
+    """The ingest's connection caps for the bench (per address, total): all publishers come from
+    127.0.0.1, so the per-address cap sits above the ramp's top step, with room for connections
+    still closing: at exactly the top (it was a fixed 1 000), one of them would refuse a new
+    publisher and fail the step for a reason that is the bench's, not the server's."""
+    top = max(sz.steps)
+    return top + max(100, top // 5), 2 * top + 200
 
 
 def main() -> int:
@@ -181,7 +190,9 @@ def main() -> int:
                 try:
                     # All bench publishers come from 127.0.0.1: lift the per-IP connection cap (16 by
                     # default, a protection against one abusive address) so it does not cap capacity.
-                    lift = {"FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP": "1000", "FERROCAST_INGEST_MAX_CONNECTIONS": "2000"}
+                    per_ip, total = connection_lift(sz)
+                    lift = {"FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP": str(per_ip),
+                            "FERROCAST_INGEST_MAX_CONNECTIONS": str(total)}
                     fc.start_media({"copy": {"FERROCAST_HLS_LADDER": "", **lift}, "ladder": lift})
                     sides["ferrocast"] = M.FerroSide(fc)
                 except NotMeasured as e:
