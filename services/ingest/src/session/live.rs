@@ -3,9 +3,13 @@
 //! service never stalls the RTMP read loop), and ends exactly once with `publish_done` and
 //! `MediaSink::finish`.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
+use tokio::{
+    sync::watch,
+    task::JoinHandle,
+    time::{Instant, MissedTickBehavior},
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::ports::{MediaError, MediaPacket, MediaSink, Publisher, Rendition};
@@ -171,11 +175,16 @@ async fn renew(
     renditions: watch::Receiver<Vec<Rendition>>,
     lease_lost: CancellationToken,
 ) -> EndReason {
-    let mut ticks = tokio::time::interval(deps.update_interval);
+    // on_publish just created the lease and checked the key, so the first round is due a period
+    // from now — or a little sooner, at a random point of its second half: streams that start
+    // together (every streamer reconnecting after an ingest restart, a bench ramp) would
+    // otherwise renew and re-check in the same instant every period, a burst of requests on
+    // rooms and users that a saturated host answered too late. Sooner only, so no lease is
+    // renewed later than before.
+    let first = Instant::now() + first_round_after(deps.update_interval, rand::random());
+    let mut ticks = tokio::time::interval_at(first, deps.update_interval);
     // After a slow round, wait a full period rather than firing the missed ticks back to back.
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    // The first tick fires at once; on_publish just created the lease and checked the key.
-    ticks.tick().await;
     loop {
         ticks.tick().await;
         let current = renditions.borrow().clone();
@@ -198,5 +207,28 @@ async fn renew(
                 return EndReason::LeaseLost;
             }
         }
+    }
+}
+
+/// When the first renewal round is due: in the second half of the first `period`, at
+/// `fraction` (0 ≤ fraction < 1) of the way through it.
+fn first_round_after(period: Duration, fraction: f64) -> Duration {
+    let half = period / 2;
+    half + half.mul_f64(fraction.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_round_falls_in_the_second_half_of_the_first_period() {
+        let period = Duration::from_secs(5);
+        assert_eq!(first_round_after(period, 0.0), Duration::from_millis(2500));
+        assert_eq!(first_round_after(period, 0.5), Duration::from_millis(3750));
+        assert!(first_round_after(period, 0.999_999) < period);
+        // Out-of-range draws never push a renewal past the period.
+        assert_eq!(first_round_after(period, 7.0), period);
+        assert_eq!(first_round_after(period, -1.0), Duration::from_millis(2500));
     }
 }
