@@ -289,7 +289,8 @@ async fn segments_that_left_the_playlist_stay_on_disk_for_the_rfc_period_then_go
         ..passthrough_only(root)
     };
     let publishing = start_publishing("retired", "640x360", 9, 1, short_window).await;
-    let playlist_path = publishing.dir.join("360p").join("index.m3u8");
+    let rendition = publishing.dir.join("360p");
+    let playlist_path = rendition.join("index.m3u8");
     let sequence = |text: &str| -> Option<u64> {
         text.lines()
             .find_map(|line| line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))?
@@ -310,13 +311,7 @@ async fn segments_that_left_the_playlist_stay_on_disk_for_the_rfc_period_then_go
         .rsplit_once('_')
         .map(|(prefix, _)| prefix.to_owned())
         .expect("name");
-    let on_disk = |n: u64| {
-        publishing
-            .dir
-            .join("360p")
-            .join(format!("{prefix}_{n:05}.ts"))
-            .exists()
-    };
+    let on_disk = |n: u64| rendition.join(format!("{prefix}_{n:05}.ts")).exists();
     assert!(!on_disk(0), "segment 0 left the playlist 5 s ago");
     assert!(on_disk(first - 1), "segment {} has just left", first - 1);
     assert!(
