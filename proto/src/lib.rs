@@ -31,8 +31,3 @@ pub const SERVICE_TOKEN_REFUSED: &str = "service-token";
 /// Metadata entry that carries the caller's request id, so one request can be followed across
 /// services in the logs.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The service token every service falls back to in dev mode (`FERROCAST_DEV_MODE=true`) when
-/// none is configured. Defined once here so users, rooms and ingest always agree; each service
-/// refuses it outside dev mode.
-pub const DEV_SERVICE_TOKEN: &str = "ferrocast-dev-service-token";

@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use ferrocast_kit::config::{ensure, ConfigError, Secret};
+use ferrocast_kit::{
+    client::TrustedProxies,
+    config::{ensure, ConfigError, Secret},
+    http::ServerLimits,
+};
 use serde::Deserialize;
 
 use crate::{
@@ -12,7 +16,7 @@ use crate::{
 };
 
 /// The token dev mode uses when none is set (one definition for every service).
-pub use ferrocast_proto::DEV_SERVICE_TOKEN;
+pub use ferrocast_kit::config::DEV_SERVICE_TOKEN;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -80,6 +84,15 @@ pub struct Config {
     /// the port (`SO_REUSEPORT`); 0 = one per core.
     #[serde(default)]
     pub ingest_http_shards: usize,
+    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) in front of the HLS
+    /// origin, default the local gateway (`127.0.0.1,::1`); their connections skip the
+    /// per-address HTTP connection cap, since one proxy speaks for many viewers.
+    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
+    pub trusted_proxies: TrustedProxies,
+    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
+    /// may hold (trusted proxies excepted). RTMP has its own cap.
+    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
+    pub http_max_connections_per_address: usize,
 
     /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
     #[serde(flatten)]
@@ -189,13 +202,10 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ensure(
-            self.dev_mode
-                || self
-                    .service_token
-                    .as_ref()
-                    .is_some_and(|t| !t.expose().is_empty()),
-            "FERROCAST_SERVICE_TOKEN is required unless FERROCAST_DEV_MODE=true",
+        ferrocast_kit::config::service_token(
+            self.dev_mode,
+            self.service_token.as_ref(),
+            DEV_SERVICE_TOKEN,
         )?;
         for (value, name) in [
             (
@@ -228,6 +238,10 @@ impl Config {
         ensure(
             self.ingest_max_connections > 0 && self.ingest_max_connections_per_ip > 0,
             "FERROCAST_INGEST_MAX_CONNECTIONS and _PER_IP must be positive",
+        )?;
+        ensure(
+            self.http_max_connections_per_address > 0,
+            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
         )?;
         ensure(
             (128..=16 * 1024 * 1024).contains(&self.ingest_max_chunk_size),
@@ -270,6 +284,15 @@ impl Config {
                 max_amf_depth: self.ingest_max_amf_depth,
                 ..GuardLimits::default()
             },
+        }
+    }
+
+    /// The limits of the HTTP listener (health, metrics, the HLS origin).
+    pub fn http_limits(&self) -> ServerLimits {
+        ServerLimits {
+            max_connections_per_address: self.http_max_connections_per_address,
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..ServerLimits::default()
         }
     }
 
@@ -336,7 +359,10 @@ mod tests {
     #[test]
     fn limits_are_read_and_checked() {
         let config: Config = ferrocast_kit::config::from_pairs(&[
-            ("FERROCAST_SERVICE_TOKEN", "t"),
+            (
+                "FERROCAST_SERVICE_TOKEN",
+                "0123456789abcdef0123456789abcdef0123",
+            ),
             ("FERROCAST_INGEST_MAX_CHUNK_SIZE", "2147483647"),
         ])
         .expect("parses");

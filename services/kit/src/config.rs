@@ -30,6 +30,56 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The variable every service reads its service token from.
+pub const SERVICE_TOKEN_VARIABLE: &str = "FERROCAST_SERVICE_TOKEN";
+
+/// Shortest service token accepted outside dev mode: the same bar as the JWT secret (256 bits
+/// when random), since either one opens the internal surface of every service.
+pub const MIN_SERVICE_TOKEN_BYTES: usize = 32;
+
+/// The service token every service falls back to in dev mode (`FERROCAST_DEV_MODE=true`) when
+/// none is configured. Defined once here so every service agrees; each refuses it outside dev
+/// mode ([`service_token`]).
+pub const DEV_SERVICE_TOKEN: &str = "ferrocast-dev-service-token";
+
+/// The token in-process tests give every service (`Config::for_tests`): long enough for the
+/// rule below, so tests run the services outside dev mode. Public, like the dev token.
+pub const TEST_SERVICE_TOKEN: &str = "ferrocast-test-service-token-not-for-production";
+
+/// The one rule every service applies to its service token.
+///
+/// Outside dev mode a token is required, at least [`MIN_SERVICE_TOKEN_BYTES`] long, printable
+/// ASCII (it travels in HTTP headers and gRPC metadata) and not `dev_token`, which is public. In
+/// dev mode a configured token must still be printable; without one, `dev_token` is used.
+pub fn service_token(
+    dev_mode: bool,
+    configured: Option<&Secret>,
+    dev_token: &str,
+) -> Result<Secret, ConfigError> {
+    let Some(token) = configured.filter(|t| !t.expose().is_empty()) else {
+        ensure(
+            dev_mode,
+            format!("{SERVICE_TOKEN_VARIABLE} is required unless FERROCAST_DEV_MODE=true"),
+        )?;
+        return Ok(Secret::new(dev_token));
+    };
+    ensure(
+        token.expose().bytes().all(|b| b.is_ascii_graphic()),
+        format!("{SERVICE_TOKEN_VARIABLE} must be printable ASCII without spaces"),
+    )?;
+    if !dev_mode {
+        ensure(
+            token.expose() != dev_token,
+            format!("{SERVICE_TOKEN_VARIABLE} is the public dev value; set a real secret or FERROCAST_DEV_MODE=true"),
+        )?;
+        ensure(
+            token.expose().len() >= MIN_SERVICE_TOKEN_BYTES,
+            format!("{SERVICE_TOKEN_VARIABLE} must be at least {MIN_SERVICE_TOKEN_BYTES} bytes"),
+        )?;
+    }
+    Ok(token.clone())
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
@@ -109,6 +159,36 @@ mod tests {
             from_pairs::<Sample>(&[("FERROCAST_HTTP_ADDR", "x"), ("FERROCAST_LIMIT", "many")])
                 .expect_err("malformed");
         assert!(error.to_string().contains("many"), "{error}");
+    }
+
+    #[test]
+    fn one_service_token_rule() {
+        let dev = "public-dev-token";
+        let strong = Secret::new("s".repeat(MIN_SERVICE_TOKEN_BYTES));
+        assert_eq!(
+            service_token(false, Some(&strong), dev)
+                .map(|t| t.expose().len())
+                .ok(),
+            Some(MIN_SERVICE_TOKEN_BYTES)
+        );
+        for refused in [
+            None,
+            Some(Secret::new("")),
+            Some(Secret::new(dev)),
+            Some(Secret::new("short")),
+        ] {
+            assert!(service_token(false, refused.as_ref(), dev).is_err());
+        }
+        let spaced = Secret::new(format!("{} x", "s".repeat(40)));
+        assert!(service_token(false, Some(&spaced), dev).is_err());
+        assert!(service_token(true, Some(&spaced), dev).is_err());
+        assert_eq!(
+            service_token(true, None, dev)
+                .map(|t| t.expose().to_owned())
+                .ok(),
+            Some(dev.to_owned())
+        );
+        assert!(service_token(true, Some(&Secret::new("short")), dev).is_ok());
     }
 
     #[test]

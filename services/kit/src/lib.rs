@@ -3,6 +3,8 @@
 //! header/body/time limits, health endpoints and shutdown. Also the test kit (feature `testkit`)
 //! that starts real dependencies for integration tests.
 
+pub mod admission;
+pub mod client;
 pub mod config;
 pub mod health;
 pub mod http;

@@ -3,13 +3,18 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use ferrocast_kit::config::{ensure, ConfigError};
+use ferrocast_kit::{
+    client::TrustedProxies,
+    config::{ensure, ConfigError},
+};
 use serde::Deserialize;
+
+use crate::domain::{RateLimit, RateLimits};
 
 /// Built-in secrets for `FERROCAST_DEV_MODE=true` only; refused outside dev mode.
 pub const DEV_JWT_SECRET: &str = "ferrocast-dev-jwt-secret-do-not-use-in-production";
 /// The service token other services use in dev mode and in-process tests.
-pub const DEV_SERVICE_TOKEN: &str = ferrocast_proto::DEV_SERVICE_TOKEN;
+pub const DEV_SERVICE_TOKEN: &str = ferrocast_kit::config::DEV_SERVICE_TOKEN;
 
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -55,6 +60,46 @@ pub struct Config {
         default = "default_password_queue_ms"
     )]
     pub password_queue_ms: u64,
+    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
+    /// connections also skip the per-address connection cap: a proxy speaks for many clients.
+    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
+    pub trusted_proxies: TrustedProxies,
+    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
+    /// may hold (trusted proxies excepted).
+    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
+    pub http_max_connections_per_address: usize,
+    /// Rate limits, each `<count>/<seconds>` (defaults and why in [`RateLimits::default`]).
+    /// `FERROCAST_USERS_LOGIN_LIMIT_PER_ACCOUNT`: failed logins per login name.
+    #[serde(
+        rename = "users_login_limit_per_account",
+        default = "default_login_per_account"
+    )]
+    pub login_limit_per_account: RateLimit,
+    /// `FERROCAST_USERS_LOGIN_LIMIT_PER_ADDRESS`: login attempts per client address.
+    #[serde(
+        rename = "users_login_limit_per_address",
+        default = "default_login_per_address"
+    )]
+    pub login_limit_per_address: RateLimit,
+    /// `FERROCAST_USERS_SIGNUP_LIMIT_PER_ADDRESS`: signups per client address.
+    #[serde(
+        rename = "users_signup_limit_per_address",
+        default = "default_signup_per_address"
+    )]
+    pub signup_limit_per_address: RateLimit,
+    /// `FERROCAST_USERS_KEY_ROTATION_LIMIT_PER_ACCOUNT`: stream key rotations per account.
+    #[serde(
+        rename = "users_key_rotation_limit_per_account",
+        default = "default_key_rotation_per_account"
+    )]
+    pub key_rotation_limit_per_account: RateLimit,
+    /// `FERROCAST_USERS_KEY_ROTATION_LIMIT_PER_ADDRESS`: stream key rotations per address.
+    #[serde(
+        rename = "users_key_rotation_limit_per_address",
+        default = "default_key_rotation_per_address"
+    )]
+    pub key_rotation_limit_per_address: RateLimit,
 }
 
 fn default_http_addr() -> String {
@@ -81,6 +126,21 @@ fn default_stream_key_cache_ms() -> u64 {
 fn default_password_queue_ms() -> u64 {
     3_000
 }
+fn default_login_per_account() -> RateLimit {
+    RateLimits::default().login_per_account
+}
+fn default_login_per_address() -> RateLimit {
+    RateLimits::default().login_per_address
+}
+fn default_signup_per_address() -> RateLimit {
+    RateLimits::default().signup_per_address
+}
+fn default_key_rotation_per_account() -> RateLimit {
+    RateLimits::default().key_rotation_per_account
+}
+fn default_key_rotation_per_address() -> RateLimit {
+    RateLimits::default().key_rotation_per_address
+}
 
 /// The checked settings `start` runs with.
 pub(crate) struct Resolved {
@@ -91,7 +151,9 @@ pub(crate) struct Resolved {
 }
 
 impl Config {
-    /// Dev secrets, ports 0 on loopback, cookie not `Secure`: what in-process tests need.
+    /// Dev secrets, ports 0 on loopback, cookie not `Secure`: what in-process tests need. The
+    /// rate limits are [`RateLimits::generous`]: every test client shares one loopback address
+    /// and many make dozens of accounts; the tests of the limits call [`Self::set_rate_limits`].
     pub fn for_tests(mongodb_url: impl Into<String>, database: impl Into<String>) -> Self {
         Self {
             dev_mode: true,
@@ -100,12 +162,38 @@ impl Config {
             mongodb_url: mongodb_url.into(),
             mongodb_database: database.into(),
             jwt_secret: Some(Secret::new(DEV_JWT_SECRET)),
-            service_token: Some(Secret::new(DEV_SERVICE_TOKEN)),
+            service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
             cookie_secure: false,
             token_ttl_seconds: default_token_ttl(),
             stream_key_cache_ms: default_stream_key_cache_ms(),
             password_queue_ms: default_password_queue_ms(),
+            trusted_proxies: TrustedProxies::loopback(),
+            http_max_connections_per_address:
+                ferrocast_kit::http::default_max_connections_per_address(),
+            login_limit_per_account: RateLimits::generous().login_per_account,
+            login_limit_per_address: RateLimits::generous().login_per_address,
+            signup_limit_per_address: RateLimits::generous().signup_per_address,
+            key_rotation_limit_per_account: RateLimits::generous().key_rotation_per_account,
+            key_rotation_limit_per_address: RateLimits::generous().key_rotation_per_address,
         }
+    }
+
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            login_per_account: self.login_limit_per_account,
+            login_per_address: self.login_limit_per_address,
+            signup_per_address: self.signup_limit_per_address,
+            key_rotation_per_account: self.key_rotation_limit_per_account,
+            key_rotation_per_address: self.key_rotation_limit_per_address,
+        }
+    }
+
+    pub fn set_rate_limits(&mut self, limits: RateLimits) {
+        self.login_limit_per_account = limits.login_per_account;
+        self.login_limit_per_address = limits.login_per_address;
+        self.signup_limit_per_address = limits.signup_per_address;
+        self.key_rotation_limit_per_account = limits.key_rotation_per_account;
+        self.key_rotation_limit_per_address = limits.key_rotation_per_address;
     }
 
     pub(crate) fn resolve(&self) -> Result<Resolved, ConfigError> {
@@ -149,15 +237,10 @@ impl Config {
             jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES,
             format!("FERROCAST_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"),
         )?;
-        let service_token = self.secret(
-            "FERROCAST_SERVICE_TOKEN",
+        let service_token = ferrocast_kit::config::service_token(
+            self.dev_mode,
             self.service_token.as_ref(),
             DEV_SERVICE_TOKEN,
-        )?;
-        ensure(
-            !service_token.expose().is_empty()
-                && service_token.expose().bytes().all(|b| b.is_ascii_graphic()),
-            "FERROCAST_SERVICE_TOKEN must be non-empty printable ASCII (it travels in gRPC metadata)",
         )?;
         Ok(Resolved {
             jwt_secret,
@@ -213,6 +296,20 @@ mod tests {
         assert_eq!(config.mongodb_database, "ferrocast");
         assert_eq!(config.password_queue_ms, 3_000);
         assert!(config.cookie_secure);
+        assert_eq!(config.rate_limits(), RateLimits::default());
+    }
+
+    #[test]
+    fn rate_limits_are_read_as_count_per_seconds_and_checked() {
+        let config = load(&[("FERROCAST_USERS_LOGIN_LIMIT_PER_ACCOUNT", "3/120")]).unwrap();
+        assert_eq!(
+            config.rate_limits().login_per_account,
+            RateLimit::per_seconds(3, 120)
+        );
+        let error = load(&[("FERROCAST_USERS_SIGNUP_LIMIT_PER_ADDRESS", "0/60")])
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("count"), "{error}");
     }
 
     #[test]

@@ -31,7 +31,8 @@ async fn calls_without_or_with_a_wrong_service_token_are_unauthenticated() {
     for token in [
         None,
         Some("wrong-token"),
-        Some("ferrocast-dev-service-token-and-more"),
+        Some("ferrocast-test-service-token-not-for-production-and-more"),
+        Some(ferrocast_users::DEV_SERVICE_TOKEN),
     ] {
         let mut client = app.raw_grpc(token);
         let status = client
@@ -58,7 +59,7 @@ async fn calls_without_or_with_a_wrong_service_token_are_unauthenticated() {
     }
 
     // The right token on the same raw client works.
-    let mut client = app.raw_grpc(Some(ferrocast_users::DEV_SERVICE_TOKEN));
+    let mut client = app.raw_grpc(Some(ferrocast_kit::config::TEST_SERVICE_TOKEN));
     let reply = client
         .authenticate_stream_key(AuthenticateStreamKeyRequest { stream_key: key })
         .await
@@ -115,7 +116,7 @@ async fn get_user_finds_users_by_id_and_by_name_and_reports_unknown_ones() {
         .unwrap();
     assert_eq!(by_name.user_id, user.id);
 
-    let mut raw = app.raw_grpc(Some(ferrocast_users::DEV_SERVICE_TOKEN));
+    let mut raw = app.raw_grpc(Some(ferrocast_kit::config::TEST_SERVICE_TOKEN));
     let by_id = raw
         .get_user(GetUserRequest {
             by: Some(By::UserId(user.id.clone())),

@@ -7,9 +7,10 @@
 
 mod support;
 
+use ferrocast_kit::config::TEST_SERVICE_TOKEN;
 use ferrocast_kit::testkit::LogCapture;
 use ferrocast_proto::users_v1::{AuthenticateStreamKeyRequest, ValidateTokenRequest};
-use ferrocast_users::{DEV_JWT_SECRET, DEV_SERVICE_TOKEN};
+use ferrocast_users::DEV_JWT_SECRET;
 use serde_json::json;
 use support::TestApp;
 
@@ -125,7 +126,7 @@ async fn logs_never_contain_passwords_stream_keys_or_tokens() {
             "access token signature",
             user.token.rsplit('.').next().unwrap(),
         ),
-        ("service token", DEV_SERVICE_TOKEN),
+        ("service token", TEST_SERVICE_TOKEN),
         ("intruder's service token", "intruder-service-token"),
         ("JWT secret", DEV_JWT_SECRET),
     ];

@@ -34,6 +34,19 @@ pub fn unrecoverable_cause(line: &str) -> Option<&'static str> {
         .then_some(NO_SPACE)
 }
 
+/// A command for `program` with a cleared environment: ffmpeg decodes what publishers send, so
+/// it must not hold the service token or anything else of the ingest's. It keeps `PATH` alone
+/// (to find `program` and its helpers); without `LANG` its messages stay in English, which
+/// [`unrecoverable_cause`] reads.
+pub fn command(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command
+}
+
 pub struct Ffmpeg {
     pub child: Child,
     stdin: Option<ChildStdin>,
@@ -47,7 +60,7 @@ pub struct Ffmpeg {
 
 impl Ffmpeg {
     pub fn spawn(program: &Path, args: &[OsString], session_id: &str) -> std::io::Result<Self> {
-        let mut child = Command::new(program)
+        let mut child = command(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -208,6 +221,21 @@ mod tests {
         ] {
             assert_eq!(unrecoverable_cause(line), Some(NO_SPACE), "{line}");
         }
+    }
+
+    #[tokio::test]
+    async fn children_see_path_and_nothing_else_of_the_ingests_environment() {
+        // The test process has plenty (CARGO_*, HOME, FERROCAST_TEST_*): none may reach a child.
+        assert!(std::env::vars().count() > 1);
+        let output = command(Path::new("env"))
+            .output()
+            .await
+            .expect("env runs from PATH");
+        let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.split_once('=').map(|(name, _)| name.to_owned()))
+            .collect();
+        assert_eq!(names, ["PATH"]);
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl FfmpegTranscoder {
     pub async fn check(&self) -> Result<(), MediaError> {
         let output = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio::process::Command::new(&self.config.ffmpeg_path)
+            super::process::command(&self.config.ffmpeg_path)
                 .arg("-version")
                 .kill_on_drop(true)
                 .output(),

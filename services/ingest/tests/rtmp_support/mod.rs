@@ -31,7 +31,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 /// The token users, rooms and the ingest share in tests (`Config::for_tests` of users sets it).
-pub const SERVICE_TOKEN: &str = ferrocast_users::DEV_SERVICE_TOKEN;
+pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 pub const PASSWORD: &str = "correct horse battery";
-pub const SERVICE_TOKEN: &str = ferrocast_users::DEV_SERVICE_TOKEN;
+pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
 
 /// A client that shows redirects instead of following them (nginx-rtmp mode answers 302).
 pub fn client() -> reqwest::Client {
@@ -243,6 +243,7 @@ impl Rooms {
         let response = self
             .http
             .get(self.url(&format!("/internal/rooms/{username}")))
+            .header("x-service-token", SERVICE_TOKEN)
             .send()
             .await
             .expect("internal lookup");
@@ -253,13 +254,22 @@ impl Rooms {
         Some(response.json().await.expect("internal json"))
     }
 
-    pub async fn heartbeat(&self, username: &str, viewer: &str) -> reqwest::Response {
-        self.http
+    /// `POST /api/rooms/{username}/viewers` with `body`, as a client whose address the local
+    /// (trusted) proxy forwarded as `forwarded_for`, if any.
+    pub async fn heartbeat(
+        &self,
+        username: &str,
+        body: Value,
+        forwarded_for: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
             .post(self.url(&format!("/api/rooms/{username}/viewers")))
-            .json(&json!({ "viewer_id": viewer }))
-            .send()
-            .await
-            .expect("heartbeat")
+            .json(&body);
+        if let Some(client) = forwarded_for {
+            request = request.header("x-forwarded-for", client);
+        }
+        request.send().await.expect("heartbeat")
     }
 
     pub async fn events(&self) -> Sse {
@@ -288,6 +298,46 @@ impl Rooms {
 impl Drop for Rooms {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// A watch page's heartbeats: sends back the viewer token each answer hands out, as the
+/// frontend does, from one client address (`None`: the test process itself, 127.0.0.1).
+#[derive(Debug, Default)]
+pub struct Viewer {
+    pub token: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Viewer {
+    pub fn at(address: &str) -> Self {
+        Self {
+            token: None,
+            address: Some(address.to_owned()),
+        }
+    }
+
+    /// One heartbeat: the status and, on 200, the viewer count.
+    pub async fn beat(&mut self, rooms: &Rooms, username: &str) -> (u16, Option<u64>) {
+        let body = match &self.token {
+            Some(token) => json!({ "viewer_token": token }),
+            None => json!({}),
+        };
+        let response = rooms
+            .heartbeat(username, body, self.address.as_deref())
+            .await;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return (status, None);
+        }
+        let body: Value = response.json().await.expect("heartbeat json");
+        self.token = Some(
+            body["viewer_token"]
+                .as_str()
+                .expect("a viewer token")
+                .to_owned(),
+        );
+        (status, body["viewers"].as_u64())
     }
 }
 

@@ -5,13 +5,14 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use ferrocast_kit::config::TEST_SERVICE_TOKEN;
 use ferrocast_kit::testkit::{unique_name, DocumentStore};
 use ferrocast_proto::{
     client::{UsersAuth, UsersAuthConfig},
     users_v1::auth_client::AuthClient,
     SERVICE_TOKEN_HEADER,
 };
-use ferrocast_users::{Config, Running, DEV_SERVICE_TOKEN};
+use ferrocast_users::{Config, Running};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -161,7 +162,7 @@ impl TestApp {
 
     /// The typed client other services use (service token, deadline).
     pub fn users_auth(&self) -> UsersAuth {
-        UsersAuth::connect_lazy(&UsersAuthConfig::new(self.grpc_url(), DEV_SERVICE_TOKEN))
+        UsersAuth::connect_lazy(&UsersAuthConfig::new(self.grpc_url(), TEST_SERVICE_TOKEN))
             .expect("users auth client")
     }
 
