@@ -4,7 +4,8 @@
 use std::{path::PathBuf, time::Duration};
 
 use ferrocast_kit::{
-    config::{ensure, ConfigError},
+    client::{Networks, TrustedProxies},
+    config::{ensure, ConfigError, Secret},
     http::{RequestLimits, ServerLimits},
 };
 use serde::Deserialize;
@@ -14,6 +15,30 @@ pub struct Config {
     /// `FERROCAST_GATEWAY_HTTP_ADDR`
     #[serde(default = "defaults::http_addr")]
     pub gateway_http_addr: String,
+    /// `FERROCAST_GATEWAY_INTERNAL_ADDR`: `/metrics`, `/readyz` and `/healthz` for the
+    /// orchestrator and Prometheus, never the internet (readiness failures name upstream
+    /// addresses; metrics show traffic and routes).
+    #[serde(default = "defaults::internal_addr")]
+    pub gateway_internal_addr: String,
+    /// `FERROCAST_GATEWAY_TRUSTED_PROXIES`: the TLS-terminating proxies in front (addresses or
+    /// CIDR networks); their `X-Forwarded-*` headers are believed, nobody else's. Empty: none.
+    #[serde(default)]
+    pub gateway_trusted_proxies: TrustedProxies,
+    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open connections one client address may
+    /// hold on the public listener; the trusted proxies count toward the total cap only.
+    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
+    pub http_max_connections_per_address: usize,
+    /// `FERROCAST_DEV_MODE`: allows the built-in dev service token.
+    #[serde(default)]
+    pub dev_mode: bool,
+    /// `FERROCAST_SERVICE_TOKEN`: presented to rooms' internal room lookup.
+    #[serde(default)]
+    pub service_token: Option<Secret>,
+    /// `FERROCAST_INGEST_NETWORKS`: the only networks the gateway connects to for `/hls`. Rooms
+    /// records each room's origin as an address inside them; the gateway checks again, so a
+    /// room record can never point it at another host.
+    #[serde(default = "Networks::loopback")]
+    pub ingest_networks: Networks,
     /// `FERROCAST_USERS_HTTP_URL`
     #[serde(default = "defaults::users_url")]
     pub users_http_url: String,
@@ -66,6 +91,13 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             gateway_http_addr: defaults::http_addr(),
+            gateway_internal_addr: defaults::internal_addr(),
+            gateway_trusted_proxies: TrustedProxies::none(),
+            http_max_connections_per_address:
+                ferrocast_kit::http::default_max_connections_per_address(),
+            dev_mode: false,
+            service_token: None,
+            ingest_networks: Networks::loopback(),
             users_http_url: defaults::users_url(),
             rooms_http_url: defaults::rooms_url(),
             frontend_dir: defaults::frontend_dir(),
@@ -75,8 +107,28 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What in-process tests run: the defaults on loopback port 0 with the tests' service token.
+    pub fn for_tests() -> Self {
+        Self {
+            gateway_http_addr: "127.0.0.1:0".into(),
+            gateway_internal_addr: "127.0.0.1:0".into(),
+            service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
+            ..Self::default()
+        }
+    }
+
+    /// The service token (the dev one in dev mode when none is set); checked by [`Self::validate`].
+    pub fn service_token(&self) -> Result<Secret, ConfigError> {
+        ferrocast_kit::config::service_token(
+            self.dev_mode,
+            self.service_token.as_ref(),
+            ferrocast_kit::config::DEV_SERVICE_TOKEN,
+        )
+    }
+
     /// Checks what serde cannot: upstream URLs are plain http(s) bases.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.service_token()?;
         for (name, url) in [
             ("FERROCAST_USERS_HTTP_URL", &self.users_http_url),
             ("FERROCAST_ROOMS_HTTP_URL", &self.rooms_http_url),
@@ -93,6 +145,14 @@ impl Config {
         ensure(
             !self.gateway_http_addr.is_empty(),
             "FERROCAST_GATEWAY_HTTP_ADDR must be host:port",
+        )?;
+        ensure(
+            !self.gateway_internal_addr.is_empty(),
+            "FERROCAST_GATEWAY_INTERNAL_ADDR must be host:port",
+        )?;
+        ensure(
+            self.http_max_connections_per_address > 0,
+            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
         )
     }
 }
@@ -102,6 +162,9 @@ mod defaults {
 
     pub fn http_addr() -> String {
         "127.0.0.1:8080".into()
+    }
+    pub fn internal_addr() -> String {
+        "127.0.0.1:9080".into()
     }
     pub fn users_url() -> String {
         "http://127.0.0.1:8081".into()
@@ -123,10 +186,18 @@ mod tests {
         let config: Config = ferrocast_kit::config::from_pairs(&[
             ("FERROCAST_GATEWAY_HTTP_ADDR", "0.0.0.0:8080"),
             ("FERROCAST_ROOMS_HTTP_URL", "http://rooms:8082"),
+            ("FERROCAST_GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
             ("FERROCAST_JWT_SECRET", "not ours"),
         ])
         .expect("valid config");
         assert_eq!(config.gateway_http_addr, "0.0.0.0:8080");
+        assert_eq!(config.gateway_internal_addr, "127.0.0.1:9080");
+        assert!(config
+            .gateway_trusted_proxies
+            .contains([10, 1, 2, 3].into()));
+        assert!(!config
+            .gateway_trusted_proxies
+            .contains([192, 0, 2, 1].into()));
         assert_eq!(config.rooms_http_url, "http://rooms:8082");
         assert_eq!(config.users_http_url, "http://127.0.0.1:8081");
         assert_eq!(config.frontend_dir, PathBuf::from("frontend/dist"));

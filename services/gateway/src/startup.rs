@@ -1,11 +1,12 @@
-//! Starting the gateway: config → adapters → router → server on its own task.
+//! Starting the gateway: config → adapters → routers → the public and the internal server, each
+//! on its own task.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use ferrocast_kit::{
     config::ConfigError,
     health::{self, Check},
-    http::{bind, serve},
+    http::{bind, serve, ServerLimits},
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,15 +23,21 @@ use crate::{
 
 /// A started gateway.
 pub struct Running {
+    /// The public listener (`FERROCAST_GATEWAY_HTTP_ADDR`).
     pub http_addr: SocketAddr,
-    server: JoinHandle<()>,
+    /// The internal listener (`FERROCAST_GATEWAY_INTERNAL_ADDR`): `/healthz`, `/readyz`,
+    /// `/metrics`.
+    pub internal_addr: SocketAddr,
+    servers: [JoinHandle<()>; 2],
 }
 
 impl Running {
-    /// Resolves once the server has stopped after `shutdown` fired.
+    /// Resolves once both servers have stopped after `shutdown` fired.
     pub async fn wait(self) {
-        if let Err(error) = self.server.await {
-            tracing::error!(%error, "gateway server task failed");
+        for server in self.servers {
+            if let Err(error) = server.await {
+                tracing::error!(%error, "gateway server task failed");
+            }
         }
     }
 }
@@ -59,7 +66,13 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     })?;
     let users_url = config.users_http_url.trim_end_matches('/').to_owned();
     let rooms_url = config.rooms_http_url.trim_end_matches('/').to_owned();
-    let rooms = RoomsDirectory::new(upstream.client().clone(), &rooms_url, tuning.lookup_timeout);
+    let rooms = RoomsDirectory::new(
+        upstream.client().clone(),
+        &rooms_url,
+        tuning.lookup_timeout,
+        config.service_token()?,
+        config.ingest_networks.clone(),
+    );
     let checks = vec![
         (
             "users",
@@ -79,20 +92,51 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let router = web::router(
         state,
         StaticSite::new(&config.frontend_dir),
-        checks,
+        config.gateway_trusted_proxies.clone(),
         tuning.request,
     );
+    let internal_router = web::internal_router(checks, tuning.request);
 
-    let (listener, http_addr) =
-        bind(&config.gateway_http_addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.gateway_http_addr.clone(),
-                source,
-            })?;
-    let server = tokio::spawn(serve(listener, router, tuning.server.clone(), shutdown));
-    tracing::info!(%http_addr, "gateway listening");
-    Ok(Running { http_addr, server })
+    // Both are bound before either serves, so a taken port fails the start with nothing running.
+    let (listener, http_addr) = listen(&config.gateway_http_addr).await?;
+    let (internal_listener, internal_addr) = listen(&config.gateway_internal_addr).await?;
+    let servers = [
+        tokio::spawn(serve(
+            listener,
+            router,
+            public_limits(&config),
+            shutdown.clone(),
+        )),
+        tokio::spawn(serve(
+            internal_listener,
+            internal_router,
+            tuning.server.clone(),
+            shutdown,
+        )),
+    ];
+    tracing::info!(%http_addr, %internal_addr, "gateway listening");
+    Ok(Running {
+        http_addr,
+        internal_addr,
+        servers,
+    })
+}
+
+/// The public listener is the edge: only the configured proxies in front (none by default) are
+/// exempt from the per-address connection cap, not loopback as on the internal services.
+fn public_limits(config: &Config) -> ServerLimits {
+    ServerLimits {
+        max_connections_per_address: config.http_max_connections_per_address,
+        trusted_proxies: config.gateway_trusted_proxies.clone(),
+        ..config.tuning.server.clone()
+    }
+}
+
+async fn listen(addr: &str) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    bind(addr).await.map_err(|source| StartError::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
 }
 
 /// Readiness check: the upstream's `/healthz` answers 2xx in time.

@@ -201,6 +201,7 @@ fn compose_env_names_are_documented_and_secrets_must_come_from_dot_env() {
         ("users", "FERROCAST_SERVICE_TOKEN"),
         ("rooms", "FERROCAST_SERVICE_TOKEN"),
         ("ingest", "FERROCAST_SERVICE_TOKEN"),
+        ("gateway", "FERROCAST_SERVICE_TOKEN"),
     ] {
         let env = compose_env(&services[service]);
         let value = env
@@ -214,9 +215,18 @@ fn compose_env_names_are_documented_and_secrets_must_come_from_dot_env() {
     assert!(
         !compose_env(&services["gateway"])
             .keys()
-            .any(|k| k.contains("SECRET") || k.contains("TOKEN")),
-        "the gateway needs no secret"
+            .any(|k| k.contains("SECRET")),
+        "the gateway needs no secret but the service token"
     );
+    for service in ["rooms", "gateway"] {
+        assert_eq!(
+            compose_env(&services[service])
+                .get("FERROCAST_INGEST_NETWORKS")
+                .map(String::as_str),
+            Some("172.29.0.0/16"),
+            "{service} allows ingest origins only inside the compose network"
+        );
+    }
 }
 
 #[test]
@@ -790,5 +800,85 @@ fn secrets_hold_only_marked_placeholders() {
                 "{key:?} must be a marked placeholder, got {value:?}"
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway's internal listener
+
+/// The port of a `0.0.0.0:port` address.
+fn bound_port(addr: &str) -> u16 {
+    addr.strip_prefix("0.0.0.0:")
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{addr} must be 0.0.0.0:port"))
+}
+
+#[test]
+fn gateway_readiness_and_metrics_use_the_internal_port_which_is_never_exposed() {
+    // docker compose: the healthcheck asks the internal listener, which is not published.
+    let services = compose_services(&compose());
+    let env = compose_env(&services["gateway"]);
+    let public = bound_port(&env["FERROCAST_GATEWAY_HTTP_ADDR"]);
+    let internal = bound_port(&env["FERROCAST_GATEWAY_INTERNAL_ADDR"]);
+    assert_ne!(public, internal);
+    let check = seq(&services["gateway"], &["healthcheck", "test"])
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        check.contains(&format!(":{internal}/readyz")),
+        "compose gateway healthcheck: {check}"
+    );
+    for mapping in seq(&services["gateway"], &["ports"])
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        assert!(
+            !mapping.ends_with(&format!(":{internal}")),
+            "compose publishes the internal port: {mapping}"
+        );
+    }
+
+    // Kubernetes: readiness and the Prometheus annotations name the internal container port,
+    // whose number is the ConfigMap's FERROCAST_GATEWAY_INTERNAL_ADDR; the Service leaves it out.
+    let documents = k8s_documents();
+    let config_map = named(&documents, "ConfigMap", "ferrocast-config").expect("ferrocast-config");
+    let internal = bound_port(
+        str_at(config_map, &["data", "FERROCAST_GATEWAY_INTERNAL_ADDR"])
+            .expect("FERROCAST_GATEWAY_INTERNAL_ADDR in the ConfigMap"),
+    );
+    let gateway = named(&documents, "Deployment", "gateway").expect("gateway Deployment");
+    let container = &containers(gateway)[0];
+    let port_named = |name: &str| {
+        seq(container, &["ports"])
+            .iter()
+            .find(|p| str_at(p, &["name"]) == Some(name))
+            .and_then(|p| at(p, &["containerPort"]).and_then(Value::as_u64))
+    };
+    assert_eq!(port_named("internal"), Some(u64::from(internal)));
+    let readiness_port = str_at(container, &["readinessProbe", "httpGet", "port"]);
+    assert_eq!(readiness_port, Some("internal"));
+    assert_eq!(
+        str_at(container, &["readinessProbe", "httpGet", "path"]),
+        Some("/readyz")
+    );
+    let annotations = at(gateway, &["spec", "template", "metadata", "annotations"]);
+    let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
+    assert_eq!(annotation("prometheus.io/scrape"), Some("true"));
+    assert_eq!(
+        annotation("prometheus.io/port"),
+        Some(internal.to_string().as_str())
+    );
+    assert_eq!(annotation("prometheus.io/path"), Some("/metrics"));
+    let service = named(&documents, "Service", "gateway").expect("gateway Service");
+    for port in seq(service, &["spec", "ports"]) {
+        let target = at(port, &["targetPort"]);
+        assert!(
+            target.and_then(Value::as_str) != Some("internal")
+                && target.and_then(Value::as_u64) != Some(u64::from(internal))
+                && at(port, &["port"]).and_then(Value::as_u64) != Some(u64::from(internal)),
+            "the gateway Service exposes the internal port: {port:?}"
+        );
     }
 }

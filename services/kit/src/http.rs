@@ -1,9 +1,14 @@
 //! HTTP serving with the limits `axum::serve` leaves out.
 //!
 //! `axum::serve` has no header-read timeout, so a slowloris client can hold sockets forever. This
-//! server drives hyper directly with a header-read timeout, caps concurrent connections, and the
-//! [`limits`] layer adds a per-request timeout, a body size limit, request ids and access tracing.
-//! Shutdown stops accepting at once and gives open requests a grace period.
+//! server drives hyper directly and bounds every connection from accept on: a total and a
+//! per-address connection cap ([`Admission`]), one deadline from accept to the first complete
+//! request head (hyper-util's protocol sniff included), hyper's header-read timeout between
+//! HTTP/1 requests, and for HTTP/2 a stream limit and an idle timeout. The [`limits`] layer adds
+//! a per-request timeout, a body size limit, request ids and access tracing. Shutdown stops
+//! accepting at once and gives open requests a grace period.
+
+mod activity;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -11,11 +16,11 @@ use axum::{extract::ConnectInfo, Router};
 use http::{HeaderName, Request, StatusCode};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto, graceful::GracefulShutdown},
+    server::conn::auto,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_util::sync::CancellationToken;
+use tokio::{net::TcpListener, time::Instant};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceBuilder;
 use tower_http::{
     add_extension::AddExtension,
@@ -26,8 +31,22 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+use self::activity::{Activity, Tracked, Verdict};
+use crate::{admission::Admission, client::TrustedProxies};
+
 /// Name of the header that carries request ids in and out of every service.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The header services present their service token in, on every internal HTTP route.
+pub const SERVICE_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-service-token");
+
+/// Whether `headers` carry the service token `expected`, compared in constant time.
+pub fn presents_service_token(headers: &http::HeaderMap, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    headers
+        .get(SERVICE_TOKEN_HEADER)
+        .is_some_and(|value| bool::from(value.as_bytes().ct_eq(expected.as_bytes())))
+}
 
 /// How long clients of ferrocast services may keep an idle pooled connection.
 ///
@@ -38,23 +57,64 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// clients therefore drop idle connections well before the server does.
 pub const CLIENT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Name of the counter of connections closed by the listener's limits, by `reason`: `global`
+/// and `per_address` (refused at accept), `first_request_deadline` (no request head in time).
+pub const CONNECTIONS_REFUSED: &str = "http_connections_refused_total";
+
+/// Default of [`ServerLimits::max_connections_per_address`], also the default of each service's
+/// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`.
+pub fn default_max_connections_per_address() -> usize {
+    64
+}
+
 /// Connection-level limits of one listener.
 #[derive(Debug, Clone)]
 pub struct ServerLimits {
-    /// Time a client gets to send a complete request head.
+    /// Time a client gets to send a complete request head: the first one from accept on (the
+    /// protocol sniff included, so a connection that sends nothing is closed after it), and on
+    /// HTTP/1 each later one from the end of the previous response (hyper's header-read timeout,
+    /// which therefore also closes idle keep-alive connections).
     pub header_read_timeout: Duration,
+    /// An HTTP/2 connection with no request in flight for this long is closed gracefully
+    /// (GOAWAY). HTTP/1 connections go idle for `header_read_timeout` at most.
+    pub idle_timeout: Duration,
+    /// Streams one HTTP/2 connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// Open connections of the listener (all its shards together).
     pub max_connections: usize,
-    /// Time open requests get to finish after shutdown starts.
+    /// Open connections of one client address; connections from `trusted_proxies` count toward
+    /// `max_connections` only (one proxy speaks for many clients, and the address a client was
+    /// forwarded for is not known before its first request).
+    pub max_connections_per_address: usize,
+    pub trusted_proxies: TrustedProxies,
+    /// Time open requests get to finish after shutdown starts, and a connection closed for
+    /// being idle gets to say goodbye.
     pub shutdown_grace: Duration,
 }
 
 impl Default for ServerLimits {
+    /// The limits of an internal service: its proxy (the gateway) on the same machine.
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_concurrent_streams: 100,
             max_connections: 4096,
+            max_connections_per_address: default_max_connections_per_address(),
+            trusted_proxies: TrustedProxies::loopback(),
             shutdown_grace: Duration::from_secs(5),
         }
+    }
+}
+
+impl ServerLimits {
+    /// The connection caps of a listener with these limits, to share between its shards.
+    pub fn admission(&self) -> Arc<Admission> {
+        Admission::with_exempt(
+            self.max_connections,
+            self.max_connections_per_address,
+            self.trusted_proxies.clone(),
+        )
     }
 }
 
@@ -159,20 +219,20 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    serve_service(listener, limits, slots, shutdown, move |peer| {
+    let admission = limits.admission();
+    serve_service(listener, limits, admission, shutdown, move |peer| {
         TowerToHyperService::new(AddExtension::new(router.clone(), ConnectInfo(peer)))
     })
     .await;
 }
 
 /// The connection loop behind [`serve`], for any hyper service: `make_service` builds the
-/// service of one connection from its peer address. Connections take a slot of `slots` (shared
-/// between the shards of [`serve_sharded`]) and are refused when none is left.
+/// service of one connection from its peer address. Connections are admitted by `admission`
+/// (shared between the shards of [`serve_sharded`]) and closed at once when it refuses them.
 pub async fn serve_service<S, B, M>(
     listener: TcpListener,
     limits: ServerLimits,
-    slots: Arc<Semaphore>,
+    admission: Arc<Admission>,
     shutdown: CancellationToken,
     make_service: M,
 ) where
@@ -188,9 +248,12 @@ pub async fn serve_service<S, B, M>(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(20)));
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .max_concurrent_streams(limits.max_concurrent_streams);
     let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    let connections = TaskTracker::new();
+    // Fires when the shutdown grace is over: connections still open are dropped.
+    let abort = CancellationToken::new();
 
     loop {
         let (stream, peer) = tokio::select! {
@@ -205,31 +268,84 @@ pub async fn serve_service<S, B, M>(
                 }
             },
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached; closing new connection");
-            continue;
+        let permit = match admission.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(refused) => {
+                // Debug, not warn: a flood of refusals must not become a flood of log lines.
+                metrics::counter!(CONNECTIONS_REFUSED, "reason" => refused.label()).increment(1);
+                tracing::debug!(%peer, %refused, "connection refused");
+                // Dropping the stream closes it before any byte is read.
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new(Instant::now());
         let connection = builder
             .serve_connection_with_upgrades(
                 TokioIo::new(crate::sendfile::SendfileStream::new(stream)),
-                make_service(peer),
+                Tracked::new(make_service(peer), activity.clone()),
             )
             .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
+        let (limits, shutdown, abort) = (limits.clone(), shutdown.clone(), abort.clone());
+        connections.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let watchdog = tokio::time::sleep_until(Instant::now() + limits.header_read_timeout);
+            let mut watchdog = std::pin::pin!(watchdog);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%peer, %error, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = shutdown.cancelled(), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                        watchdog.as_mut().reset(Instant::now() + limits.shutdown_grace);
+                    }
+                    () = abort.cancelled() => break,
+                    () = watchdog.as_mut() => {
+                        if closing {
+                            // A graceful close the client does not complete (an HTTP/2 peer
+                            // that never answers the GOAWAY ping) ends here.
+                            break;
+                        }
+                        match activity.verdict(
+                            Instant::now(),
+                            limits.header_read_timeout,
+                            limits.idle_timeout,
+                        ) {
+                            Verdict::Silent => {
+                                metrics::counter!(CONNECTIONS_REFUSED, "reason" => "first_request_deadline")
+                                    .increment(1);
+                                tracing::debug!(%peer, "no request head within the deadline; closing");
+                                break;
+                            }
+                            Verdict::Idle => {
+                                connection.as_mut().graceful_shutdown();
+                                closing = true;
+                                watchdog.as_mut().reset(Instant::now() + limits.shutdown_grace);
+                            }
+                            Verdict::LookAgainAt(at) => watchdog.as_mut().reset(at),
+                        }
+                    }
+                }
             }
-            drop(slot);
+            drop(permit);
         });
     }
 
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    drop(listener);
+    connections.close();
+    if tokio::time::timeout(limits.shutdown_grace, connections.wait())
         .await
         .is_err()
     {
         tracing::warn!("open connections did not finish within the shutdown grace period");
+        abort.cancel();
+        connections.wait().await;
     }
 }
 
@@ -301,11 +417,11 @@ where
     for _ in 1..shards.max(1) {
         listeners.push(reuse_port_listener(local)?);
     }
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let admission = limits.admission();
     let mut stopped = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
         let (done, finished) = tokio::sync::oneshot::channel::<()>();
-        let (limits, slots, shutdown) = (limits.clone(), slots.clone(), shutdown.clone());
+        let (limits, admission, shutdown) = (limits.clone(), admission.clone(), shutdown.clone());
         let make_service = make_service.clone();
         std::thread::Builder::new()
             .name(format!("http-shard-{index}"))
@@ -323,7 +439,8 @@ where
                 runtime.block_on(async move {
                     match TcpListener::from_std(listener) {
                         Ok(listener) => {
-                            serve_service(listener, limits, slots, shutdown, make_service).await;
+                            serve_service(listener, limits, admission, shutdown, make_service)
+                                .await;
                         }
                         Err(error) => tracing::error!(%error, "cannot start an HTTP shard"),
                     }

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
-use ferrocast_kit::config::{ensure, ConfigError, Secret};
+use ferrocast_kit::{
+    client::{Networks, TrustedProxies},
+    config::{ensure, ConfigError, Secret},
+};
 use serde::Deserialize;
 
 /// The token dev mode uses when none is set; `./ferrocast up` always sets a random one.
-pub const DEV_SERVICE_TOKEN: &str = ferrocast_proto::DEV_SERVICE_TOKEN;
+pub const DEV_SERVICE_TOKEN: &str = ferrocast_kit::config::DEV_SERVICE_TOKEN;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -34,9 +37,15 @@ pub struct Config {
     /// Base of that redirect; include the port when nginx does not listen on 1935.
     #[serde(default = "defaults::nginx_push_url")]
     pub rooms_nginx_push_url: String,
-    /// Origin stored for publishes that name none (nginx-rtmp: the HTTP server of its HLS folder).
+    /// Origin of nginx-rtmp publishes (the HTTP server of its HLS folder), and of publishes by
+    /// our ingest that name none.
     #[serde(default)]
     pub rooms_default_origin: Option<String>,
+    /// `FERROCAST_INGEST_NETWORKS`: the addresses a room's HLS origin may have. Our ingest's
+    /// stated origin (and the default origin) is resolved and must fall inside them; the
+    /// gateway, which connects to it, checks the same list.
+    #[serde(default = "Networks::loopback")]
+    pub ingest_networks: Networks,
     /// A second publish for a live user takes the room over instead of being refused.
     #[serde(default)]
     pub rooms_takeover: bool,
@@ -44,6 +53,24 @@ pub struct Config {
     pub rooms_viewer_window_seconds: u64,
     #[serde(default = "defaults::sweep_interval_ms")]
     pub rooms_sweep_interval_ms: u64,
+    /// `FERROCAST_ROOMS_VIEWERS_PER_ADDRESS`: distinct viewers one client address (IPv4, or
+    /// IPv6 /64) adds to one room's count at most. Higher is kinder to households and offices
+    /// behind one NAT; lower bounds what one address can inflate.
+    #[serde(default = "defaults::viewers_per_address")]
+    pub rooms_viewers_per_address: u64,
+    /// `FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS`: a room's `viewers_changed` events are at
+    /// least this far apart; changes in between are announced together.
+    #[serde(default = "defaults::viewer_events_interval_ms")]
+    pub rooms_viewer_events_interval_ms: u64,
+    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
+    /// connections also skip the per-address connection cap: a proxy speaks for many clients.
+    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
+    pub trusted_proxies: TrustedProxies,
+    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
+    /// may hold (trusted proxies excepted).
+    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
+    pub http_max_connections_per_address: usize,
 }
 
 mod defaults {
@@ -69,6 +96,12 @@ mod defaults {
         30
     }
     pub fn sweep_interval_ms() -> u64 {
+        1000
+    }
+    pub fn viewers_per_address() -> u64 {
+        4
+    }
+    pub fn viewer_events_interval_ms() -> u64 {
         1000
     }
 }
@@ -99,16 +132,23 @@ impl Config {
             rooms_nginx_hls_app: None,
             rooms_nginx_push_url: defaults::nginx_push_url(),
             rooms_default_origin: None,
+            ingest_networks: Networks::loopback(),
             rooms_takeover: false,
             rooms_viewer_window_seconds: 30,
             rooms_sweep_interval_ms: 200,
+            rooms_viewers_per_address: defaults::viewers_per_address(),
+            rooms_viewer_events_interval_ms: defaults::viewer_events_interval_ms(),
+            trusted_proxies: TrustedProxies::loopback(),
+            http_max_connections_per_address:
+                ferrocast_kit::http::default_max_connections_per_address(),
         }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ensure(
-            self.dev_mode || self.service_token.as_ref().is_some_and(|t| t.expose().len() >= 16),
-            "FERROCAST_SERVICE_TOKEN is required (at least 16 characters) unless FERROCAST_DEV_MODE=true",
+        ferrocast_kit::config::service_token(
+            self.dev_mode,
+            self.service_token.as_ref(),
+            DEV_SERVICE_TOKEN,
         )?;
         ensure(
             (1..=3600).contains(&self.room_lease_seconds),
@@ -123,16 +163,21 @@ impl Config {
             "FERROCAST_ROOMS_SWEEP_INTERVAL_MS must be between 50 and 60000",
         )?;
         ensure(
+            (1..=1000).contains(&self.rooms_viewers_per_address),
+            "FERROCAST_ROOMS_VIEWERS_PER_ADDRESS must be between 1 and 1000",
+        )?;
+        ensure(
+            self.rooms_viewer_events_interval_ms <= 60_000,
+            "FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS must be between 0 and 60000",
+        )?;
+        ensure(
             !self.rooms_key_prefix.contains(char::is_whitespace),
             "FERROCAST_ROOMS_KEY_PREFIX must not contain spaces",
         )?;
         if let Some(origin) = &self.rooms_default_origin {
             // The gateway proxies viewers to it: only plain http(s) base URLs.
-            ensure(
-                (origin.starts_with("http://") || origin.starts_with("https://"))
-                    && origin.bytes().all(|b| b.is_ascii_graphic()),
-                "FERROCAST_ROOMS_DEFAULT_ORIGIN must be an http(s) URL",
-            )?;
+            crate::domain::OriginUrl::parse(origin)
+                .map_err(|error| ConfigError(format!("FERROCAST_ROOMS_DEFAULT_ORIGIN: {error}")))?;
         }
         if let Some(app) = &self.rooms_nginx_hls_app {
             ensure(
@@ -167,6 +212,10 @@ impl Config {
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_millis(self.rooms_sweep_interval_ms)
     }
+
+    pub fn viewer_events_interval(&self) -> Duration {
+        Duration::from_millis(self.rooms_viewer_events_interval_ms)
+    }
 }
 
 #[cfg(test)]
@@ -188,7 +237,10 @@ mod tests {
     #[test]
     fn nginx_mode_and_lease_come_from_the_documented_variables() {
         let config: Config = ferrocast_kit::config::from_pairs(&[
-            ("FERROCAST_SERVICE_TOKEN", "0123456789abcdef0123"),
+            (
+                "FERROCAST_SERVICE_TOKEN",
+                "0123456789abcdef0123456789abcdef0123",
+            ),
             ("FERROCAST_ROOMS_NGINX_HLS_APP", "hls"),
             ("FERROCAST_ROOM_LEASE_SECONDS", "45"),
         ])

@@ -68,6 +68,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         StoreSettings {
             lease: config.lease(),
             viewer_window: config.viewer_window(),
+            viewers_per_address: config.rooms_viewers_per_address,
+            viewer_events_interval: config.viewer_events_interval(),
         },
     );
     let users = UsersAuth::connect_lazy(&UsersAuthConfig::new(
@@ -79,11 +81,14 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         Arc::new(store),
         Arc::new(GrpcUsers::new(users)),
         Arc::new(RedisEventSink::new(connection, &keys)),
+        Arc::new(adapters::dns::SystemResolver),
         Settings {
             nginx_hls_app: config.rooms_nginx_hls_app.clone(),
             nginx_push_url: config.rooms_nginx_push_url.clone(),
-            default_origin: config.rooms_default_origin.clone().unwrap_or_default(),
+            default_origin: config.rooms_default_origin.clone(),
+            ingest_networks: config.ingest_networks.clone(),
             takeover: config.rooms_takeover,
+            viewer_tokens: domain::ViewerTokens::from_service_token(config.service_token()),
         },
     ));
 
@@ -118,13 +123,18 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         rooms,
         events,
         service_token: Arc::from(config.service_token()),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         shutdown: shutdown.clone(),
     };
     let router = adapters::http::router(state, RequestLimits::default());
     tasks.spawn(ferrocast_kit::http::serve(
         listener,
         router,
-        ServerLimits::default(),
+        ServerLimits {
+            max_connections_per_address: config.http_max_connections_per_address,
+            trusted_proxies: config.trusted_proxies.clone(),
+            ..ServerLimits::default()
+        },
         shutdown,
     ));
     tracing::info!(%http_addr, nginx_mode = config.rooms_nginx_hls_app.is_some(), "rooms listening");

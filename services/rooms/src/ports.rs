@@ -3,11 +3,13 @@
 //! users service over gRPC) and where live events go ([`EventSink`]). Traits return boxed
 //! futures so the service holds them as trait objects.
 
+use std::net::IpAddr;
+
 use futures::future::BoxFuture;
 
 use crate::domain::{
     Cursor, LiveRoom, NewRoom, Rendition, RoomEvent, SessionId, StreamKey, Title, Username,
-    ViewerId,
+    ViewerAddress, ViewerId,
 };
 
 /// A user as the users service knows them.
@@ -42,6 +44,15 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Readiness: `Ok` when the users service answers at all.
     fn ping(&self) -> BoxFuture<'_, Result<(), AuthError>>;
+}
+
+/// Resolves the host name of an ingest origin to its addresses.
+pub trait HostResolver: Send + Sync + 'static {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, Result<Vec<IpAddr>, String>>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +96,19 @@ pub struct RoomPage {
     pub next: Option<Cursor>,
     /// Lapsed rooms this read removed from the index (announce them as ended).
     pub ended: Vec<Username>,
+}
+
+/// What one viewer heartbeat did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatOutcome {
+    /// Distinct viewers seen within the window.
+    pub viewers: u64,
+    /// The count should be announced now (it changed, and the room's last `viewers_changed`
+    /// is old enough; otherwise a later sweep announces it).
+    pub announce: bool,
+    /// This viewer is counted; false when its address already has its quota of viewers in
+    /// this room (or the room tracks its maximum).
+    pub counted: bool,
 }
 
 /// What one sweep found: rooms whose lease lapsed, viewer counts that changed.
@@ -138,13 +162,14 @@ pub trait RoomStore: Send + Sync + 'static {
         after: Option<Cursor>,
     ) -> BoxFuture<'_, Result<RoomPage, StoreError>>;
 
-    /// Records a viewer heartbeat; `None` when the room is offline, else the count and whether
-    /// it changed.
+    /// Records a viewer heartbeat from `address`, which counts at most a configured number of
+    /// distinct viewers per room; `None` when the room is offline.
     fn heartbeat<'a>(
         &'a self,
         username: &'a Username,
         viewer: &'a ViewerId,
-    ) -> BoxFuture<'a, Result<Option<(u64, bool)>, StoreError>>;
+        address: ViewerAddress,
+    ) -> BoxFuture<'a, Result<Option<HeartbeatOutcome>, StoreError>>;
 
     /// Stores the user's title for this and later streams; returns whether a live room changed.
     fn set_title<'a>(
@@ -160,7 +185,7 @@ pub trait RoomStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<Title>, StoreError>>;
 
     /// Removes lapsed rooms from the index (each exactly once across replicas) and refreshes
-    /// viewer counts.
+    /// viewer counts, reporting the ones due to be announced.
     fn sweep(&self) -> BoxFuture<'_, Result<SweepOutcome, StoreError>>;
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;

@@ -7,6 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use ferrocast_ingest::media::{CopyMuxer, MediaConfig};
 use ferrocast_kit::{
+    client::TrustedProxies,
     http::ServerLimits,
     testkit::{free_port, redis_url, unique_name, DocumentStore},
 };
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::redis_server::RedisServer;
 
 /// The service token every in-process service shares (dev value: tests only).
-pub const SERVICE_TOKEN: &str = ferrocast_users::DEV_SERVICE_TOKEN;
+pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
 pub const PASSWORD: &str = "correct horse battery";
 
 /// What a test needs from the platform.
@@ -48,6 +49,23 @@ pub struct Options {
     /// How long users lets a login wait for a hashing slot before answering 503 `busy`;
     /// `None` keeps the service's default.
     pub password_queue: Option<Duration>,
+    /// `FERROCAST_INGEST_NETWORKS` of rooms and the gateway; `None` keeps loopback.
+    pub ingest_networks: Option<String>,
+    /// nginx-rtmp mode of rooms: `(hls application, default origin)`.
+    pub nginx_mode: Option<(String, String)>,
+    /// Rate limits of users' login, signup and key rotation; `None` keeps the test config's
+    /// generous ones (every test client is 127.0.0.1 and many tests make dozens of accounts).
+    pub rate_limits: Option<ferrocast_users::RateLimits>,
+    /// Every HTTP listener's per-address connection cap. Every test client is 127.0.0.1, which
+    /// the gateway does not trust as a proxy, so the default is far above the product's 64 and
+    /// only the connection-flood cases set it.
+    pub max_connections_per_address: usize,
+    /// The gateway's total connection cap (product default 4096).
+    pub gateway_max_connections: usize,
+    /// How long an HTTP/2 connection to the gateway may idle (product default 60 s).
+    pub gateway_idle_timeout: Duration,
+    /// `FERROCAST_GATEWAY_TRUSTED_PROXIES`: whose `X-Forwarded-*` headers the gateway believes.
+    pub gateway_trusted_proxies: TrustedProxies,
 }
 
 impl Default for Options {
@@ -66,6 +84,13 @@ impl Default for Options {
             header_read_timeout: ServerLimits::default().header_read_timeout,
             max_connections_per_ip: 16,
             password_queue: None,
+            ingest_networks: None,
+            nginx_mode: None,
+            rate_limits: None,
+            max_connections_per_address: 4096,
+            gateway_max_connections: ServerLimits::default().max_connections,
+            gateway_idle_timeout: ServerLimits::default().idle_timeout,
+            gateway_trusted_proxies: TrustedProxies::none(),
         }
     }
 }
@@ -117,6 +142,8 @@ pub struct Platform {
     pub hls_origin: Option<SocketAddr>,
     pub hls_root: PathBuf,
     pub gateway_http: SocketAddr,
+    /// The gateway's internal listener: `/healthz`, `/readyz`, `/metrics`.
+    pub gateway_internal: SocketAddr,
     pub users: Service<ferrocast_users::Running>,
     pub rooms: Service<ferrocast_rooms::Running>,
     pub ingest: Option<Service<ferrocast_ingest::Running>>,
@@ -151,6 +178,10 @@ impl Platform {
         if let Some(queue) = options.password_queue {
             users_config.password_queue_ms = queue.as_millis().try_into()?;
         }
+        if let Some(limits) = options.rate_limits {
+            users_config.set_rate_limits(limits);
+        }
+        users_config.http_max_connections_per_address = options.max_connections_per_address;
         let users_running = ferrocast_users::start(users_config, users_shutdown.clone())
             .await
             .context("users starts")?;
@@ -163,6 +194,14 @@ impl Platform {
             SERVICE_TOKEN,
         );
         rooms_config.room_lease_seconds = options.lease_seconds;
+        if let Some(networks) = &options.ingest_networks {
+            rooms_config.ingest_networks = networks.parse()?;
+        }
+        if let Some((app, origin)) = &options.nginx_mode {
+            rooms_config.rooms_nginx_hls_app = Some(app.clone());
+            rooms_config.rooms_default_origin = Some(origin.clone());
+        }
+        rooms_config.http_max_connections_per_address = options.max_connections_per_address;
         let rooms_shutdown = CancellationToken::new();
         let rooms_running = ferrocast_rooms::start(rooms_config, rooms_shutdown.clone())
             .await
@@ -193,18 +232,28 @@ impl Platform {
         )?;
         let mut tuning = ferrocast_gateway::Tuning::default();
         tuning.server.header_read_timeout = options.header_read_timeout;
+        tuning.server.idle_timeout = options.gateway_idle_timeout;
+        tuning.server.max_connections = options.gateway_max_connections;
         let gateway_config = ferrocast_gateway::Config {
             gateway_http_addr: "127.0.0.1:0".into(),
             users_http_url: format!("http://{users_http}"),
             rooms_http_url: format!("http://{rooms_http}"),
             frontend_dir: frontend.path().to_path_buf(),
             tuning,
+            gateway_trusted_proxies: options.gateway_trusted_proxies.clone(),
+            http_max_connections_per_address: options.max_connections_per_address,
+            ..ferrocast_gateway::Config::for_tests()
         };
+        let mut gateway_config = gateway_config;
+        if let Some(networks) = &options.ingest_networks {
+            gateway_config.ingest_networks = networks.parse()?;
+        }
         let gateway_shutdown = CancellationToken::new();
         let gateway_running = ferrocast_gateway::start(gateway_config, gateway_shutdown.clone())
             .await
             .context("gateway starts")?;
         let gateway_http = gateway_running.http_addr;
+        let gateway_internal = gateway_running.internal_addr;
 
         Ok(Self {
             options,
@@ -220,6 +269,7 @@ impl Platform {
             hls_origin,
             hls_root,
             gateway_http,
+            gateway_internal,
             users: Service::new(users_shutdown, users_running),
             rooms: Service::new(rooms_shutdown, rooms_running),
             ingest: platform_ingest,
@@ -236,6 +286,10 @@ impl Platform {
 
     pub fn gateway_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway_http)
+    }
+
+    pub fn gateway_internal_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway_internal)
     }
 
     pub fn users_url(&self, path: &str) -> String {
@@ -361,6 +415,22 @@ impl Platform {
         request.send().await.expect("callback")
     }
 
+    /// Rooms' internal record of `username`'s live room (`GET /internal/rooms/{username}` with the
+    /// service token, as the gateway asks), or `None` when offline.
+    pub async fn internal_room(&self, username: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(self.rooms_url(&format!("/internal/rooms/{username}")))
+            .header("x-service-token", SERVICE_TOKEN)
+            .send()
+            .await
+            .ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        response.json().await.ok()
+    }
+
     /// Stops users (gracefully) and waits until its servers are closed.
     pub async fn stop_users(&mut self) {
         self.users.shutdown.cancel();
@@ -376,6 +446,9 @@ impl Platform {
             ferrocast_users::Config::for_tests(self.store.url(), self.store.database());
         config.http_addr = self.users_http.to_string();
         config.grpc_addr = self.users_grpc.to_string();
+        if let Some(limits) = self.options.rate_limits {
+            config.set_rate_limits(limits);
+        }
         let shutdown = CancellationToken::new();
         let running = ferrocast_users::start(config, shutdown.clone()).await?;
         self.users = Service::new(shutdown, running);
@@ -437,6 +510,7 @@ pub fn ingest_config(
     config.ingest_idle_timeout_ms = options.idle_timeout_ms;
     config.ingest_update_interval_ms = options.update_interval_ms;
     config.ingest_max_connections_per_ip = options.max_connections_per_ip;
+    config.http_max_connections_per_address = options.max_connections_per_address;
     Ok(config)
 }
 

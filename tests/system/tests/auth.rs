@@ -275,6 +275,9 @@ fn publish_form(key: &str) -> Vec<(&'static str, String)> {
         ("addr", "127.0.0.1".into()),
         ("clientid", "77".into()),
         ("tcurl", "rtmp://127.0.0.1/live".into()),
+        // What our ingest adds (only read with the service token).
+        ("session_id", "a1-session".into()),
+        ("origin", "http://127.0.0.1:9".into()),
     ]
 }
 
@@ -324,10 +327,14 @@ async fn a1_bad_stream_keys_are_refused_at_the_publish_callback() {
     for user in [&victim.username, &other.username] {
         assert!(!platform.is_live(user).await, "{user} went live");
     }
-    // The current key still works (the refusals were about the keys, not a broken callback).
+    // The current key still works (the refusals were about the keys, not a broken callback) —
+    // from our ingest, which presents the service token; without it nothing is accepted here.
     let form = publish_form(&current);
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let response = platform.callback(&form, false).await;
+    assert_eq!(response.status(), 401);
+    assert!(!platform.is_live(&victim.username).await);
+    let response = platform.callback(&form, true).await;
     assert!(response.status().is_success(), "{}", response.status());
     assert!(platform.is_live(&victim.username).await);
 }

@@ -73,16 +73,7 @@ async fn keeps_producing(
 
 /// The session id rooms holds for `username` (internal lookup).
 async fn session_of(platform: &Platform, username: &str) -> Option<String> {
-    let response = platform
-        .http
-        .get(platform.rooms_url(&format!("/internal/rooms/{username}")))
-        .send()
-        .await
-        .ok()?;
-    if response.status() != 200 {
-        return None;
-    }
-    response.json::<Value>().await.ok()?["session_id"]
+    platform.internal_room(username).await?["session_id"]
         .as_str()
         .map(str::to_owned)
 }

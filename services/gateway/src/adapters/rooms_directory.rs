@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use ferrocast_kit::{client::Networks, config::Secret};
 use serde::Deserialize;
 
 use super::upstream::describe;
@@ -15,6 +16,10 @@ pub struct RoomsDirectory {
     client: reqwest::Client,
     rooms_url: String,
     timeout: Duration,
+    /// Rooms' internal routes want the service token.
+    service_token: Secret,
+    /// The only addresses an origin may have.
+    networks: Networks,
 }
 
 #[derive(Deserialize)]
@@ -23,12 +28,23 @@ struct RoomRecord {
     origin: String,
 }
 
+/// The header rooms reads the service token from.
+const SERVICE_TOKEN_HEADER: &str = "x-service-token";
+
 impl RoomsDirectory {
-    pub fn new(client: reqwest::Client, rooms_url: &str, timeout: Duration) -> Self {
+    pub fn new(
+        client: reqwest::Client,
+        rooms_url: &str,
+        timeout: Duration,
+        service_token: Secret,
+        networks: Networks,
+    ) -> Self {
         Self {
             client,
             rooms_url: rooms_url.trim_end_matches('/').to_owned(),
             timeout,
+            service_token,
+            networks,
         }
     }
 
@@ -37,6 +53,7 @@ impl RoomsDirectory {
         let response = self
             .client
             .get(url)
+            .header(SERVICE_TOKEN_HEADER, self.service_token.expose())
             .timeout(self.timeout)
             .send()
             .await
@@ -59,9 +76,17 @@ impl RoomsDirectory {
                 record.username
             )));
         }
-        Origin::parse(&record.origin)
-            .map(Some)
-            .map_err(|e| DirectoryError::Unexpected(e.to_string()))
+        let origin =
+            Origin::parse(&record.origin).map_err(|e| DirectoryError::Unexpected(e.to_string()))?;
+        // Rooms records origins as addresses inside the ingest networks; a record that is not
+        // one is refused here too, so no room record can send the gateway to another host.
+        if !origin.address().is_some_and(|a| self.networks.contains(a)) {
+            metrics::counter!("gateway_origins_refused_total").increment(1);
+            return Err(DirectoryError::Unexpected(format!(
+                "origin {origin} of {username} is outside FERROCAST_INGEST_NETWORKS"
+            )));
+        }
+        Ok(Some(origin))
     }
 }
 

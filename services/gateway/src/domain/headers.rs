@@ -46,6 +46,33 @@ pub fn response_headers(headers: &HeaderMap) -> HeaderMap {
     end_to_end(headers)
 }
 
+/// Response headers an ingest origin may pass to viewers: caching and ranges, nothing else. An
+/// origin is another machine; whatever it says, a viewer of the site's origin never gets a cookie,
+/// a redirect target or a content type chosen by it.
+const MEDIA_RESPONSE_HEADERS: &[header::HeaderName] = &[
+    header::CACHE_CONTROL,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::EXPIRES,
+    header::AGE,
+    header::CONTENT_LENGTH,
+    header::CONTENT_RANGE,
+    header::ACCEPT_RANGES,
+];
+
+/// The headers of an origin's media answer that reach the browser, with `content_type` (chosen
+/// from the requested file's extension) as its Content-Type.
+pub fn media_response_headers(headers: &HeaderMap, content_type: &'static str) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(MEDIA_RESPONSE_HEADERS.len() + 1);
+    for name in MEDIA_RESPONSE_HEADERS {
+        if let Some(value) = headers.get(name) {
+            out.insert(name.clone(), value.clone());
+        }
+    }
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    out
+}
+
 /// Appends the peer to `X-Forwarded-For`, keeping what earlier proxies recorded.
 pub fn append_forwarded_for(headers: &mut HeaderMap, peer: IpAddr) {
     let chain = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
@@ -119,6 +146,27 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn media_answers_keep_only_caching_and_range_headers() {
+        let origin = map(&[
+            ("content-type", "text/html"),
+            ("set-cookie", "session=evil"),
+            ("location", "https://evil.example/"),
+            ("content-security-policy", "script-src *"),
+            ("cache-control", "max-age=1"),
+            ("etag", "\"v1\""),
+            ("content-length", "12"),
+        ]);
+        let out = media_response_headers(&origin, "video/mp2t");
+        let mut names: Vec<_> = out.keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["cache-control", "content-length", "content-type", "etag"]
+        );
+        assert_eq!(out[header::CONTENT_TYPE], "video/mp2t");
     }
 
     #[test]

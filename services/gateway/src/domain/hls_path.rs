@@ -61,6 +61,24 @@ impl HlsPath {
         &self.username
     }
 
+    /// The Content-Type the browser gets for this file, from its extension alone: whatever an
+    /// origin answers, a viewer's browser never receives HTML or script from `/hls`.
+    pub fn content_type(&self) -> &'static str {
+        let extension = self.file.rsplit_once('.').map_or("", |(_, e)| e);
+        match extension {
+            "m3u8" => "application/vnd.apple.mpegurl",
+            "ts" => "video/mp2t",
+            "m4s" => "video/iso.segment",
+            "mp4" => "video/mp4",
+            "aac" => "audio/aac",
+            "vtt" => "text/vtt; charset=utf-8",
+            "jpg" => "image/jpeg",
+            "png" => "image/png",
+            "webp" => "image/webp",
+            _ => "application/octet-stream",
+        }
+    }
+
     /// The path to ask the origin for: the same layout the ingest serves.
     pub fn upstream_path(&self) -> String {
         format!("/hls/{}/{}", self.username, self.file)
@@ -103,6 +121,17 @@ mod tests {
             part.map(|p| p.upstream_path()),
             Ok("/hls/alice/720p/seg_00042-2.ts".into())
         );
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        let kind = |path: &str| HlsPath::parse(path).map(|p| p.content_type());
+        assert_eq!(
+            kind("/hls/alice/master.m3u8"),
+            Ok("application/vnd.apple.mpegurl")
+        );
+        assert_eq!(kind("/hls/alice/720p/seg-12.ts"), Ok("video/mp2t"));
+        assert_eq!(kind("/hls/alice/thumb.jpg"), Ok("image/jpeg"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! requests: only plain `http(s)://host[:port][/prefix]` bases are accepted, without user info,
 //! query or fragment, so a malformed record cannot smuggle credentials or rewrite the path.
 
-use std::fmt;
+use std::{fmt, net::IpAddr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin(String);
@@ -36,6 +36,20 @@ impl Origin {
         }
     }
 
+    /// The IP address the origin names, when its host is an address literal (`10.0.0.5`,
+    /// `[::1]`); `None` for a host name.
+    pub fn address(&self) -> Option<IpAddr> {
+        let rest = self
+            .0
+            .strip_prefix("http://")
+            .or_else(|| self.0.strip_prefix("https://"))?;
+        let authority = rest.split('/').next()?;
+        if let Some(v6) = authority.strip_prefix('[') {
+            return v6.split(']').next()?.parse().ok();
+        }
+        authority.split(':').next()?.parse().ok()
+    }
+
     /// The origin base joined with an absolute path (`/hls/...`).
     pub fn join(&self, path: &str) -> String {
         format!("{}{path}", self.0)
@@ -58,6 +72,24 @@ mod tests {
         assert_eq!(origin, Ok("http://10.0.0.5:8083/hls/a/master.m3u8".into()));
         assert!(Origin::parse("https://ingest-0.ingest.ferrocast.svc:8083").is_ok());
         assert!(Origin::parse("http://[::1]:8083/edge").is_ok());
+    }
+
+    #[test]
+    fn the_address_is_read_from_literal_hosts_only() {
+        let address = |raw: &str| Origin::parse(raw).ok().and_then(|o| o.address());
+        assert_eq!(
+            address("http://10.0.0.5:8083"),
+            Some(IpAddr::from([10, 0, 0, 5]))
+        );
+        assert_eq!(
+            address("http://127.0.0.2/edge"),
+            Some(IpAddr::from([127, 0, 0, 2]))
+        );
+        assert_eq!(
+            address("http://[::1]:8083/edge"),
+            Some(IpAddr::from(std::net::Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(address("https://ingest-0.ingest.svc:8083"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::{
     body::Body,
     extract::{ConnectInfo, Request, State},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use bytes::Bytes;
 use http::{header, request::Parts, Method};
@@ -82,14 +82,29 @@ pub async fn hls(
         headers: forwarded_headers(&parts, Credentials::Strip),
         body: Bytes::new(),
     };
-    state
+    let mut response = state
         .upstream
         .forward(outgoing, Delivery::Bounded)
         .await
         .map_err(|source| GatewayError::Upstream {
             service: "ingest",
             source,
-        })
+        })?;
+    let status = response.status();
+    if !(status.is_success() || status == http::StatusCode::NOT_MODIFIED) {
+        // An origin's error body is not passed on: the viewer gets the gateway's own envelope.
+        let code = if status == http::StatusCode::NOT_FOUND {
+            "not_found"
+        } else {
+            "upstream_error"
+        };
+        let body =
+            ferrocast_kit::http::error_body(code, "the media origin could not serve this file");
+        return Ok((status, axum::Json(body)).into_response());
+    }
+    let allowed = headers::media_response_headers(response.headers(), path.content_type());
+    *response.headers_mut() = allowed;
+    Ok(response)
 }
 
 fn path_and_query(parts: &Parts) -> &str {

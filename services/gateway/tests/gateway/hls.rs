@@ -97,7 +97,7 @@ async fn room_lookups_are_cached_for_the_ttl_including_offline_answers() {
             lookup_ttl: ttl,
             ..Tuning::default()
         },
-        ..Config::default()
+        ..Config::for_tests()
     })
     .await;
 

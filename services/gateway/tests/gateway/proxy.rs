@@ -105,7 +105,7 @@ async fn sse_events_arrive_before_the_upstream_stream_ends() {
         rooms_http_url: rooms,
         frontend_dir: dist.path().to_path_buf(),
         tuning,
-        ..Config::default()
+        ..Config::for_tests()
     })
     .await;
 
@@ -227,7 +227,7 @@ async fn slow_upstream_is_504_json() {
             response_timeout: Duration::from_millis(300),
             ..Tuning::default()
         },
-        ..Config::default()
+        ..Config::for_tests()
     })
     .await;
     let response = client()
@@ -285,6 +285,7 @@ async fn security_headers_are_on_every_answer() {
         "/hls/x/y",
         "/internal/x",
         "/healthz",
+        "/metrics",
     ] {
         let response = client().get(gateway.at(path)).send().await.expect("send");
         let headers = response.headers();
@@ -297,6 +298,8 @@ async fn security_headers_are_on_every_answer() {
             "connect-src 'self'",
             "script-src 'self'",
             "frame-ancestors 'none'",
+            "form-action 'self'",
+            "base-uri 'none'",
         ] {
             assert!(
                 csp.contains(directive),
@@ -309,33 +312,24 @@ async fn security_headers_are_on_every_answer() {
 }
 
 #[tokio::test]
-async fn readiness_follows_the_upstreams_and_metrics_are_served() {
+async fn readiness_and_metrics_are_served_on_the_internal_listener_only() {
     let (users, _) = echo_upstream().await;
     let (rooms, _) = Rooms::start().await;
     let dist = no_dist();
+    std::fs::write(dist.path().join("index.html"), "<html>spa</html>").expect("index");
     let ready = Gateway::with(&users, &rooms, dist.path()).await;
-    assert_eq!(
-        client()
-            .get(ready.at("/healthz"))
-            .send()
-            .await
-            .expect("send")
-            .status(),
-        200
-    );
-    assert_eq!(
-        client()
-            .get(ready.at("/readyz"))
-            .send()
-            .await
-            .expect("send")
-            .status(),
-        200
-    );
+    assert_ne!(ready.url, ready.internal_url);
+    for url in [ready.at("/healthz"), ready.internal_at("/healthz")] {
+        let status = client().get(&url).send().await.expect("send").status();
+        assert_eq!(status, 200, "{url}");
+    }
+    let status =
+        |url: String| async move { client().get(url).send().await.expect("send").status() };
+    assert_eq!(status(ready.internal_at("/readyz")).await, 200);
 
     let unready = Gateway::with(&closed_url(), &rooms, dist.path()).await;
     let response = client()
-        .get(unready.at("/readyz"))
+        .get(unready.internal_at("/readyz"))
         .send()
         .await
         .expect("send");
@@ -350,7 +344,7 @@ async fn readiness_follows_the_upstreams_and_metrics_are_served() {
         .await
         .expect("send");
     let metrics = client()
-        .get(ready.at("/metrics"))
+        .get(ready.internal_at("/metrics"))
         .send()
         .await
         .expect("send")
@@ -358,4 +352,103 @@ async fn readiness_follows_the_upstreams_and_metrics_are_served() {
         .await
         .expect("text");
     assert!(metrics.contains("http_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("route=\"/api/users/{*rest}\""),
+        "public requests are counted: {metrics}"
+    );
+
+    // The public listener answers them as unknown paths: JSON 404, not the SPA, no metric text,
+    // whatever the method or an appended segment.
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    for gateway in [&ready, &unready] {
+        for (method, path) in [
+            (&get, "/metrics"),
+            (&get, "/readyz"),
+            (&get, "/metrics/"),
+            (&get, "/readyz/x"),
+            (&post, "/metrics"),
+            (&post, "/readyz"),
+        ] {
+            let response = client()
+                .request(method.clone(), gateway.at(path))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(response.status(), 404, "{method} {path}");
+            let body: Value = response.json().await.expect("a JSON error");
+            assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+            let text = body.to_string();
+            assert!(
+                !text.contains("http_requests") && !text.contains("failing"),
+                "{path}: {text}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_a_trusted_proxy_reports_https() {
+    let (users, _) = echo_upstream().await;
+    let dist = no_dist();
+    std::fs::write(dist.path().join("index.html"), "<html>spa</html>").expect("index");
+    let gateway = Gateway::start(Config {
+        users_http_url: users.clone(),
+        rooms_http_url: closed_url(),
+        frontend_dir: dist.path().to_path_buf(),
+        // The test client is the TLS proxy; 127.0.0.2 plays a client reaching the gateway directly.
+        gateway_trusted_proxies: "127.0.0.1/32".parse().expect("valid"),
+        ..Config::for_tests()
+    })
+    .await;
+    let untrusted = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let hsts = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+    for path in ["/", "/api/users/me", "/nothing.js"] {
+        let response = client()
+            .get(gateway.at(path))
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            hsts(&response).as_deref(),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+        for (who, request) in [
+            (
+                "trusted, plain http",
+                client()
+                    .get(gateway.at(path))
+                    .header("x-forwarded-proto", "http"),
+            ),
+            ("trusted, no header", client().get(gateway.at(path))),
+            (
+                "untrusted claiming https",
+                untrusted
+                    .get(gateway.at(path))
+                    .header("x-forwarded-proto", "https"),
+            ),
+        ] {
+            let response = request.send().await.expect("send");
+            assert_eq!(hsts(&response), None, "{who} {path}");
+        }
+    }
+
+    // No trusted proxies configured (the default): nobody is believed.
+    let default = Gateway::with(&users, &closed_url(), dist.path()).await;
+    let response = client()
+        .get(default.at("/"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(hsts(&response), None);
 }

@@ -31,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Gateway {
     pub addr: SocketAddr,
     pub url: String,
+    /// The internal listener: `/healthz`, `/readyz`, `/metrics`.
+    pub internal_url: String,
     shutdown: CancellationToken,
 }
 
@@ -45,6 +47,7 @@ impl Gateway {
         let shutdown = CancellationToken::new();
         let config = Config {
             gateway_http_addr: "127.0.0.1:0".into(),
+            gateway_internal_addr: "127.0.0.1:0".into(),
             ..config
         };
         let running = start(config, shutdown.clone())
@@ -54,6 +57,7 @@ impl Gateway {
         Self {
             addr,
             url: format!("http://{addr}"),
+            internal_url: format!("http://{}", running.internal_addr),
             shutdown,
         }
     }
@@ -64,13 +68,17 @@ impl Gateway {
             users_http_url: users.into(),
             rooms_http_url: rooms.into(),
             frontend_dir: dist.to_path_buf(),
-            ..Config::default()
+            ..Config::for_tests()
         })
         .await
     }
 
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    pub fn internal_at(&self, path: &str) -> String {
+        format!("{}{path}", self.internal_url)
     }
 
     /// Sends `path` byte for byte (clients like reqwest resolve `..` and `%2e%2e` before sending,

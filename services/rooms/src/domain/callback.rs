@@ -18,8 +18,8 @@ pub enum CallbackError {
     Missing(&'static str),
     #[error(transparent)]
     Invalid(#[from] IdError),
-    #[error("origin must be an http(s) URL without spaces")]
-    Origin,
+    #[error("callback field `{0}` is repeated")]
+    Repeated(String),
 }
 
 /// The `call` field.
@@ -58,13 +58,21 @@ impl fmt::Debug for CallbackForm {
 }
 
 impl CallbackForm {
+    /// Parses a form body. nginx-rtmp never repeats a field, but it appends the publisher's own
+    /// query string to its callbacks: a repeated field is someone trying to get a value of their
+    /// choosing read instead of nginx's, so the whole callback is refused.
     pub fn parse(body: &[u8]) -> Result<Self, CallbackError> {
         let fields: Vec<(String, String)> =
             serde_urlencoded::from_bytes(body).map_err(|_| CallbackError::Encoding)?;
+        let mut names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(CallbackError::Repeated(pair[0].chars().take(32).collect()));
+        }
         Ok(Self { fields })
     }
 
-    /// First value of `name`; nginx-rtmp never repeats fields, so later copies are ignored.
+    /// The value of `name`, if present and not empty.
     fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
@@ -109,9 +117,11 @@ impl CallbackForm {
         Ok(Username::parse(raw)?)
     }
 
-    /// Our ingest names its sessions; for nginx-rtmp the connection identifies the publish.
-    pub fn session_id(&self) -> Result<SessionId, CallbackError> {
-        if let Some(id) = self.field("session_id") {
+    /// Our ingest names its sessions (`trusted`: it presented the service token); for nginx-rtmp
+    /// the connection identifies the publish, and a `session_id` field (which a publisher could
+    /// add through its query string) is ignored.
+    pub fn session_id(&self, trusted: bool) -> Result<SessionId, CallbackError> {
+        if let Some(id) = self.field("session_id").filter(|_| trusted) {
             return Ok(SessionId::parse(id)?);
         }
         let clientid = self
@@ -124,20 +134,11 @@ impl CallbackForm {
         )?)
     }
 
-    /// The HLS origin base URL our ingest serves this stream from. The gateway proxies viewers to
-    /// it, so only plain http(s) URLs are accepted.
-    pub fn origin(&self) -> Result<Option<String>, CallbackError> {
-        let Some(raw) = self.field("origin") else {
-            return Ok(None);
-        };
-        let valid = (raw.starts_with("http://") || raw.starts_with("https://"))
-            && raw.len() <= 512
-            && raw.bytes().all(|b| b.is_ascii_graphic());
-        if valid {
-            Ok(Some(raw.trim_end_matches('/').to_owned()))
-        } else {
-            Err(CallbackError::Origin)
-        }
+    /// The HLS origin base URL our ingest states it serves this stream from, unparsed: only a
+    /// trusted caller's is ever read, and it is checked and pinned by the use case (see
+    /// [`super::OriginUrl`]).
+    pub fn stated_origin(&self) -> Option<&str> {
+        self.field("origin")
     }
 
     /// The ladder our ingest reports; absent or malformed lists are ignored (see `Rendition`).
@@ -172,10 +173,10 @@ mod tests {
             Ok("live_abc".into())
         );
         assert_eq!(
-            f.session_id().map(|s| s.to_string()),
+            f.session_id(false).map(|s| s.to_string()),
             Ok("nginx:live:7:127.0.0.1".into())
         );
-        assert_eq!(f.origin(), Ok(None));
+        assert_eq!(f.stated_origin(), None);
     }
 
     #[test]
@@ -193,22 +194,52 @@ mod tests {
     fn ingest_fields_are_read() {
         let f = form("call=update&app=live&name=k&session_id=abc-1&origin=http%3A%2F%2F10.0.0.5%3A8081%2F&user_id=u1&username=Alice&renditions=%5B%5D");
         assert_eq!(f.call(), Ok(Call::Update));
-        assert_eq!(f.session_id().map(|s| s.to_string()), Ok("abc-1".into()));
-        assert_eq!(f.origin(), Ok(Some("http://10.0.0.5:8081".into())));
+        assert_eq!(
+            f.session_id(true).map(|s| s.to_string()),
+            Ok("abc-1".into())
+        );
+        assert_eq!(f.stated_origin(), Some("http://10.0.0.5:8081/"));
         assert_eq!(f.renditions(), Some(vec![]));
         let (id, name) = f.stated_owner().expect("owner");
         assert_eq!((id.as_str(), name.as_str()), ("u1", "alice"));
     }
 
     #[test]
-    fn odd_origins_and_missing_fields_are_refused() {
+    fn an_untrusted_callers_session_id_field_is_ignored() {
+        let f =
+            form("call=publish_done&app=live&name=k&addr=10.0.0.9&clientid=3&session_id=victim-1");
         assert_eq!(
-            form("origin=javascript%3Ax").origin(),
-            Err(CallbackError::Origin)
+            f.session_id(false).map(|s| s.to_string()),
+            Ok("nginx:live:3:10.0.0.9".into())
         );
+        assert_eq!(
+            f.session_id(true).map(|s| s.to_string()),
+            Ok("victim-1".into())
+        );
+    }
+
+    #[test]
+    fn a_repeated_field_refuses_the_whole_form() {
+        for body in [
+            "call=publish&app=live&name=k&name=live_other",
+            "call=publish&app=live&call=publish_done",
+            "call=publish&app=live&addr=1.2.3.4&clientid=1&addr=9.9.9.9",
+        ] {
+            assert!(
+                matches!(
+                    CallbackForm::parse(body.as_bytes()),
+                    Err(CallbackError::Repeated(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_fields_are_refused() {
         assert_eq!(form("app=live").call(), Err(CallbackError::Missing("call")));
         assert_eq!(
-            form("call=publish&app=live").session_id(),
+            form("call=publish&app=live").session_id(false),
             Err(CallbackError::Missing("clientid"))
         );
         assert_eq!(form("call=play").call(), Ok(Call::Other));

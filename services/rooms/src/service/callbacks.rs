@@ -19,7 +19,10 @@
 
 use super::{Rooms, RoomsError};
 use crate::{
-    domain::{Call, CallbackForm, NewRoom, RoomEvent, RoomView, Route, SessionId, Username},
+    domain::{
+        Call, CallbackForm, NewRoom, Origin, OriginError, OriginUrl, Rendition, RoomEvent,
+        RoomView, Route, SessionId, Username,
+    },
     ports::{AuthError, CreateOutcome, Identity, RenewOutcome, SessionState},
 };
 
@@ -65,6 +68,11 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
+        // Only nginx-rtmp calls without the service token, and only in nginx-rtmp mode; every
+        // untrusted path below is checked by the stream key it carries.
+        if !caller.trusted && self.settings.nginx_hls_app.is_none() {
+            return Err(RoomsError::UntrustedCaller);
+        }
         let route = form.route(self.settings.nginx_hls_app.as_deref());
         match (form.call()?, route) {
             (Call::Publish, Route::Key) => self.publish(form, caller).await,
@@ -92,21 +100,21 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
-        let session = form.session_id()?;
+        let session = form.session_id(caller.trusted)?;
         let key = form.stream_key()?;
-        let origin = form.origin()?;
         let identity = self
             .auth
             .authenticate_key(&key, caller.request_id)
             .await
             .map_err(|e| RoomsError::from_auth(e, RoomsError::UnknownKey))?;
+        let origin = self.origin(form, caller).await?;
         let nginx = self.settings.nginx_hls_app.is_some();
         let room = NewRoom {
             user_id: identity.user_id.clone(),
             username: identity.username.clone(),
             session_id: session.clone(),
-            origin: origin.unwrap_or_else(|| self.settings.default_origin.clone()),
-            renditions: form.renditions().unwrap_or_default(),
+            origin: origin.to_string(),
+            renditions: renditions(form, caller),
             expects_relay: nginx,
         };
         match self.store.create(room, self.settings.takeover).await? {
@@ -156,21 +164,17 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
-        let session = form.session_id()?;
-        let renditions = form.renditions();
-        let origin = form.origin()?;
+        let session = form.session_id(caller.trusted)?;
+        let renditions = form.renditions().filter(|_| caller.trusted);
         match self.store.session(&session).await? {
             SessionState::Ended => return Err(RoomsError::SessionOver),
             SessionState::Live(username) => {
                 let key = self.recheck_key(form, caller, &username, &session).await?;
+                // The origin was pinned when the room was created and does not change while
+                // the session lives; a renewal never moves it.
                 match self
                     .store
-                    .renew(
-                        &username,
-                        &session,
-                        renditions.as_deref(),
-                        origin.as_deref(),
-                    )
+                    .renew(&username, &session, renditions.as_deref(), None)
                     .await?
                 {
                     RenewOutcome::Renewed => {
@@ -249,14 +253,13 @@ impl Rooms {
                     .map_err(|e| RoomsError::from_auth(e, RoomsError::UnknownKey))?
             }
         };
+        let origin = self.origin(form, caller).await?;
         let room = NewRoom {
             user_id: identity.user_id,
             username: identity.username,
             session_id: session.clone(),
-            origin: form
-                .origin()?
-                .unwrap_or_else(|| self.settings.default_origin.clone()),
-            renditions: form.renditions().unwrap_or_default(),
+            origin: origin.to_string(),
+            renditions: renditions(form, caller),
             // nginx's relay is already running; no new one may join.
             expects_relay: false,
         };
@@ -284,7 +287,7 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
-        let session = form.session_id()?;
+        let session = form.session_id(caller.trusted)?;
         let username: Option<Username> = match self.store.session(&session).await? {
             SessionState::Live(username) => Some(username),
             _ => form
@@ -292,6 +295,11 @@ impl Rooms {
                 .filter(|_| caller.trusted)
                 .map(|(_, username)| username),
         };
+        if !caller.trusted {
+            if let Some(owner) = &username {
+                self.check_key_owns(form, caller, owner).await?;
+            }
+        }
         if self.store.end(username.as_ref(), &session).await? {
             if let Some(username) = username {
                 tracing::info!(%username, session = %session, "room ended");
@@ -303,4 +311,67 @@ impl Rooms {
         }
         Ok(CallbackReply::Allowed)
     }
+}
+
+impl Rooms {
+    /// The origin a new room records: our ingest's stated origin, or for nginx-rtmp the
+    /// configured one, pinned to an address inside the ingest networks.
+    async fn origin(&self, form: &CallbackForm, caller: Caller<'_>) -> Result<Origin, RoomsError> {
+        let raw = match form.stated_origin().filter(|_| caller.trusted) {
+            Some(stated) => stated,
+            None => self
+                .settings
+                .default_origin
+                .as_deref()
+                .ok_or(RoomsError::NoOrigin)?,
+        };
+        let url = OriginUrl::parse(raw)?;
+        let resolved = match url.literal() {
+            Some(address) => vec![address],
+            None => self
+                .resolver
+                .resolve(url.host(), url.port())
+                .await
+                .map_err(|reason| {
+                    tracing::warn!(host = url.host(), %reason, "cannot resolve an ingest origin");
+                    OriginError::Unresolved(url.host().to_owned())
+                })?,
+        };
+        url.pin(&resolved, &self.settings.ingest_networks)
+            .inspect_err(|error| {
+                metrics::counter!("rooms_origins_refused_total").increment(1);
+                tracing::warn!(%error, "refused an ingest origin");
+            })
+            .map_err(RoomsError::from)
+    }
+
+    /// nginx-rtmp's `publish_done` carries no token: it may end a session only with the key of
+    /// the user who owns it, so knowing a session id (or guessing nginx's) ends nothing.
+    async fn check_key_owns(
+        &self,
+        form: &CallbackForm,
+        caller: Caller<'_>,
+        owner: &Username,
+    ) -> Result<(), RoomsError> {
+        let key = form.stream_key()?;
+        let identity = self
+            .auth
+            .authenticate_key(&key, caller.request_id)
+            .await
+            .map_err(|e| RoomsError::from_auth(e, RoomsError::UnknownKey))?;
+        if identity.username == *owner {
+            Ok(())
+        } else {
+            tracing::warn!(%owner, "refused a publish_done with another user's key");
+            Err(RoomsError::UnknownKey)
+        }
+    }
+}
+
+/// The ladder a callback reports: only our ingest's (nginx-rtmp reports none, and a publisher's
+/// query string must not invent one).
+fn renditions(form: &CallbackForm, caller: Caller<'_>) -> Vec<Rendition> {
+    form.renditions()
+        .filter(|_| caller.trusted)
+        .unwrap_or_default()
 }

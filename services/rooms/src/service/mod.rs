@@ -7,12 +7,15 @@ pub mod sweeper;
 
 use std::sync::Arc;
 
+use ferrocast_kit::client::Networks;
+
 use crate::{
-    domain::{CallbackError, RoomEvent},
-    ports::{AuthError, Authenticator, EventSink, RoomStore, StoreError},
+    domain::{CallbackError, OriginError, RoomEvent, ViewerTokens},
+    ports::{AuthError, Authenticator, EventSink, HostResolver, RoomStore, StoreError},
 };
 
 pub use callbacks::{CallbackReply, Caller};
+pub use queries::Presence;
 
 /// Behaviour switches of the use cases (from `Config`).
 #[derive(Debug, Clone)]
@@ -21,10 +24,14 @@ pub struct Settings {
     pub nginx_hls_app: Option<String>,
     /// Base of the push target, e.g. `rtmp://127.0.0.1` or `rtmp://127.0.0.1:1935`.
     pub nginx_push_url: String,
-    /// Origin stored when a publish names none (nginx-rtmp: where its HLS folder is served).
-    pub default_origin: String,
+    /// Origin of publishes that may not name one (nginx-rtmp: where its HLS folder is served).
+    pub default_origin: Option<String>,
+    /// The only addresses a room's origin may have (`FERROCAST_INGEST_NETWORKS`).
+    pub ingest_networks: Networks,
     /// A second publish for a live user replaces the first instead of being refused.
     pub takeover: bool,
+    /// Issues and checks the signed viewer ids of heartbeats.
+    pub viewer_tokens: ViewerTokens,
 }
 
 /// Errors of the use cases; the HTTP edge maps each to one status.
@@ -55,6 +62,16 @@ pub enum RoomsError {
     },
     #[error("unsupported callback")]
     UnsupportedCall,
+    /// A callback without the service token where only our ingest may call.
+    #[error("this callback needs the service token")]
+    UntrustedCaller,
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    /// No origin is known for a publish: our ingest named none and none is configured.
+    #[error(
+        "no HLS origin: the publisher named none and FERROCAST_ROOMS_DEFAULT_ORIGIN is not set"
+    )]
+    NoOrigin,
 }
 
 impl RoomsError {
@@ -74,6 +91,7 @@ pub struct Rooms {
     store: Arc<dyn RoomStore>,
     auth: Arc<dyn Authenticator>,
     events: Arc<dyn EventSink>,
+    resolver: Arc<dyn HostResolver>,
     settings: Settings,
 }
 
@@ -82,12 +100,14 @@ impl Rooms {
         store: Arc<dyn RoomStore>,
         auth: Arc<dyn Authenticator>,
         events: Arc<dyn EventSink>,
+        resolver: Arc<dyn HostResolver>,
         settings: Settings,
     ) -> Self {
         Self {
             store,
             auth,
             events,
+            resolver,
             settings,
         }
     }

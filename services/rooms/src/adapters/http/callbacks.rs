@@ -11,15 +11,13 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use subtle::ConstantTimeEq;
+use ferrocast_kit::http::presents_service_token;
 
 use super::{error::ApiError, request_id, AppState};
 use crate::{
     domain::{Call, CallbackForm},
     service::{CallbackReply, Caller, RoomsError},
 };
-
-const SERVICE_TOKEN_HEADER: &str = "x-service-token";
 
 pub async fn rtmp(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match CallbackForm::parse(&body) {
@@ -39,12 +37,6 @@ pub async fn rtmp(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     };
     let result = state.rooms.callback(&form, caller).await;
     finish(call, form.app(), result)
-}
-
-fn presents_service_token(headers: &HeaderMap, expected: &str) -> bool {
-    headers
-        .get(SERVICE_TOKEN_HEADER)
-        .is_some_and(|value| bool::from(value.as_bytes().ct_eq(expected.as_bytes())))
 }
 
 fn finish(call: &'static str, app: &str, result: Result<CallbackReply, RoomsError>) -> Response {

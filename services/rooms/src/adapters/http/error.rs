@@ -20,6 +20,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match &self.0 {
             RoomsError::BadCallback(_) | RoomsError::UnsupportedCall => StatusCode::BAD_REQUEST,
+            RoomsError::UntrustedCaller => StatusCode::UNAUTHORIZED,
+            RoomsError::Origin(_) => StatusCode::FORBIDDEN,
+            RoomsError::NoOrigin => StatusCode::SERVICE_UNAVAILABLE,
             RoomsError::UnknownKey | RoomsError::RelayRefused => StatusCode::FORBIDDEN,
             RoomsError::Unauthorized => StatusCode::UNAUTHORIZED,
             RoomsError::AlreadyLive | RoomsError::SessionOver => StatusCode::CONFLICT,
@@ -32,6 +35,9 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match &self.0 {
             RoomsError::BadCallback(_) | RoomsError::UnsupportedCall => "bad_request",
+            RoomsError::UntrustedCaller => "unauthorized",
+            RoomsError::Origin(_) => "origin_not_allowed",
+            RoomsError::NoOrigin => "unavailable",
             RoomsError::UnknownKey | RoomsError::RelayRefused => "forbidden",
             RoomsError::Unauthorized => "unauthorized",
             RoomsError::AlreadyLive | RoomsError::SessionOver => "conflict",

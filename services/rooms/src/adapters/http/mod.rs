@@ -14,7 +14,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use ferrocast_kit::{health, http::RequestLimits, metrics};
+use ferrocast_kit::{client::TrustedProxies, health, http::RequestLimits, metrics};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +30,8 @@ pub struct AppState {
     pub events: broadcast::Sender<RoomEvent>,
     /// Presented by our ingest on callbacks (`x-service-token`), never logged.
     pub service_token: Arc<str>,
+    /// Proxies (the gateway) whose `X-Forwarded-For` names the client a viewer cap applies to.
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Ends open SSE streams so shutdown does not wait for them.
     pub shutdown: CancellationToken,
 }
@@ -46,11 +48,35 @@ pub fn router(state: AppState, request_limits: RequestLimits) -> Router {
         .route("/api/rooms/{username}", get(rooms::get_one))
         .route("/api/rooms/{username}/viewers", post(rooms::heartbeat))
         .route("/api/events", get(events::stream))
-        .route("/internal/rooms/{username}", get(rooms::internal))
         .route("/callbacks/rtmp", post(callbacks::rtmp))
+        .merge(internal_routes(state.clone()))
         .with_state(state);
     let routes = health::routes(routes, checks);
     ferrocast_kit::http::limits(metrics::instrument(routes), request_limits)
+}
+
+/// `/internal/*`: for other ferrocast services only. Every route here wants the service token;
+/// without it the answer is 401 before any handler runs.
+fn internal_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/internal/rooms/{username}", get(rooms::internal))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            require_service_token,
+        ))
+}
+
+async fn require_service_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if ferrocast_kit::http::presents_service_token(request.headers(), &state.service_token) {
+        next.run(request).await
+    } else {
+        error::ApiError(crate::service::RoomsError::UntrustedCaller).into_response()
+    }
 }
 
 fn readiness_checks(rooms: &Arc<Rooms>) -> Vec<(&'static str, health::Check)> {
