@@ -1,28 +1,34 @@
-/** The heartbeat viewer id: random, stable per tab, tolerant of missing storage. */
+/** The heartbeat viewer token: kept per room and tab, tolerant of missing or tampered storage. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { newViewerId, viewerId } from './viewer-id';
+import { loadViewerToken, saveViewerToken } from './viewer-token';
+
+const TOKEN = '0123456789abcdef0123456789abcdef.1700000000.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmUtc2ln';
 
 beforeEach(() => sessionStorage.clear());
 
-describe('viewerId', () => {
-  it('is random, 128 bits of hex', () => {
-    const a = newViewerId();
-    expect(a).toMatch(/^[0-9a-f]{32}$/);
-    expect(newViewerId()).not.toBe(a);
+describe('viewer token', () => {
+  it('is none until the server issued one, then the same for the tab session', () => {
+    expect(loadViewerToken('alice')).toBeNull();
+    saveViewerToken('alice', TOKEN);
+    expect(loadViewerToken('alice')).toBe(TOKEN);
+    expect(loadViewerToken('Alice')).toBe(TOKEN);
+    expect(sessionStorage.getItem('ferrocast.viewer_token.alice')).toBe(TOKEN);
   });
 
-  it('stays the same for the tab session', () => {
-    const first = viewerId();
-    expect(viewerId()).toBe(first);
-    expect(sessionStorage.getItem('ferrocast.viewer_id')).toBe(first);
+  it('is kept per room (a token counts in the room it was issued for only)', () => {
+    saveViewerToken('alice', TOKEN);
+    expect(loadViewerToken('bob')).toBeNull();
   });
 
-  it('replaces a stored value that is not an id', () => {
-    sessionStorage.setItem('ferrocast.viewer_id', '<script>');
-    expect(viewerId()).toMatch(/^[0-9a-f]{32}$/);
+  it('ignores a stored or answered value that is not a token', () => {
+    sessionStorage.setItem('ferrocast.viewer_token.alice', '<script>');
+    expect(loadViewerToken('alice')).toBeNull();
+    saveViewerToken('alice', 'x'.repeat(201));
+    expect(loadViewerToken('alice')).toBeNull();
   });
 
   it('works without storage', () => {
-    expect(viewerId(undefined)).toMatch(/^[0-9a-f]{32}$/);
+    saveViewerToken('alice', TOKEN, null);
+    expect(loadViewerToken('alice', null)).toBeNull();
   });
 });

@@ -1,36 +1,46 @@
 /**
- * The random id a watch page sends with its presence heartbeat.
+ * The viewer token a watch page sends with its presence heartbeat.
  *
- * Kept in sessionStorage: one id per tab, stable across reloads of that tab (a reload is not a
- * second viewer), and never shared between tabs the way localStorage would be. Built from
- * `crypto.getRandomValues`, because `crypto.randomUUID` exists only in secure contexts and a
- * self-hosted ferrocast is often served over plain http.
+ * The server issues it (a signed, room-bound viewer id; a client cannot choose who it counts
+ * as): the first heartbeat sends none, every answer carries the token to send next time. Kept
+ * in sessionStorage per room: one viewer per tab, stable across reloads of that tab (a reload is
+ * not a second viewer), never shared between tabs the way localStorage would be.
  */
 
-const KEY = 'ferrocast.viewer_id';
+const PREFIX = 'ferrocast.viewer_token.';
 
-export function newViewerId(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
+/** What a token looks like; anything else in storage (tampering, old formats) is dropped. */
+const TOKEN = /^[A-Za-z0-9._-]{1,200}$/;
 
-export function viewerId(storage: Storage | undefined = safeSessionStorage()): string {
-  const existing = storage?.getItem(KEY);
-  if (existing && /^[0-9a-f]{32}$/.test(existing)) return existing;
-  const id = newViewerId();
+export function loadViewerToken(
+  username: string,
+  storage: Storage | null = safeSessionStorage(),
+): string | null {
   try {
-    storage?.setItem(KEY, id);
+    const stored = storage?.getItem(PREFIX + username.toLowerCase()) ?? null;
+    return stored !== null && TOKEN.test(stored) ? stored : null;
   } catch {
-    // Storage can be full or disabled (private modes): the id then lives for this page only.
+    return null;
   }
-  return id;
 }
 
-function safeSessionStorage(): Storage | undefined {
+export function saveViewerToken(
+  username: string,
+  token: string,
+  storage: Storage | null = safeSessionStorage(),
+): void {
+  if (!TOKEN.test(token)) return;
+  try {
+    storage?.setItem(PREFIX + username.toLowerCase(), token);
+  } catch {
+    // Storage can be full or disabled (private modes): the token then lives for this page only.
+  }
+}
+
+function safeSessionStorage(): Storage | null {
   try {
     return window.sessionStorage;
   } catch {
-    return undefined;
+    return null;
   }
 }

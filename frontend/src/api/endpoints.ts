@@ -5,7 +5,16 @@
  * reach another route of the gateway.
  */
 import { request } from './http';
-import type { CreatedStreamKey, LoginResponse, Room, RoomPage, StreamKeyInfo, TitleBody, User } from './types';
+import type {
+  CreatedStreamKey,
+  Heartbeat,
+  LoginResponse,
+  Room,
+  RoomPage,
+  StreamKeyInfo,
+  TitleBody,
+  User,
+} from './types';
 
 type Signal = AbortSignal | undefined;
 
@@ -45,9 +54,10 @@ export const api = {
   setTitle: (title: string, signal?: Signal) =>
     request<TitleBody>('PUT', '/api/rooms/me/title', { body: { title }, signal }),
 
-  heartbeat: (username: string, viewerId: string, signal?: Signal) =>
-    request<{ viewers: number }>('POST', `/api/rooms/${seg(username)}/viewers`, {
-      body: { viewer_id: viewerId },
+  /** `viewerToken`: the one the previous answer issued (none the first time). */
+  heartbeat: (username: string, viewerToken: string | null, signal?: Signal) =>
+    request<Heartbeat>('POST', `/api/rooms/${seg(username)}/viewers`, {
+      body: viewerToken ? { viewer_token: viewerToken } : {},
       signal,
     }),
 };

@@ -81,10 +81,14 @@ describe('api endpoints', () => {
     await api.listRooms({ limit: 24, cursor: 'abc=' });
     expect(fetchMock.mock.calls[0]![0]).toBe('/api/rooms?limit=24&cursor=abc%3D');
 
-    fetchMock.mockResolvedValueOnce(new Response('{"viewers":3}', { status: 200 }));
-    await api.heartbeat('a/../b', 'v1');
+    fetchMock.mockResolvedValueOnce(new Response('{"viewers":3,"viewer_token":"t1"}', { status: 200 }));
+    await expect(api.heartbeat('a/../b', null)).resolves.toEqual({ viewers: 3, viewer_token: 't1' });
     expect(fetchMock.mock.calls[1]![0]).toBe('/api/rooms/a%2F..%2Fb/viewers');
-    expect(fetchMock.mock.calls[1]![1]!.body).toBe('{"viewer_id":"v1"}');
+    expect(fetchMock.mock.calls[1]![1]!.body).toBe('{}');
+
+    fetchMock.mockResolvedValueOnce(new Response('{"viewers":3,"viewer_token":"t2"}', { status: 200 }));
+    await api.heartbeat('a', 't1');
+    expect(fetchMock.mock.calls[2]![1]!.body).toBe('{"viewer_token":"t1"}');
   });
 
   it('reads and sets the own title at /api/rooms/me/title', async () => {

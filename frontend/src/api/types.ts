@@ -47,6 +47,15 @@ export interface Room {
   hls_url: string;
 }
 
+/**
+ * `POST /api/rooms/{username}/viewers`: the room's viewer count and the server-issued viewer
+ * token to send with the next heartbeat (it may be renewed or replaced on any answer).
+ */
+export interface Heartbeat {
+  viewers: number;
+  viewer_token: string;
+}
+
 export interface RoomPage {
   rooms: Room[];
   next_cursor: string | null;

@@ -40,6 +40,8 @@ let root: HTMLElement;
 let page: AbortController;
 let live: boolean;
 let viewers: number;
+/** Viewer tokens the stand-in rooms issued so far. */
+let issued: number;
 
 function mount(username = 'alice') {
   root = document.createElement('main');
@@ -49,11 +51,15 @@ function mount(username = 'alice') {
 }
 
 function serve() {
-  return stubApi((method, url) => {
+  return stubApi((method, url, body) => {
     if (method === 'GET' && url === '/api/rooms/alice')
       return live ? json(room('alice', { title: 'Cooking', viewers })) : apiError(404, 'not_found', 'offline');
-    if (method === 'POST' && url === '/api/rooms/alice/viewers')
-      return live ? json({ viewers }) : apiError(404, 'not_found', 'offline');
+    if (method === 'POST' && url === '/api/rooms/alice/viewers') {
+      if (!live) return apiError(404, 'not_found', 'offline');
+      // Like rooms: a heartbeat without a token gets a fresh one, a valid one is kept.
+      const sent = (body as { viewer_token?: string }).viewer_token;
+      return json({ viewers, viewer_token: sent ?? `tok-${++issued}` });
+    }
     return apiError(404, 'not_found', 'no route');
   });
 }
@@ -68,6 +74,7 @@ beforeEach(() => {
   sessionStorage.clear();
   live = true;
   viewers = 4;
+  issued = 0;
 });
 
 afterEach(() => {
@@ -92,13 +99,13 @@ describe('watch page', () => {
     await vi.waitFor(() => expect(api.calls.some((c) => c.method === 'POST')).toBe(true));
     const beat = api.calls.find((c) => c.method === 'POST')!;
     expect(beat.url).toBe('/api/rooms/alice/viewers');
-    const id = (beat.body as { viewer_id: string }).viewer_id;
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
-    expect(sessionStorage.getItem('ferrocast.viewer_id')).toBe(id);
-    expect(byTestId(root, 'viewer-count').textContent).toBe('4 viewers');
+    // No id of its own: the first heartbeat asks for one, the answer's token is kept.
+    expect(beat.body).toEqual({});
+    await vi.waitFor(() => expect(byTestId(root, 'viewer-count').textContent).toBe('4 viewers'));
+    expect(sessionStorage.getItem('ferrocast.viewer_token.alice')).toBe('tok-1');
   });
 
-  it('sends the heartbeat every 10 s with the same viewer id and shows the count it returns', async () => {
+  it('sends the heartbeat every 10 s with the token it was issued and shows the count it returns', async () => {
     vi.useFakeTimers();
     const api = serve();
     mount();
@@ -106,10 +113,17 @@ describe('watch page', () => {
     viewers = 11;
     await vi.advanceTimersByTimeAsync(10_000);
     await vi.advanceTimersByTimeAsync(10_000);
-    const beats = api.calls.filter((c) => c.method === 'POST');
-    expect(beats).toHaveLength(3);
-    expect(new Set(beats.map((b) => (b.body as { viewer_id: string }).viewer_id)).size).toBe(1);
+    const beats = api.calls.filter((c) => c.method === 'POST').map((b) => b.body);
+    expect(beats).toEqual([{}, { viewer_token: 'tok-1' }, { viewer_token: 'tok-1' }]);
     expect(byTestId(root, 'viewer-count').textContent).toBe('11 viewers');
+
+    // A reload of the tab is the same viewer: it starts with the stored token.
+    page.abort();
+    mount();
+    await vi.advanceTimersByTimeAsync(0);
+    const after = api.calls.filter((c) => c.method === 'POST').map((b) => b.body);
+    expect(after.slice(3)).toEqual([{ viewer_token: 'tok-1' }]);
+    expect(issued).toBe(1);
   });
 
   it('says offline for a room that is not live, sends no heartbeat, and plays when it starts', async () => {

@@ -17,7 +17,7 @@ import { formatLiveFor, formatViewers } from '../format';
 import type { LivePlayer } from '../player/player';
 import { AUTO_LEVEL, qualityEntries, type LevelInfo } from '../player/quality';
 import { every, onLeave } from '../ui/lifecycle';
-import { viewerId } from '../viewer-id';
+import { loadViewerToken, saveViewerToken } from '../viewer-token';
 
 const HEARTBEAT_MS = 10_000;
 
@@ -96,7 +96,8 @@ export function watchPage(root: HTMLElement, signal: AbortSignal, username: stri
   let creatingPlayer = false;
   /** Bumped on every room check, so a slow answer cannot undo a newer one. */
   let checkSeq = 0;
-  const id = viewerId();
+  /** Issued by the server on the first heartbeat; sent back so this tab counts once. */
+  let viewerToken = loadViewerToken(username);
 
   // ----- rendering -------------------------------------------------------------------------
 
@@ -250,7 +251,9 @@ export function watchPage(root: HTMLElement, signal: AbortSignal, username: stri
   const heartbeat = async () => {
     if (state !== 'live') return;
     try {
-      const answer = await api.heartbeat(username, id, signal);
+      const answer = await api.heartbeat(username, viewerToken, signal);
+      viewerToken = answer.viewer_token;
+      saveViewerToken(username, viewerToken);
       if (state === 'live') setViewers(answer.viewers);
     } catch (error) {
       if (isAbortError(error)) return;

@@ -95,11 +95,17 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// The random id a watch page keeps to be counted once however often it heartbeats.
+/// The id a viewer is counted under, issued by the server inside a signed viewer token
+/// (`domain::viewer`), so a viewer is counted once however often it heartbeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewerId(String);
 
 impl ViewerId {
+    /// 128 random bits as 32 hex digits (always a valid id).
+    pub fn from_bits(bits: u128) -> Self {
+        Self(format!("{bits:032x}"))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         let valid = (1..=64).contains(&raw.len())
             && raw

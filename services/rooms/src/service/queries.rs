@@ -1,11 +1,23 @@
 //! The REST use cases: listing and reading rooms, viewer heartbeats, reading and setting one's
 //! title.
 
+use std::{
+    net::IpAddr,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
 use super::{Rooms, RoomsError};
 use crate::{
-    domain::{Cursor, LiveRoom, RoomEvent, RoomView, Title, Username, ViewerId},
+    domain::{Cursor, LiveRoom, RoomEvent, RoomView, Title, Username, ViewerAddress, ViewerTokens},
     ports::Identity,
 };
+
+/// What a heartbeat answers: the count, and the token the page sends next time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    pub viewers: u64,
+    pub viewer_token: String,
+}
 
 /// Page size bounds of `GET /api/rooms`.
 pub const DEFAULT_LIMIT: usize = 24;
@@ -45,25 +57,58 @@ impl Rooms {
         self.store.get(&username).await?.ok_or(RoomsError::NotFound)
     }
 
-    pub async fn heartbeat(&self, username: &str, viewer: &str) -> Result<u64, RoomsError> {
+    /// A viewer heartbeat from `client`. The viewer is counted under the id inside its token;
+    /// without a valid one (none yet, forged, another room's, expired) it gets a fresh id and
+    /// token instead, and the store's per-address cap keeps a client that mints ids from
+    /// counting more than a few times. A token past half its life is renewed for the same id.
+    pub async fn heartbeat(
+        &self,
+        username: &str,
+        token: Option<&str>,
+        client: IpAddr,
+    ) -> Result<Presence, RoomsError> {
         let username = Username::parse(username).map_err(|_| RoomsError::NotFound)?;
-        let viewer = ViewerId::parse(viewer).map_err(|e| RoomsError::Validation {
-            field: "viewer_id",
-            message: e.to_string(),
-        })?;
-        let (viewers, changed) = self
+        let tokens = &self.settings.viewer_tokens;
+        let now = unix_now();
+        let verified = token.map(|token| tokens.verify(&username, token, now));
+        let (id, viewer_token) = match (token, verified) {
+            (Some(token), Some(Ok(verified))) => {
+                let token = if verified.needs_renewal(now) {
+                    tokens.issue(&username, &verified.id, now)
+                } else {
+                    token.to_owned()
+                };
+                (verified.id, token)
+            }
+            (_, refused) => {
+                if let Some(Err(error)) = refused {
+                    metrics::counter!("rooms_viewer_tokens_refused_total", "reason" => error.reason())
+                        .increment(1);
+                }
+                let id = ViewerTokens::new_id();
+                let token = tokens.issue(&username, &id, now);
+                (id, token)
+            }
+        };
+        let outcome = self
             .store
-            .heartbeat(&username, &viewer)
+            .heartbeat(&username, &id, ViewerAddress::of(client))
             .await?
             .ok_or(RoomsError::NotFound)?;
-        if changed {
+        if !outcome.counted {
+            metrics::counter!("rooms_viewer_heartbeats_uncounted_total").increment(1);
+        }
+        if outcome.announce {
             self.announce(RoomEvent::ViewersChanged {
                 username: username.to_string(),
-                viewers,
+                viewers: outcome.viewers,
             })
             .await;
         }
-        Ok(viewers)
+        Ok(Presence {
+            viewers: outcome.viewers,
+            viewer_token,
+        })
     }
 
     /// The signed-in user's stored title, whether or not they are live, so the dashboard can
@@ -124,4 +169,11 @@ impl Rooms {
             .await;
         }
     }
+}
+
+/// Unix seconds of this replica's clock; viewer tokens tolerate replicas a minute apart.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{config, Rooms, Users};
+use crate::support::{config, Rooms, Users, Viewer};
 
 #[tokio::test]
 async fn sse_client_of_one_replica_sees_rooms_started_and_ended_through_another() {
@@ -22,7 +22,10 @@ async fn sse_client_of_one_replica_sees_rooms_started_and_ended_through_another(
         format!("/hls/{}/master.m3u8", alice.username)
     );
 
-    assert_eq!(driven.heartbeat(&alice.username, "v-1").await.status(), 200);
+    assert_eq!(
+        Viewer::default().beat(&driven, &alice.username).await.0,
+        200
+    );
     let viewers = events
         .expect("viewers_changed", &alice.username, Duration::from_secs(5))
         .await;

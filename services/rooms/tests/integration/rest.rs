@@ -1,12 +1,12 @@
-//! The REST surface: listing pages, viewer presence, titles (set, and read back while offline),
+//! The REST surface: listing pages, viewer presence (signed viewer ids, the per-address cap,
+//! coalesced events), titles (set, and read back while offline),
 //! the OpenAPI document.
 
 use std::time::Duration;
 
-use ferrocast_kit::testkit::eventually;
 use serde_json::{json, Value};
 
-use crate::support::{config, Rooms, Users};
+use crate::support::{config, Rooms, Users, Viewer};
 
 #[tokio::test]
 async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
@@ -18,29 +18,22 @@ async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
 
-    for viewer in ["v-1", "v-2", "v-3", "v-1"] {
-        assert_eq!(rooms.heartbeat(&alice.username, viewer).await.status(), 200);
+    let (mut v1, mut v2, mut v3) = (Viewer::default(), Viewer::default(), Viewer::default());
+    for viewer in [&mut v1, &mut v2, &mut v3] {
+        assert_eq!(viewer.beat(&rooms, &alice.username).await.0, 200);
     }
-    let body: Value = rooms
-        .heartbeat(&alice.username, "v-2")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["viewers"], 3);
+    // Coming back with its token, a viewer is the same viewer.
+    assert_eq!(v1.beat(&rooms, &alice.username).await, (200, Some(3)));
+    assert_eq!(v2.beat(&rooms, &alice.username).await, (200, Some(3)));
 
-    // v-3 stops; v-1 and v-2 keep heartbeating.
-    let dropped = eventually(Duration::from_secs(5), || async {
-        rooms.heartbeat(&alice.username, "v-1").await;
-        let body: Value = rooms
-            .heartbeat(&alice.username, "v-2")
-            .await
-            .json()
-            .await
-            .unwrap();
-        body["viewers"] == 2
-    })
-    .await;
+    // v3 stops; v1 and v2 keep heartbeating.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut dropped = false;
+    while !dropped && tokio::time::Instant::now() < deadline {
+        v1.beat(&rooms, &alice.username).await;
+        dropped = v2.beat(&rooms, &alice.username).await == (200, Some(2));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(dropped, "the silent viewer is still counted");
     let room: Value = rooms
         .http
@@ -53,8 +46,118 @@ async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
         .unwrap();
     assert_eq!(room["viewers"], 2);
 
-    let offline = rooms.heartbeat("nobody_here", "v-1").await;
-    assert_eq!(offline.status(), 404);
+    assert_eq!(v1.beat(&rooms, "nobody_here").await.0, 404);
+    let not_json = rooms
+        .http
+        .post(rooms.url(&format!("/api/rooms/{}/viewers", alice.username)))
+        .body("viewer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 422);
+}
+
+#[tokio::test]
+async fn viewer_ids_are_issued_by_the_server_and_capped_per_client_address() {
+    let users = Users::start().await;
+    let mut config = config(&users);
+    config.rooms_viewers_per_address = 2;
+    let rooms = Rooms::start(config).await;
+    let alice = users.streamer().await;
+    let bob = users.streamer().await;
+    assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
+    assert_eq!(rooms.publish(&bob.key, "2").await.status(), 200);
+    let count = |body: Value| body["viewers"].as_u64().unwrap();
+
+    // One client (as the trusted local proxy forwards it) naming its own ids, forging tokens,
+    // or minting a fresh token every time: only its quota of 2 counts.
+    let attacker = Some("203.0.113.7");
+    let mut last = 0;
+    for i in 0..30 {
+        let body = match i % 3 {
+            0 => json!({ "viewer_id": format!("made-up-{i}") }),
+            1 => json!({ "viewer_token": format!("{i:032x}.1700000000.AAAA") }),
+            _ => json!({}),
+        };
+        let response = rooms.heartbeat(&alice.username, body, attacker).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert!(body["viewer_token"].as_str().is_some_and(|t| t.len() > 40));
+        last = count(body);
+    }
+    assert_eq!(
+        last, 2,
+        "one address moved the count by more than its quota"
+    );
+
+    // Other addresses count, each up to its own quota; a returning token is not a new viewer.
+    let mut honest = Viewer::at("198.51.100.1");
+    assert_eq!(honest.beat(&rooms, &alice.username).await, (200, Some(3)));
+    assert_eq!(honest.beat(&rooms, &alice.username).await, (200, Some(3)));
+    let token = honest.token.clone().unwrap();
+    // The token names a viewer of alice's room only: in bob's room it is a new viewer.
+    let response = rooms
+        .heartbeat(&bob.username, json!({ "viewer_token": token }), None)
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_ne!(body["viewer_token"], token.as_str());
+    assert_eq!(count(body), 1);
+
+    // Addresses a client wrote into X-Forwarded-For itself (left of what the trusted proxy
+    // appended) do not make it several clients.
+    let mut direct = Vec::new();
+    for i in 0..5 {
+        let response = rooms
+            .heartbeat(
+                &alice.username,
+                json!({}),
+                Some(&format!("192.0.2.{i}, 127.0.0.2")),
+            )
+            .await;
+        direct.push(count(response.json().await.unwrap()));
+    }
+    // The proxy (us, 127.0.0.1) appended 127.0.0.2: that is the client, worth 2 more at most.
+    assert_eq!(direct.last(), Some(&5), "{direct:?}");
+}
+
+#[tokio::test]
+async fn viewers_changed_events_of_a_room_are_coalesced() {
+    let users = Users::start().await;
+    let mut config = config(&users);
+    config.rooms_viewer_events_interval_ms = 1000;
+    let rooms = Rooms::start(config).await;
+    let alice = users.streamer().await;
+    let mut events = rooms.events().await;
+    assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
+    events
+        .expect("room_started", &alice.username, Duration::from_secs(5))
+        .await;
+
+    // 40 viewers from 40 addresses as fast as they come: 40 count changes.
+    let started = tokio::time::Instant::now();
+    for i in 0..40 {
+        let mut viewer = Viewer::at(&format!("198.51.100.{i}"));
+        assert_eq!(viewer.beat(&rooms, &alice.username).await.0, 200);
+    }
+    let took = started.elapsed();
+    // Every change is announced eventually (the last one by a sweep), but at most one event per
+    // second per room: the 40 changes arrive as a handful of events.
+    let mut seen = Vec::new();
+    loop {
+        let event = events
+            .expect("viewers_changed", &alice.username, Duration::from_secs(10))
+            .await;
+        seen.push(event["viewers"].as_u64().unwrap());
+        if seen.last() == Some(&40) {
+            break;
+        }
+    }
+    let allowed = took.as_secs() as usize + 2;
+    assert!(
+        seen.len() <= allowed,
+        "{} events for 40 changes in {took:?}: {seen:?}",
+        seen.len()
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! The rooms REST handlers (docs/api.md): listing, one room, viewer heartbeats, reading and
 //! setting one's own title, and the gateway's internal lookup of a room's HLS origin.
 
+use std::net::SocketAddr;
+
 use axum::{
-    extract::{rejection::JsonRejection, Path, Query, State},
+    extract::{rejection::JsonRejection, ConnectInfo, Path, Query, State},
     http::{header, HeaderMap},
     Json,
 };
@@ -30,14 +32,21 @@ pub struct RoomList {
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A heartbeat: `{}` the first time, then the `viewer_token` of the previous answer. The
+/// `viewer_id` older pages send is ignored (a client-chosen id is never counted).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct Heartbeat {
-    viewer_id: String,
+    /// The token of the previous answer; absent, invalid, expired or another room's: a fresh
+    /// one is issued.
+    viewer_token: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Viewers {
     viewers: u64,
+    /// Send it with the next heartbeat (it may differ from the one sent: renewed or new).
+    viewer_token: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -89,17 +98,29 @@ pub async fn get_one(
     Ok(Json(RoomView::from(&room)))
 }
 
-/// A viewer's heartbeat; answers the number of distinct viewers seen recently.
+/// A viewer's heartbeat; answers the number of distinct viewers seen recently and the viewer
+/// token to send next time. Each client address counts a few viewers per room at most.
 #[utoipa::path(post, path = "/api/rooms/{username}/viewers", request_body = Heartbeat,
-    responses((status = 200, body = Viewers), (status = 404, description = "offline")))]
+    responses((status = 200, body = Viewers), (status = 404, description = "offline"),
+        (status = 422, description = "body is not a JSON object")))]
 pub async fn heartbeat(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(username): Path<String>,
+    headers: HeaderMap,
     body: Result<Json<Heartbeat>, JsonRejection>,
 ) -> Result<Json<Viewers>, ApiError> {
     let Json(body) = body.map_err(invalid_body)?;
-    let viewers = state.rooms.heartbeat(&username, &body.viewer_id).await?;
-    Ok(Json(Viewers { viewers }))
+    // Behind the gateway the peer is the gateway; the client is what it appended.
+    let client = state.trusted_proxies.client(peer.ip(), &headers);
+    let presence = state
+        .rooms
+        .heartbeat(&username, body.viewer_token.as_deref(), client)
+        .await?;
+    Ok(Json(Viewers {
+        viewers: presence.viewers,
+        viewer_token: presence.viewer_token,
+    }))
 }
 
 /// The signed-in user's stored title, also while offline; `""` before one is set.

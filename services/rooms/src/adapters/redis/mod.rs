@@ -9,7 +9,11 @@
 //!   and announce `room_ended`.
 //! - `P session:{session_id}` string → username while live, `""` once ended (a tombstone that
 //!   stops late updates of an ended session from bringing the room back).
-//! - `P viewers:{username}` sorted set viewer id → last heartbeat (ms, Redis clock).
+//! - `P viewers:{username}` sorted set viewer id → last heartbeat (ms, Redis clock). The room
+//!   hash's `viewers` is its current size, `announced`/`announced_at` the last count sent as a
+//!   `viewers_changed` event and when.
+//! - `P viewer_addr:{username}:{address}` sorted set, the same for the viewers one client
+//!   address (IPv4, or IPv6 /64) brought: the per-address cap. Expires on its own (2 windows).
 //! - `P title:{user_id}` string, no TTL: the title outlives the room.
 //! - `P events` pub/sub channel of [`crate::domain::RoomEvent`] JSON.
 //!
@@ -62,6 +66,11 @@ impl Keys {
 
     pub fn viewers(&self, username: &str) -> String {
         format!("{}viewers:{username}", self.prefix)
+    }
+
+    /// `address` is a `ViewerAddress` (digits, `.`, `:` and `/` only).
+    pub fn viewer_address(&self, username: &str, address: &str) -> String {
+        format!("{}viewer_addr:{username}:{address}", self.prefix)
     }
 
     pub fn title(&self, user_id: &str) -> String {

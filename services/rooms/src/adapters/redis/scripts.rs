@@ -70,28 +70,59 @@ end
 return 0
 "#;
 
-/// KEYS: room, viewers. ARGV: viewer_id, window_ms, max_tracked. Returns {count, changed} or
-/// {-1, 0} offline. Past `max_tracked` distinct viewers new ids are not recorded (known ones
-/// still refresh), so a flood of random ids cannot grow one room's set without bound.
+/// The announce rule shared by heartbeats and sweeps, a Lua function `due(room, n, now,
+/// interval)`: the room's `viewers` field always holds the current count `n`; a
+/// `viewers_changed` event is due when `n` differs from the last announced count and that
+/// announcement is at least `interval` ms old. So however fast heartbeats arrive, a room causes
+/// at most one event per interval across all replicas (each SSE client gets every event), and
+/// the next sweep announces whatever a heartbeat had to hold back.
+const ANNOUNCE: &str = r#"
+local function due(room, n, now, interval)
+  if tonumber(redis.call('HGET', room, 'viewers') or '0') ~= n then
+    redis.call('HSET', room, 'viewers', n)
+  end
+  local announced = tonumber(redis.call('HGET', room, 'announced') or '0')
+  local at = tonumber(redis.call('HGET', room, 'announced_at') or '0')
+  if n ~= announced and now - at >= interval then
+    redis.call('HSET', room, 'announced', n, 'announced_at', string.format('%d', now))
+    return true
+  end
+  return false
+end
+"#;
+
+/// KEYS: room, viewers, viewers of this address. ARGV: viewer_id, window_ms, max_tracked,
+/// per_address, event_interval_ms. Returns {count, announce, counted} or {-1, 0, 0} offline.
+///
+/// An address (IPv4, or IPv6 /64) gets at most `per_address` distinct viewers per room within
+/// the window: its own sorted set remembers which ids it brought, so minting new ids from one
+/// address stops counting after the quota (known ids keep refreshing). Past `max_tracked`
+/// distinct viewers new ids are not recorded either, so a flood from many addresses cannot grow
+/// one room's set without bound.
 pub fn heartbeat() -> String {
     format!(
         r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return {{-1, 0}} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {{-1, 0, 0}} end
 {NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[2])))
-if redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[2], string.format('%d', now), ARGV[1])
-else
-  redis.call('ZADD', KEYS[2], 'XX', string.format('%d', now), ARGV[1])
+{ANNOUNCE}
+local window = tonumber(ARGV[2])
+local stamp = string.format('%d', now)
+local cutoff = '(' .. string.format('%d', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cutoff)
+local counted = 0
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) or redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[4]) then
+  if redis.call('ZSCORE', KEYS[2], ARGV[1]) or redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[3]) then
+    redis.call('ZADD', KEYS[3], stamp, ARGV[1])
+    redis.call('PEXPIRE', KEYS[3], window * 2)
+    redis.call('ZADD', KEYS[2], stamp, ARGV[1])
+    counted = 1
+  end
 end
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
+redis.call('PEXPIRE', KEYS[2], window * 2)
 local n = redis.call('ZCARD', KEYS[2])
-local last = tonumber(redis.call('HGET', KEYS[1], 'viewers') or '0')
-if n ~= last then
-  redis.call('HSET', KEYS[1], 'viewers', n)
-  return {{n, 1}}
-end
-return {{n, 0}}
+if due(KEYS[1], n, now, tonumber(ARGV[5])) then return {{n, 1, counted}} end
+return {{n, 0, counted}}
 "#
     )
 }
@@ -106,21 +137,23 @@ end
 return 0
 "#;
 
-/// KEYS: index. ARGV: room prefix, viewers prefix, window_ms, then optional candidate usernames
-/// (none = every member, which also refreshes viewer counts). A member is removed only by the
+/// KEYS: index. ARGV: room prefix, viewers prefix, window_ms, event_interval_ms, then optional
+/// candidate usernames (none = every member, which also refreshes viewer counts and reports
+/// the ones due to be announced, see `ANNOUNCE`). A member is removed only by the
 /// script call whose ZREM succeeds, so with several replicas each lapse is reported once.
 /// Returns {ended usernames, {username, count, ...} of changed viewer counts, live count}.
 pub fn sweep() -> String {
     format!(
         r#"
 {NOW}
+{ANNOUNCE}
 local members
-local full = #ARGV <= 3
+local full = #ARGV <= 4
 if full then
   members = redis.call('ZRANGE', KEYS[1], 0, -1)
 else
   members = {{}}
-  for i = 4, #ARGV do members[#members + 1] = ARGV[i] end
+  for i = 5, #ARGV do members[#members + 1] = ARGV[i] end
 end
 local ended, changed = {{}}, {{}}
 local cutoff = '(' .. string.format('%d', now - tonumber(ARGV[3]))
@@ -135,9 +168,7 @@ for _, u in ipairs(members) do
     local v = ARGV[2] .. u
     redis.call('ZREMRANGEBYSCORE', v, '-inf', cutoff)
     local n = redis.call('ZCARD', v)
-    local last = tonumber(redis.call('HGET', room, 'viewers') or '0')
-    if n ~= last then
-      redis.call('HSET', room, 'viewers', n)
+    if due(room, n, now, tonumber(ARGV[4])) then
       changed[#changed + 1] = u
       changed[#changed + 1] = tostring(n)
     end

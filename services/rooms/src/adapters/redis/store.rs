@@ -9,10 +9,12 @@ use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{scripts, Keys};
 use crate::{
-    domain::{Cursor, LiveRoom, NewRoom, Rendition, SessionId, Title, Username, ViewerId},
+    domain::{
+        Cursor, LiveRoom, NewRoom, Rendition, SessionId, Title, Username, ViewerAddress, ViewerId,
+    },
     ports::{
-        CreateOutcome, Identity, RenewOutcome, RoomPage, RoomStore, SessionState, StoreError,
-        SweepOutcome,
+        CreateOutcome, HeartbeatOutcome, Identity, RenewOutcome, RoomPage, RoomStore, SessionState,
+        StoreError, SweepOutcome,
     },
 };
 
@@ -23,6 +25,10 @@ pub struct StoreSettings {
     pub lease: Duration,
     /// A viewer counts this long after their last heartbeat.
     pub viewer_window: Duration,
+    /// Distinct viewers one client address (IPv4, IPv6 /64) adds to one room at most.
+    pub viewers_per_address: u64,
+    /// A room's `viewers_changed` events are at least this far apart (later changes coalesce).
+    pub viewer_events_interval: Duration,
 }
 
 impl StoreSettings {
@@ -225,7 +231,8 @@ impl RedisRoomStore {
         invocation
             .arg(self.keys.room_prefix())
             .arg(self.keys.viewers_prefix())
-            .arg(ms(self.settings.viewer_window));
+            .arg(ms(self.settings.viewer_window))
+            .arg(ms(self.settings.viewer_events_interval));
         for name in candidates {
             invocation.arg(name);
         }
@@ -311,7 +318,12 @@ fn parse_room(hash: HashMap<String, String>) -> Option<LiveRoom> {
     Some(LiveRoom {
         user_id: hash.get("user_id")?.clone(),
         username: Username::parse(hash.get("username")?).ok()?,
-        title: hash.get("title").cloned().unwrap_or_default(),
+        // A title stored before a rule tightened (format characters) is shown as none.
+        title: hash
+            .get("title")
+            .and_then(|raw| Title::parse(raw).ok())
+            .map(|title| title.as_str().to_owned())
+            .unwrap_or_default(),
         session_id: hash.get("session_id")?.clone(),
         origin: hash.get("origin").cloned().unwrap_or_default(),
         started_at_ms: hash.get("started_at")?.parse().ok()?,
@@ -403,20 +415,31 @@ impl RoomStore for RedisRoomStore {
         &'a self,
         username: &'a Username,
         viewer: &'a ViewerId,
-    ) -> BoxFuture<'a, Result<Option<(u64, bool)>, StoreError>> {
+        address: ViewerAddress,
+    ) -> BoxFuture<'a, Result<Option<HeartbeatOutcome>, StoreError>> {
         async move {
-            let (count, changed): (i64, i64) = self
+            let (count, announce, counted): (i64, i64, i64) = self
                 .scripts
                 .heartbeat
                 .key(self.keys.room(username.as_str()))
                 .key(self.keys.viewers(username.as_str()))
+                .key(
+                    self.keys
+                        .viewer_address(username.as_str(), &address.to_string()),
+                )
                 .arg(viewer.as_str())
                 .arg(ms(self.settings.viewer_window))
                 .arg(MAX_TRACKED_VIEWERS)
+                .arg(self.settings.viewers_per_address)
+                .arg(ms(self.settings.viewer_events_interval))
                 .invoke_async(&mut self.conn())
                 .await
                 .map_err(store_error)?;
-            Ok(u64::try_from(count).ok().map(|count| (count, changed == 1)))
+            Ok(u64::try_from(count).ok().map(|viewers| HeartbeatOutcome {
+                viewers,
+                announce: announce == 1,
+                counted: counted == 1,
+            }))
         }
         .boxed()
     }
