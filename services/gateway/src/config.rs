@@ -188,8 +188,15 @@ mod tests {
             ("FERROCAST_ROOMS_HTTP_URL", "http://rooms:8082"),
             ("FERROCAST_GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
             ("FERROCAST_JWT_SECRET", "not ours"),
+            (
+                "FERROCAST_SERVICE_TOKEN",
+                "0123456789abcdef0123456789abcdef",
+            ),
+            ("FERROCAST_INGEST_NETWORKS", "10.0.0.0/8"),
         ])
         .expect("valid config");
+        assert!(config.ingest_networks.contains([10, 9, 8, 7].into()));
+        assert!(!config.ingest_networks.contains([127, 0, 0, 1].into()));
         assert_eq!(config.gateway_http_addr, "0.0.0.0:8080");
         assert_eq!(config.gateway_internal_addr, "127.0.0.1:9080");
         assert!(config
@@ -205,10 +212,29 @@ mod tests {
     }
 
     #[test]
+    fn the_service_token_follows_the_one_rule() {
+        let error = Config::default().validate().expect_err("no token");
+        assert!(
+            error.to_string().contains("FERROCAST_SERVICE_TOKEN"),
+            "{error}"
+        );
+        let dev = Config {
+            dev_mode: true,
+            ..Config::default()
+        };
+        assert!(dev.validate().is_ok());
+        let public = Config {
+            service_token: Some(Secret::new(ferrocast_kit::config::DEV_SERVICE_TOKEN)),
+            ..Config::default()
+        };
+        assert!(public.validate().is_err());
+    }
+
+    #[test]
     fn a_non_http_upstream_is_named_in_the_error() {
         let config = Config {
             users_http_url: "users:8081".into(),
-            ..Config::default()
+            ..Config::for_tests()
         };
         let error = config.validate().expect_err("invalid");
         assert!(

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{config, nginx, Rooms, Users};
+use crate::support::{config, nginx, nginx_config, Rooms, Users};
 
 #[tokio::test]
 async fn publish_with_valid_key_lists_the_room_under_its_username() {
@@ -132,7 +132,9 @@ async fn takeover_replaces_the_room_and_the_old_session_cannot_end_it() {
 #[tokio::test]
 async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
     let users = Users::start().await;
-    let rooms = Rooms::start(config(&users)).await;
+    let mut config = config(&users);
+    config.ingest_networks = "10.0.0.0/8".parse().unwrap();
+    let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let mut form = nginx("publish", "live", &alice.key, "4");
     form.push(("session_id", "6f1c2a"));
@@ -171,8 +173,7 @@ async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
 #[tokio::test]
 async fn relay_publish_into_the_hls_app_needs_a_fresh_key_publish() {
     let users = Users::start().await;
-    let mut config = config(&users);
-    config.rooms_nginx_hls_app = Some("hls".into());
+    let mut config = nginx_config(&users);
     config.rooms_nginx_push_url = "rtmp://127.0.0.1:19350".into();
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
@@ -209,9 +210,9 @@ async fn relay_publish_into_the_hls_app_needs_a_fresh_key_publish() {
 #[tokio::test]
 async fn nginx_update_with_a_rotated_key_is_refused_and_ends_the_room() {
     let users = Users::start().await;
-    let rooms = Rooms::start(config(&users)).await;
+    let rooms = Rooms::start(nginx_config(&users)).await;
     let alice = users.streamer().await;
-    assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
+    assert_eq!(rooms.publish(&alice.key, "1").await.status(), 302);
     assert_eq!(rooms.update(&alice.key, "1").await.status(), 200);
     let mut events = rooms.events().await;
 
@@ -230,7 +231,7 @@ async fn nginx_update_with_a_rotated_key_is_refused_and_ends_the_room() {
     assert!(!rooms.is_live(&alice.username).await);
 
     // The new key goes live as usual, and its updates pass the check.
-    assert_eq!(rooms.publish(&new_key, "2").await.status(), 200);
+    assert_eq!(rooms.publish(&new_key, "2").await.status(), 302);
     assert_eq!(rooms.update(&new_key, "2").await.status(), 200);
     assert!(rooms.is_live(&alice.username).await);
 }
@@ -238,9 +239,9 @@ async fn nginx_update_with_a_rotated_key_is_refused_and_ends_the_room() {
 #[tokio::test]
 async fn nginx_update_while_users_is_down_renews_the_live_room() {
     let mut users = Users::start().await;
-    let rooms = Rooms::start(config(&users)).await;
+    let rooms = Rooms::start(nginx_config(&users)).await;
     let alice = users.streamer().await;
-    assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
+    assert_eq!(rooms.publish(&alice.key, "1").await.status(), 302);
     users.stop().await;
 
     // Past the 2 s test lease: only renewals can keep the room.

@@ -143,20 +143,34 @@ impl Drop for Users {
     }
 }
 
+/// Where the rooms of tests are served from when a publish names no origin.
+pub const DEFAULT_ORIGIN: &str = "http://127.0.0.1:8083";
+
 /// A rooms config on the shared test Redis with a fresh key prefix.
 pub fn config(users: &Users) -> Config {
-    Config::for_tests(
+    let mut config = Config::for_tests(
         redis_url(),
         format!("{}:", unique_name("t_rooms_")),
         users.grpc_url(),
         SERVICE_TOKEN,
-    )
+    );
+    config.rooms_default_origin = Some(DEFAULT_ORIGIN.into());
+    config
+}
+
+/// [`config`] in nginx-rtmp mode: key publishes are pushed into the `hls` application.
+pub fn nginx_config(users: &Users) -> Config {
+    let mut config = config(users);
+    config.rooms_nginx_hls_app = Some("hls".into());
+    config
 }
 
 /// A rooms instance, in-process.
 pub struct Rooms {
     pub http_addr: SocketAddr,
     pub http: reqwest::Client,
+    /// nginx-rtmp mode: [`Rooms::publish`] and friends call as nginx does, without the token.
+    nginx: bool,
     shutdown: CancellationToken,
     running: Option<ferrocast_rooms::Running>,
 }
@@ -164,12 +178,14 @@ pub struct Rooms {
 impl Rooms {
     pub async fn start(config: Config) -> Self {
         let shutdown = CancellationToken::new();
+        let nginx = config.rooms_nginx_hls_app.is_some();
         let running = ferrocast_rooms::start(config, shutdown.clone())
             .await
             .expect("rooms starts");
         Self {
             http_addr: running.http_addr,
             http: client(),
+            nginx,
             shutdown,
             running: Some(running),
         }
@@ -200,19 +216,28 @@ impl Rooms {
             .expect("callback")
     }
 
-    /// nginx-rtmp's `publish` for `key` from connection `clientid` into `live`.
+    /// A `publish` for `key` from connection `clientid` into `live`: as nginx-rtmp sends it in
+    /// nginx-rtmp mode, else as our ingest does (the service token; the session named after the
+    /// connection, the default origin).
     pub async fn publish(&self, key: &str, clientid: &str) -> reqwest::Response {
-        self.callback(&nginx("publish", "live", key, clientid))
-            .await
+        self.call("publish", key, clientid).await
     }
 
     pub async fn update(&self, key: &str, clientid: &str) -> reqwest::Response {
-        self.callback(&nginx("update", "live", key, clientid)).await
+        self.call("update", key, clientid).await
     }
 
     pub async fn publish_done(&self, key: &str, clientid: &str) -> reqwest::Response {
-        self.callback(&nginx("publish_done", "live", key, clientid))
-            .await
+        self.call("publish_done", key, clientid).await
+    }
+
+    async fn call(&self, call: &str, key: &str, clientid: &str) -> reqwest::Response {
+        let form = nginx(call, "live", key, clientid);
+        if self.nginx {
+            self.callback(&form).await
+        } else {
+            self.ingest_callback(&form).await
+        }
     }
 
     /// Usernames listed by `GET /api/rooms`.
