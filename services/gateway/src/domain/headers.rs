@@ -30,10 +30,18 @@ pub enum Credentials {
     Strip,
 }
 
-/// The end-to-end headers of `headers`, without `Host` (the client sets the upstream's).
+/// Headers only ferrocast services may send each other: a browser's copy never goes upstream,
+/// whatever it hopes an upstream does with it.
+const INTERNAL_REQUEST_HEADERS: &[&str] = &["x-service-token", "x-forwarded-proto"];
+
+/// The end-to-end headers of `headers`, without `Host` (the client sets the upstream's) and the
+/// service-to-service headers.
 pub fn request_headers(headers: &HeaderMap, credentials: Credentials) -> HeaderMap {
     let mut out = end_to_end(headers);
     out.remove(header::HOST);
+    for name in INTERNAL_REQUEST_HEADERS {
+        out.remove(*name);
+    }
     if credentials == Credentials::Strip {
         out.remove(header::COOKIE);
         out.remove(header::AUTHORIZATION);
@@ -146,6 +154,18 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn a_browsers_service_headers_never_go_upstream() {
+        let input = map(&[
+            ("x-service-token", "guess"),
+            ("x-forwarded-proto", "https"),
+            ("accept", "*/*"),
+        ]);
+        let out = request_headers(&input, Credentials::Forward);
+        let names: Vec<_> = out.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["accept"]);
     }
 
     #[test]
