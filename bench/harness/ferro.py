@@ -162,6 +162,8 @@ class Ferrocast:
             "FERROCAST_HLS_SEGMENT_SECONDS": str(self.segment),
             "FERROCAST_HLS_PLAYLIST_WINDOW": str(self.window),
             "FERROCAST_GATEWAY_HTTP_ADDR": f"127.0.0.1:{p['gateway']}",
+            # Readiness and metrics: unread here; port 0 keeps parallel runs apart.
+            "FERROCAST_GATEWAY_INTERNAL_ADDR": "127.0.0.1:0",
             "FERROCAST_USERS_HTTP_URL": f"http://127.0.0.1:{p['users']}",
             "FERROCAST_ROOMS_HTTP_URL": f"http://127.0.0.1:{p['rooms']}",
             "FERROCAST_FRONTEND_DIR": str(ROOT / "frontend" / "dist"),

@@ -86,6 +86,8 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {} } 
     FERROCAST_HLS_ROOT: hlsRoot,
     FERROCAST_HLS_SEGMENT_SECONDS: '1',
     FERROCAST_GATEWAY_HTTP_ADDR: `127.0.0.1:${ports.gateway}`,
+    // Readiness and metrics: nothing here reads them; port 0 keeps parallel runs apart.
+    FERROCAST_GATEWAY_INTERNAL_ADDR: '127.0.0.1:0',
     FERROCAST_USERS_HTTP_URL: `http://127.0.0.1:${ports.users}`,
     FERROCAST_ROOMS_HTTP_URL: `http://127.0.0.1:${ports.rooms}`,
     FERROCAST_FRONTEND_DIR: join(ROOT, 'frontend', 'dist'),

@@ -37,16 +37,25 @@ pub fn handle() -> PrometheusHandle {
 
 /// `GET /metrics` in the Prometheus text format, plus request metrics on every route of `router`.
 pub fn instrument(router: Router) -> Router {
+    count_requests(routes(router))
+}
+
+/// Adds `GET /metrics` alone, for a listener of its own (the gateway's internal one).
+pub fn routes(router: Router) -> Router {
     let handle = handle();
-    router
-        .route(
-            "/metrics",
-            get(move || {
-                let handle = handle.clone();
-                async move { handle.render() }
-            }),
-        )
-        .layer(middleware::from_fn(record_request))
+    router.route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    )
+}
+
+/// Request metrics on every route of `router` without serving them: for a public listener whose
+/// metrics are scraped from another one.
+pub fn count_requests(router: Router) -> Router {
+    router.layer(middleware::from_fn(record_request))
 }
 
 async fn record_request(request: Request, next: Next) -> Response {

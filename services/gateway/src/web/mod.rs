@@ -1,5 +1,6 @@
 //! The gateway's HTTP surface: which prefix goes to which handler, and the layers every route
-//! shares (limits, metrics, security headers).
+//! shares (limits, metrics, security headers). The public router faces the internet; the
+//! internal one (readiness and metrics) listens elsewhere, for the orchestrator and Prometheus.
 
 mod error;
 mod proxy;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use axum::{routing::any, Router};
 use ferrocast_kit::{
+    client::TrustedProxies,
     health,
     http::{limits, RequestLimits},
     metrics,
@@ -28,11 +30,13 @@ pub struct AppState {
     pub directory: Arc<dyn OriginDirectory>,
 }
 
-/// The complete router, wrapped in request limits, metrics and security headers.
+/// The public router, wrapped in request limits, request metrics and security headers. It has
+/// `/healthz` (it says only "alive") but neither `/readyz` nor `/metrics`: those answer a JSON
+/// 404 here and live on [`internal_router`].
 pub fn router(
     state: Arc<AppState>,
     site: StaticSite,
-    checks: Vec<(&'static str, health::Check)>,
+    proxies: TrustedProxies,
     request_limits: RequestLimits,
 ) -> Router {
     // Only the frontend is compressed here: upstreams compress their own answers, and SSE must
@@ -51,8 +55,9 @@ pub fn router(
         .route("/hls/{*rest}", any(proxy::hls))
         .route("/hls", any(error::not_found))
         .with_state(state);
-    // The services' private prefixes and unknown API paths answer a JSON 404, never the SPA.
-    let hidden = ["/api", "/internal", "/callbacks"]
+    // The services' private prefixes, unknown API paths and the operations endpoints served on
+    // the internal listener answer a JSON 404, never the SPA.
+    let hidden = ["/api", "/internal", "/callbacks", "/metrics", "/readyz"]
         .into_iter()
         .fold(routes, |router, prefix| {
             router
@@ -61,6 +66,18 @@ pub fn router(
         })
         .fallback_service(frontend);
 
-    let observed = metrics::instrument(health::routes(hidden, checks));
-    security::headers(limits(observed, request_limits))
+    let observed = metrics::count_requests(health::liveness(hidden));
+    security::headers(limits(observed, request_limits), proxies)
+}
+
+/// The internal listener's router: `/healthz`, `/readyz` (failures name the upstream and why)
+/// and `/metrics`.
+pub fn internal_router(
+    checks: Vec<(&'static str, health::Check)>,
+    request_limits: RequestLimits,
+) -> Router {
+    limits(
+        metrics::routes(health::routes(Router::new(), checks)),
+        request_limits,
+    )
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use utoipa::ToSchema;
 
 use super::{SessionId, Username};
@@ -12,11 +13,18 @@ use super::{SessionId, Username};
 pub const TITLE_MAX_CHARS: usize = 140;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("title must be 1-{TITLE_MAX_CHARS} characters without control characters")]
+#[error("title must be 1-{TITLE_MAX_CHARS} characters without control, format (invisible, bidi) or line separator characters")]
 pub struct TitleError;
 
-/// A room title: trimmed, 1-140 characters, no control characters (they would break the
-/// one-line SSE `data:` framing and terminal logs).
+/// A room title: trimmed, 1-140 characters, shown as one line of plain text to every viewer.
+///
+/// Refused: control characters (they would break the one-line SSE `data:` framing and terminal
+/// logs), line and paragraph separators (line breaks by another name), and format characters,
+/// Unicode category Cf: bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder the
+/// text around them, so a title can render as something it does not contain (and spill into the
+/// streamer's name beside it); zero-width characters and tags hide text or make two titles look
+/// alike. The price: emoji joined by U+200D (family, profession emoji) and subdivision flags are
+/// refused too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
@@ -24,7 +32,7 @@ impl Title {
     pub fn parse(raw: &str) -> Result<Self, TitleError> {
         let trimmed = raw.trim();
         let count = trimmed.chars().count();
-        if (1..=TITLE_MAX_CHARS).contains(&count) && !trimmed.chars().any(char::is_control) {
+        if (1..=TITLE_MAX_CHARS).contains(&count) && trimmed.chars().all(displayable) {
             Ok(Self(trimmed.to_owned()))
         } else {
             Err(TitleError)
@@ -34,6 +42,17 @@ impl Title {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `c` may appear in a title (see [`Title`]).
+fn displayable(c: char) -> bool {
+    !c.is_control()
+        && !matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
 }
 
 /// One rendition of a room's HLS ladder, as the ingest reports it in its updates.
@@ -173,6 +192,46 @@ mod tests {
         assert!(Title::parse(&"é".repeat(140)).is_ok());
         assert!(Title::parse(&"é".repeat(141)).is_err());
         assert!(Title::parse("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn titles_refuse_format_characters_and_line_separators() {
+        let refused = [
+            // Soft hyphen, Arabic letter mark, Mongolian vowel separator.
+            "\u{00AD}\u{061C}\u{180E}",
+            // Zero-width space, non-joiner and joiner, left-to-right and right-to-left marks.
+            "\u{200B}\u{200C}\u{200D}\u{200E}\u{200F}",
+            // Bidi embeddings and overrides, then isolates.
+            "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2066}\u{2067}\u{2068}\u{2069}",
+            // Word joiner and invisible operators, byte order mark, interlinear annotation, tags.
+            "\u{2060}\u{2061}\u{2062}\u{2063}\u{2064}\u{FEFF}\u{FFF9}\u{FFFA}\u{FFFB}",
+            "\u{E0001}\u{E0020}\u{E007F}",
+        ]
+        .concat();
+        for c in refused.chars() {
+            for title in [format!("a{c}b"), format!("{c}ab"), format!("ab{c}")] {
+                assert_eq!(Title::parse(&title), Err(TitleError), "U+{:04X}", c as u32);
+            }
+        }
+        // Line and paragraph separators are whitespace: trimmed at the ends, refused inside.
+        for c in ['\u{2028}', '\u{2029}'] {
+            assert_eq!(Title::parse(&format!("a{c}b")), Err(TitleError));
+            assert_eq!(
+                Title::parse(&format!("{c}ab{c}")).map(|t| t.0),
+                Ok("ab".into())
+            );
+        }
+        // Scripts, marks, emoji and variation selectors that are not Cf stay allowed.
+        for title in [
+            "שלום עולם",
+            "مرحبا",
+            "café",
+            "🎮 speedrun",
+            "❤\u{FE0F} chill",
+            "日本語",
+        ] {
+            assert!(Title::parse(title).is_ok(), "{title}");
+        }
     }
 
     #[test]

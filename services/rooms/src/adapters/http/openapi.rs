@@ -1,4 +1,6 @@
-//! `GET /api/rooms/openapi.json`: the OpenAPI document of the public REST surface.
+//! `GET /api/rooms/openapi.json`: the OpenAPI document of the public REST surface. It is served
+//! to the internet through the gateway, so the internal room lookup (which names ingest origins)
+//! is left out: it is documented in docs/api.md for operators.
 
 use axum::Json;
 use utoipa::OpenApi;
@@ -17,8 +19,7 @@ use crate::domain::{Rendition, RoomView};
         rooms::get_one,
         rooms::heartbeat,
         rooms::get_title,
-        rooms::set_title,
-        rooms::internal
+        rooms::set_title
     ),
     components(schemas(
         RoomView,
@@ -26,8 +27,7 @@ use crate::domain::{Rendition, RoomView};
         rooms::RoomList,
         rooms::Heartbeat,
         rooms::Viewers,
-        rooms::TitleBody,
-        rooms::InternalRoom
+        rooms::TitleBody
     ))
 )]
 pub struct ApiDoc;
