@@ -119,7 +119,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     tasks.spawn(serve(
         http_listener,
         router,
-        ServerLimits::default(),
+        ServerLimits {
+            max_connections_per_address: config.http_max_connections_per_address,
+            trusted_proxies: config.trusted_proxies.clone(),
+            ..ServerLimits::default()
+        },
         shutdown,
     ));
     tasks.spawn(grpc_server);

@@ -11,7 +11,7 @@ use super::{
     flv::TagKind,
     native::NativeRendition,
     segmenter::{Segmenter, SegmenterError},
-    window::Window,
+    window::{SharedTarget, Window},
 };
 use crate::hls::{HlsRegistry, PublishedPlaylist};
 
@@ -32,6 +32,8 @@ pub struct RungPlan {
     pub registry: HlsRegistry,
     pub username: String,
     pub session_id: String,
+    /// The target duration every rung of the stream advertises.
+    pub target: SharedTarget,
 }
 
 impl RungPlan {
@@ -48,7 +50,8 @@ impl RungPlan {
 
     /// Creates the rendition folder and starts publishing to the origin with `segmenter`.
     pub async fn start(self, segmenter: Segmenter) -> Result<NativeRendition, String> {
-        let mut window = Window::new(self.window, self.segment_seconds);
+        let mut window =
+            Window::new(self.window, self.segment_seconds).sharing_target(self.target.clone());
         if let Some(part_ms) = self.part_ms {
             window = window.with_parts(part_ms);
         }

@@ -4,7 +4,7 @@
 //! Segments start at keyframes and follow ffmpeg's HLS muxer rule, so they line up with the
 //! transcoded rungs' segments (which take their keyframes from the source): a segment ends at
 //! the first keyframe whose time since the start reaches the next multiple of the target
-//! length. A timestamp jump (the publisher's clock restarted) starts a new segment behind a
+//! length, within half a frame (encoders round timestamps to whole milliseconds). A timestamp jump (the publisher's clock restarted) starts a new segment behind a
 //! discontinuity. Pure: packets in, finished segments out.
 //!
 //! With a part length set, each segment is also cut into partial segments for low-latency HLS
@@ -286,7 +286,11 @@ impl Segmenter {
         self.last_video_dts = Some(dts);
 
         let starts_run = self.open.is_none();
-        let due = keyframe && pts - self.anchor_ms >= self.target_ms * (self.cuts + 1);
+        // FLV timestamps are whole milliseconds, so encoders round: OBS's first two keyframes
+        // come 999 ms apart at a 1 s keyframe interval. A keyframe within half a frame of the
+        // due time is on time; a strict comparison would skip it and make a double segment.
+        let tolerance = self.frame_ms / 2;
+        let due = keyframe && pts - self.anchor_ms + tolerance >= self.target_ms * (self.cuts + 1);
         let forced = self.open.as_ref().is_some_and(|open| {
             dts - open.start_ms >= MAX_SEGMENT_MS.max(self.target_ms * 10)
                 || open.len() >= MAX_SEGMENT_BYTES
@@ -498,6 +502,68 @@ mod tests {
             assert_eq!(segment.chunks[0][..3], [0x47, 0x40, 0x00]);
             assert!(!segment.discontinuity);
         }
+    }
+
+    /// Keyframe times of OBS Studio 29 at "keyframe interval 1 s", 30 fps, as its FLV carried
+    /// them: the first two 999 ms apart, every later pair 1 000 ms.
+    const OBS_KEYFRAMES_MS: [u32; 6] = [66, 1065, 2065, 3065, 4065, 5065];
+
+    /// Pictures every 33–34 ms (OBS's rounding of 1000/30) from `OBS_KEYFRAMES_MS[0]`, keyframes
+    /// at the captured times.
+    fn obs_pictures(keyframes: &[u32], end_ms: u32) -> Vec<(u32, bool)> {
+        let start = keyframes[0];
+        let mut pictures = Vec::new();
+        let mut frame = 0u32;
+        loop {
+            let at = start + frame * 1000 / 30;
+            if at >= end_ms {
+                break;
+            }
+            // The picture nearest each captured keyframe time is that keyframe, at its time.
+            match keyframes
+                .iter()
+                .find(|k| at <= **k && **k < at + 1000 / 30 + 1)
+            {
+                Some(k) => pictures.push((*k, true)),
+                None => pictures.push((at, false)),
+            }
+            frame += 1;
+        }
+        pictures.dedup_by_key(|(at, _)| *at);
+        pictures
+    }
+
+    #[test]
+    fn obs_keyframes_rounded_to_999_ms_still_cut_one_second_segments() {
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        let mut segments = Vec::new();
+        for (at, keyframe) in obs_pictures(&OBS_KEYFRAMES_MS, 5_500) {
+            segments.extend(
+                segmenter
+                    .push(&picture(at, keyframe))
+                    .expect("video")
+                    .segment,
+            );
+        }
+        let durations = durations(&segments);
+        assert_eq!(durations, [999, 1000, 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_keyframe_more_than_half_a_frame_early_waits_for_the_next() {
+        // A keyframe 40 ms before the due time (more than half of a 33 ms frame) is not on
+        // time: the segment runs on to the next keyframe, as ffmpeg's muxer would.
+        let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
+        let mut segments = Vec::new();
+        for (at, keyframe) in obs_pictures(&[0, 960, 2000, 3000], 3_500) {
+            segments.extend(
+                segmenter
+                    .push(&picture(at, keyframe))
+                    .expect("video")
+                    .segment,
+            );
+        }
+        assert_eq!(durations(&segments), [2000, 1000]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use super::{
     flv::{self, VideoBody},
     metrics as names, outputs,
     pipeline::{Pipeline, Shared},
+    window::SharedTarget,
 };
 use crate::{
     hls::{self, HlsRegistry},
@@ -137,6 +138,7 @@ impl Transcoder for FfmpegTranscoder {
                 shutdown: self.shutdown.clone(),
                 failed: failed_tx,
                 tasks: self.tasks.clone(),
+                target: SharedTarget::default(),
             };
             let task = self.tasks.spawn(pipeline.run());
             Ok(Box::new(FfmpegSink {

@@ -4,7 +4,9 @@
 //! A segment that slid out of the playlist stays on disk for its own duration plus that of the
 //! longest playlist that listed it (RFC 8216 6.2.2), so a player that read any earlier version
 //! can still fetch every segment it names. Per RFC 8216 the discontinuity sequence counts every
-//! `#EXT-X-DISCONTINUITY` that slid out, and the target duration never shrinks.
+//! `#EXT-X-DISCONTINUITY` that slid out, and the target duration never shrinks. Every rendition of
+//! one stream advertises the same target duration ([`SharedTarget`]), the longest any of them
+//! needs, so a player switching rungs sees one timing.
 //!
 //! With parts (low-latency HLS, RFC 8216bis 4.4.4.9) the playlist also lists the partial segments
 //! of its last [`PART_SEGMENTS`] segments and of the segment in progress, and tells the player to
@@ -16,7 +18,13 @@
 //! and shifts its timeline by a segment at every such reload. The file on disk leaves parts out:
 //! it is read only once the stream ended, when there is no live edge to be near.
 
-use std::collections::VecDeque;
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
 
 use chrono::{DateTime, Utc};
 use m3u8_rs::{ExtTag, MediaPlaylist, MediaSegment};
@@ -56,6 +64,21 @@ struct PartEntry {
     independent: bool,
 }
 
+/// The target duration, in seconds, the renditions of one stream share: each raises it to what
+/// its own segments need, and each renders the shared value.
+#[derive(Debug, Clone, Default)]
+pub struct SharedTarget(Arc<AtomicU64>);
+
+impl SharedTarget {
+    fn raise(&self, seconds: u64) -> u64 {
+        self.0.fetch_max(seconds, Ordering::Relaxed).max(seconds)
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Window {
     capacity: usize,
@@ -73,6 +96,8 @@ pub struct Window {
     part_target_ms: Option<u64>,
     /// Parts of the segment in progress.
     open_parts: Vec<PartEntry>,
+    /// The stream's target duration, when other renditions share it.
+    shared_target: Option<SharedTarget>,
 }
 
 impl Window {
@@ -88,7 +113,24 @@ impl Window {
             longest_playlist_ms: 0,
             part_target_ms: None,
             open_parts: Vec::new(),
+            shared_target: None,
         }
+    }
+
+    /// Advertises the target duration shared with the stream's other renditions.
+    pub fn sharing_target(mut self, shared: SharedTarget) -> Self {
+        shared.raise(self.target_seconds);
+        self.shared_target = Some(shared);
+        self
+    }
+
+    /// The target duration to advertise: this rendition's, or the stream's when shared.
+    fn target_seconds(&self) -> u64 {
+        self.shared_target
+            .as_ref()
+            .map_or(self.target_seconds, |shared| {
+                shared.get().max(self.target_seconds)
+            })
     }
 
     /// Lists parts no longer than `part_target_ms` (low-latency HLS).
@@ -144,6 +186,9 @@ impl Window {
     ) -> Vec<String> {
         // EXTINF rounded to the nearest second must not exceed the target duration.
         self.target_seconds = self.target_seconds.max((duration_ms + 500) / 1000);
+        if let Some(shared) = &self.shared_target {
+            self.target_seconds = shared.raise(self.target_seconds);
+        }
         // The playlist that lists it, and no longer lists whatever slides out, is published
         // once it is complete.
         self.elapsed_ms = self.elapsed_ms.saturating_add(duration_ms);
@@ -170,7 +215,7 @@ impl Window {
         // With parts it also spans the segment in progress, up to a target duration more.
         let in_progress_ms = self
             .part_target_ms
-            .map_or(0, |_| self.target_seconds * 1000);
+            .map_or(0, |_| self.target_seconds() * 1000);
         self.longest_playlist_ms = self.longest_playlist_ms.max(listed_ms + in_progress_ms);
         let mut expired = Vec::new();
         while let Some(oldest) = self.retired.front() {
@@ -204,7 +249,7 @@ impl Window {
         let parts_from = self.first_with_parts();
         let playlist = MediaPlaylist {
             version: Some(3),
-            target_duration: self.target_seconds,
+            target_duration: self.target_seconds(),
             media_sequence: self.first_sequence,
             discontinuity_sequence: self.discontinuity_sequence,
             independent_segments: true,
@@ -393,6 +438,24 @@ mod tests {
             !ended.contains("PRELOAD-HINT"),
             "nothing comes after the end: {ended}"
         );
+    }
+
+    #[test]
+    fn renditions_sharing_a_target_all_advertise_the_longest() {
+        let shared = SharedTarget::default();
+        let mut copy = Window::new(3, 1).sharing_target(shared.clone());
+        let mut rung = Window::new(3, 1).sharing_target(shared);
+        rung.push("r0.ts".into(), 1000, false, None);
+        copy.push("c0.ts".into(), 1999, false, None);
+        for text in [copy.render(false, None), rung.render(false, None)] {
+            assert!(text.contains("#EXT-X-TARGETDURATION:2\n"), "{text}");
+        }
+        let alone = {
+            let mut window = Window::new(3, 1);
+            window.push("a0.ts".into(), 1000, false, None);
+            window.render(false, None)
+        };
+        assert!(alone.contains("#EXT-X-TARGETDURATION:1\n"), "{alone}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use super::{
     config::MediaConfig,
     ladder, metrics as names, outputs,
     source::{Role, Source},
+    window::SharedTarget,
 };
 use crate::{
     hls::HlsRegistry,
@@ -76,6 +77,8 @@ pub struct Pipeline {
     pub shutdown: CancellationToken,
     pub failed: watch::Sender<Option<String>>,
     pub tasks: TaskTracker,
+    /// The target duration the stream's natively written rungs share.
+    pub target: SharedTarget,
 }
 
 enum Ending {

@@ -159,6 +159,7 @@ impl Pipeline {
             registry: self.registry.clone(),
             username: self.publisher.username.clone(),
             session_id: self.publisher.session_id.clone(),
+            target: self.target.clone(),
         }
     }
 
