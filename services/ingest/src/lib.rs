@@ -25,7 +25,6 @@ use adapters::{rooms::HttpRoomCallbacks, users::GrpcKeyAuthenticator};
 use hls::HlsRegistry;
 use media::FfmpegTranscoder;
 use ports::Transcoder;
-use rtmp::admission::Admission;
 use session::SessionDeps;
 
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +124,7 @@ async fn serve(
     tasks.spawn(rtmp::server::run(
         rtmp_listener,
         Arc::new(config.connection_settings()),
-        Admission::new(
+        ferrocast_kit::admission::Admission::new(
             config.ingest_max_connections,
             config.ingest_max_connections_per_ip,
         ),
@@ -142,12 +141,18 @@ async fn serve(
         shards => shards,
     };
     let origin = hls::Origin::new(registry, files);
-    let (http_addr, http_stopped) = serve_http(&config.ingest_http_addr, shards, origin, shutdown)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.ingest_http_addr.clone(),
-            source,
-        })?;
+    let (http_addr, http_stopped) = serve_http(
+        &config.ingest_http_addr,
+        shards,
+        config.http_limits(),
+        origin,
+        shutdown,
+    )
+    .await
+    .map_err(|source| StartError::Bind {
+        addr: config.ingest_http_addr.clone(),
+        source,
+    })?;
     tasks.spawn(http_stopped);
     tracing::info!(%rtmp_addr, %http_addr, "ingest listening");
     Ok(Running {
@@ -162,6 +167,7 @@ async fn serve(
 pub async fn serve_http(
     addr: &str,
     shards: usize,
+    limits: ServerLimits,
     origin: hls::Origin,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
@@ -175,23 +181,17 @@ pub async fn serve_http(
         hls::routes(origin.clone()),
         RequestLimits::default(),
     ));
-    ferrocast_kit::http::serve_sharded(
-        addr,
-        shards,
-        ServerLimits::default(),
-        shutdown,
-        move |peer| {
-            // One reference count per request, not a clone of each part.
-            let shared = Arc::new((origin.clone(), router.clone()));
-            hyper::service::service_fn(move |request| {
-                let shared = shared.clone();
-                async move {
-                    let (origin, router) = &*shared;
-                    hls::edge::respond(origin, router, peer, request).await
-                }
-            })
-        },
-    )
+    ferrocast_kit::http::serve_sharded(addr, shards, limits, shutdown, move |peer| {
+        // One reference count per request, not a clone of each part.
+        let shared = Arc::new((origin.clone(), router.clone()));
+        hyper::service::service_fn(move |request| {
+            let shared = shared.clone();
+            async move {
+                let (origin, router) = &*shared;
+                hls::edge::respond(origin, router, peer, request).await
+            }
+        })
+    })
     .await
 }
 

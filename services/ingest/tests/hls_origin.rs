@@ -40,6 +40,7 @@ async fn origin() -> Origin {
     let (addr, _stopped) = ferrocast_ingest::serve_http(
         "127.0.0.1:0",
         2,
+        ferrocast_kit::http::ServerLimits::default(),
         hls::Origin::new(
             registry.clone(),
             hls::FileCache::new(64 * 1024 * 1024, true),

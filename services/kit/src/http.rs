@@ -289,7 +289,9 @@ pub async fn serve_service<S, B, M>(
         let (limits, shutdown, abort) = (limits.clone(), shutdown.clone(), abort.clone());
         connections.spawn(async move {
             let mut connection = std::pin::pin!(connection);
-            let watchdog = tokio::time::sleep_until(Instant::now() + limits.header_read_timeout);
+            // First look at whichever deadline can come first; the verdict names the next.
+            let first_look = limits.header_read_timeout.min(limits.idle_timeout);
+            let watchdog = tokio::time::sleep_until(Instant::now() + first_look);
             let mut watchdog = std::pin::pin!(watchdog);
             let mut closing = false;
             loop {

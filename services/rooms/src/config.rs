@@ -174,6 +174,10 @@ impl Config {
             !self.rooms_key_prefix.contains(char::is_whitespace),
             "FERROCAST_ROOMS_KEY_PREFIX must not contain spaces",
         )?;
+        ensure(
+            self.http_max_connections_per_address > 0,
+            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
+        )?;
         if let Some(origin) = &self.rooms_default_origin {
             // The gateway proxies viewers to it: only plain http(s) base URLs.
             crate::domain::OriginUrl::parse(origin)
@@ -232,6 +236,30 @@ mod tests {
             ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
         assert!(dev.validate().is_ok());
         assert_eq!(dev.service_token(), DEV_SERVICE_TOKEN);
+    }
+
+    #[test]
+    fn listener_limits_trust_the_local_gateway_unless_told_otherwise() {
+        let config: Config =
+            ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
+        assert!(config.trusted_proxies.contains([127, 0, 0, 1].into()));
+        assert!(!config.trusted_proxies.contains([127, 0, 0, 2].into()));
+        assert_eq!(config.http_max_connections_per_address, 64);
+        let config: Config = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_DEV_MODE", "true"),
+            ("FERROCAST_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+        ])
+        .expect("parses");
+        assert!(config.trusted_proxies.contains([10, 9, 8, 7].into()));
+        assert!(!config.trusted_proxies.contains([127, 0, 0, 1].into()));
+        let error = config.validate().expect_err("a cap of 0 refuses everyone");
+        assert!(
+            error
+                .to_string()
+                .contains("FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -228,6 +228,10 @@ impl Config {
             (60..=86_400).contains(&self.token_ttl_seconds),
             "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60 and 86400",
         )?;
+        ensure(
+            self.http_max_connections_per_address > 0,
+            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
+        )?;
         let jwt_secret = self.secret(
             "FERROCAST_JWT_SECRET",
             self.jwt_secret.as_ref(),

@@ -2,7 +2,6 @@
 //! in [`guard`] before rml_rtmp parses it, and turns an authorised publish into media packets
 //! for the session layer.
 
-pub mod admission;
 pub mod amf;
 pub mod connection;
 pub mod guard;

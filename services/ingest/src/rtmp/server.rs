@@ -10,13 +10,11 @@ use std::{
     time::Duration,
 };
 
+use ferrocast_kit::admission::Admission;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::{
-    admission::Admission,
-    connection::{self, ConnectionSettings},
-};
+use super::connection::{self, ConnectionSettings};
 use crate::session::SessionDeps;
 
 /// Accepts until `shutdown` fires, then waits for every connection task to end.

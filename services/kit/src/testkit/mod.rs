@@ -6,6 +6,7 @@
 
 mod document_store;
 mod logs;
+pub mod raw_h2;
 mod tmpfs;
 
 use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, time::Duration};
