@@ -2,6 +2,9 @@
 //! set through rooms' callback, another user's stream ended through it, a room record pointing
 //! elsewhere, and an origin answering with headers of its choosing.
 
+// A panic is how a test reports a broken precondition.
+#![allow(clippy::unwrap_used)]
+
 use std::{
     net::SocketAddr,
     sync::{
