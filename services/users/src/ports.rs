@@ -1,5 +1,6 @@
-//! The one port the use cases need: where users live. The MongoDB adapter implements it; the
-//! trait keeps the use cases free of driver types and lets them be read without the store.
+//! The ports the use cases need: where users live, and where the rate-limit counters every
+//! replica shares are kept. The MongoDB adapters implement them; the traits keep the use cases
+//! free of driver types and let them be read without the store.
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -70,4 +71,17 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Answers quickly whether the store is reachable (readiness).
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
+}
+
+/// Counters of rate-limited actions, shared by every replica (so a limit holds however many
+/// replicas a client's requests are spread over). Each counter belongs to one fixed window and
+/// is removed by the store once the window is over.
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Atomically adds one to the counter `id` (created at 0 when absent, kept until
+    /// `expires_at`) and returns the new count.
+    fn count(&self, id: &str, expires_at: DateTime<Utc>) -> BoxFuture<'_, StoreResult<u64>>;
+
+    /// Takes one back from the counter `id`, if it still exists (an attempt that turned out not
+    /// to count, such as a login with the right password).
+    fn uncount(&self, id: &str) -> BoxFuture<'_, StoreResult<()>>;
 }

@@ -1,7 +1,8 @@
 //! The use cases: signup, login, who-am-I, stream key rotation and the lookups other services
 //! make. Both edges (REST and gRPC) call these and map [`AccountError`] once to their statuses.
+//! Signup, login and rotation are rate limited first ([`Throttle`]), before any hashing.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::Utc;
 
@@ -14,6 +15,7 @@ use crate::{
         FieldErrors, Login, NewUser, Password, StreamKey, StreamKeyInfo, User, UserId, Username,
     },
     ports::{StoreError, UniqueField, UserStore},
+    throttle::Throttle,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,10 @@ pub enum AccountError {
     /// whether the user exists; the store lookup and the wait are the same either way.
     #[error("too busy")]
     Busy,
+    /// Over a rate limit: retry after this many seconds. The same for unknown and existing
+    /// accounts.
+    #[error("rate limited")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -79,14 +85,21 @@ pub struct Accounts {
     store: Arc<dyn UserStore>,
     hasher: PasswordHasher,
     tokens: TokenIssuer,
+    throttle: Throttle,
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn UserStore>, hasher: PasswordHasher, tokens: TokenIssuer) -> Self {
+    pub fn new(
+        store: Arc<dyn UserStore>,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        throttle: Throttle,
+    ) -> Self {
         Self {
             store,
             hasher,
             tokens,
+            throttle,
         }
     }
 
@@ -94,7 +107,9 @@ impl Accounts {
         self.tokens.lifetime().as_secs()
     }
 
-    pub async fn signup(&self, form: NewUser) -> AccountResult<User> {
+    /// Signs up a user for a request from `client`.
+    pub async fn signup(&self, form: NewUser, client: IpAddr) -> AccountResult<User> {
+        self.throttle.signup(client).await?;
         let hash = self.hasher.hash(form.password).await?;
         let user = User {
             id: UserId::generate(),
@@ -108,13 +123,20 @@ impl Accounts {
     }
 
     /// Checks the password and issues an access token. Unknown user, malformed login and wrong
-    /// password all cost one argon2 verification and give the same error.
-    pub async fn login(&self, login: &str, password: String) -> AccountResult<(User, AccessToken)> {
-        let result = self.check_credentials(login, password).await;
+    /// password all cost one argon2 verification and give the same error; a rate-limited
+    /// attempt costs none.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: String,
+        client: IpAddr,
+    ) -> AccountResult<(User, AccessToken)> {
+        let result = self.limited_check(login, password, client).await;
         let outcome = match &result {
             Ok(_) => "success",
             Err(AccountError::InvalidCredentials) => "invalid_credentials",
             Err(AccountError::Busy) => "busy",
+            Err(AccountError::RateLimited { .. }) => "rate_limited",
             Err(_) => "error",
         };
         metrics::counter!("users_logins_total", "result" => outcome).increment(1);
@@ -125,6 +147,22 @@ impl Accounts {
         let token = self.tokens.issue(&user)?;
         tracing::info!(user_id = user.id.as_str(), "user logged in");
         Ok((user, token))
+    }
+
+    /// The password check behind the login limits. Only a wrong password keeps its count on
+    /// the login name: a right one, or a check that never ran (shed, store down), gives it back.
+    async fn limited_check(
+        &self,
+        login: &str,
+        password: String,
+        client: IpAddr,
+    ) -> AccountResult<User> {
+        let counted = self.throttle.login(client, login).await?;
+        let result = self.check_credentials(login, password).await;
+        if !matches!(result, Err(AccountError::InvalidCredentials)) {
+            self.throttle.hand_back(counted).await;
+        }
+        result
     }
 
     async fn check_credentials(&self, login: &str, password: String) -> AccountResult<User> {
@@ -166,7 +204,9 @@ impl Accounts {
     pub async fn rotate_stream_key(
         &self,
         user_id: &UserId,
+        client: IpAddr,
     ) -> AccountResult<(StreamKey, StreamKeyInfo)> {
+        self.throttle.key_rotation(client, user_id).await?;
         let key = StreamKey::generate();
         let info = StreamKeyInfo {
             prefix: key.display_prefix(),

@@ -1,5 +1,6 @@
-//! `start`: config → store → hasher/tokens → REST and gRPC servers on their listeners, and the
-//! `Running` handle tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
+//! `start`: config → store (and its rate-limit counters) → hasher/tokens → REST and gRPC servers
+//! on their listeners, and the `Running` handle tests and `main` wait on. Every task it spawns
+//! ends when `shutdown` fires.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -17,11 +18,13 @@ use crate::{
         key_cache::CachedStreamKeys,
         mongo::MongoUserStore,
         passwords::{HashError, PasswordHasher},
+        rate_limits::MongoRateLimiter,
         tokens::TokenIssuer,
     },
     config::Config,
     ports::{StoreError, UserStore},
     service::Accounts,
+    throttle::Throttle,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,12 @@ impl Running {
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
     let resolved = config.resolve()?;
     let store = MongoUserStore::connect(&config.mongodb_url, &config.mongodb_database).await?;
+    // The counters live in the accounts' store, shared by every replica, so a limit holds
+    // however a client's requests are spread over replicas.
+    let throttle = Throttle::new(
+        Arc::new(MongoRateLimiter::new(store.database()).await?),
+        config.rate_limits(),
+    );
     // A login flood may take every core but one: the rest of this process (token checks, gRPC
     // key lookups) and whatever shares the machine keep a core. With every core hashing, GET
     // /api/rooms on the same 2-core machine saw a p99 of 111 ms during a 200-login flood (A3).
@@ -84,7 +93,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             Duration::from_millis(ms),
         )),
     };
-    let accounts = Arc::new(Accounts::new(store, hasher, tokens));
+    let accounts = Arc::new(Accounts::new(store, hasher, tokens, throttle));
 
     let (http_listener, http_addr) =
         bind(&config.http_addr)
@@ -106,6 +115,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let router = http::router(AppState {
         accounts: accounts.clone(),
         cookie_secure: config.cookie_secure,
+        trusted_proxies: config.trusted_proxies.clone(),
     });
     let grpc_server = grpc::serve(
         grpc_listener,

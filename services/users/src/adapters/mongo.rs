@@ -120,6 +120,11 @@ impl MongoUserStore {
         Ok(())
     }
 
+    /// The database the store lives in, for the other collections of this service.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
     async fn find_one(&self, filter: Document) -> StoreResult<Option<(User, PasswordHash)>> {
         match with_deadline(self.users.find_one(filter)).await? {
             Some(document) => document.into_user().map(Some),
@@ -218,7 +223,7 @@ impl UserStore for MongoUserStore {
     }
 }
 
-async fn with_deadline<T>(
+pub(crate) async fn with_deadline<T>(
     operation: impl IntoFuture<Output = mongodb::error::Result<T>>,
 ) -> StoreResult<T> {
     match tokio::time::timeout(OPERATION_TIMEOUT, operation.into_future()).await {
@@ -227,7 +232,7 @@ async fn with_deadline<T>(
     }
 }
 
-fn to_bson_time(time: DateTime<Utc>) -> BsonDateTime {
+pub(crate) fn to_bson_time(time: DateTime<Utc>) -> BsonDateTime {
     BsonDateTime::from_millis(time.timestamp_millis())
 }
 

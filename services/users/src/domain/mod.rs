@@ -3,12 +3,14 @@
 
 mod email;
 mod password;
+mod rate_limit;
 mod stream_key;
 mod user;
 mod username;
 
 pub use email::Email;
 pub use password::{Password, PasswordHash};
+pub use rate_limit::{Action, CounterKey, RateLimit, RateLimits, Verdict, Window};
 pub use stream_key::{StreamKey, StreamKeyHash};
 pub use user::{Login, NewUser, StreamKeyInfo, User, UserId};
 pub use username::Username;

@@ -133,6 +133,8 @@ impl From<AccountError> for Status {
                 Status::unavailable("user store unavailable")
             }
             AccountError::Busy => Status::resource_exhausted("too busy; retry shortly"),
+            // No gRPC method is rate limited today; kept exhaustive for when one is.
+            AccountError::RateLimited { .. } => Status::resource_exhausted("rate limited"),
             AccountError::Internal(reason) => {
                 tracing::error!(%reason, "internal error");
                 Status::internal("internal error")

@@ -30,6 +30,8 @@ pub enum ApiError {
     Unavailable(String),
     /// Shed under load: 503 with `Retry-After`.
     Busy,
+    /// Over a rate limit: 429 with `Retry-After` in seconds.
+    RateLimited(u64),
     Internal(String),
 }
 
@@ -43,6 +45,9 @@ impl From<AccountError> for ApiError {
             AccountError::NotFound => Self::NotFound("not found"),
             AccountError::Unavailable(reason) => Self::Unavailable(reason),
             AccountError::Busy => Self::Busy,
+            AccountError::RateLimited {
+                retry_after_seconds,
+            } => Self::RateLimited(retry_after_seconds),
             AccountError::Internal(reason) => Self::Internal(reason),
         }
     }
@@ -106,6 +111,14 @@ impl IntoResponse for ApiError {
                 let retry_after = [(header::RETRY_AFTER, BUSY_RETRY_AFTER_SECONDS)];
                 return (StatusCode::SERVICE_UNAVAILABLE, retry_after, Json(body)).into_response();
             }
+            Self::RateLimited(seconds) => {
+                // One body for every limit and every account, known or not: the 429 must not
+                // become the oracle the 401 is careful not to be.
+                tracing::debug!(seconds, "answering 429: rate limited");
+                let body = error_body("rate_limited", "too many attempts; please try again later");
+                let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, retry_after, Json(body)).into_response();
+            }
             Self::Internal(reason) => {
                 tracing::error!(%reason, "answering 500");
                 (
@@ -162,6 +175,18 @@ pub async fn envelope(response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_rate_limited_request_is_a_429_that_says_when_to_retry() {
+        let response = ApiError::RateLimited(42).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "42");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "rate_limited");
+    }
 
     #[tokio::test]
     async fn a_shed_request_is_a_503_busy_that_says_when_to_retry() {

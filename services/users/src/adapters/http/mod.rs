@@ -2,6 +2,7 @@
 //! (request ids, 64 KiB body limit, timeouts) with every error in the JSON envelope.
 
 mod auth;
+mod client;
 mod error;
 mod routes;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use axum::{middleware, routing::get, routing::post, Json, Router};
 use ferrocast_kit::{
+    client::TrustedProxies,
     health,
     http::{limits, RequestLimits},
     metrics,
@@ -23,6 +25,8 @@ pub use auth::SESSION_COOKIE;
 pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub cookie_secure: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (rate limits key on the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(OpenApi)]

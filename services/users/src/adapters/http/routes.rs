@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::{
     auth::{cleared_cookie, session_cookie, Caller},
+    client::ClientAddress,
     error::ApiError,
     AppState,
 };
@@ -103,23 +104,28 @@ pub struct ErrorDetail {
 
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = SignupRequest,
     responses((status = 201, body = UserBody), (status = 409, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+              (status = 422, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many signups from this address; `Retry-After` says when to retry"),
+              (status = 503, body = ErrorEnvelope)))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     JsonBody(body): JsonBody<SignupRequest>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
     let form =
         NewUser::parse(body.username, body.email, body.password).map_err(ApiError::Validation)?;
-    let user = state.accounts.signup(form).await?;
+    let user = state.accounts.signup(form, client).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 #[utoipa::path(post, path = "/api/users/login", tag = "users", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse, description = "also sets the ferrocast_session cookie"),
               (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many attempts from this address or for this login; `Retry-After` says when to retry"),
               (status = 503, body = ErrorEnvelope, description = "`unavailable` (store down) or `busy` (too many sign-ins at once; `Retry-After` says when to retry)")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     jar: CookieJar,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<(CookieJar, Json<LoginResponse>), ApiError> {
@@ -133,7 +139,7 @@ pub async fn login(
     let (Some(login), Some(password)) = (body.login, body.password) else {
         return Err(ApiError::Validation(missing));
     };
-    let (user, token) = state.accounts.login(&login, password).await?;
+    let (user, token) = state.accounts.login(&login, password, client).await?;
     let jar = jar.add(session_cookie(&token, state.cookie_secure));
     Ok((
         jar,
@@ -165,12 +171,17 @@ pub async fn me(
 }
 
 #[utoipa::path(post, path = "/api/users/me/stream-key", tag = "stream key",
-    responses((status = 201, body = NewStreamKeyResponse), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 201, body = NewStreamKeyResponse), (status = 401, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope, description = "`rate_limited`: too many rotations for this account or from this address; `Retry-After` says when to retry")))]
 pub async fn rotate_stream_key(
     State(state): State<AppState>,
     Caller(token): Caller,
+    ClientAddress(client): ClientAddress,
 ) -> Result<(StatusCode, Json<NewStreamKeyResponse>), ApiError> {
-    let (key, info) = state.accounts.rotate_stream_key(&token.user_id).await?;
+    let (key, info) = state
+        .accounts
+        .rotate_stream_key(&token.user_id, client)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(NewStreamKeyResponse {
