@@ -359,10 +359,16 @@ mod tests {
     fn real_secrets_resolve() {
         let config = load(&[
             ("FERROCAST_JWT_SECRET", &"k".repeat(32)),
-            ("FERROCAST_SERVICE_TOKEN", "a-real-token"),
+            ("FERROCAST_SERVICE_TOKEN", &"t".repeat(32)),
         ])
         .unwrap();
         assert!(config.resolve().is_ok());
+        let short = load(&[
+            ("FERROCAST_JWT_SECRET", &"k".repeat(32)),
+            ("FERROCAST_SERVICE_TOKEN", "a-real-token"),
+        ])
+        .unwrap();
+        assert!(short.resolve().is_err(), "one service-token rule everywhere");
     }
 
     #[test]
