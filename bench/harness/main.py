@@ -127,7 +127,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, HLS) for inspection")
     ap.add_argument("--steps", default="",
                     help="capacity ramp steps, comma-separated (default: the full ramp to 1000); "
-                         "e.g. 1,10,50 measures only section 4's CPU and memory per stream, in ≈ 12 min")
+                         "e.g. 1,10,50 measures only the CPU and memory per stream, in ≈ 12 min")
     args = ap.parse_args()
     only = [s for s in args.only.split(",") if s]
     bad = [s for s in only if s not in SECTIONS]

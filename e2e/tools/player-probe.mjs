@@ -2,7 +2,8 @@
 // ranges, its latency estimate and target, and the timeline it built from the playlist (the
 // newest fragments and the fragment hint as sn@start+duration, P = start taken from the media).
 // A timeline that jumps or repeats starts shows a playlist hls.js misreads; this is how the
-// missing EXT-X-PRELOAD-HINT was found (docs/performance.md section 2).
+// missing EXT-X-PRELOAD-HINT was found (without it hls.js took a just-closed segment for the
+// segment in progress and slid its timeline on every such reload, then stalled).
 //
 //   FERROCAST_TEST_MONGODB_URL=... node e2e/tools/player-probe.mjs '{"FERROCAST_HLS_LADDER":""}' 30
 //

@@ -1,4 +1,5 @@
-//! Load client for `users.v1.Auth/AuthenticateStreamKey`, run by `bench/run` (section 6).
+//! Load client for `users.v1.Auth/AuthenticateStreamKey`, run by `bench/run` for its gRPC auth
+//! figures (latency at a fixed rate, then the most it answers).
 //!
 //! usage: `ferrocast-bench-auth-load HOST:PORT fixed|max SECONDS RATE`, with the service token in
 //! `FERROCAST_BENCH_SERVICE_TOKEN` and the stream key in `FERROCAST_BENCH_STREAM_KEY` (secrets never

@@ -1,5 +1,6 @@
 //! rtmp-fleet: many real-time passthrough RTMP publishers in one process, for bench/run's
-//! capacity ramp (section 3).
+//! capacity ramp (one ffmpeg per stream cost so much CPU that the publishers, not the server,
+//! were the limit on 2 cores).
 //!
 //! usage: `rtmp-fleet --source FILE.flv [--threads N] [--report-ms MS]`, then on stdin, one per
 //! line, `add ID rtmp://HOST[:PORT]/APP/KEY` and `stop ID`; stdin's end stops every stream and

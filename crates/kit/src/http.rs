@@ -392,7 +392,7 @@ impl<B> ResponseBody for B where
 /// runtime and its own listening socket on the same port (`SO_REUSEPORT`, so the kernel spreads
 /// connections over them). Nothing is shared between requests of different shards, so no
 /// request wakes another thread: on the HLS origin the multi-threaded runtime spent more time
-/// waking and switching threads than serving (docs/performance.md). For hot read-only routes
+/// waking and switching threads than serving (perf under wrk). For hot read-only routes
 /// whose handlers do not block.
 ///
 /// Binds at once (port 0 picks one port for every shard) and returns the address and a future

@@ -2,7 +2,7 @@
 //!
 //! hyper only writes byte buffers, so every viewer of a cached HLS segment cost a copy of it from
 //! the origin's memory into the socket: a third of the origin's profile, and why nginx, which
-//! hands the kernel the file's pages, served segments faster (docs/performance.md). Bytes made by
+//! hands the kernel the file's pages, served segments faster from the same files. Bytes made by
 //! [`file_backed`] remember the open file that holds the same contents; [`SendfileStream`] wraps
 //! each connection, and when hyper asks it to write a slice of such bytes it sends that range of
 //! the file instead. Every other write goes to the socket as before.

@@ -1,10 +1,10 @@
 //! The HLS origin's hot path, in front of the router: a whole-file `GET`/`HEAD` of a live file
 //! that is in memory is answered here, straight from the hyper request, without the axum
-//! router, its extractors and its middleware (which cost more than the answer itself: bench
-//! section 5). Media playlists and segments the ingest writes itself come from the registry,
-//! including blocking reloads (`_HLS_msn`, [`super::live`]). Everything else — ranges, files too
-//! big to cache, errors, preflights, health and metrics — goes to the router, which answers
-//! exactly as before.
+//! router, its extractors and its middleware (which cost more than the answer itself, so the
+//! origin lagged nginx serving the same files). Media playlists and segments the ingest writes
+//! itself come from the registry, including blocking reloads (`_HLS_msn`, [`super::live`]).
+//! Everything else — ranges, files too big to cache, errors, preflights, health and metrics —
+//! goes to the router, which answers exactly as before.
 
 use std::{convert::Infallible, net::SocketAddr, sync::OnceLock};
 

@@ -2,7 +2,7 @@
 //!
 //! Every viewer of a stream asks for the same few files each second. Opening and reading them
 //! through tokio's blocking pool for every request held the origin to a fifth of what nginx
-//! serves statically from the same files (docs/performance.md), so each file is read once and
+//! serves statically from the same files, so each file is read once and
 //! then answered from memory, and a segment's bytes go out with `sendfile` from the file they
 //! were read from ([`ferrocast_kit::sendfile`]) instead of a copy into the socket per viewer. An
 //! entry is valid only while the file on disk has the same identity (device, inode, size,

@@ -3,7 +3,7 @@
 //!
 //! Players re-read a live playlist every second or so, and for a small file most of the origin's
 //! work per request was checking that its cached copy is still current (building the path, a
-//! `stat`, a cache lookup: bench section 5). A playlist we write ourselves needs no such check:
+//! `stat`, a cache lookup). A playlist we write ourselves needs no such check:
 //! the writer puts each new version into its session's entry of the [`HlsRegistry`] at the moment
 //! it replaces the file, and withdraws it when the rendition stops. The same holds for its
 //! segments, which never change once written: each is read once for its first viewer and then
@@ -202,8 +202,8 @@ impl PublishedPart {
 
 /// A segment the writer has on disk: listed, or slid out and not yet deleted. The writer never
 /// changes a segment it wrote, so once read for its first viewer its contents are answered
-/// without the `stat` and cache lookup that files ffmpeg writes need (bench section 5: together
-/// a tenth of the origin's own work per segment); they are dropped when the segment leaves the
+/// without the `stat` and cache lookup that files ffmpeg writes need (together a tenth of the
+/// origin's own work per segment request); they are dropped when the segment leaves the
 /// disk, so memory holds only segments that are both watched and still served.
 #[derive(Debug)]
 pub(super) struct PublishedSegment {

@@ -74,8 +74,8 @@ impl ParameterSets {
     /// delimiter, the parameter sets on keyframes (unless the picture carries its own), then the
     /// picture's NAL units, each behind a start code. The picture's own delimiters are dropped,
     /// since one already leads. Pieces rather than one buffer, so that the TS writer copies each
-    /// picture once, straight into its packets (a copy into a buffer first was the largest
-    /// `memmove` of the ingest at load: bench section 3).
+    /// picture once, straight into its packets (a copy into a buffer first was the ingest's
+    /// largest `memmove` with hundreds of streams).
     pub fn access_unit<'a>(
         &'a self,
         mut avcc: &'a [u8],

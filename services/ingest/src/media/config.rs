@@ -54,14 +54,14 @@ pub struct MediaConfig {
     pub hls_x264_preset: String,
     /// `FERROCAST_HLS_X264_TUNE`: `zerolatency` by default. It drops x264's lookahead and
     /// B-frames, which held each transcoded frame ≈ 0.5 s and made the ABR ladder miss the 1.5 s
-    /// publish → playable target (bench section 1), at the cost of some compression efficiency.
+    /// publish → playable target, at the cost of some compression efficiency.
     /// Empty: no tuning.
     #[serde(default = "default_tune", deserialize_with = "de::tune")]
     pub hls_x264_tune: String,
     /// `FERROCAST_HLS_COPY_MUXER`: who writes the passthrough rendition. `native` (default):
     /// the ingest remuxes the source into MPEG-TS itself, so a stream without transcoded rungs
-    /// runs no ffmpeg at all (bench section 3: ffmpeg per passthrough stream cost as much CPU as
-    /// the ingest and 54 MiB each). Sources it cannot remux (audio that is not AAC-LC/Main/
+    /// runs no ffmpeg at all (an ffmpeg per passthrough stream cost as much CPU as the ingest
+    /// and 54 MiB each). Sources it cannot remux (audio that is not AAC-LC/Main/
     /// SSR/LTP) still go through ffmpeg. `ffmpeg`: always ffmpeg, the earlier behaviour.
     #[serde(default)]
     pub hls_copy_muxer: CopyMuxer,
@@ -69,8 +69,8 @@ pub struct MediaConfig {
     /// written rendition (the remuxed passthrough, and the transcoded rungs ffmpeg hands back as
     /// FLV) also lists partial segments this long (`EXT-X-PART`, MPEG-TS) and hints the next
     /// one, dates its segments, and asks players to sit three parts behind the newest instead of
-    /// two segments: ≈ 1.3 s from ingest to screen in hls.js instead of ≈ 2 s
-    /// (docs/performance.md section 2). A length not below the segment length also means off.
+    /// two segments: ≈ 1.3 s from ingest to screen in hls.js instead of ≈ 2 s. A length not
+    /// below the segment length also means off.
     /// Streams whose passthrough goes through ffmpeg (`hls_copy_muxer = ffmpeg`, audio that is
     /// not AAC) stay plain HLS: ffmpeg's HLS muxer writes no parts.
     #[serde(default = "default_part_millis", deserialize_with = "de::number")]

@@ -213,8 +213,8 @@ fn pes(
 /// A continuation packet whose payload fills it (most packets of a video PES): its four header
 /// bytes and the next [`PAYLOAD`] bytes of `data`, straight into `out`. Through the crate, each
 /// such packet copied its payload three times in small pieces (into the payload type, a staging
-/// buffer, the output), which made the packetiser the ingest's largest user-space cost at load
-/// (perf, bench section 3). The crate keeps every packet with an adaptation field or padding; a
+/// buffer, the output), which made the packetiser the ingest's largest user-space cost with
+/// hundreds of streams (perf). The crate keeps every packet with an adaptation field or padding; a
 /// test checks this one byte for byte against it.
 fn write_full_continuation(
     out: &mut Vec<u8>,

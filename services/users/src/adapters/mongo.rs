@@ -77,8 +77,8 @@ impl MongoUserStore {
         options.connect_timeout = Some(Duration::from_secs(2));
         // A pooled connection left idle for minutes may have been closed by the server or a
         // middlebox in between; a write on it fails, and writes are not retried on a standalone
-        // store, so the first signup after a quiet spell answered 503 (seen in the bench after
-        // 8 idle minutes). Idle connections are dropped first, and the driver dials afresh.
+        // store, so the first signup after a quiet spell answered 503 (seen after 8 idle
+        // minutes). Idle connections are dropped first, and the driver dials afresh.
         // `maxIdleTimeMS` in the URL still wins.
         options.max_idle_time.get_or_insert(Duration::from_secs(60));
         let client = Client::with_options(options).map_err(classify)?;

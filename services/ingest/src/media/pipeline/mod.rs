@@ -51,7 +51,7 @@ const FALLBACK_VIDEO_CODECS: &str = "avc1.640029";
 /// Enough of a segment to hold its first video PES header and SPS.
 const SEGMENT_PREFIX_BYTES: u64 = 256 * 1024;
 /// How often the ffmpeg rungs' playlists are read until the master playlist is out: half a
-/// tick on average is added to publish → playable (bench section 1), and it lasts only the
+/// tick on average is added to the time from publish to a playable stream, and it lasts only the
 /// first second or two of a stream (100 ms cost 50 ms of the ABR start's 1.5 s).
 const MASTER_POLL: Duration = Duration::from_millis(20);
 /// How often the stall watchdog looks, which needs no such hurry; once the master is out the
