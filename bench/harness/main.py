@@ -59,7 +59,8 @@ def context(rep: Report, args, sz: M.Sizes, ferro_profile: str) -> None:
                                                           "--", "services", "proto"]) else ""
     rep.context += [
         ("date", dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
-        ("run", "smoke (tiny sizes: figures are a sanity check, not results)" if sz.smoke else "full"),
+        ("run", "smoke (tiny sizes: figures are a sanity check, not results)" if sz.smoke
+         else f"full, sections {args.only} only (`bench/run --only {args.only}`)" if args.only else "full"),
         ("machine", f"{os.cpu_count()} × {cpu}, {mem} MiB RAM, {platform.platform()}"),
         ("load average at start", " ".join(Path("/proc/loadavg").read_text().split()[:3])
          + " (the machine is shared; figures taken under load are noisy)"),
@@ -280,12 +281,16 @@ def main() -> int:
             md += f"\n{what}:\n\n```\n{text}\n```\n"
     if args.out:
         out = Path(args.out)
-    elif args.smoke:
-        out = BENCH / "results" / "tmp" / f"smoke-{dt.datetime.now():%Y-%m-%d-%H%M%S}.md"
+    elif args.smoke or harness_broke:
+        # bench/results keeps complete runs only: a run the harness could not finish is for
+        # reading now, not a result to cite later.
+        kind = "smoke" if args.smoke else "broken"
+        out = BENCH / "results" / "tmp" / f"{kind}-{dt.datetime.now():%Y-%m-%d-%H%M%S}.md"
     else:
-        out = BENCH / "results" / f"{dt.date.today():%Y-%m-%d}.md"
+        # <date>.md for a full run, <date>-<sections>.md for a subset, then the time if taken.
+        out = BENCH / "results" / f"{dt.date.today():%Y-%m-%d}{''.join('-' + s for s in only)}.md"
         if out.exists():
-            out = out.with_name(f"{dt.datetime.now():%Y-%m-%d-%H%M}.md")
+            out = out.with_name(f"{out.stem}-{dt.datetime.now():%H%M}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md)
     print(md)
