@@ -2,7 +2,11 @@
 //!
 //! Each service declares one `serde` struct whose field `foo_bar` is read from
 //! `FERROCAST_FOO_BAR`, with defaults that work on a developer machine. Loading fails with a
-//! message naming the variable, so a typo is caught at start instead of at the first request.
+//! message naming the variable, so a bad value is caught at start instead of at the first
+//! request; and a `FERROCAST_*` name no service reads (a typo, a retired setting) stops the start
+//! too, naming the closest known variable ([`known`]).
+
+pub mod known;
 
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -84,12 +88,24 @@ pub fn service_token(
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
 
-/// Reads `T` from the process environment.
+/// Reads `T` from the process environment, after refusing any `FERROCAST_*` variable no service
+/// reads ([`known::check`]).
 pub fn from_env<T: DeserializeOwned>() -> Result<T, ConfigError> {
-    from_iter(std::env::vars())
+    load(std::env::vars())
+}
+
+/// What [`from_env`] does, on the given variables: refuses unknown `FERROCAST_*` names, then
+/// reads `T`.
+pub fn load<T: DeserializeOwned>(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    let vars: Vec<(String, String)> = vars.into_iter().collect();
+    known::check(vars.iter().map(|(name, _)| name.as_str()))?;
+    from_iter(vars)
 }
 
 /// Reads `T` from the given variables (tests pass their own instead of mutating the process env).
+/// Only reads: names `T` does not know are ignored here; [`load`] refuses the unknown ones.
 pub fn from_iter<T: DeserializeOwned>(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<T, ConfigError> {
@@ -159,6 +175,39 @@ mod tests {
             from_pairs::<Sample>(&[("FERROCAST_HTTP_ADDR", "x"), ("FERROCAST_LIMIT", "many")])
                 .expect_err("malformed");
         assert!(error.to_string().contains("many"), "{error}");
+    }
+
+    #[test]
+    fn loading_refuses_a_misspelled_variable_and_accepts_other_services_ones() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Rooms {
+            #[serde(default)]
+            room_lease_seconds: u64,
+        }
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let error = load::<Rooms>(vars(&[("FERROCAST_ROOM_LEASE_SECOND", "45")]))
+            .expect_err("a typo stops the start");
+        let message = error.to_string();
+        assert!(
+            message.contains("FERROCAST_ROOM_LEASE_SECOND "),
+            "{message}"
+        );
+        assert!(
+            message.contains("FERROCAST_ROOM_LEASE_SECONDS?"),
+            "{message}"
+        );
+        let rooms: Rooms = load(vars(&[
+            ("FERROCAST_ROOM_LEASE_SECONDS", "45"),
+            ("FERROCAST_JWT_SECRET", "read by users, not rooms"),
+            ("FERROCAST_TEST_REDIS_URL", "redis://127.0.0.1:1"),
+        ]))
+        .expect("other services' and the tools' variables pass");
+        assert_eq!(rooms.room_lease_seconds, 45);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! ferrocast-kit: the few things every ferrocast service needs in the same form — typed config
 //! from `FERROCAST_*` variables, tracing, Prometheus metrics, an HTTP server that enforces
-//! header/body/time limits, health endpoints and shutdown. Also the test kit (feature `testkit`)
-//! that starts real dependencies for integration tests.
+//! header/body/time limits, health endpoints and shutdown. Test support lives apart, in
+//! `ferrocast-testkit` (crates/testkit).
 
 pub mod admission;
 pub mod client;
@@ -12,6 +12,3 @@ pub mod metrics;
 pub mod sendfile;
 pub mod shutdown;
 pub mod telemetry;
-
-#[cfg(feature = "testkit")]
-pub mod testkit;

@@ -15,8 +15,8 @@ use ferrocast_kit::{
     client::TrustedProxies,
     http::{bind, serve, ServerLimits},
     shutdown::CancellationToken,
-    testkit::raw_h2::{RawH2, PREFACE},
 };
+use ferrocast_testkit::raw_h2::{RawH2, PREFACE};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},

@@ -7,7 +7,7 @@
 #[allow(dead_code)]
 mod support;
 
-use ferrocast_kit::testkit::LogCapture;
+use ferrocast_testkit::LogCapture;
 use serde_json::json;
 use support::{config, nginx, Rooms, Users, SERVICE_TOKEN};
 

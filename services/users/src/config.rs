@@ -368,7 +368,10 @@ mod tests {
             ("FERROCAST_SERVICE_TOKEN", "a-real-token"),
         ])
         .unwrap();
-        assert!(short.resolve().is_err(), "one service-token rule everywhere");
+        assert!(
+            short.resolve().is_err(),
+            "one service-token rule everywhere"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@
 mod support;
 
 use ferrocast_kit::config::TEST_SERVICE_TOKEN;
-use ferrocast_kit::testkit::LogCapture;
 use ferrocast_proto::users_v1::{AuthenticateStreamKeyRequest, ValidateTokenRequest};
+use ferrocast_testkit::LogCapture;
 use ferrocast_users::DEV_JWT_SECRET;
 use serde_json::json;
 use support::TestApp;

@@ -10,7 +10,7 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ferrocast_kit::testkit::DocumentStore;
+use ferrocast_testkit::DocumentStore;
 use ferrocast_users::{RateLimit, RateLimits};
 use support::{browser, TestApp, PASSWORD};
 

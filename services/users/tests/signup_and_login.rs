@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ferrocast_kit::testkit::unique_name;
+use ferrocast_testkit::unique_name;
 use serde_json::{json, Value};
 use support::{browser, TestApp, PASSWORD};
 

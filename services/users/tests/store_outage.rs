@@ -9,8 +9,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ferrocast_kit::testkit::{eventually, unique_name, DocumentStore};
 use ferrocast_proto::client::UsersAuthError;
+use ferrocast_testkit::{eventually, unique_name, DocumentStore};
 use serde_json::Value;
 use support::{browser, TestApp, PASSWORD};
 

@@ -13,7 +13,7 @@ use support::{browser, TestApp, PASSWORD};
 #[tokio::test]
 async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retires_the_old_key() {
     let app = TestApp::start().await;
-    let username = ferrocast_kit::testkit::unique_name("s_");
+    let username = ferrocast_testkit::unique_name("s_");
     let email = format!("{username}@example.com");
 
     let signup = app.signup(&username.to_uppercase(), &email, PASSWORD).await;
@@ -174,9 +174,7 @@ async fn logout_clears_the_session_cookie() {
 /// never later. Rotations through this service are covered above: they take effect at once.
 #[tokio::test]
 async fn a_key_changed_behind_the_services_back_stops_working_within_the_cache_lifetime() {
-    let store = ferrocast_kit::testkit::DocumentStore::start()
-        .await
-        .unwrap();
+    let store = ferrocast_testkit::DocumentStore::start().await.unwrap();
     let app = TestApp::configured(store, |config| config.stream_key_cache_ms = 5_000).await;
     let user = app.new_user().await;
     let key = app.rotate_stream_key(&user).await;
@@ -207,13 +205,12 @@ async fn a_key_changed_behind_the_services_back_stops_working_within_the_cache_l
     // Still answered from memory right after the change...
     assert!(auth.authenticate_stream_key(&key, None).await.is_ok());
     // ...and refused once the remembered answer expires.
-    let refused =
-        ferrocast_kit::testkit::eventually(std::time::Duration::from_secs(15), || async {
-            matches!(
-                auth.authenticate_stream_key(&key, None).await,
-                Err(UsersAuthError::Rejected)
-            )
-        })
-        .await;
+    let refused = ferrocast_testkit::eventually(std::time::Duration::from_secs(15), || async {
+        matches!(
+            auth.authenticate_stream_key(&key, None).await,
+            Err(UsersAuthError::Rejected)
+        )
+    })
+    .await;
     assert!(refused, "the old key kept working past the cache lifetime");
 }

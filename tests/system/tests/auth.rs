@@ -10,7 +10,7 @@ use ferrocast_proto::{
     users_v1::{auth_client::AuthClient, AuthenticateStreamKeyRequest},
     SERVICE_TOKEN_HEADER,
 };
-use ferrocast_system_tests::{
+use ferrocast_testkit::{
     heavy,
     platform::SERVICE_TOKEN,
     stats::{median, percentile},
@@ -575,9 +575,6 @@ async fn a3b_a_login_flood_past_the_queue_limit_is_shed_with_busy_and_retry_afte
     }
     // Asserts the 200 itself.
     platform
-        .login(
-            &streamer.username,
-            ferrocast_system_tests::platform::PASSWORD,
-        )
+        .login(&streamer.username, ferrocast_testkit::platform::PASSWORD)
         .await;
 }

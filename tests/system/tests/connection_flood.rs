@@ -13,11 +13,12 @@ use std::{
     time::Duration,
 };
 
-use ferrocast_kit::{
-    http::ServerLimits,
-    testkit::raw_h2::{RawH2, PREFACE},
+use ferrocast_kit::http::ServerLimits;
+use ferrocast_testkit::{
+    heavy, open_files_limit,
+    raw_h2::{RawH2, PREFACE},
+    Options, Platform,
 };
-use ferrocast_system_tests::{heavy, open_files_limit, Options, Platform};
 use futures::{stream, StreamExt};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},

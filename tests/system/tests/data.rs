@@ -4,9 +4,9 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use ferrocast_kit::testkit::{eventually, unique_name};
 use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
-use ferrocast_system_tests::{
+use ferrocast_testkit::{eventually, unique_name};
+use ferrocast_testkit::{
     heavy,
     platform::{PASSWORD, SERVICE_TOKEN},
     Options, Platform,

@@ -9,8 +9,8 @@
 
 use std::{io::Write, path::Path, time::Duration};
 
-use ferrocast_kit::testkit::{eventually, LogCapture, Tmpfs};
-use ferrocast_system_tests::{heavy, hls, platform, publisher, Options, Platform};
+use ferrocast_testkit::{eventually, LogCapture, Tmpfs};
+use ferrocast_testkit::{heavy, hls, platform, publisher, Options, Platform};
 
 /// Writes zeros into `path` until the file system is full.
 fn fill(path: &Path) -> u64 {

@@ -5,7 +5,7 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use ferrocast_system_tests::{http::raw_get, Options, Platform};
+use ferrocast_testkit::{http::raw_get, Options, Platform};
 use serde_json::{json, Value};
 
 /// Text only a Prometheus exposition or a readiness answer contains.

@@ -5,7 +5,7 @@
 
 use std::{net::SocketAddr, process::Stdio, time::Duration};
 
-use ferrocast_system_tests::{
+use ferrocast_testkit::{
     heavy, hls,
     http::{raw_get, raw_request},
     publisher, Options, Platform,

@@ -7,8 +7,8 @@
 use std::{process::Stdio, time::Duration};
 
 use ferrocast_ingest::media::CopyMuxer;
-use ferrocast_kit::testkit::{eventually, free_port};
-use ferrocast_system_tests::{
+use ferrocast_testkit::{eventually, free_port};
+use ferrocast_testkit::{
     heavy,
     hls::{self, MediaPlaylist},
     platform::SERVICE_TOKEN,

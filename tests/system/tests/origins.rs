@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use ferrocast_system_tests::{heavy, hls, publisher, Options, Platform};
+use ferrocast_testkit::{heavy, hls, publisher, Options, Platform};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,

@@ -10,8 +10,8 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use ferrocast_kit::testkit::unique_name;
-use ferrocast_system_tests::{platform::PASSWORD, Options, Platform};
+use ferrocast_testkit::unique_name;
+use ferrocast_testkit::{platform::PASSWORD, Options, Platform};
 use ferrocast_users::{RateLimit, RateLimits};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use ferrocast_kit::testkit::eventually;
-use ferrocast_system_tests::{
+use ferrocast_testkit::eventually;
+use ferrocast_testkit::{
     heavy, hls, publisher,
     rtmp::{self, chunked, msg, Amf},
     Options, Platform,

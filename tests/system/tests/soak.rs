@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use ferrocast_system_tests::{heavy, hls, process, publisher, Options, Platform};
+use ferrocast_testkit::{heavy, hls, process, publisher, Options, Platform};
 use tokio::time::Instant;
 
 fn setting(name: &str, default: u64) -> u64 {

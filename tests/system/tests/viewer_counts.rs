@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ferrocast_system_tests::{heavy, platform::SERVICE_TOKEN, Options, Platform, Streamer};
+use ferrocast_testkit::{heavy, platform::SERVICE_TOKEN, Options, Platform, Streamer};
 use futures::{stream, StreamExt};
 use serde_json::{json, Value};
 

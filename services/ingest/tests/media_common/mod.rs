@@ -20,7 +20,7 @@ use ferrocast_ingest::{
     media::{FfmpegTranscoder, MediaConfig},
     ports::{MediaError, MediaPacket, MediaSink, Publisher, Transcoder},
 };
-use ferrocast_kit::testkit::Tmpfs;
+use ferrocast_testkit::Tmpfs;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -186,16 +186,16 @@ pub fn publisher(prefix: &str) -> Publisher {
     let session_id = uuid_like();
     Publisher {
         user_id: format!("user-{session_id}"),
-        username: ferrocast_kit::testkit::unique_name(prefix),
+        username: ferrocast_testkit::unique_name(prefix),
         session_id,
     }
 }
 
 fn uuid_like() -> String {
     // 32 hex digits like a simple uuid v4, unique enough to grep the process table for.
-    let a = ferrocast_kit::testkit::unique_name("");
-    let b = ferrocast_kit::testkit::unique_name("");
-    let c = ferrocast_kit::testkit::unique_name("");
+    let a = ferrocast_testkit::unique_name("");
+    let b = ferrocast_testkit::unique_name("");
+    let c = ferrocast_testkit::unique_name("");
     format!("{a}{b}{}", &c[..8])
 }
 

@@ -20,7 +20,7 @@ use ferrocast_ingest::{
     ports::{BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder},
     Config,
 };
-use ferrocast_kit::testkit::{redis_url, unique_name, DocumentStore};
+use ferrocast_testkit::{redis_url, unique_name, DocumentStore};
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use serde_json::{json, Value};
 use tokio::{
@@ -201,7 +201,7 @@ impl Users {
 
 /// A users URL where nothing listens (a port that was free a moment ago).
 pub fn users_down_url() -> String {
-    format!("http://127.0.0.1:{}", ferrocast_kit::testkit::free_port())
+    format!("http://127.0.0.1:{}", ferrocast_testkit::free_port())
 }
 
 /// The real rooms service on the local Redis, under a unique key prefix.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use ferrocast_kit::testkit::eventually;
+use ferrocast_testkit::eventually;
 
 use crate::support::{config, Rooms, Users};
 

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use ferrocast_kit::testkit::{eventually, free_port, workspace_root};
+use ferrocast_testkit::{eventually, free_port, workspace_root};
 use tokio::{net::TcpStream, process::Child};
 
 use crate::support::{config, Rooms, Users};

@@ -3,7 +3,7 @@
 
 use std::{process::Stdio, time::Duration};
 
-use ferrocast_kit::testkit::{eventually, free_port};
+use ferrocast_testkit::{eventually, free_port};
 use tokio::{net::TcpStream, process::Child};
 
 use crate::support::{config, nginx, Rooms, Users};

@@ -4,8 +4,8 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use ferrocast_kit::testkit::{redis_url, unique_name, DocumentStore};
 use ferrocast_rooms::Config;
+use ferrocast_testkit::{redis_url, unique_name, DocumentStore};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;

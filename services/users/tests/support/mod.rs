@@ -6,12 +6,12 @@
 use std::{net::SocketAddr, time::Duration};
 
 use ferrocast_kit::config::TEST_SERVICE_TOKEN;
-use ferrocast_kit::testkit::{unique_name, DocumentStore};
 use ferrocast_proto::{
     client::{UsersAuth, UsersAuthConfig},
     users_v1::auth_client::AuthClient,
     SERVICE_TOKEN_HEADER,
 };
+use ferrocast_testkit::{unique_name, DocumentStore};
 use ferrocast_users::{Config, Running};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;

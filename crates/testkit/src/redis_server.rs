@@ -3,8 +3,8 @@
 
 use std::{process::Stdio, time::Duration};
 
+use crate::free_port;
 use anyhow::Context;
-use ferrocast_kit::testkit::free_port;
 use tokio::{net::TcpStream, process::Child};
 
 pub struct RedisServer {

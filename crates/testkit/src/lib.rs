@@ -1,12 +1,30 @@
-//! Test kit: starts the real dependencies integration tests talk to, on free loopback ports, and
-//! gives every test its own namespace (database name, Redis key prefix) so tests run in parallel.
+//! ferrocast-testkit: what every test suite of the workspace shares. Real dependencies on free
+//! loopback ports (a document store, Redis databases, a redis-server a test may restart, tmpfs),
+//! a namespace of its own for every test (database name, Redis key prefix) so tests run in
+//! parallel, and with the `platform` feature [`platform::Platform`]: any subset of users, rooms,
+//! ingest and gateway in-process on port 0, streamers made through the public REST API. Around
+//! it: an ffmpeg publisher, one raw RTMP client for malformed input, raw HTTP/1 and HTTP/2 for
+//! requests clients would normalise, HLS fetching, log capture and latency statistics.
 //!
 //! Dependencies come from the environment when the test runner already started them
 //! (`FERROCAST_TEST_MONGODB_URL`, `FERROCAST_TEST_REDIS_URL`), otherwise the kit starts its own.
+//! Nothing here is product code.
+
+// A panic is how a test kit reports a broken precondition.
+#![allow(clippy::unwrap_used)]
 
 mod document_store;
+pub mod hls;
+pub mod http;
 mod logs;
+#[cfg(feature = "platform")]
+pub mod platform;
+pub mod process;
+pub mod publisher;
 pub mod raw_h2;
+pub mod redis_server;
+pub mod rtmp;
+pub mod stats;
 mod tmpfs;
 
 use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, time::Duration};
@@ -14,6 +32,9 @@ use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, time::Duration
 pub use document_store::DocumentStore;
 pub use logs::LogCapture;
 pub use tmpfs::Tmpfs;
+
+#[cfg(feature = "platform")]
+pub use platform::{Options, Platform, Streamer};
 
 /// The repository root (where `.ferrocast/` and `frontend/` live).
 pub fn workspace_root() -> PathBuf {
@@ -89,4 +110,27 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Serialises the tests that load the machine (ffmpeg publishers, floods, slowhttptest): CI has
+/// two cores shared with other work, and two of these at once turn timing assertions into noise.
+/// Hold the guard for the whole test.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}
+
+/// The soft limit on open files of this process, which holds every service's sockets and every
+/// attacking client's: flood tests size themselves to fit.
+pub fn open_files_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(1024)
 }

@@ -6,15 +6,11 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use ferrocast_ingest::media::{CopyMuxer, MediaConfig};
-use ferrocast_kit::{
-    client::TrustedProxies,
-    http::ServerLimits,
-    testkit::{free_port, redis_url, unique_name, DocumentStore},
-};
+use ferrocast_kit::{client::TrustedProxies, http::ServerLimits};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::redis_server::RedisServer;
+use crate::{free_port, redis_server::RedisServer, redis_url, unique_name, DocumentStore};
 
 /// The service token every in-process service shares (dev value: tests only).
 pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
@@ -402,8 +398,7 @@ impl Platform {
 
     /// Waits until the room of `username` is live (or not) on rooms.
     pub async fn wait_live(&self, username: &str, live: bool, limit: Duration) -> bool {
-        ferrocast_kit::testkit::eventually(limit, || async { self.is_live(username).await == live })
-            .await
+        crate::eventually(limit, || async { self.is_live(username).await == live }).await
     }
 
     /// A rooms `/callbacks/rtmp` request as nginx-rtmp sends it (no service token).
