@@ -53,9 +53,9 @@ class Sizes:
 # Capacity steps up to 1000: with rtmp-fleet as the publisher (≈ 0.05 % of a core per stream) the
 # servers, not the publishers, reach their limit first. Steps of 50 from 200 on, where both peers
 # stop on a slow host: with steps of 100 the held K of each is only known to within 100, and the
-# ratio of the two (the ≥ 2 × target) anywhere between 1.7× and 3×. On a fast host ferrocast held
-# the old top step, 800 (2026-12-04 evening), so its limit was not found: 900 and 1000 were added.
-# Section 4 reads K = 1, 10, 50.
+# ratio of the two (the ≥ 2 × target) anywhere between 1.7× and 3×. On a fast host ferrocast
+# holds 800, so the ramp goes on to 900 and 1000 to find its limit. The CPU and memory per stream
+# are read at K = 1, 10, 50.
 FULL = Sizes(False, 5, 12, 20, ("ladder", "copy"), 3,
              (1, 10, 50, 100, 200, 250, 300, 350, 400, 450, 500, 550, 600, 700, 800, 900, 1000), 60, (1, 10, 50),
              5, 5, 10, 20, ("ultrafast", "superfast", "veryfast"))
