@@ -1,18 +1,20 @@
-//! The source file, read once and shared by every stream: an FLV container (E.2–E.4 of the FLV
-//! spec: a 9-byte header, then tags of an 11-byte header — type, 24-bit body size, 24-bit
-//! timestamp plus an "extended" high byte, stream id — a body and a 4-byte back pointer).
+//! The source file, read once and shared by every stream: an FLV file, split into tags by the
+//! media crate's FLV reader (the one the ingest reads ffmpeg's output with).
 //!
 //! Bodies stay `Bytes` slices of the one file buffer, so a thousand streams send the same memory.
 //! What a looping `ffmpeg -re -stream_loop -1 -c copy` would not send again is marked here:
 //! codec sequence headers go out once per connection (a repeated one reads as a codec change to
 //! a server), and AVC end-of-sequence tags, which ffmpeg's FLV demuxer drops, are left out.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use ferrocast_media::codec::{
+    flv::{self, AudioBody, TagKind, VideoBody},
+    flv_reader::{FlvDecoder, FlvReadError},
+};
 use rml_rtmp::{rml_amf0, sessions::StreamMetadata};
 
+/// The FLV file header without `PreviousTagSize0`.
 const HEADER_LEN: usize = 9;
-const TAG_HEADER_LEN: usize = 11;
-const BACK_POINTER_LEN: usize = 4;
 /// Frame length assumed when the file has fewer than two video tags (30 fps).
 const DEFAULT_FRAME_MS: u32 = 33;
 
@@ -51,50 +53,47 @@ pub enum FlvError {
     TruncatedHeader,
     #[error("the file has no audio or video tag")]
     NoMedia,
+    #[error("unreadable FLV: {0}")]
+    Read(#[from] FlvReadError),
 }
 
-/// Reads an FLV file. A truncated last tag (a file still being written) ends the file; tags of
-/// other types and encrypted tags are skipped.
+/// Reads an FLV file. A truncated last tag (a file still being written) ends the file; encrypted
+/// tags and tags of other types are skipped.
 pub fn parse(data: &Bytes) -> Result<Source, FlvError> {
     if !data.starts_with(b"FLV") {
         return Err(FlvError::NotFlv);
     }
-    let header = data.get(..HEADER_LEN).ok_or(FlvError::TruncatedHeader)?;
-    let data_offset = u32_be(&header[5..9]) as usize;
-    let mut at = data_offset.max(HEADER_LEN) + BACK_POINTER_LEN;
+    if data.len() < HEADER_LEN {
+        return Err(FlvError::TruncatedHeader);
+    }
+    // One copy of the file, which the reader then splits without copying.
+    let mut buffer = BytesMut::from(&data[..]);
+    let mut reader = FlvDecoder::default();
     let mut tags = Vec::new();
     let mut metadata = None;
-    while let Some(head) = data.get(at..at + TAG_HEADER_LEN) {
-        let size = u24_be(&head[1..4]) as usize;
-        let timestamp_ms = u24_be(&head[4..7]) | (u32::from(head[7]) << 24);
-        let body_at = at + TAG_HEADER_LEN;
-        if data.len() < body_at + size {
-            break;
-        }
-        let body = data.slice(body_at..body_at + size);
-        at = body_at + size + BACK_POINTER_LEN;
-        // Bit 5 is the "filter" (encryption) flag: such a body cannot be passed through.
-        if head[0] & 0x20 != 0 {
+    while let Some(tag) = reader.decode(&mut buffer)? {
+        // The "filter" (encryption) flag: such a body cannot be passed through.
+        if tag.filtered {
             continue;
         }
-        let kind = match head[0] & 0x1f {
-            8 => Kind::Audio,
-            9 => Kind::Video,
-            18 => {
+        let kind = match tag.kind {
+            TagKind::Audio => Kind::Audio,
+            TagKind::Video => Kind::Video,
+            TagKind::Script => {
                 if metadata.is_none() {
-                    metadata = on_metadata(&body);
+                    metadata = on_metadata(&tag.body);
                 }
                 continue;
             }
-            _ => continue,
         };
+        let body = tag.body;
         if kind == Kind::Video && is_avc_end_of_sequence(&body) || body.is_empty() {
             continue;
         }
         let sequence_header = is_sequence_header(kind, &body);
         tags.push(Tag {
             kind,
-            timestamp_ms,
+            timestamp_ms: tag.timestamp_ms,
             body,
             sequence_header,
         });
@@ -117,10 +116,12 @@ pub fn parse(data: &Bytes) -> Result<Source, FlvError> {
 
 /// AVC sequence header (codec 7, packet type 0) or AAC sequence header (format 10, type 0).
 fn is_sequence_header(kind: Kind, body: &[u8]) -> bool {
-    match (kind, body) {
-        (Kind::Video, [first, 0, ..]) => first & 0x0f == 7,
-        (Kind::Audio, [first, 0, ..]) => first >> 4 == 10,
-        _ => false,
+    match kind {
+        Kind::Video => flv::classify_video(body) == VideoBody::AvcSequenceHeader,
+        Kind::Audio => matches!(
+            flv::classify_audio(body),
+            AudioBody::AacSequenceHeader { .. }
+        ),
     }
 }
 
@@ -158,14 +159,6 @@ fn on_metadata(body: &[u8]) -> Option<StreamMetadata> {
     let mut metadata = StreamMetadata::new();
     metadata.apply_metadata_values(properties);
     Some(metadata)
-}
-
-fn u24_be(b: &[u8]) -> u32 {
-    (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2])
-}
-
-fn u32_be(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
 #[cfg(test)]

@@ -4,13 +4,15 @@
 
 use bytes::Bytes;
 
-use super::{
-    argv::AudioPlan,
-    avc::{self, AvcInfo},
-    flv::{self, AudioBody, TagKind, VideoBody},
-    metadata::{self, SourceMetadata},
+use crate::{
+    codec::{
+        avc::{self, AvcInfo},
+        flv::{self, AudioBody, TagKind, VideoBody},
+        metadata::{self, SourceMetadata},
+    },
+    ladder::argv::AudioPlan,
+    MediaPacket,
 };
-use crate::ports::MediaPacket;
 
 /// How a packet matters to the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,28 +5,11 @@
 
 use std::{future::Future, pin::Pin};
 
-use bytes::Bytes;
-
 /// A boxed future, to keep the traits object-safe without an extra macro crate.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One unit of media as it arrives over RTMP, with the RTMP message timestamp (ms).
-/// `data` is the RTMP message payload, which is exactly an FLV tag body.
-#[derive(Debug, Clone)]
-pub enum MediaPacket {
-    /// `@setDataFrame`/`onMetaData` as an AMF0-encoded FLV script tag body.
-    Metadata {
-        data: Bytes,
-    },
-    Video {
-        timestamp_ms: u32,
-        data: Bytes,
-    },
-    Audio {
-        timestamp_ms: u32,
-        data: Bytes,
-    },
-}
+/// One unit of media as it arrives over RTMP: defined with the media code that consumes it.
+pub use ferrocast_media::MediaPacket;
 
 /// Who is publishing, once the key was accepted. The stream key itself never travels past
 /// authentication: media code only sees the public username and an opaque session id.

@@ -1,15 +1,16 @@
-//! Reads FLV back: a transcoded rung comes out of ffmpeg as FLV on a pipe ([`super::relay`]), and
-//! this decoder turns the byte stream into tags (the same bodies RTMP carries), so the rung is
-//! cut into segments and parts by the same [`super::segmenter::Segmenter`] as the passthrough.
+//! Reads FLV: turns a byte stream (a transcoded rung ffmpeg writes back on a pipe, or a whole
+//! file) into tags, the same bodies RTMP carries, so what comes back is cut into segments and
+//! parts by the same [`Segmenter`](crate::hls::segmenter::Segmenter) as what was published.
 //!
-//! The writer is our own ffmpeg, but the decoder still trusts nothing: a bad signature, an
-//! unknown tag type or a body over the size limit is an error, never a panic or an unbounded
-//! buffer.
+//! The decoder is incremental and runtime-free: it takes whatever bytes have arrived and returns
+//! a tag once one is whole, so a reader on an async pipe wraps it in its runtime's codec trait
+//! and a reader of a file feeds it the whole file. It trusts nothing: a bad signature, an unknown
+//! tag type or a body over the size limit is an error, never a panic or an unbounded buffer.
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio_util::codec::Decoder;
 
 use super::flv::TagKind;
+use crate::MediaPacket;
 
 /// The FLV header (9 bytes here, its `DataOffset` may say more) and `PreviousTagSize0`.
 const MIN_HEADER: usize = 9 + 4;
@@ -24,9 +25,29 @@ pub struct Tag {
     pub kind: TagKind,
     pub timestamp_ms: u32,
     pub body: Bytes,
+    /// FLV's Filter bit: the body is encrypted and cannot be passed on as media. ffmpeg never
+    /// sets it; a file from elsewhere may.
+    pub filtered: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// The tag as the pipelines' packets carry it.
+impl From<Tag> for MediaPacket {
+    fn from(tag: Tag) -> Self {
+        match tag.kind {
+            TagKind::Video => MediaPacket::Video {
+                timestamp_ms: tag.timestamp_ms,
+                data: tag.body,
+            },
+            TagKind::Audio => MediaPacket::Audio {
+                timestamp_ms: tag.timestamp_ms,
+                data: tag.body,
+            },
+            TagKind::Script => MediaPacket::Metadata { data: tag.body },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FlvReadError {
     #[error("not an FLV stream (signature {0:02x?})")]
     Signature([u8; 3]),
@@ -34,8 +55,6 @@ pub enum FlvReadError {
     TagType(u8),
     #[error("FLV tag body of {0} bytes is over the {MAX_BODY}-byte limit")]
     TooLarge(usize),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
 }
 
 /// Decodes one FLV stream: its header first, then tags. A new stream (a restarted writer) needs
@@ -45,11 +64,11 @@ pub struct FlvDecoder {
     header_read: bool,
 }
 
-impl Decoder for FlvDecoder {
-    type Item = Tag;
-    type Error = FlvReadError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Tag>, FlvReadError> {
+impl FlvDecoder {
+    /// The next whole tag at the front of `src`, removed from it; `None` until more bytes arrive
+    /// (or, at the end of a file, when the last tag is cut short). The bodies are slices of
+    /// `src`'s buffer, not copies.
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Tag>, FlvReadError> {
         if !self.header_read {
             if src.len() < MIN_HEADER {
                 return Ok(None);
@@ -89,6 +108,7 @@ impl Decoder for FlvDecoder {
                 other if src[0] & 0xe0 != 0 => return Err(FlvReadError::TagType(other)),
                 _ => None,
             };
+            let filtered = src[0] & 0x20 != 0;
             let timestamp_ms = u32::from_be_bytes([src[7], src[4], src[5], src[6]]);
             src.advance(TAG_HEADER);
             let body = src.split_to(size).freeze();
@@ -99,6 +119,7 @@ impl Decoder for FlvDecoder {
                         kind,
                         timestamp_ms,
                         body,
+                        filtered,
                     }))
                 }
                 // Tag types FLV reserves for later are skipped, as its spec asks of readers.
@@ -111,7 +132,7 @@ impl Decoder for FlvDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::flv::{file_header, write_tag};
+    use crate::codec::flv::{file_header, write_tag};
 
     fn stream(tags: &[(TagKind, u32, &[u8])]) -> BytesMut {
         let mut out = BytesMut::from(&file_header(true, true)[..]);
@@ -197,5 +218,29 @@ mod tests {
         let tags = decode_all(&mut FlvDecoder::default(), &mut src);
         assert_eq!(tags.len(), 1);
         assert_eq!(tags[0].timestamp_ms, 5);
+    }
+
+    #[test]
+    fn marks_filtered_tags_and_hands_tags_over_as_packets() {
+        let mut src = stream(&[
+            (TagKind::Audio, 7, &[0xaf, 1]),
+            (TagKind::Video, 9, &[0x27, 1]),
+            (TagKind::Script, 0, b"meta"),
+        ]);
+        // The Filter bit of the first tag's type byte, right after the 13-byte file header.
+        src[13] |= 0x20;
+        let tags = decode_all(&mut FlvDecoder::default(), &mut src);
+        assert_eq!(
+            tags.iter().map(|t| t.filtered).collect::<Vec<_>>(),
+            [true, false, false]
+        );
+        let packets: Vec<MediaPacket> = tags.into_iter().map(MediaPacket::from).collect();
+        assert!(
+            matches!(&packets[0], MediaPacket::Audio { timestamp_ms: 7, data } if data[..] == [0xaf, 1])
+        );
+        assert!(
+            matches!(&packets[1], MediaPacket::Video { timestamp_ms: 9, data } if data[..] == [0x27, 1])
+        );
+        assert!(matches!(&packets[2], MediaPacket::Metadata { data } if &data[..] == b"meta"));
     }
 }

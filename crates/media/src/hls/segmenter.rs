@@ -15,13 +15,15 @@
 
 use bytes::Bytes;
 
-use super::{
-    adts::AacConfig,
-    annexb::ParameterSets,
-    flv::{self, AudioBody, TagKind, VideoBody},
-    ts_writer::{TsWriteError, TsWriter, Unit},
+use crate::{
+    codec::{
+        adts::{AacConfig, AdtsError},
+        annexb::ParameterSets,
+        flv::{self, AudioBody, TagKind, VideoBody},
+    },
+    ts::writer::{TsWriteError, TsWriter, Unit},
+    MediaPacket,
 };
-use crate::ports::MediaPacket;
 
 /// Timestamps start here (in ms) so a negative composition offset never goes below zero; the
 /// same 1.4 s ffmpeg's muxer uses.
@@ -399,7 +401,7 @@ impl Segmenter {
     }
 }
 
-fn aac_config(body: &[u8]) -> Option<Result<AacConfig, super::adts::AdtsError>> {
+fn aac_config(body: &[u8]) -> Option<Result<AacConfig, AdtsError>> {
     match flv::classify_audio(body) {
         AudioBody::AacSequenceHeader { .. } => Some(AacConfig::parse(body.get(2..)?)),
         _ => None,

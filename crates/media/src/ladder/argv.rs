@@ -11,7 +11,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::ladder::{max_kbps, Encoding, Variant};
+use super::{max_kbps, Encoding, Variant};
 
 /// What to do with the source audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub enum Outputs<'a> {
     /// Its HLS muxer writes every rung's segments and playlist. A restart after a crash appends
     /// to the existing playlists behind a discontinuity.
     Hls { restart: bool },
-    /// Each rung as FLV into the FIFO at the same index, for [`super::relay`] to segment. Input
+    /// Each rung as FLV into the FIFO at the same index, for the caller to read back and segment. Input
     /// timestamps are kept (`-copyts`), so the rungs run on the passthrough's clock.
     Flv(&'a [PathBuf]),
 }
@@ -224,7 +224,7 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::ladder::{parse_ladder, plan, DEFAULT_LADDER};
+    use crate::ladder::{parse_ladder, plan, DEFAULT_LADDER};
 
     fn argv(audio: AudioPlan, restart: bool) -> Vec<String> {
         let variants = plan(1280, 720, &parse_ladder(DEFAULT_LADDER).expect("valid"));

@@ -4,6 +4,11 @@
 //! the configured x264 rungs strictly lower than the source, so a 720p source is never upscaled
 //! and never encoded twice at its own height. Widths follow the source aspect ratio, rounded to
 //! an even number the way ffmpeg's `scale=-2:H` does, so what we announce is what we encode.
+//!
+//! [`argv`] turns a planned ladder into ffmpeg's command line. Both are pure, so a live pipeline
+//! and a VOD worker plan and start ffmpeg the same way.
+
+pub mod argv;
 
 /// One configured x264 rung: output height and target video bit rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,9 +5,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use ferrocast_media::ladder::{self, RungSpec};
 use serde::Deserialize;
-
-use super::ladder::{self, RungSpec};
 
 /// x264 presets ffmpeg accepts; anything else is refused at start rather than by ffmpeg later.
 const X264_PRESETS: &[&str] = &[

@@ -36,16 +36,16 @@ use std::{
 
 use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
+use ferrocast_media::{
+    hls::{
+        segmenter::{Part, Segment, Segmenter},
+        window::Window,
+    },
+    MediaPacket,
+};
 
-use super::{
-    process::NO_SPACE,
-    segmenter::{Part, Segment, Segmenter},
-    window::Window,
-};
-use crate::{
-    hls::{Edge, PublishedPart, PublishedPlaylist, MAX_CACHED_FILE_BYTES},
-    ports::MediaPacket,
-};
+use super::outputs::NO_SPACE;
+use crate::hls::{Edge, PublishedPart, PublishedPlaylist, MAX_CACHED_FILE_BYTES};
 
 const PLAYLIST: &str = "index.m3u8";
 

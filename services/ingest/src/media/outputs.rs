@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use ferrocast_media::hls::playlist;
 use tokio::io::AsyncReadExt;
 
-use super::playlist;
+/// The cause named in logs and failure reasons when the HLS file system is full.
+pub const NO_SPACE: &str = "no space left on the HLS disk";
 
 /// ffmpeg's variant playlist inside each rendition folder.
 const VARIANT_PLAYLIST: &str = "index.m3u8";

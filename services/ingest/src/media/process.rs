@@ -21,10 +21,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-use super::relay::HeldPipe;
-
-/// The cause named in logs and failure reasons when the HLS file system is full.
-pub const NO_SPACE: &str = "no space left on the HLS disk";
+use super::{fifo::HeldPipe, outputs::NO_SPACE};
 
 /// The cause of an ffmpeg stderr line that no restart can cure, if it is one. ENOSPC is printed
 /// through `strerror`, so the English text is all there is to recognise.

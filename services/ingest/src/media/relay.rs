@@ -4,10 +4,8 @@
 //! low-latency parts too, are served from memory, and share the passthrough's clock (ffmpeg runs
 //! with `-copyts`), which keeps their segments and parts on the same instants.
 //!
-//! Each ffmpeg run gets a FIFO of its own per rung: a restarted ffmpeg's stream must not be read
-//! as the rest of the dead one's. While an ffmpeg lives, the pipeline holds a write end of each
-//! of its FIFOs ([`HeldPipe`]): the reader then cannot see end of file before ffmpeg opened its
-//! end, and does see it once ffmpeg is gone and its last bytes are read.
+//! Each ffmpeg run gets a FIFO of its own per rung ([`super::fifo`]): a restarted ffmpeg's stream
+//! must not be read as the rest of the dead one's.
 
 use std::{
     io,
@@ -15,32 +13,27 @@ use std::{
     time::Duration,
 };
 
+use bytes::BytesMut;
+use ferrocast_media::{
+    codec::flv_reader::{FlvDecoder, FlvReadError, Tag},
+    source::{Role, Source},
+    MediaPacket,
+};
 use futures::StreamExt;
 use tokio::{net::unix::pipe, sync::mpsc, task::JoinHandle};
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{Decoder, FramedRead};
 
 use super::{
-    flv::TagKind,
-    flv_reader::{FlvDecoder, Tag},
+    fifo::{self, HeldPipe},
     native::NativeRendition,
     rung::RungPlan,
-    source::{Role, Source},
 };
-use crate::ports::MediaPacket;
-
-/// Where the FIFOs live: a dot name, which the origin's allowlist never serves.
-const FIFO_FOLDER: &str = ".relay";
 
 /// One transcoded rung's reader task.
 pub struct Relay {
     name: String,
     feeds: mpsc::Sender<pipe::Receiver>,
     task: JoinHandle<()>,
-}
-
-/// The write end of a FIFO, held for as long as the ffmpeg that writes it lives.
-pub struct HeldPipe {
-    _sender: pipe::Sender,
 }
 
 impl Relay {
@@ -61,21 +54,11 @@ impl Relay {
         session_dir: &Path,
         generation: u32,
     ) -> io::Result<(PathBuf, HeldPipe)> {
-        let folder = session_dir.join(FIFO_FOLDER);
-        tokio::fs::create_dir_all(&folder).await?;
-        let path = folder.join(format!("{}-{generation}.flv", self.name));
-        rustix::fs::mkfifoat(
-            rustix::fs::CWD,
-            &path,
-            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
-        )?;
-        // The read end first: opening a write end of a FIFO nobody reads fails.
-        let receiver = pipe::OpenOptions::new().open_receiver(&path)?;
-        let sender = pipe::OpenOptions::new().open_sender(&path)?;
+        let (path, receiver, held) = fifo::open(session_dir, &self.name, generation).await?;
         self.feeds
             .try_send(receiver)
             .map_err(|_| io::Error::other("the rung's relay is not taking a new ffmpeg run"))?;
-        Ok((path, HeldPipe { _sender: sender }))
+        Ok((path, held))
     }
 
     /// Once the last ffmpeg is gone (its pipes released), lets the task read what is left and
@@ -110,7 +93,7 @@ async fn run(
         headers: Box::default(),
     };
     while let Some(receiver) = receivers.recv().await {
-        let mut tags = FramedRead::new(receiver, FlvDecoder::default());
+        let mut tags = FramedRead::new(receiver, PipeDecoder::default());
         while let Some(tag) = tags.next().await {
             let taken = match tag {
                 Ok(tag) => rung.take(tag).await,
@@ -145,7 +128,7 @@ enum Rung {
 
 impl Rung {
     async fn take(&mut self, tag: Tag) -> Result<(), String> {
-        let packet = packet(tag);
+        let packet = MediaPacket::from(tag);
         match self {
             Self::Writing(output) => output.push(&packet).await.map(drop),
             Self::Waiting { plan, headers } => match headers.observe(&packet) {
@@ -165,17 +148,24 @@ impl Rung {
     }
 }
 
-/// The tag as the pipeline's packets carry it.
-fn packet(tag: Tag) -> MediaPacket {
-    match tag.kind {
-        TagKind::Video => MediaPacket::Video {
-            timestamp_ms: tag.timestamp_ms,
-            data: tag.body,
-        },
-        TagKind::Audio => MediaPacket::Audio {
-            timestamp_ms: tag.timestamp_ms,
-            data: tag.body,
-        },
-        TagKind::Script => MediaPacket::Metadata { data: tag.body },
+/// The media crate's FLV decoder on a pipe: tokio's codec trait also needs the pipe's own read
+/// errors to be one of the decoder's.
+#[derive(Debug, Default)]
+struct PipeDecoder(FlvDecoder);
+
+#[derive(Debug, thiserror::Error)]
+enum PipeReadError {
+    #[error(transparent)]
+    Flv(#[from] FlvReadError),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Decoder for PipeDecoder {
+    type Item = Tag;
+    type Error = PipeReadError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Tag>, PipeReadError> {
+        Ok(self.0.decode(src)?)
     }
 }

@@ -6,13 +6,15 @@
 use std::{path::PathBuf, time::Duration};
 
 use bytes::Bytes;
-
-use super::{
-    flv::TagKind,
-    native::NativeRendition,
-    segmenter::{Segmenter, SegmenterError},
-    window::{SharedTarget, Window},
+use ferrocast_media::{
+    codec::flv::TagKind,
+    hls::{
+        segmenter::{Segmenter, SegmenterError},
+        window::{SharedTarget, Window},
+    },
 };
+
+use super::native::NativeRendition;
 use crate::hls::{HlsRegistry, PublishedPlaylist};
 
 /// One rendition's folder, names and playlist shape.

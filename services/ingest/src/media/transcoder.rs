@@ -12,6 +12,10 @@ use std::{
     time::Duration,
 };
 
+use ferrocast_media::{
+    codec::flv::{self, VideoBody},
+    hls::window::SharedTarget,
+};
 use tokio::{
     sync::{mpsc, oneshot, watch},
     task::JoinHandle,
@@ -21,10 +25,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     config::MediaConfig,
-    flv::{self, VideoBody},
     metrics as names, outputs,
     pipeline::{Pipeline, Shared},
-    window::SharedTarget,
 };
 use crate::{
     hls::{self, HlsRegistry},

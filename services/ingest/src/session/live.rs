@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::ports::{MediaError, MediaPacket, MediaSink, Publisher, Rendition};
 
 use super::{
+    deps::{end_room, SessionDeps},
     key_check::{KeyCheck, KeyStatus},
     ports::{CallbackError, Client},
-    publish::{end_room, SessionDeps},
     StreamKey,
 };
 

@@ -3,14 +3,16 @@
 //! [`live::LiveSession`], which keeps renewing the room's lease and re-checking the stream key
 //! until it ends; everything here talks to the outside only through ports.
 
+mod deps;
 mod key_check;
 pub mod live;
 pub mod ports;
 pub mod publish;
 
+pub use deps::SessionDeps;
 pub use ferrocast_proto::StreamKey;
 pub use live::{EndReason, LiveSession};
-pub use publish::{authorise, Refusal, SessionDeps};
+pub use publish::{authorise, Refusal};
 
 #[cfg(test)]
 mod tests;

@@ -2,30 +2,18 @@
 //! when all three said yes does the RTMP side accept the publish; every refusal maps to the
 //! RTMP status the encoder is sent before the connection closes.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::ports::{Publisher, Transcoder};
+use crate::ports::Publisher;
 
 use super::{
+    deps::{end_room, SessionDeps},
     live::LiveSession,
-    ports::{AuthError, CallbackError, Client, KeyAuthenticator, RoomCallbacks},
+    ports::{AuthError, CallbackError, Client},
     StreamKey,
 };
-
-/// What a publish session is built from; one per process, shared by all connections.
-pub struct SessionDeps {
-    pub authenticator: Arc<dyn KeyAuthenticator>,
-    pub callbacks: Arc<dyn RoomCallbacks>,
-    pub transcoder: Arc<dyn Transcoder>,
-    /// Lease renewal period (`call=update`).
-    pub update_interval: Duration,
-    /// Time the media pipeline gets to start.
-    pub start_timeout: Duration,
-    /// Time `MediaSink::finish` gets when a session ends.
-    pub finish_timeout: Duration,
-}
 
 /// Why a publish was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,12 +121,4 @@ pub async fn authorise(
         key,
         sink,
     ))
-}
-
-/// `publish_done` for a room that was opened but will not go live or has ended.
-pub(crate) async fn end_room(deps: &SessionDeps, client: &Client, publisher: &Publisher) {
-    if let Err(error) = deps.callbacks.on_publish_done(client, publisher).await {
-        // The lease expires on its own; this only makes the end visible sooner.
-        tracing::warn!(%error, username = %publisher.username, "publish_done callback failed");
-    }
 }

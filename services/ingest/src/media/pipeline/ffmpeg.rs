@@ -5,20 +5,24 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
+use ferrocast_media::{
+    codec::flv::{self, TagKind},
+    hls::playlist,
+    ladder::{
+        argv::{AudioPlan, Command, Outputs},
+        Variant,
+    },
+    source::{Role, Source},
+    MediaPacket,
+};
 use tokio::{sync::mpsc, time::Instant};
 
 use super::{running::Running, timestamp, Pipeline};
-use crate::{
-    media::{
-        argv::{AudioPlan, Command, Outputs},
-        flv::{self, TagKind},
-        ladder::Variant,
-        metrics as names, outputs, playlist,
-        process::{Ffmpeg, NO_SPACE},
-        relay::Relay,
-        source::{Role, Source},
-    },
-    ports::MediaPacket,
+use crate::media::{
+    metrics as names,
+    outputs::{self, NO_SPACE},
+    process::Ffmpeg,
+    relay::Relay,
 };
 
 impl Pipeline {

@@ -21,19 +21,18 @@ use std::{
     time::Duration,
 };
 
+use ferrocast_media::{
+    hls::window::SharedTarget,
+    ladder::{self, argv::AudioPlan},
+    source::{Role, Source},
+};
 use tokio::{
     sync::{mpsc, oneshot, watch},
     time::Instant,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::{
-    argv::AudioPlan,
-    config::MediaConfig,
-    ladder, metrics as names, outputs,
-    source::{Role, Source},
-    window::SharedTarget,
-};
+use super::{config::MediaConfig, metrics as names, outputs};
 use crate::{
     hls::HlsRegistry,
     ports::{MediaPacket, Publisher, Rendition},

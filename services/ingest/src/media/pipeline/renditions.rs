@@ -4,18 +4,17 @@
 use std::sync::PoisonError;
 
 use super::{running::Running, Pipeline, FALLBACK_VIDEO_CODECS, SEGMENT_PREFIX_BYTES};
+use ferrocast_media::{
+    codec::avc,
+    hls::master,
+    ladder::{self, argv::AudioPlan, Encoding, Variant},
+    source::Source,
+    ts,
+};
+
 use crate::{
     media::{
-        argv::AudioPlan,
-        avc,
-        config::CopyMuxer,
-        ladder::{self, Encoding, Variant},
-        master, metrics as names,
-        native::NativeRendition,
-        outputs,
-        rung::RungPlan,
-        source::Source,
-        ts,
+        config::CopyMuxer, metrics as names, native::NativeRendition, outputs, rung::RungPlan,
     },
     ports::Rendition,
 };
@@ -46,7 +45,7 @@ impl Pipeline {
                         // Rotated away between the two reads: try again at the next poll.
                         return Ok(());
                     };
-                    ts::first_sps(&bytes).map(|(p, c, l)| avc::avc_codecs(p, c, l))
+                    ts::reader::first_sps(&bytes).map(|(p, c, l)| avc::avc_codecs(p, c, l))
                 }
             };
             entries.push(master::Entry {

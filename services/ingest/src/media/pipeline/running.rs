@@ -3,11 +3,10 @@
 
 use std::{process::ExitStatus, time::Duration};
 
+use ferrocast_media::ladder::{argv::AudioPlan, Variant};
 use tokio::{sync::mpsc, time::Instant};
 
-use super::super::{
-    argv::AudioPlan, ladder::Variant, native::NativeRendition, process::Ffmpeg, relay::Relay,
-};
+use super::super::{native::NativeRendition, process::Ffmpeg, relay::Relay};
 
 /// The running outputs and what a restart needs.
 pub(super) struct Running {

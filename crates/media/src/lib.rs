@@ -1,0 +1,24 @@
+//! Media code with no I/O and no async runtime, shared by the ingest (live), the VOD worker and
+//! the benchmarks: bytes in, bytes or plans out, every parser bounded against untrusted input and
+//! unit-tested beside its code.
+//!
+//! - [`codec`]: what RTMP and FLV carry — FLV tags (writing and reading), the AVC decoder
+//!   configuration and SPS, H.264 to Annex B, AAC to ADTS, `onMetaData`.
+//! - [`ts`]: MPEG-TS segments — the writer of natively remuxed segments and a reader of the
+//!   codec profile ffmpeg wrote.
+//! - [`hls`]: HLS output — cutting segments and LL-HLS parts, the live window and its media
+//!   playlist, ffmpeg's variant playlists, the master playlist.
+//! - [`ladder`]: which renditions a source gets, and the ffmpeg command line that makes them.
+//! - [`source`]: what a live source has shown so far, fed packet by packet.
+//!
+//! The layers only point downwards (`codec` ← `ts` ← `hls`, `ladder` ← `source`), so there is no
+//! import circle.
+
+pub mod codec;
+pub mod hls;
+pub mod ladder;
+mod packet;
+pub mod source;
+pub mod ts;
+
+pub use packet::MediaPacket;
