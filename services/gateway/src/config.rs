@@ -182,6 +182,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_setting_is_a_known_variable_of_gateway() {
+        // The list the start checks names against, which docs/api.md's table is tested against.
+        ferrocast_kit::config::known::check_fields::<Config>(
+            ferrocast_kit::config::known::Service::Gateway,
+        )
+        .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+    }
+
+    #[test]
     fn documented_variables_are_read_and_others_ignored() {
         let config: Config = ferrocast_kit::config::from_pairs(&[
             ("FERROCAST_GATEWAY_HTTP_ADDR", "0.0.0.0:8080"),

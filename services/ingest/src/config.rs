@@ -314,6 +314,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_setting_is_a_known_variable_of_ingest() {
+        use ferrocast_kit::config::known::{check_fields, check_names, Service};
+        // The list the start checks names against, which docs/api.md's table is tested against.
+        // The media settings are a plain struct serde can list; `Config` flattens them in, so its
+        // own fields are read off its `Debug` form (none of them is renamed).
+        check_fields::<MediaConfig>(Service::Ingest)
+            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+        let printed = format!("{:#?}", Config::defaults().expect("defaults"));
+        let fields: Vec<&str> = printed
+            .lines()
+            .filter_map(|line| line.strip_prefix("    "))
+            .filter(|line| !line.starts_with(' '))
+            .filter_map(|line| line.split_once(':').map(|(field, _)| field))
+            .filter(|field| *field != "media")
+            .collect();
+        assert!(fields.len() > 20, "{fields:?}");
+        check_names(Service::Ingest, fields)
+            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+    }
+
+    #[test]
     fn defaults_follow_the_api_document() {
         let config: Config =
             ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("ok");

@@ -227,6 +227,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_setting_is_a_known_variable_of_rooms() {
+        // The list the start checks names against, which docs/api.md's table is tested against.
+        ferrocast_kit::config::known::check_fields::<Config>(
+            ferrocast_kit::config::known::Service::Rooms,
+        )
+        .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+    }
+
+    #[test]
     fn defaults_need_a_service_token_outside_dev_mode() {
         let config: Config = ferrocast_kit::config::from_pairs(&[]).expect("parses");
         assert_eq!(config.room_lease_seconds, 15);

@@ -288,6 +288,15 @@ impl Config {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_setting_is_a_known_variable_of_users() {
+        // The list the start checks names against, which docs/api.md's table is tested against.
+        ferrocast_kit::config::known::check_fields::<Config>(
+            ferrocast_kit::config::known::Service::Users,
+        )
+        .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+    }
+
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         ferrocast_kit::config::from_iter(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }

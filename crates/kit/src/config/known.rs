@@ -7,6 +7,8 @@
 //! service refuses to start on a `FERROCAST_*` variable that is not in [`KNOWN`], naming the
 //! closest known one. docs/api.md's configuration table is tested against this list.
 
+use serde::{de, Deserialize};
+
 use super::{ConfigError, ENV_PREFIX};
 
 /// A ferrocast service that reads configuration.
@@ -202,6 +204,72 @@ pub fn check<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigE
     )))
 }
 
+/// Checks that every field of the config struct `T` is read from a variable this list gives to
+/// `service`, so the list (and docs/api.md, tested against it) cannot miss a setting: a service
+/// test calls it on its `Config`. `T` must be a plain struct (serde lists its fields); a struct
+/// with a `#[serde(flatten)]` part is read as a map and cannot be checked this way.
+pub fn check_fields<'de, T: Deserialize<'de>>(service: Service) -> Result<(), ConfigError> {
+    let mut fields = None;
+    // The recorder always fails once it has the field names; only the names matter here.
+    let _ = T::deserialize(FieldRecorder(&mut fields));
+    let fields = fields.ok_or_else(|| {
+        ConfigError(format!(
+            "{} is not a plain struct; its fields cannot be listed",
+            std::any::type_name::<T>()
+        ))
+    })?;
+    check_names(service, fields.iter().copied())
+}
+
+/// Checks that every field name (the variable's name without `FERROCAST_`, lower case) is a
+/// variable this list gives to `service`.
+pub fn check_names<'a>(
+    service: Service,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ConfigError> {
+    let missing: Vec<String> = fields
+        .into_iter()
+        .map(|field| format!("{ENV_PREFIX}{}", field.to_ascii_uppercase()))
+        .filter(|name| find(name).is_none_or(|known| !known.services.contains(&service)))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "{} reads {}, not listed for it in crates/kit/src/config/known.rs",
+            service.name(),
+            missing.join(", ")
+        )))
+    }
+}
+
+/// A deserializer that only notes the field names a derived struct asks for.
+struct FieldRecorder<'a>(&'a mut Option<&'static [&'static str]>);
+
+impl<'de> de::Deserializer<'de> for FieldRecorder<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("not a plain struct"))
+    }
+
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = Some(fields);
+        Err(de::Error::custom("fields recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -258,6 +326,86 @@ mod tests {
             "RUST_LOG",
         ])
         .expect("tools' and other programs' variables pass");
+    }
+
+    /// docs/api.md's configuration table: each variable with the services its row names.
+    fn documented() -> Vec<(String, Vec<String>)> {
+        let api = include_str!("../../../../docs/api.md");
+        let table = api
+            .split("\n## Configuration")
+            .nth(1)
+            .and_then(|section| section.split("\n## ").next())
+            .expect("docs/api.md has a Configuration section");
+        let mut rows = Vec::new();
+        for line in table.lines().filter(|line| line.starts_with("| `")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (names, readers) = (cells[1], cells[2]);
+            let readers: Vec<String> = if readers == "all" {
+                Service::ALL.iter().map(|s| s.name().to_owned()).collect()
+            } else {
+                readers.split(',').map(|s| s.trim().to_owned()).collect()
+            };
+            for name in names.split('`').skip(1).step_by(2) {
+                // A full name in every row: a search for a variable finds its row.
+                assert!(
+                    name.starts_with(ENV_PREFIX)
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+                    "docs/api.md: `{name}` is not a full variable name"
+                );
+                rows.push((name.to_owned(), readers.clone()));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn docs_api_table_lists_exactly_the_known_variables_and_their_readers() {
+        let documented = documented();
+        let mut seen = HashSet::new();
+        for (name, readers) in &documented {
+            assert!(seen.insert(name.as_str()), "docs/api.md lists {name} twice");
+            let Some(known) = find(name) else {
+                panic!("docs/api.md documents {name}, which no service reads (known.rs)");
+            };
+            let expected: Vec<&str> = known.services.iter().map(|s| s.name()).collect();
+            assert_eq!(readers, &expected, "docs/api.md: the readers of {name}");
+        }
+        for variable in KNOWN {
+            assert!(
+                seen.contains(variable.name),
+                "{} is read by a service but missing from docs/api.md's table",
+                variable.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_config_field_outside_the_list_is_found() {
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Rooms {
+            room_lease_seconds: u64,
+            #[serde(rename = "rooms_http_addr")]
+            addr: String,
+        }
+        check_fields::<Rooms>(Service::Rooms).expect("both are rooms' variables");
+        let message = check_fields::<Rooms>(Service::Users)
+            .expect_err("not users' variables")
+            .to_string();
+        assert!(
+            message.contains("FERROCAST_ROOM_LEASE_SECONDS"),
+            "{message}"
+        );
+        assert!(message.contains("FERROCAST_ROOMS_HTTP_ADDR"), "{message}");
+
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Typo {
+            room_lease_second: u64,
+        }
+        assert!(check_fields::<Typo>(Service::Rooms).is_err());
     }
 
     #[test]
