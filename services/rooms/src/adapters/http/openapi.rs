@@ -1,6 +1,10 @@
 //! `GET /api/rooms/openapi.json`: the OpenAPI document of the public REST surface. It is served
 //! to the internet through the gateway, so the internal room lookup (which names ingest origins)
 //! is left out: it is documented in docs/api.md for operators.
+//!
+//! A copy is committed as `frontend/openapi/rooms.json`; the web client generates its API types
+//! from that file at build time, and the test below fails when the copy and the code disagree,
+//! so the browser's types cannot drift from the handlers.
 
 use axum::Json;
 use utoipa::OpenApi;
@@ -34,4 +38,33 @@ pub struct ApiDoc;
 
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use utoipa::OpenApi;
+
+    use super::ApiDoc;
+
+    /// Compares the committed document with the code's; `UPDATE_OPENAPI=1` rewrites it instead.
+    #[test]
+    fn committed_document_matches_the_code() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frontend/openapi/rooms.json");
+        let generated = ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the document serialises")
+            + "\n";
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &generated).expect("frontend/openapi/ is writable");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} differs from the rooms API in code; regenerate it with\n  \
+             UPDATE_OPENAPI=1 cargo test -p ferrocast-rooms --lib openapi\nand commit it",
+            path.display()
+        );
+    }
 }

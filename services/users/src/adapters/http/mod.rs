@@ -4,6 +4,7 @@
 mod auth;
 mod client;
 mod error;
+mod openapi;
 mod routes;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use utoipa::OpenApi;
 use crate::service::Accounts;
 
 pub use auth::SESSION_COOKIE;
+pub use openapi::ApiDoc;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -28,23 +30,6 @@ pub struct AppState {
     /// Proxies whose `X-Forwarded-For` names the client (rate limits key on the client).
     pub trusted_proxies: TrustedProxies,
 }
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "ferrocast users",
-        description = "Accounts, sessions and stream keys"
-    ),
-    paths(
-        routes::signup,
-        routes::login,
-        routes::logout,
-        routes::me,
-        routes::rotate_stream_key,
-        routes::stream_key_info
-    )
-)]
-struct ApiDoc;
 
 pub fn router(state: AppState) -> Router {
     let document = Arc::new(ApiDoc::openapi());
