@@ -1,67 +1,39 @@
 /**
- * Wire types of the ferrocast HTTP API, exactly as docs/api.md defines them.
+ * Wire types of the ferrocast HTTP API, under the names the pages use.
  *
- * Times stay RFC 3339 strings here; pages turn them into dates only where they display them, so
- * a round trip never changes what the server sent.
+ * Each is an alias onto the types `npm run generate` writes to `generated/` from the services'
+ * committed OpenAPI documents (`openapi/users.json`, `openapi/rooms.json`); a Rust test in each
+ * service fails when its document differs from the handlers, so these cannot drift from what the
+ * server sends. Times stay RFC 3339 strings here; pages turn them into dates only where they
+ * display them, so a round trip never changes what the server sent.
  */
+import type { components as RoomsApi } from './generated/rooms';
+import type { components as UsersApi } from './generated/users';
 
-export interface User {
-  id: string;
-  username: string;
-  email: string;
-  created_at: string;
-}
+type Users = UsersApi['schemas'];
+type Rooms = RoomsApi['schemas'];
 
-export interface LoginResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  user: User;
-}
+export type User = Users['UserBody'];
+
+export type LoginResponse = Users['LoginResponse'];
 
 /** `GET /api/users/me/stream-key`: the key itself is never returned again after creation. */
-export interface StreamKeyInfo {
-  prefix: string;
-  created_at: string;
-}
+export type StreamKeyInfo = Users['StreamKeyResponse'];
 
 /** `POST /api/users/me/stream-key`: the only answer that carries the full key. */
-export interface CreatedStreamKey extends StreamKeyInfo {
-  stream_key: string;
-}
+export type CreatedStreamKey = Users['NewStreamKeyResponse'];
 
-export interface Rendition {
-  name: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-}
+export type Rendition = Rooms['Rendition'];
 
-export interface Room {
-  username: string;
-  title: string;
-  started_at: string;
-  viewers: number;
-  renditions: Rendition[];
-  thumbnail_url: string | null;
-  hls_url: string;
-}
+export type Room = Rooms['RoomView'];
 
 /**
  * `POST /api/rooms/{username}/viewers`: the room's viewer count and the server-issued viewer
  * token to send with the next heartbeat (it may be renewed or replaced on any answer).
  */
-export interface Heartbeat {
-  viewers: number;
-  viewer_token: string;
-}
+export type Heartbeat = Rooms['Viewers'];
 
-export interface RoomPage {
-  rooms: Room[];
-  next_cursor: string | null;
-}
+export type RoomPage = Rooms['RoomList'];
 
 /** `GET` and `PUT /api/rooms/me/title`: the owner's stored title (`""` when none is set yet). */
-export interface TitleBody {
-  title: string;
-}
+export type TitleBody = Rooms['TitleBody'];

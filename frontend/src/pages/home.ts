@@ -88,7 +88,7 @@ export function homePage(root: HTMLElement, signal: AbortSignal): void {
       let next: readonly Room[] = page.rooms;
       for (const event of pending) next = applyRoomEvent(next, event);
       rooms = next;
-      nextCursor = page.next_cursor;
+      nextCursor = page.next_cursor ?? null;
       loaded = true;
       failure.hidden = true;
       render();
@@ -118,7 +118,7 @@ export function homePage(root: HTMLElement, signal: AbortSignal): void {
       const page = await api.listRooms({ limit: PAGE_SIZE, cursor: nextCursor }, signal);
       const known = new Set(rooms.map((r) => r.username));
       rooms = [...rooms, ...page.rooms.filter((r) => !known.has(r.username))];
-      nextCursor = page.next_cursor;
+      nextCursor = page.next_cursor ?? null;
       render();
     } catch (error) {
       if (!isAbortError(error)) showFailure(error instanceof Error ? error.message : 'Could not load more rooms.');
@@ -200,7 +200,7 @@ function roomCard(initial: Room): CardView {
         'aria-label',
         `${room.title.trim() || 'Untitled stream'} — ${room.username}, ${formatViewers(room.viewers)}, ${formatLiveFor(room.started_at, now)}`,
       );
-      setThumb(room.thumbnail_url);
+      setThumb(room.thumbnail_url ?? null);
     },
   };
 }
