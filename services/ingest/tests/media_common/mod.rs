@@ -1,6 +1,7 @@
 //! Shared by the `media_*` tests and `live_acceptance`: makes short FLV sources with ffmpeg,
-//! reads them back into `MediaPacket`s with a tiny FLV demuxer, pushes them in real time through
-//! a sink, finds the ffmpeg process of a session, and reads playlists and segments back.
+//! reads them back into `MediaPacket`s with the media crate's FLV reader, pushes them in real
+//! time through a sink, finds the ffmpeg process of a session, and reads playlists and segments
+//! back.
 
 #![allow(dead_code)]
 
@@ -14,12 +15,13 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
+use bytes::BytesMut;
 use ferrocast_ingest::{
     hls::HlsRegistry,
     media::{FfmpegTranscoder, MediaConfig},
     ports::{MediaError, MediaPacket, MediaSink, Publisher, Transcoder},
 };
+use ferrocast_media::codec::flv_reader::FlvDecoder;
 use ferrocast_testkit::Tmpfs;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -58,31 +60,11 @@ pub fn make_flv(dir: &Path, size: &str, fps: u32, seconds: u32) -> PathBuf {
 pub fn read_packets(path: &Path) -> Vec<MediaPacket> {
     let data = std::fs::read(path).expect("source file");
     assert_eq!(&data[..3], b"FLV");
-    let mut at = 13;
-    let mut packets = Vec::new();
-    while at + 11 <= data.len() {
-        let kind = data[at];
-        let size = u32::from_be_bytes([0, data[at + 1], data[at + 2], data[at + 3]]) as usize;
-        let timestamp =
-            u32::from_be_bytes([data[at + 7], data[at + 4], data[at + 5], data[at + 6]]);
-        let Some(body) = data.get(at + 11..at + 11 + size) else {
-            break;
-        };
-        let data = Bytes::copy_from_slice(body);
-        packets.push(match kind {
-            8 => MediaPacket::Audio {
-                timestamp_ms: timestamp,
-                data,
-            },
-            9 => MediaPacket::Video {
-                timestamp_ms: timestamp,
-                data,
-            },
-            _ => MediaPacket::Metadata { data },
-        });
-        at += 11 + size + 4;
-    }
-    packets
+    let mut data = BytesMut::from(&data[..]);
+    let mut reader = FlvDecoder::default();
+    std::iter::from_fn(|| reader.decode(&mut data).expect("ffmpeg writes valid FLV"))
+        .map(MediaPacket::from)
+        .collect()
 }
 
 fn timestamp(packet: &MediaPacket) -> u32 {
