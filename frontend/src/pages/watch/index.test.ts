@@ -1,8 +1,8 @@
 /** Watch page lifecycle against a stand-in player: live/offline/ended, heartbeat, quality menu, events. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PlayerCallbacks } from '../player/player';
-import { apiError, byTestId, FakeEventSource, json, room, stubApi } from '../test-support';
-import { watchPage } from './watch';
+import type { PlayerCallbacks } from '../../player/player';
+import { apiError, byTestId, FakeEventSource, json, room, stubApi } from '../../test-support';
+import { watchPage } from './index';
 
 // The real player needs Media Source Extensions; the page is tested against a stand-in that
 // records what the page asks of it and lets the test play hls.js's part.
@@ -15,7 +15,7 @@ interface FakePlayerShape {
   destroyed: boolean;
   exposed: boolean;
 }
-vi.mock('../player/player', () => ({
+vi.mock('../../player/player', () => ({
   LivePlayer: class {
     static isSupported = () => true;
     state: FakePlayerShape;
