@@ -1,7 +1,7 @@
 """The ABR ladder as ffmpeg arguments, for the places the bench transcodes itself: nginx-rtmp's
 exec_push and the per-preset ladder cost.
 
-It mirrors ferrocast's ingest (services/ingest/src/media/ladder.rs: plan(), argv.rs:
+It mirrors ferrocast's ingest (crates/media/src/ladder/mod.rs: plan(), argv.rs:
 Command::argv()) encoder option for encoder option; the input differs (the ingest feeds FLV on
 stdin, nginx-rtmp's child reads the stream back over RTMP) and so does the output: the ingest
 remuxes the copied rung itself and has ffmpeg write each x264 rung as FLV into a FIFO, which the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-# services/ingest/src/media/ladder.rs DEFAULT_LADDER = "1080:6000,720:3000,480:1500,360:800"
+# crates/media/src/ladder/mod.rs DEFAULT_LADDER = "1080:6000,720:3000,480:1500,360:800"
 DEFAULT_LADDER = [(1080, 6000), (720, 3000), (480, 1500), (360, 800)]
 DEFAULT_PRESET = "veryfast"  # media/config.rs default_preset()
 DEFAULT_TUNE = "zerolatency"  # media/config.rs default_tune()
@@ -30,7 +30,7 @@ def scaled_width(width: int, height: int, target: int) -> int:
 
 
 def plan(width: int, height: int, rungs=DEFAULT_LADDER) -> list[tuple[str, int, int, int | None]]:
-    """[(name, width, height, kbps or None for the copied source)], as ladder.rs plan()."""
+    """[(name, width, height, kbps or None for the copied source)], as ladder::plan()."""
     out: list[tuple[str, int, int, int | None]] = [(f"{height}p", width, height, None)]
     lower = sorted({h: k for h, k in rungs if h < height}.items(), key=lambda r: -r[0])
     out += [(f"{h}p", scaled_width(width, height, h), h, k) for h, k in lower]

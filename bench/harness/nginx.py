@@ -113,7 +113,7 @@ class NginxRtmp(_Nginx):
         out = f"{self.hls}/ladder/$1"
         argv = ["ffmpeg"] + ladder.ladder_args(ladder.INGEST_INPUT + ["-i", url], out,
                                                self.segment, self.window, master=True)
-        self.ladder_source = ("bench/harness/ladder.py's mirror of services/ingest/src/media/argv.rs: "
+        self.ladder_source = ("bench/harness/ladder.py's mirror of crates/media/src/ladder/argv.rs: "
                               "the ingest's x264 rungs plus a `-c:v copy` rung")
         # shlex.quote would freeze $1 inside single quotes: args that contain $1 go in double quotes.
         parts = []
