@@ -77,12 +77,14 @@ pub struct Config {
     #[serde(default = "defaults::hls_cache_mb")]
     pub ingest_hls_cache_mb: u64,
     /// Send cached segments with `sendfile(2)` (like nginx's `sendfile on`); off copies them
-    /// from memory, for file systems where sendfile misbehaves and for A/B measurements.
-    #[serde(default = "defaults::hls_sendfile")]
+    /// from memory. Not read from the environment: a file system without sendfile falls back
+    /// to the copy by itself (`ferrocast_kit::sendfile`), so only measurements turn it off.
+    #[serde(skip, default = "defaults::hls_sendfile")]
     pub ingest_hls_sendfile: bool,
     /// Threads serving HTTP (the HLS origin), each with its own runtime and listening socket on
-    /// the port (`SO_REUSEPORT`); 0 = one per core.
-    #[serde(default)]
+    /// the port (`SO_REUSEPORT`); 0 = one per core. Not read from the environment: one per core
+    /// is what the origin needs; tests and measurements may pin it.
+    #[serde(skip)]
     pub ingest_http_shards: usize,
     /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) in front of the HLS
     /// origin, default the local gateway (`127.0.0.1,::1`); their connections skip the
@@ -327,7 +329,8 @@ mod tests {
             .filter_map(|line| line.strip_prefix("    "))
             .filter(|line| !line.starts_with(' '))
             .filter_map(|line| line.split_once(':').map(|(field, _)| field))
-            .filter(|field| *field != "media")
+            // The media settings, and the switches kept for tests and measurements only.
+            .filter(|field| !["media", "ingest_hls_sendfile", "ingest_http_shards"].contains(field))
             .collect();
         assert!(fields.len() > 20, "{fields:?}");
         check_names(Service::Ingest, fields)

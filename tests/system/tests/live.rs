@@ -437,8 +437,8 @@ fn child_env(platform: &Platform, rtmp_port: u16, http_port: u16) -> Vec<(String
             platform.hls_root.join("child").display().to_string(),
         ),
         ("FERROCAST_HLS_LADDER", String::new()),
-        // An ffmpeg per stream, so the case can check none is orphaned when the ingest dies.
-        ("FERROCAST_HLS_COPY_MUXER", "ffmpeg".to_owned()),
+        // The child runs an ffmpeg per stream (its binary sets that), so the case can check none
+        // is orphaned when the ingest dies.
         ("FERROCAST_INGEST_UPDATE_INTERVAL_MS", "500".to_owned()),
         ("FERROCAST_INGEST_IDLE_TIMEOUT_MS", "2000".to_owned()),
         ("RUST_LOG", "warn".to_owned()),

@@ -57,12 +57,13 @@ pub struct MediaConfig {
     /// Empty: no tuning.
     #[serde(default = "default_tune", deserialize_with = "de::tune")]
     pub hls_x264_tune: String,
-    /// `FERROCAST_HLS_COPY_MUXER`: who writes the passthrough rendition. `native` (default):
-    /// the ingest remuxes the source into MPEG-TS itself, so a stream without transcoded rungs
-    /// runs no ffmpeg at all (an ffmpeg per passthrough stream cost as much CPU as the ingest
-    /// and 54 MiB each). Sources it cannot remux (audio that is not AAC-LC/Main/
-    /// SSR/LTP) still go through ffmpeg. `ffmpeg`: always ffmpeg, the earlier behaviour.
-    #[serde(default)]
+    /// Who writes the passthrough rendition. `Native` (always, in a deployment): the ingest
+    /// remuxes the source into MPEG-TS itself, so a stream without transcoded rungs runs no
+    /// ffmpeg at all (an ffmpeg per passthrough stream cost as much CPU as the ingest and 54 MiB
+    /// each). Sources it cannot remux (audio that is not AAC-LC/Main/SSR/LTP) still go through
+    /// ffmpeg. `Ffmpeg` is not read from the environment, since no deployment needs it: tests
+    /// that crash or orphan the pipeline's ffmpeg set it to have one per stream.
+    #[serde(skip)]
     pub hls_copy_muxer: CopyMuxer,
     /// `FERROCAST_HLS_PART_MILLIS`: low-latency HLS (default 334 ms; `0` = off). Every natively
     /// written rendition (the remuxed passthrough, and the transcoded rungs ffmpeg hands back as
@@ -104,12 +105,10 @@ pub struct MediaConfig {
     /// `FERROCAST_FFMPEG_MAX_RESTARTS`: restarts of a crashed ffmpeg before the stream ends.
     #[serde(default = "default_max_restarts", deserialize_with = "de::number")]
     pub ffmpeg_max_restarts: u32,
-    /// `FERROCAST_MEDIA_QUEUE_PACKETS`: packets buffered between the RTMP reader and ffmpeg;
-    /// when full, packets are dropped until the next keyframe instead of stalling the reader.
-    #[serde(
-        default = "default_queue_packets",
-        deserialize_with = "de::positive_usize"
-    )]
+    /// Packets buffered between the RTMP reader and ffmpeg; when full, packets are dropped
+    /// until the next keyframe instead of stalling the reader. Not read from the environment:
+    /// 1024 packets are ≈ 10 s of a 60 fps source, and tests shorten it to make a queue fill.
+    #[serde(skip, default = "default_queue_packets")]
     pub media_queue_packets: usize,
 }
 
@@ -226,14 +225,6 @@ mod de {
         Ok(value)
     }
 
-    pub fn positive_usize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
-        let value: usize = parse(deserializer)?;
-        if value == 0 {
-            return Err(D::Error::custom("must be greater than 0"));
-        }
-        Ok(value)
-    }
-
     pub fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         let value: f64 = parse(deserializer)?;
         Duration::try_from_secs_f64(value).map_err(D::Error::custom)
@@ -274,7 +265,7 @@ mod tests {
     use super::*;
 
     /// How the ingest `Config` embeds this one.
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Debug)]
     struct Outer {
         #[serde(default)]
         #[allow(dead_code)]
@@ -307,7 +298,6 @@ mod tests {
             ("FERROCAST_HLS_X264_TUNE", ""),
             ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "0.5"),
             ("FERROCAST_HLS_ROOT", "/var/hls"),
-            ("FERROCAST_HLS_COPY_MUXER", "ffmpeg"),
             ("FERROCAST_HLS_PART_MILLIS", "0"),
         ])
         .expect("valid");
@@ -318,7 +308,24 @@ mod tests {
         assert_eq!(outer.media.hls_x264_tune, "");
         assert_eq!(outer.media.cleanup_grace, Duration::from_millis(500));
         assert_eq!(outer.media.hls_root, PathBuf::from("/var/hls"));
-        assert_eq!(outer.media.hls_copy_muxer, CopyMuxer::Ffmpeg);
+    }
+
+    #[test]
+    fn retired_switches_are_not_read() {
+        // A service's start refuses these names as unknown (`ferrocast_kit::config::load`);
+        // parsing alone leaves the defaults in force.
+        let outer: Outer = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_HLS_COPY_MUXER", "ffmpeg"),
+            ("FERROCAST_MEDIA_QUEUE_PACKETS", "32"),
+        ])
+        .expect("valid");
+        assert_eq!(outer.media.hls_copy_muxer, CopyMuxer::Native);
+        assert_eq!(outer.media.media_queue_packets, 1024);
+        for name in ["FERROCAST_HLS_COPY_MUXER", "FERROCAST_MEDIA_QUEUE_PACKETS"] {
+            let error = ferrocast_kit::config::load::<Outer>([(name.to_owned(), "1".to_owned())])
+                .expect_err("retired");
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]
@@ -329,7 +336,6 @@ mod tests {
             ("FERROCAST_HLS_X264_PRESET", "-f null"),
             ("FERROCAST_HLS_X264_TUNE", "zerolatency -f null"),
             ("FERROCAST_HLS_LADDER", "720p"),
-            ("FERROCAST_HLS_COPY_MUXER", "gstreamer"),
         ] {
             assert!(
                 ferrocast_kit::config::from_pairs::<Outer>(&[(name, value)]).is_err(),

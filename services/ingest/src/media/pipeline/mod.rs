@@ -1,8 +1,8 @@
 //! The task that runs one publish's media: it waits for the source's codec headers and first
 //! keyframe, plans the ladder, remuxes the passthrough rendition itself ([`NativeRendition`]),
 //! runs ffmpeg for the transcoded rungs, whose FLV it cuts itself too ([`super::relay`]), or for
-//! every rung through ffmpeg's HLS muxer when the source cannot be remuxed natively or
-//! `FERROCAST_HLS_COPY_MUXER=ffmpeg`; feeds it FLV and restarts it once if it dies or stops
+//! every rung through ffmpeg's HLS muxer when the source cannot be remuxed natively or tests set
+//! [`super::CopyMuxer::Ffmpeg`]; feeds it FLV and restarts it once if it dies or stops
 //! producing segments (`ffmpeg.rs`), publishes the master playlist (`renditions.rs`), and on
 //! finish closes the playlists before the folder is removed after a grace period. A
 //! passthrough-only stream runs no ffmpeg.
