@@ -378,6 +378,46 @@ mod tests {
     }
 
     #[test]
+    fn every_variable_the_launchers_set_is_known() {
+        // Compose, k8s, `./ferrocast up`, the e2e runner and the bench hand one environment to
+        // every service: a name there that no service reads would now stop them all.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = vec![root.join("docker-compose.yml")];
+        for dir in [
+            "deploy/k8s",
+            "deploy/docker",
+            "scripts",
+            "e2e/lib",
+            "e2e/tools",
+            "bench/harness",
+        ] {
+            let entries = std::fs::read_dir(root.join(dir)).expect(dir);
+            files.extend(entries.map(|entry| entry.expect(dir).path()));
+        }
+        let mut checked = 0;
+        for file in files.iter().filter(|file| file.is_file()) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            for (at, _) in text.match_indices(ENV_PREFIX) {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                // A bare prefix or a prefix test (`startswith("FERROCAST_TEST_")`).
+                if name.ends_with('_') {
+                    continue;
+                }
+                checked += 1;
+                assert!(
+                    check([name.as_str()]).is_ok(),
+                    "{} sets {name}, which no service reads",
+                    file.display()
+                );
+            }
+        }
+        assert!(checked > 50, "only {checked} names found");
+    }
+
+    #[test]
     fn a_config_field_outside_the_list_is_found() {
         #[derive(Deserialize)]
         #[allow(dead_code)]
