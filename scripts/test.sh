@@ -12,6 +12,9 @@ run_all_tests() {
   say "cargo clippy (all targets, warnings are errors)"
   cargo clippy --workspace --all-targets --locked -- -D warnings
 
+  say "no import circles between the modules of any crate"
+  python3 "$ROOT/scripts/import_circles.py"
+
   start_test_dependencies
 
   say "cargo test (unit + integration against real dependencies)"
