@@ -1,6 +1,6 @@
-//! Media code with no I/O and no async runtime, shared by the ingest (live), the VOD worker and
-//! the benchmarks: bytes in, bytes or plans out, every parser bounded against untrusted input and
-//! unit-tested beside its code.
+//! Media code with no I/O and no async runtime, for the live ingest, the benchmarks and the VOD
+//! worker to share: bytes in, bytes or plans out, every parser bounded against untrusted input
+//! and unit-tested beside its code.
 //!
 //! - [`codec`]: what RTMP and FLV carry — FLV tags (writing and reading), the AVC decoder
 //!   configuration and SPS, H.264 to Annex B, AAC to ADTS, `onMetaData`.
@@ -11,8 +11,8 @@
 //! - [`ladder`]: which renditions a source gets, and the ffmpeg command line that makes them.
 //! - [`source`]: what a live source has shown so far, fed packet by packet.
 //!
-//! The layers only point downwards (`codec` ← `ts` ← `hls`, `ladder` ← `source`), so there is no
-//! import circle.
+//! Dependencies only point one way: `hls` uses `ts` and `codec`, `source` uses `codec` and
+//! `ladder`, and nothing below uses what is above it.
 
 pub mod codec;
 pub mod hls;
