@@ -1,7 +1,7 @@
 //! ferrocast-testkit: what every test suite of the workspace shares. Real dependencies on free
 //! loopback ports (a document store, Redis databases, a redis-server a test may restart, tmpfs),
 //! a namespace of its own for every test (database name, Redis key prefix) so tests run in
-//! parallel, and with the `platform` feature [`platform::Platform`]: any subset of users, rooms,
+//! parallel, and with the service features [`platform::Platform`]: any subset of users, rooms,
 //! ingest and gateway in-process on port 0, streamers made through the public REST API. Around
 //! it: an ffmpeg publisher, one raw RTMP client for malformed input, raw HTTP/1 and HTTP/2 for
 //! requests clients would normalise, HLS fetching, log capture and latency statistics.
@@ -17,7 +17,7 @@ mod document_store;
 pub mod hls;
 pub mod http;
 mod logs;
-#[cfg(feature = "platform")]
+#[cfg(feature = "users")]
 pub mod platform;
 pub mod process;
 pub mod publisher;
@@ -33,8 +33,8 @@ pub use document_store::DocumentStore;
 pub use logs::LogCapture;
 pub use tmpfs::Tmpfs;
 
-#[cfg(feature = "platform")]
-pub use platform::{Options, Platform, Streamer};
+#[cfg(feature = "users")]
+pub use platform::{browser, Account, Options, Platform, Streamer};
 
 /// The repository root (where `.ferrocast/` and `frontend/` live).
 pub fn workspace_root() -> PathBuf {

@@ -1,30 +1,81 @@
-//! The whole platform in one test process: users → rooms → ingest → gateway, each started through
-//! its crate's `start(config, shutdown)` on loopback port 0, each with a shutdown token of its own
-//! so a test can take one service away and bring it back.
+//! The platform in one test process: users, then any of rooms → ingest → gateway, each started
+//! through its crate's `start(config, shutdown)` on loopback port 0, each with a shutdown token
+//! of its own so a test can take one service away and bring it back. A suite starts the subset
+//! it tests ([`Options::users`], [`Options::users_and_rooms`], …; the cargo features `users`,
+//! `rooms`, `ingest`, `gateway` build only what it needs) and talks to it the way clients do:
+//! [`Platform::streamer`] signs up, logs in and creates a stream key through the public REST
+//! API (the gateway when it runs, else the services themselves).
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{fmt, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
+#[cfg(feature = "ingest")]
 use ferrocast_ingest::media::{CopyMuxer, MediaConfig};
 use ferrocast_kit::{client::TrustedProxies, http::ServerLimits};
+use ferrocast_proto::{
+    client::{UsersAuth, UsersAuthConfig},
+    users_v1::auth_client::AuthClient,
+    SERVICE_TOKEN_HEADER,
+};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+use tonic::{
+    service::{interceptor::InterceptedService, Interceptor},
+    transport::{Channel, Endpoint},
+    Request, Status,
+};
 
-use crate::{free_port, redis_server::RedisServer, redis_url, unique_name, DocumentStore};
+use crate::{redis_server::RedisServer, redis_url, unique_name, DocumentStore};
 
 /// The service token every in-process service shares (dev value: tests only).
 pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
 pub const PASSWORD: &str = "correct horse battery";
 
+/// A change a test makes to a service's test config before the service starts.
+pub struct Adjust<C>(Arc<dyn Fn(&mut C) + Send + Sync>);
+
+impl<C> Adjust<C> {
+    pub fn new(adjust: impl Fn(&mut C) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(adjust))
+    }
+
+    fn apply(this: &Option<Self>, config: &mut C) {
+        if let Some(adjust) = this {
+            (adjust.0)(config);
+        }
+    }
+}
+
+impl<C> Clone for Adjust<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<C> fmt::Debug for Adjust<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Adjust(..)")
+    }
+}
+
 /// What a test needs from the platform.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Start rooms (feature `rooms`). Users always runs.
+    pub rooms: bool,
+    /// Start the gateway in front of users and rooms (feature `gateway`).
+    pub gateway: bool,
+    /// Changes to users' test config (applied after the fields below).
+    pub users_config: Option<Adjust<ferrocast_users::Config>>,
+    /// Changes to rooms' test config (applied after the fields below).
+    #[cfg(feature = "rooms")]
+    pub rooms_config: Option<Adjust<ferrocast_rooms::Config>>,
     /// Data on disk so [`DocumentStore::restart`] keeps it (L7, D1).
     pub persistent_store: bool,
     /// A redis-server of the test's own instead of the shared one (L5 restarts it).
     pub own_redis: bool,
     pub lease_seconds: u64,
-    /// Start the ingest (RTMP + HLS origin).
+    /// Start the ingest (RTMP + HLS origin; feature `ingest`).
     pub ingest: bool,
     /// Kept for readability of the cases that watch HLS output; the ingest always runs its
     /// real ffmpeg pipelines (passthrough by default, cheap on two cores).
@@ -35,6 +86,7 @@ pub struct Options {
     pub hls_root: Option<PathBuf>,
     /// `FERROCAST_HLS_LADDER`; empty = passthrough only (cheap on two cores).
     pub ladder: String,
+    #[cfg(feature = "ingest")]
     /// Who writes the passthrough rendition: the ingest itself (default, no ffmpeg for a
     /// passthrough-only ladder) or ffmpeg (the cases that crash the pipeline's ffmpeg).
     pub copy_muxer: CopyMuxer,
@@ -67,6 +119,11 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            rooms: true,
+            gateway: true,
+            users_config: None,
+            #[cfg(feature = "rooms")]
+            rooms_config: None,
             persistent_store: false,
             own_redis: false,
             lease_seconds: 3,
@@ -76,6 +133,7 @@ impl Default for Options {
             update_interval_ms: 500,
             hls_root: None,
             ladder: String::new(),
+            #[cfg(feature = "ingest")]
             copy_muxer: CopyMuxer::Native,
             header_read_timeout: ServerLimits::default().header_read_timeout,
             max_connections_per_ip: 16,
@@ -87,6 +145,57 @@ impl Default for Options {
             gateway_max_connections: ServerLimits::default().max_connections,
             gateway_idle_timeout: ServerLimits::default().idle_timeout,
             gateway_trusted_proxies: TrustedProxies::none(),
+        }
+    }
+}
+
+impl Options {
+    /// Users alone, on its document store: the users suite.
+    pub fn users() -> Self {
+        Self {
+            rooms: false,
+            ingest: false,
+            gateway: false,
+            ..Self::default()
+        }
+    }
+
+    /// Users and rooms (on Redis), no ingest or gateway: the rooms suite.
+    pub fn users_and_rooms() -> Self {
+        Self {
+            rooms: true,
+            ..Self::users()
+        }
+    }
+
+    /// Users, rooms and the ingest, no gateway: the ingest suite.
+    pub fn without_gateway() -> Self {
+        Self {
+            ingest: true,
+            ..Self::users_and_rooms()
+        }
+    }
+
+    /// `users_config` set to `adjust`.
+    pub fn adjust_users(
+        self,
+        adjust: impl Fn(&mut ferrocast_users::Config) + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            users_config: Some(Adjust::new(adjust)),
+            ..self
+        }
+    }
+
+    /// `rooms_config` set to `adjust`.
+    #[cfg(feature = "rooms")]
+    pub fn adjust_rooms(
+        self,
+        adjust: impl Fn(&mut ferrocast_rooms::Config) + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            rooms_config: Some(Adjust::new(adjust)),
+            ..self
         }
     }
 }
@@ -117,9 +226,20 @@ impl<R> Drop for Service<R> {
 pub struct Streamer {
     pub username: String,
     pub email: String,
+    pub password: String,
     pub user_id: String,
     pub token: String,
     pub key: String,
+}
+
+/// A signed-up, logged-in user without a stream key.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub user_id: String,
+    pub token: String,
 }
 
 pub struct Platform {
@@ -130,23 +250,25 @@ pub struct Platform {
     pub key_prefix: String,
     pub users_http: SocketAddr,
     pub users_grpc: SocketAddr,
-    pub rooms_http: SocketAddr,
+    rooms_addr: Option<SocketAddr>,
     pub ingest_rtmp: Option<SocketAddr>,
     /// The ingest's HTTP server (health, metrics, `/hls`).
     pub ingest_http: Option<SocketAddr>,
     /// Where `/hls/...` of this ingest is served (the origin rooms hands to the gateway).
     pub hls_origin: Option<SocketAddr>,
     pub hls_root: PathBuf,
-    pub gateway_http: SocketAddr,
-    /// The gateway's internal listener: `/healthz`, `/readyz`, `/metrics`.
-    pub gateway_internal: SocketAddr,
+    /// The gateway's public and internal (`/healthz`, `/readyz`, `/metrics`) listeners.
+    gateway_addrs: Option<(SocketAddr, SocketAddr)>,
     pub users: Service<ferrocast_users::Running>,
-    pub rooms: Service<ferrocast_rooms::Running>,
+    #[cfg(feature = "rooms")]
+    pub rooms: Option<Service<ferrocast_rooms::Running>>,
+    #[cfg(feature = "ingest")]
     pub ingest: Option<Service<ferrocast_ingest::Running>>,
-    pub gateway: Service<ferrocast_gateway::Running>,
+    #[cfg(feature = "gateway")]
+    pub gateway: Option<Service<ferrocast_gateway::Running>>,
     pub http: reqwest::Client,
     _hls_dir: Option<tempfile::TempDir>,
-    _frontend: tempfile::TempDir,
+    _frontend: Option<tempfile::TempDir>,
 }
 
 impl Platform {
@@ -161,7 +283,7 @@ impl Platform {
 
     /// The platform on a store the caller already started.
     pub async fn start_on(store: DocumentStore, options: Options) -> anyhow::Result<Self> {
-        let redis = if options.own_redis {
+        let redis = if options.own_redis && options.rooms {
             Some(RedisServer::start().await?)
         } else {
             None
@@ -170,41 +292,104 @@ impl Platform {
         let key_prefix = format!("{}:", unique_name("sys_"));
 
         let users_shutdown = CancellationToken::new();
-        let mut users_config = ferrocast_users::Config::for_tests(store.url(), store.database());
-        if let Some(queue) = options.password_queue {
-            users_config.password_queue_ms = queue.as_millis().try_into()?;
-        }
-        if let Some(limits) = options.rate_limits {
-            users_config.set_rate_limits(limits);
-        }
-        users_config.http_max_connections_per_address = options.max_connections_per_address;
+        let users_config = users_config(&options, &store, None);
         let users_running = ferrocast_users::start(users_config, users_shutdown.clone())
             .await
             .context("users starts")?;
         let (users_http, users_grpc) = (users_running.http_addr, users_running.grpc_addr);
 
-        let mut rooms_config = ferrocast_rooms::Config::for_tests(
-            redis_url.clone(),
-            key_prefix.clone(),
-            format!("http://{users_grpc}"),
-            SERVICE_TOKEN,
-        );
-        rooms_config.room_lease_seconds = options.lease_seconds;
-        if let Some(networks) = &options.ingest_networks {
-            rooms_config.ingest_networks = networks.parse()?;
+        let mut platform = Self {
+            options,
+            store,
+            redis,
+            redis_url,
+            key_prefix,
+            users_http,
+            users_grpc,
+            rooms_addr: None,
+            ingest_rtmp: None,
+            ingest_http: None,
+            hls_origin: None,
+            hls_root: PathBuf::new(),
+            gateway_addrs: None,
+            users: Service::new(users_shutdown, users_running),
+            #[cfg(feature = "rooms")]
+            rooms: None,
+            #[cfg(feature = "ingest")]
+            ingest: None,
+            #[cfg(feature = "gateway")]
+            gateway: None,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .pool_idle_timeout(ferrocast_kit::http::CLIENT_POOL_IDLE_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            _hls_dir: None,
+            _frontend: None,
+        };
+        if platform.options.rooms {
+            platform.start_rooms().await?;
         }
-        if let Some((app, origin)) = &options.nginx_mode {
-            rooms_config.rooms_nginx_hls_app = Some(app.clone());
-            rooms_config.rooms_default_origin = Some(origin.clone());
+        if platform.options.ingest {
+            platform.start_own_ingest().await?;
         }
-        rooms_config.http_max_connections_per_address = options.max_connections_per_address;
-        let rooms_shutdown = CancellationToken::new();
-        let rooms_running = ferrocast_rooms::start(rooms_config, rooms_shutdown.clone())
+        if platform.options.gateway {
+            platform.start_gateway().await?;
+        }
+        Ok(platform)
+    }
+
+    #[cfg(not(feature = "rooms"))]
+    async fn start_rooms(&mut self) -> anyhow::Result<()> {
+        anyhow::bail!("rooms asked for, but ferrocast-testkit was built without feature `rooms`")
+    }
+
+    #[cfg(feature = "rooms")]
+    async fn start_rooms(&mut self) -> anyhow::Result<()> {
+        let config = self.rooms_config();
+        let shutdown = CancellationToken::new();
+        let running = ferrocast_rooms::start(config, shutdown.clone())
             .await
             .context("rooms starts")?;
-        let rooms_http = rooms_running.http_addr;
+        self.rooms_addr = Some(running.http_addr);
+        self.rooms = Some(Service::new(shutdown, running));
+        Ok(())
+    }
 
-        let (hls_dir, hls_root) = match &options.hls_root {
+    /// The config of a rooms instance of this platform: its Redis and key prefix, its users,
+    /// the options' lease and modes, then `rooms_config`. A test may start more replicas on it.
+    #[cfg(feature = "rooms")]
+    pub fn rooms_config(&self) -> ferrocast_rooms::Config {
+        let options = &self.options;
+        let mut config = ferrocast_rooms::Config::for_tests(
+            self.redis_url.clone(),
+            self.key_prefix.clone(),
+            self.users_grpc_url(),
+            SERVICE_TOKEN,
+        );
+        config.lease = Duration::from_secs(options.lease_seconds);
+        if let Some(networks) = &options.ingest_networks {
+            config.ingest_networks = networks.parse().expect("ingest networks");
+        }
+        if let Some((app, origin)) = &options.nginx_mode {
+            config.rooms_nginx_hls_app = Some(app.clone());
+            config.rooms_default_origin = Some(origin.clone());
+        }
+        config.http_max_connections_per_address = options.max_connections_per_address;
+        Adjust::apply(&options.rooms_config, &mut config);
+        config
+    }
+
+    #[cfg(not(feature = "ingest"))]
+    async fn start_own_ingest(&mut self) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "the ingest asked for, but ferrocast-testkit was built without feature `ingest`"
+        )
+    }
+
+    #[cfg(feature = "ingest")]
+    async fn start_own_ingest(&mut self) -> anyhow::Result<()> {
+        let (hls_dir, hls_root) = match &self.options.hls_root {
             Some(root) => (None, root.clone()),
             None => {
                 let dir = tempfile::tempdir()?;
@@ -212,15 +397,30 @@ impl Platform {
                 (Some(dir), root)
             }
         };
-        let mut platform_ingest = None;
-        let (mut ingest_rtmp, mut ingest_http, mut hls_origin) = (None, None, None);
-        if options.ingest {
-            let (service, rtmp, http, origin) =
-                start_ingest(&options, users_grpc, rooms_http, &hls_root, None).await?;
-            platform_ingest = Some(service);
-            (ingest_rtmp, ingest_http, hls_origin) = (Some(rtmp), Some(http), origin);
-        }
+        let (service, rtmp, http, origin) = start_ingest(
+            &self.options,
+            self.users_grpc,
+            self.rooms_http(),
+            &hls_root,
+            None,
+        )
+        .await?;
+        self.ingest = Some(service);
+        (self.ingest_rtmp, self.ingest_http, self.hls_origin) = (Some(rtmp), Some(http), origin);
+        (self._hls_dir, self.hls_root) = (hls_dir, hls_root);
+        Ok(())
+    }
 
+    #[cfg(not(feature = "gateway"))]
+    async fn start_gateway(&mut self) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "the gateway asked for, but ferrocast-testkit was built without feature `gateway`"
+        )
+    }
+
+    #[cfg(feature = "gateway")]
+    async fn start_gateway(&mut self) -> anyhow::Result<()> {
+        let options = &self.options;
         let frontend = tempfile::tempdir()?;
         std::fs::write(
             frontend.path().join("index.html"),
@@ -230,62 +430,68 @@ impl Platform {
         tuning.server.header_read_timeout = options.header_read_timeout;
         tuning.server.idle_timeout = options.gateway_idle_timeout;
         tuning.server.max_connections = options.gateway_max_connections;
-        let gateway_config = ferrocast_gateway::Config {
+        let mut config = ferrocast_gateway::Config {
             gateway_http_addr: "127.0.0.1:0".into(),
-            users_http_url: format!("http://{users_http}"),
-            rooms_http_url: format!("http://{rooms_http}"),
+            users_http_url: format!("http://{}", self.users_http),
+            rooms_http_url: format!("http://{}", self.rooms_http()),
             frontend_dir: frontend.path().to_path_buf(),
             tuning,
             gateway_trusted_proxies: options.gateway_trusted_proxies.clone(),
             http_max_connections_per_address: options.max_connections_per_address,
             ..ferrocast_gateway::Config::for_tests()
         };
-        let mut gateway_config = gateway_config;
         if let Some(networks) = &options.ingest_networks {
-            gateway_config.ingest_networks = networks.parse()?;
+            config.ingest_networks = networks.parse()?;
         }
-        let gateway_shutdown = CancellationToken::new();
-        let gateway_running = ferrocast_gateway::start(gateway_config, gateway_shutdown.clone())
+        let shutdown = CancellationToken::new();
+        let running = ferrocast_gateway::start(config, shutdown.clone())
             .await
             .context("gateway starts")?;
-        let gateway_http = gateway_running.http_addr;
-        let gateway_internal = gateway_running.internal_addr;
+        self.gateway_addrs = Some((running.http_addr, running.internal_addr));
+        self.gateway = Some(Service::new(shutdown, running));
+        self._frontend = Some(frontend);
+        Ok(())
+    }
 
-        Ok(Self {
-            options,
-            store,
-            redis,
-            redis_url,
-            key_prefix,
-            users_http,
-            users_grpc,
-            rooms_http,
-            ingest_rtmp,
-            ingest_http,
-            hls_origin,
-            hls_root,
-            gateway_http,
-            gateway_internal,
-            users: Service::new(users_shutdown, users_running),
-            rooms: Service::new(rooms_shutdown, rooms_running),
-            ingest: platform_ingest,
-            gateway: Service::new(gateway_shutdown, gateway_running),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .pool_idle_timeout(ferrocast_kit::http::CLIENT_POOL_IDLE_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            _hls_dir: hls_dir,
-            _frontend: frontend,
-        })
+    /// Rooms' HTTP address (panics when the platform runs without rooms).
+    pub fn rooms_http(&self) -> SocketAddr {
+        self.rooms_addr.expect("rooms started")
+    }
+
+    /// The gateway's public address (panics when the platform runs without it).
+    pub fn gateway_http(&self) -> SocketAddr {
+        self.gateway_addrs.expect("gateway started").0
+    }
+
+    /// The gateway's internal listener: `/healthz`, `/readyz`, `/metrics`.
+    pub fn gateway_internal(&self) -> SocketAddr {
+        self.gateway_addrs.expect("gateway started").1
+    }
+
+    /// `path` of the public REST API: through the gateway when it runs, else straight to the
+    /// service that owns it (`/api/rooms`, `/api/events` → rooms; the rest → users).
+    pub fn api_url(&self, path: &str) -> String {
+        match (self.gateway_addrs, self.rooms_addr) {
+            (Some((gateway, _)), _) => format!("http://{gateway}{path}"),
+            (None, Some(rooms))
+                if path.starts_with("/api/rooms") || path.starts_with("/api/events") =>
+            {
+                format!("http://{rooms}{path}")
+            }
+            _ => self.users_url(path),
+        }
+    }
+
+    pub fn users_grpc_url(&self) -> String {
+        format!("http://{}", self.users_grpc)
     }
 
     pub fn gateway_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.gateway_http)
+        format!("http://{}{path}", self.gateway_http())
     }
 
     pub fn gateway_internal_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.gateway_internal)
+        format!("http://{}{path}", self.gateway_internal())
     }
 
     pub fn users_url(&self, path: &str) -> String {
@@ -293,7 +499,7 @@ impl Platform {
     }
 
     pub fn rooms_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.rooms_http)
+        format!("http://{}{path}", self.rooms_http())
     }
 
     pub fn hls_url(&self, path: &str) -> String {
@@ -307,42 +513,71 @@ impl Platform {
         )
     }
 
-    /// Signs a unique user up, logs in and creates a stream key, all through the gateway.
+    /// Signs a unique user up, logs in and creates a stream key, all through the public API.
     pub async fn streamer(&self) -> Streamer {
-        let username = unique_name("s_");
-        let email = format!("{username}@example.com");
-        let response = self
-            .http
-            .post(self.gateway_url("/api/users"))
-            .json(&json!({ "username": username, "email": email, "password": PASSWORD }))
-            .send()
-            .await
-            .expect("signup");
-        assert_eq!(response.status(), 201, "signup {username}");
-        let user_id = response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let token = self.login(&username, PASSWORD).await;
-        let key = self.rotate_key(&token).await;
+        let account = self.account().await;
+        let key = self.rotate_key(&account.token).await;
         Streamer {
-            username,
-            email,
-            user_id,
-            token,
+            username: account.username,
+            email: account.email,
+            password: account.password,
+            user_id: account.user_id,
+            token: account.token,
             key,
         }
     }
 
-    /// Logs in through the gateway and returns the access token.
-    pub async fn login(&self, login: &str, password: &str) -> String {
-        let response = self
-            .http
-            .post(self.gateway_url("/api/users/login"))
+    /// Signs a unique user up and logs them in through the public API; no stream key yet.
+    pub async fn account(&self) -> Account {
+        let username = unique_name("s_");
+        let email = format!("{username}@example.com");
+        let response = self.signup(&username, &email, PASSWORD).await;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, 201, "signup {username}: {body}");
+        let user_id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let token = self.login(&username, PASSWORD).await;
+        Account {
+            username,
+            email,
+            password: PASSWORD.to_owned(),
+            user_id,
+            token,
+        }
+    }
+
+    /// `POST /api/users` (signup) through the public API.
+    pub async fn signup(&self, username: &str, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.api_url("/api/users"))
+            .json(&json!({ "username": username, "email": email, "password": password }))
+            .send()
+            .await
+            .expect("signup")
+    }
+
+    /// `POST /api/users/login` through the public API, sent by `client` (a browser with its
+    /// own cookie jar, or a plain one).
+    pub async fn post_login(
+        &self,
+        client: &reqwest::Client,
+        login: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.api_url("/api/users/login"))
             .json(&json!({ "login": login, "password": password }))
             .send()
             .await
-            .expect("login");
+            .expect("login")
+    }
+
+    /// Logs in through the public API and returns the access token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let response = self.post_login(&self.http, login, password).await;
         assert_eq!(response.status(), 200, "login {login}");
         response.json::<Value>().await.unwrap()["access_token"]
             .as_str()
@@ -354,7 +589,7 @@ impl Platform {
     pub async fn rotate_key(&self, token: &str) -> String {
         let response = self
             .http
-            .post(self.gateway_url("/api/users/me/stream-key"))
+            .post(self.api_url("/api/users/me/stream-key"))
             .bearer_auth(token)
             .send()
             .await
@@ -366,11 +601,44 @@ impl Platform {
             .to_owned()
     }
 
-    /// Usernames `GET /api/rooms` lists through the gateway (`None` if the request failed).
+    /// `GET path` of the public API with `token` as the bearer.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.api_url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The typed client other services use for users (service token, deadline).
+    pub fn users_auth(&self) -> UsersAuth {
+        UsersAuth::connect_lazy(&UsersAuthConfig::new(self.users_grpc_url(), SERVICE_TOKEN))
+            .expect("users auth client")
+    }
+
+    /// A raw users gRPC client presenting `token` (or nothing) as the service token.
+    pub fn raw_grpc(
+        &self,
+        token: Option<&str>,
+    ) -> AuthClient<InterceptedService<Channel, PresentToken>> {
+        AuthClient::with_interceptor(self.users_channel(), PresentToken(token.map(str::to_owned)))
+    }
+
+    /// A lazy gRPC channel to users.
+    pub fn users_channel(&self) -> Channel {
+        Endpoint::from_shared(self.users_grpc_url())
+            .expect("grpc url")
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .connect_lazy()
+    }
+
+    /// Usernames `GET /api/rooms` lists through the public API (`None` if the request failed).
     pub async fn live_rooms(&self) -> Option<Vec<String>> {
         let response = self
             .http
-            .get(self.gateway_url("/api/rooms?limit=100"))
+            .get(self.api_url("/api/rooms?limit=100"))
             .send()
             .await
             .ok()?;
@@ -437,13 +705,11 @@ impl Platform {
     /// Starts users again on the same addresses (rooms and ingest keep their URLs).
     pub async fn restart_users(&mut self) -> anyhow::Result<()> {
         self.stop_users().await;
-        let mut config =
-            ferrocast_users::Config::for_tests(self.store.url(), self.store.database());
-        config.http_addr = self.users_http.to_string();
-        config.grpc_addr = self.users_grpc.to_string();
-        if let Some(limits) = self.options.rate_limits {
-            config.set_rate_limits(limits);
-        }
+        let config = users_config(
+            &self.options,
+            &self.store,
+            Some((self.users_http, self.users_grpc)),
+        );
         let shutdown = CancellationToken::new();
         let running = ferrocast_users::start(config, shutdown.clone()).await?;
         self.users = Service::new(shutdown, running);
@@ -451,6 +717,7 @@ impl Platform {
     }
 
     /// Stops the ingest gracefully (sessions send `publish_done`).
+    #[cfg(feature = "ingest")]
     pub async fn stop_ingest(&mut self) {
         if let Some(mut ingest) = self.ingest.take() {
             ingest.shutdown.cancel();
@@ -461,11 +728,12 @@ impl Platform {
     }
 
     /// A second ingest node against the same users and rooms (its own RTMP and HLS ports).
+    #[cfg(feature = "ingest")]
     pub async fn extra_ingest(&self) -> anyhow::Result<Ingest> {
         let (service, rtmp, http, origin) = start_ingest(
             &self.options,
             self.users_grpc,
-            self.rooms_http,
+            self.rooms_http(),
             &self.hls_root,
             None,
         )
@@ -480,6 +748,7 @@ impl Platform {
 }
 
 /// An ingest started next to the platform's own.
+#[cfg(feature = "ingest")]
 pub struct Ingest {
     pub service: Service<ferrocast_ingest::Running>,
     pub rtmp: SocketAddr,
@@ -487,8 +756,56 @@ pub struct Ingest {
     pub hls_origin: Option<SocketAddr>,
 }
 
+/// Users' test config on `store` with the options' limits, then `users_config`; on `addrs`
+/// (HTTP, gRPC) when restarting, else port 0.
+fn users_config(
+    options: &Options,
+    store: &DocumentStore,
+    addrs: Option<(SocketAddr, SocketAddr)>,
+) -> ferrocast_users::Config {
+    let mut config = ferrocast_users::Config::for_tests(store.url(), store.database());
+    if let Some((http, grpc)) = addrs {
+        config.http_addr = http.to_string();
+        config.grpc_addr = grpc.to_string();
+    }
+    if let Some(queue) = options.password_queue {
+        config.password_queue_ms = queue.as_millis().try_into().unwrap_or(u64::MAX);
+    }
+    if let Some(limits) = options.rate_limits {
+        config.set_rate_limits(limits);
+    }
+    config.http_max_connections_per_address = options.max_connections_per_address;
+    Adjust::apply(&options.users_config, &mut config);
+    config
+}
+
+/// An HTTP client with its own cookie jar, like one browser.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("http client")
+}
+
+/// Presents a service token (or none) on every gRPC request.
+#[derive(Clone)]
+pub struct PresentToken(Option<String>);
+
+impl Interceptor for PresentToken {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert(SERVICE_TOKEN_HEADER, token.parse().expect("ascii token"));
+        }
+        Ok(request)
+    }
+}
+
 /// The ingest config the platform uses: test timeouts, its HTTP port chosen up front because the
 /// origin URL it reports to rooms must name it.
+#[cfg(feature = "ingest")]
 pub fn ingest_config(
     options: &Options,
     users_grpc: SocketAddr,
@@ -499,7 +816,7 @@ pub fn ingest_config(
         format!("http://{rooms_http}/callbacks/rtmp"),
         SERVICE_TOKEN,
     )?;
-    let http_port = free_port();
+    let http_port = crate::free_port();
     config.ingest_http_addr = format!("127.0.0.1:{http_port}");
     config.ingest_origin_url = format!("http://127.0.0.1:{http_port}");
     config.ingest_idle_timeout_ms = options.idle_timeout_ms;
@@ -510,6 +827,7 @@ pub fn ingest_config(
 }
 
 /// Media settings of the tests: segments of 1 s, a small window, ultrafast rungs, short grace.
+#[cfg(feature = "ingest")]
 pub fn media_config(options: &Options, hls_root: &std::path::Path) -> MediaConfig {
     MediaConfig {
         hls_root: hls_root.to_path_buf(),
@@ -525,6 +843,7 @@ pub fn media_config(options: &Options, hls_root: &std::path::Path) -> MediaConfi
     }
 }
 
+#[cfg(feature = "ingest")]
 type StartedIngest = (
     Service<ferrocast_ingest::Running>,
     SocketAddr,
@@ -534,6 +853,7 @@ type StartedIngest = (
 
 /// Starts an ingest through its own `start()`: RTMP, one ffmpeg HLS pipeline per publish and the
 /// HLS origin on its HTTP listener (which is the origin reported to rooms).
+#[cfg(feature = "ingest")]
 pub async fn start_ingest(
     options: &Options,
     users_grpc: SocketAddr,

@@ -5,38 +5,36 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use ferrocast_kit::config::TEST_SERVICE_TOKEN;
 use ferrocast_proto::users_v1::{AuthenticateStreamKeyRequest, ValidateTokenRequest};
 use ferrocast_testkit::LogCapture;
+use ferrocast_testkit::{Options, Platform};
 use ferrocast_users::DEV_JWT_SECRET;
 use serde_json::json;
-use support::TestApp;
 
 #[tokio::test]
 async fn logs_never_contain_passwords_stream_keys_or_tokens() {
     let capture = LogCapture::install();
-    let app = TestApp::start().await;
+    let mut app = Platform::start(Options::users()).await.unwrap();
 
-    let user = app.new_user().await;
+    let user = app.account().await;
     let wrong_password = "Wr0ng-but-secret-passw0rd";
     // No cookie store here: the cookie_store crate debug-logs cookie values on the client side.
     // The session cookie is carried by hand instead.
     let client = reqwest::Client::new();
     assert_eq!(
-        app.login(&client, &user.username, wrong_password)
+        app.post_login(&client, &user.username, wrong_password)
             .await
             .status(),
         401
     );
     assert_eq!(
-        app.login(&client, "ghost_user_x", wrong_password)
+        app.post_login(&client, "ghost_user_x", wrong_password)
             .await
             .status(),
         401
     );
-    let login = app.login(&client, &user.email, &user.password).await;
+    let login = app.post_login(&client, &user.email, &user.password).await;
     assert_eq!(login.status(), 200);
     let session = login.headers()["set-cookie"]
         .to_str()
@@ -46,7 +44,7 @@ async fn logs_never_contain_passwords_stream_keys_or_tokens() {
         .unwrap()
         .to_owned();
     let me = client
-        .get(app.url("/api/users/me"))
+        .get(app.users_url("/api/users/me"))
         .header("cookie", &session)
         .send()
         .await
@@ -60,7 +58,7 @@ async fn logs_never_contain_passwords_stream_keys_or_tokens() {
     );
     let body = json!({ "username": "y", "password": "Truncated-secret-in-bad-json" }).to_string();
     let garbage = client
-        .post(app.url("/api/users"))
+        .post(app.users_url("/api/users"))
         .header("content-type", "application/json")
         .body(format!("{}!!", &body))
         .send()
@@ -68,8 +66,8 @@ async fn logs_never_contain_passwords_stream_keys_or_tokens() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
 
-    let first_key = app.rotate_stream_key(&user).await;
-    let key = app.rotate_stream_key(&user).await;
+    let first_key = app.rotate_key(&user.token).await;
+    let key = app.rotate_key(&user.token).await;
     let auth = app.users_auth();
     assert!(auth
         .authenticate_stream_key(&key, Some("trace-me-1"))
@@ -94,13 +92,13 @@ async fn logs_never_contain_passwords_stream_keys_or_tokens() {
         .await
         .is_err());
     let logout = client
-        .post(app.url("/api/users/logout"))
+        .post(app.users_url("/api/users/logout"))
         .header("cookie", &session)
         .send()
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
-    app.stop().await;
+    app.stop_users().await;
 
     let logs = capture.contents();
     assert!(

@@ -114,13 +114,13 @@ fn listeners(platform: &Platform) -> Vec<(&'static str, SocketAddr, String)> {
     vec![
         (
             "gateway",
-            platform.gateway_http,
+            platform.gateway_http(),
             platform.gateway_url("/api/rooms"),
         ),
         ("users", platform.users_http, platform.users_url("/healthz")),
         (
             "rooms",
-            platform.rooms_http,
+            platform.rooms_http(),
             platform.rooms_url("/api/rooms"),
         ),
         (
@@ -264,7 +264,7 @@ async fn b3_4096_silent_connections_from_64_addresses_fill_the_gateway_only_unti
     );
 
     let started = Instant::now();
-    let gateway = platform.gateway_http;
+    let gateway = platform.gateway_http();
     let held: Vec<Held> = stream::iter(0..addresses)
         .map(|i| {
             let address = Ipv4Addr::new(127, 0, 0, 2 + u8::try_from(i).unwrap());
@@ -348,9 +348,9 @@ async fn b3_an_idle_http2_connection_to_the_gateway_gets_goaway_at_its_idle_time
     })
     .await
     .unwrap();
-    let stream = TcpStream::connect(platform.gateway_http).await.unwrap();
+    let stream = TcpStream::connect(platform.gateway_http()).await.unwrap();
     let mut h2 = RawH2::start(stream).await.unwrap();
-    let authority = platform.gateway_http.to_string();
+    let authority = platform.gateway_http().to_string();
     assert_eq!(h2.get(&authority, "/api/rooms").await.unwrap(), 200);
     let quiet = Instant::now();
     let ending = h2.until_closed(idle * 5).await;

@@ -49,7 +49,7 @@ async fn l6_hls_disk_full_ends_that_stream_cleanly_and_nothing_else() {
     let (small, small_rtmp, small_http, _) = platform::start_ingest(
         &options,
         platform.users_grpc,
-        platform.rooms_http,
+        platform.rooms_http(),
         &full_root.join("hls"),
         None,
     )

@@ -41,7 +41,7 @@ async fn e1_metrics_and_readiness_answer_only_on_the_internal_listener() {
     );
 
     // The internal listener serves all three.
-    let internal_addr = platform.gateway_internal;
+    let internal_addr = platform.gateway_internal();
     let internal = move |path: &str| format!("http://{internal_addr}{path}");
     let metrics = http.get(internal("/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
@@ -103,7 +103,7 @@ async fn e1_metrics_and_readiness_answer_only_on_the_internal_listener() {
         b"http://localhost/readyz",
     ];
     for target in odd {
-        let answer = raw_get(platform.gateway_http, target).await;
+        let answer = raw_get(platform.gateway_http(), target).await;
         let shown = String::from_utf8_lossy(target);
         assert!(answer.status >= 200, "{shown}: no answer");
         assert_eq!(

@@ -380,9 +380,9 @@ async fn b2_traversal_and_odd_names_get_400_or_404_and_never_a_file_outside_the_
     let rendition = variant.split('/').next().unwrap().to_owned();
 
     let servers: [(&str, SocketAddr); 3] = [
-        ("gateway", platform.gateway_http),
+        ("gateway", platform.gateway_http()),
         ("ingest-hls", platform.hls_origin.unwrap()),
-        ("rooms", platform.rooms_http),
+        ("rooms", platform.rooms_http()),
     ];
     let mut bad = Vec::new();
     let mut tried = 0;
@@ -431,14 +431,14 @@ async fn b2_traversal_and_odd_names_get_400_or_404_and_never_a_file_outside_the_
     }
     // The legitimate request still works (the allowlist is not simply refusing everything).
     let honest = raw_get(
-        platform.gateway_http,
+        platform.gateway_http(),
         format!("/hls/{}/{variant}", streamer.username).as_bytes(),
     )
     .await;
     assert_eq!(honest.status, 200, "{}", honest.text);
     // A POST with a traversal in the callback path, straight at rooms' public listener.
     let smuggled = raw_request(
-        platform.gateway_http,
+        platform.gateway_http(),
         b"POST /api/rooms/..%2f..%2fcallbacks%2frtmp HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 12\r\nConnection: close\r\n\r\ncall=publish",
     )
     .await;
@@ -489,9 +489,9 @@ async fn b1_every_listener_closes_a_slow_header_connection_after_its_header_time
     .await
     .unwrap();
     let listeners = [
-        ("gateway", platform.gateway_http),
+        ("gateway", platform.gateway_http()),
         ("users", platform.users_http),
-        ("rooms", platform.rooms_http),
+        ("rooms", platform.rooms_http()),
         ("ingest", platform.ingest_http.unwrap()),
         ("ingest-hls", platform.hls_origin.unwrap()),
     ];

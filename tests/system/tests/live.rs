@@ -637,7 +637,7 @@ async fn h1_slow_viewers_do_not_delay_segment_production() {
         let addr = if i % 2 == 0 {
             origin_addr
         } else {
-            platform.gateway_http
+            platform.gateway_http()
         };
         let path = format!("/hls/{}/{rendition}/{segment}", streamer.username);
         let stop = stop.clone();

@@ -1,18 +1,13 @@
 //! The internal gRPC surface: the service token is required on every `users.v1.Auth` call,
 //! health and reflection answer without one, and lookups behave as the proto documents.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
+use crate::start_users;
 use ferrocast_proto::{
     client::UsersAuthError,
     users_v1::{
         get_user_request::By, AuthenticateStreamKeyRequest, GetUserRequest, ValidateTokenRequest,
     },
 };
-use support::TestApp;
 use tonic::Code;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
@@ -24,9 +19,9 @@ use tonic_reflection::pb::v1::{
 
 #[tokio::test]
 async fn calls_without_or_with_a_wrong_service_token_are_unauthenticated() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
-    let key = app.rotate_stream_key(&user).await;
+    let app = start_users().await;
+    let user = app.account().await;
+    let key = app.rotate_key(&user.token).await;
 
     for token in [
         None,
@@ -70,8 +65,8 @@ async fn calls_without_or_with_a_wrong_service_token_are_unauthenticated() {
 
 #[tokio::test]
 async fn health_reports_serving_without_a_token() {
-    let app = TestApp::start().await;
-    let mut health = HealthClient::new(app.channel());
+    let app = start_users().await;
+    let mut health = HealthClient::new(app.users_channel());
     for service in ["", "users.v1.Auth"] {
         let reply = health
             .check(HealthCheckRequest {
@@ -86,8 +81,8 @@ async fn health_reports_serving_without_a_token() {
 
 #[tokio::test]
 async fn reflection_lists_the_auth_service_without_a_token() {
-    let app = TestApp::start().await;
-    let mut reflection = ServerReflectionClient::new(app.channel());
+    let app = start_users().await;
+    let mut reflection = ServerReflectionClient::new(app.users_channel());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -106,20 +101,20 @@ async fn reflection_lists_the_auth_service_without_a_token() {
 
 #[tokio::test]
 async fn get_user_finds_users_by_id_and_by_name_and_reports_unknown_ones() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
     let auth = app.users_auth();
 
     let by_name = auth
         .get_user_by_name(&user.username.to_uppercase(), None)
         .await
         .unwrap();
-    assert_eq!(by_name.user_id, user.id);
+    assert_eq!(by_name.user_id, user.user_id);
 
     let mut raw = app.raw_grpc(Some(ferrocast_kit::config::TEST_SERVICE_TOKEN));
     let by_id = raw
         .get_user(GetUserRequest {
-            by: Some(By::UserId(user.id.clone())),
+            by: Some(By::UserId(user.user_id.clone())),
         })
         .await
         .unwrap()
@@ -144,7 +139,7 @@ async fn get_user_finds_users_by_id_and_by_name_and_reports_unknown_ones() {
 
 #[tokio::test]
 async fn grpc_calls_and_auth_failures_are_counted_in_metrics() {
-    let app = TestApp::start().await;
+    let app = start_users().await;
     let auth = app.users_auth();
     assert!(auth
         .authenticate_stream_key("live_nope", None)
@@ -156,7 +151,7 @@ async fn grpc_calls_and_auth_failures_are_counted_in_metrics() {
         .await
         .is_err());
 
-    let metrics = reqwest::get(app.url("/metrics"))
+    let metrics = reqwest::get(app.users_url("/metrics"))
         .await
         .unwrap()
         .text()
@@ -175,9 +170,9 @@ async fn grpc_calls_and_auth_failures_are_counted_in_metrics() {
 
 #[tokio::test]
 async fn cancelling_the_shutdown_token_stops_both_servers() {
-    let app = TestApp::start().await;
-    let (http_addr, grpc_addr) = (app.http_addr, app.grpc_addr);
-    tokio::time::timeout(std::time::Duration::from_secs(10), app.stop())
+    let mut app = start_users().await;
+    let (http_addr, grpc_addr) = (app.users_http, app.users_grpc);
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.stop_users())
         .await
         .expect("the service stops within its grace period");
     assert!(tokio::net::TcpStream::connect(http_addr).await.is_err());

@@ -3,23 +3,18 @@
 //! count against a login name, so its owner logging in again and again is never limited.
 //! (The attacks themselves, through the gateway and across replicas, are A5 in tests/system.)
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrocast_testkit::DocumentStore;
+use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use ferrocast_users::{RateLimit, RateLimits};
-use support::{browser, TestApp, PASSWORD};
 
 const WINDOW_SECONDS: u64 = 3600;
 
 /// Two failed logins per name per hour; the other limits out of reach. The limits count in
 /// fixed windows: when the current one ends within a minute (a test takes a second or two),
 /// this waits for the next, so no run straddles the end of one.
-async fn app() -> TestApp {
+async fn app() -> Platform {
     let window_ms = u128::from(WINDOW_SECONDS) * 1000;
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -38,7 +33,15 @@ async fn app() -> TestApp {
         key_rotation_per_address: hourly(1_000),
     };
     let store = DocumentStore::start().await.unwrap();
-    TestApp::configured(store, |config| config.set_rate_limits(limits)).await
+    Platform::start_on(
+        store,
+        Options {
+            rate_limits: Some(limits),
+            ..Options::users()
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// Status, `Retry-After` and body of a response.
@@ -54,15 +57,16 @@ async fn answer(response: reqwest::Response) -> (u16, Option<u64>, String) {
 #[tokio::test]
 async fn past_the_limit_a_login_is_a_429_alike_for_unknown_names_and_accounts() {
     let app = app().await;
-    let user = app.new_user().await;
+    let user = app.account().await;
     let client = browser();
     let mut bodies = Vec::new();
     for name in [user.username.as_str(), "nobody_here"] {
         for _ in 0..2 {
-            let response = app.login(&client, name, "wrong password 1").await;
+            let response = app.post_login(&client, name, "wrong password 1").await;
             assert_eq!(response.status(), 401, "{name}");
         }
-        let (status, retry_after, body) = answer(app.login(&client, name, PASSWORD).await).await;
+        let (status, retry_after, body) =
+            answer(app.post_login(&client, name, PASSWORD).await).await;
         assert_eq!(status, 429, "{name}: {body}");
         let retry_after = retry_after.expect("Retry-After");
         assert!((1..=3600).contains(&retry_after), "{retry_after}");
@@ -76,7 +80,7 @@ async fn past_the_limit_a_login_is_a_429_alike_for_unknown_names_and_accounts() 
     );
     // The name is folded as the store folds it: case does not buy a fresh count.
     let upper = app
-        .login(&client, &user.username.to_uppercase(), PASSWORD)
+        .post_login(&client, &user.username.to_uppercase(), PASSWORD)
         .await;
     assert_eq!(upper.status(), 429);
 }
@@ -84,21 +88,23 @@ async fn past_the_limit_a_login_is_a_429_alike_for_unknown_names_and_accounts() 
 #[tokio::test]
 async fn right_passwords_do_not_use_up_the_login_limit() {
     let app = app().await;
-    let user = app.new_user().await;
+    let user = app.account().await;
     let client = browser();
     for attempt in 0..6 {
-        let response = app.login(&client, &user.username, PASSWORD).await;
+        let response = app.post_login(&client, &user.username, PASSWORD).await;
         assert_eq!(response.status(), 200, "login {attempt}");
     }
     // One wrong password still leaves one before the limit: the successes took none.
     assert_eq!(
-        app.login(&client, &user.username, "wrong password 1")
+        app.post_login(&client, &user.username, "wrong password 1")
             .await
             .status(),
         401
     );
     assert_eq!(
-        app.login(&client, &user.username, PASSWORD).await.status(),
+        app.post_login(&client, &user.username, PASSWORD)
+            .await
+            .status(),
         200
     );
 }

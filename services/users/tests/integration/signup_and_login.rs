@@ -1,16 +1,13 @@
 //! The REST error table: per-field 422s, per-field 409s (also under a 50-way race), the same
 //! 401 for unknown user and wrong password, 413 over 64 KiB, plus the routes around them.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use std::time::{Duration, Instant};
 
 use ferrocast_testkit::unique_name;
+use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use serde_json::{json, Value};
-use support::{browser, TestApp, PASSWORD};
+
+use crate::start_users;
 
 async fn error_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -30,7 +27,7 @@ async fn error_of(response: reqwest::Response) -> (u16, Value) {
 
 #[tokio::test]
 async fn invalid_signup_fields_are_each_reported_with_422() {
-    let app = TestApp::start().await;
+    let app = start_users().await;
     let (status, error) = error_of(app.signup("No Spaces!", "not-an-email", "short").await).await;
     assert_eq!(status, 422);
     assert_eq!(error["code"], "validation");
@@ -55,8 +52,8 @@ async fn invalid_signup_fields_are_each_reported_with_422() {
     );
 
     let missing = app
-        .client
-        .post(app.url("/api/users"))
+        .http
+        .post(app.users_url("/api/users"))
         .json(&json!({}))
         .send()
         .await
@@ -66,8 +63,8 @@ async fn invalid_signup_fields_are_each_reported_with_422() {
     assert_eq!(error["fields"]["email"], "is required");
 
     let garbage = app
-        .client
-        .post(app.url("/api/users"))
+        .http
+        .post(app.users_url("/api/users"))
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -78,8 +75,8 @@ async fn invalid_signup_fields_are_each_reported_with_422() {
 
 #[tokio::test]
 async fn taken_username_or_email_is_a_409_naming_the_field() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
 
     // Usernames are case-folded, so a different case is the same name.
     let other_email = format!("{}@example.org", unique_name("x"));
@@ -105,11 +102,17 @@ async fn taken_username_or_email_is_a_409_naming_the_field() {
 
 #[tokio::test]
 async fn fifty_parallel_signups_for_one_name_give_exactly_one_201() {
-    let app = TestApp::start().await;
+    // Fifty hashes queue for the hashing slots; in one binary they may share two cores with
+    // another test's hashing, so the wait for a slot is long enough that none is shed as 503.
+    let options = Options {
+        password_queue: Some(Duration::from_secs(30)),
+        ..Options::users()
+    };
+    let app = Platform::start(options).await.unwrap();
     let username = unique_name("race_");
     let attempts = (0..50).map(|i| {
-        let client = app.client.clone();
-        let url = app.url("/api/users");
+        let client = app.http.clone();
+        let url = app.users_url("/api/users");
         let body = json!({ "username": username, "email": format!("{username}{i}@example.com"), "password": PASSWORD });
         async move { client.post(url).json(&body).send().await.unwrap() }
     });
@@ -130,19 +133,27 @@ async fn fifty_parallel_signups_for_one_name_give_exactly_one_201() {
 
 #[tokio::test]
 async fn bad_login_is_the_same_401_for_unknown_user_and_wrong_password() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
     let client = browser();
 
-    let wrong_password = app.login(&client, &user.username, "wrong password!").await;
+    let wrong_password = app
+        .post_login(&client, &user.username, "wrong password!")
+        .await;
     assert!(wrong_password.headers().get("set-cookie").is_none());
     let (status, wrong_password) = error_of(wrong_password).await;
-    let (unknown_status, unknown_user) =
-        error_of(app.login(&client, &unique_name("ghost"), PASSWORD).await).await;
-    let (email_status, wrong_by_email) =
-        error_of(app.login(&client, &user.email, "wrong password!").await).await;
+    let (unknown_status, unknown_user) = error_of(
+        app.post_login(&client, &unique_name("ghost"), PASSWORD)
+            .await,
+    )
+    .await;
+    let (email_status, wrong_by_email) = error_of(
+        app.post_login(&client, &user.email, "wrong password!")
+            .await,
+    )
+    .await;
     let (junk_status, junk_login) =
-        error_of(app.login(&client, "not a login!", PASSWORD).await).await;
+        error_of(app.post_login(&client, "not a login!", PASSWORD).await).await;
     assert_eq!(
         (status, unknown_status, email_status, junk_status),
         (401, 401, 401, 401)
@@ -154,7 +165,7 @@ async fn bad_login_is_the_same_401_for_unknown_user_and_wrong_password() {
 
     // The right password still works afterwards, by username and by email.
     assert_eq!(
-        app.login(&client, &user.email.to_uppercase(), PASSWORD)
+        app.post_login(&client, &user.email.to_uppercase(), PASSWORD)
             .await
             .status(),
         200
@@ -163,8 +174,8 @@ async fn bad_login_is_the_same_401_for_unknown_user_and_wrong_password() {
 
 #[tokio::test]
 async fn unknown_user_and_wrong_password_both_pay_for_a_hash() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
     let client = browser();
     let median = |mut samples: Vec<Duration>| {
         samples.sort();
@@ -175,7 +186,7 @@ async fn unknown_user_and_wrong_password_both_pay_for_a_hash() {
     for _ in 0..7 {
         let started = Instant::now();
         assert_eq!(
-            app.login(&client, &user.username, "wrong password!")
+            app.post_login(&client, &user.username, "wrong password!")
                 .await
                 .status(),
             401
@@ -183,7 +194,7 @@ async fn unknown_user_and_wrong_password_both_pay_for_a_hash() {
         wrong.push(started.elapsed());
         let started = Instant::now();
         assert_eq!(
-            app.login(&client, "nobody_here_at_all", "wrong password!")
+            app.post_login(&client, "nobody_here_at_all", "wrong password!")
                 .await
                 .status(),
             401
@@ -200,12 +211,12 @@ async fn unknown_user_and_wrong_password_both_pay_for_a_hash() {
 
 #[tokio::test]
 async fn bodies_over_64_kib_are_refused_with_413_in_the_envelope() {
-    let app = TestApp::start().await;
+    let app = start_users().await;
     let padding = "x".repeat(70 * 1024);
     let body = json!({ "username": "big", "email": "big@example.com", "password": padding });
     let (status, error) = error_of(
-        app.client
-            .post(app.url("/api/users"))
+        app.http
+            .post(app.users_url("/api/users"))
             .json(&body)
             .send()
             .await
@@ -218,8 +229,8 @@ async fn bodies_over_64_kib_are_refused_with_413_in_the_envelope() {
     // Without a Content-Length (chunked), the limit still holds while reading.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(serde_json::to_vec(&body).unwrap())];
     let streamed = app
-        .client
-        .post(app.url("/api/users/login"))
+        .http
+        .post(app.users_url("/api/users/login"))
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
         .send()
@@ -232,11 +243,11 @@ async fn bodies_over_64_kib_are_refused_with_413_in_the_envelope() {
 
 #[tokio::test]
 async fn operational_routes_answer() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
     assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
+        app.http
+            .get(app.users_url("/healthz"))
             .send()
             .await
             .unwrap()
@@ -244,8 +255,8 @@ async fn operational_routes_answer() {
         200
     );
     assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
+        app.http
+            .get(app.users_url("/readyz"))
             .send()
             .await
             .unwrap()
@@ -254,8 +265,8 @@ async fn operational_routes_answer() {
     );
 
     let openapi: Value = app
-        .client
-        .get(app.url("/api/users/openapi.json"))
+        .http
+        .get(app.users_url("/api/users/openapi.json"))
         .send()
         .await
         .unwrap()
@@ -276,8 +287,8 @@ async fn operational_routes_answer() {
     }
 
     let (status, error) = error_of(
-        app.client
-            .get(app.url("/api/users/nope"))
+        app.http
+            .get(app.users_url("/api/users/nope"))
             .send()
             .await
             .unwrap(),
@@ -285,8 +296,8 @@ async fn operational_routes_answer() {
     .await;
     assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
     let unauthenticated = app
-        .client
-        .get(app.url("/api/users/me"))
+        .http
+        .get(app.users_url("/api/users/me"))
         .send()
         .await
         .unwrap();
@@ -295,8 +306,8 @@ async fn operational_routes_answer() {
     let response = app.get_with_token("/api/users/me", &user.token).await;
     assert!(response.headers().contains_key("x-request-id"));
     let metrics = app
-        .client
-        .get(app.url("/metrics"))
+        .http
+        .get(app.users_url("/metrics"))
         .send()
         .await
         .unwrap()

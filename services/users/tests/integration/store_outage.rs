@@ -2,23 +2,23 @@
 //! UNAVAILABLE (gRPC) quickly instead of hanging, readiness reports it, and once the store is
 //! back the service recovers by itself with every user and stream key intact.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use std::time::{Duration, Instant};
 
 use ferrocast_proto::client::UsersAuthError;
+use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use ferrocast_testkit::{eventually, unique_name, DocumentStore};
 use serde_json::Value;
-use support::{browser, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn store_outage_gives_fast_503s_and_the_service_recovers_without_data_loss() {
-    let mut app = TestApp::on(DocumentStore::start_persistent().await.unwrap()).await;
-    let user = app.new_user().await;
-    let key = app.rotate_stream_key(&user).await;
+    let mut app = Platform::start_on(
+        DocumentStore::start_persistent().await.unwrap(),
+        Options::users(),
+    )
+    .await
+    .unwrap();
+    let user = app.account().await;
+    let key = app.rotate_key(&user.token).await;
     let auth = app.users_auth();
 
     app.store.stop().await.unwrap();
@@ -29,10 +29,10 @@ async fn store_outage_gives_fast_503s_and_the_service_recovers_without_data_loss
     let email = format!("{name}@example.com");
     let (signup, login, me, key_info, ready, grpc) = tokio::join!(
         app.signup(&name, &email, PASSWORD),
-        app.login(&client, &user.username, PASSWORD),
+        app.post_login(&client, &user.username, PASSWORD),
         app.get_with_token("/api/users/me", &user.token),
         app.get_with_token("/api/users/me/stream-key", &user.token),
-        client.get(app.url("/readyz")).send(),
+        client.get(app.users_url("/readyz")).send(),
         auth.authenticate_stream_key(&key, None),
     );
     for (what, response) in [
@@ -68,13 +68,16 @@ async fn store_outage_gives_fast_503s_and_the_service_recovers_without_data_loss
     app.store.restart().await.unwrap();
 
     let recovered = eventually(Duration::from_secs(20), || async {
-        app.login(&browser(), &user.email, PASSWORD).await.status() == 200
+        app.post_login(&browser(), &user.email, PASSWORD)
+            .await
+            .status()
+            == 200
     })
     .await;
     assert!(recovered, "login did not recover after the store came back");
     assert_eq!(
         client
-            .get(app.url("/readyz"))
+            .get(app.users_url("/readyz"))
             .send()
             .await
             .unwrap()
@@ -86,7 +89,7 @@ async fn store_outage_gives_fast_503s_and_the_service_recovers_without_data_loss
             .await
             .unwrap()
             .user_id,
-        user.id
+        user.user_id
     );
     let me: Value = app
         .get_with_token("/api/users/me", &user.token)

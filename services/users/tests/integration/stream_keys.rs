@@ -1,18 +1,15 @@
 //! The streamer's journey end to end: signup → login → me → stream key → the key authenticates
 //! over gRPC as that user; rotation retires the old key at once.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use ferrocast_proto::client::UsersAuthError;
+use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use serde_json::Value;
-use support::{browser, TestApp, PASSWORD};
+
+use crate::start_users;
 
 #[tokio::test]
 async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retires_the_old_key() {
-    let app = TestApp::start().await;
+    let mut app = start_users().await;
     let username = ferrocast_testkit::unique_name("s_");
     let email = format!("{username}@example.com");
 
@@ -28,7 +25,7 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
 
     // Log in by email with a cookie-keeping client: the cookie alone authenticates `me`.
     let browser = browser();
-    let login = app.login(&browser, &email, PASSWORD).await;
+    let login = app.post_login(&browser, &email, PASSWORD).await;
     assert_eq!(login.status(), 200);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("ferrocast_session="));
@@ -39,7 +36,7 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["user"]["id"], user["id"]);
     let me: Value = browser
-        .get(app.url("/api/users/me"))
+        .get(app.users_url("/api/users/me"))
         .send()
         .await
         .unwrap()
@@ -51,14 +48,14 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
 
     // No key yet.
     let none = browser
-        .get(app.url("/api/users/me/stream-key"))
+        .get(app.users_url("/api/users/me/stream-key"))
         .send()
         .await
         .unwrap();
     assert_eq!(none.status(), 404);
 
     let created = browser
-        .post(app.url("/api/users/me/stream-key"))
+        .post(app.users_url("/api/users/me/stream-key"))
         .send()
         .await
         .unwrap();
@@ -70,7 +67,7 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
 
     // Later reads show only the prefix and creation time.
     let info = browser
-        .get(app.url("/api/users/me/stream-key"))
+        .get(app.users_url("/api/users/me/stream-key"))
         .send()
         .await
         .unwrap();
@@ -89,7 +86,7 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
     assert_eq!(owner.user_id, user["id"].as_str().unwrap());
 
     let rotated = browser
-        .post(app.url("/api/users/me/stream-key"))
+        .post(app.users_url("/api/users/me/stream-key"))
         .send()
         .await
         .unwrap();
@@ -108,12 +105,12 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
         .await
         .unwrap();
     assert_eq!(owner.username, username);
-    app.stop().await;
+    app.stop_users().await;
 }
 
 #[tokio::test]
 async fn unknown_and_malformed_stream_keys_are_unauthenticated() {
-    let app = TestApp::start().await;
+    let app = start_users().await;
     let auth = app.users_auth();
     for key in [
         "live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -133,16 +130,18 @@ async fn unknown_and_malformed_stream_keys_are_unauthenticated() {
 
 #[tokio::test]
 async fn logout_clears_the_session_cookie() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
     let browser = browser();
     assert_eq!(
-        app.login(&browser, &user.username, PASSWORD).await.status(),
+        app.post_login(&browser, &user.username, PASSWORD)
+            .await
+            .status(),
         200
     );
     assert_eq!(
         browser
-            .get(app.url("/api/users/me"))
+            .get(app.users_url("/api/users/me"))
             .send()
             .await
             .unwrap()
@@ -151,7 +150,7 @@ async fn logout_clears_the_session_cookie() {
     );
 
     let logout = browser
-        .post(app.url("/api/users/logout"))
+        .post(app.users_url("/api/users/logout"))
         .send()
         .await
         .unwrap();
@@ -161,7 +160,11 @@ async fn logout_clears_the_session_cookie() {
         cleared.starts_with("ferrocast_session=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
     );
-    let me = browser.get(app.url("/api/users/me")).send().await.unwrap();
+    let me = browser
+        .get(app.users_url("/api/users/me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 401);
     assert_eq!(
         me.json::<Value>().await.unwrap()["error"]["code"],
@@ -175,9 +178,14 @@ async fn logout_clears_the_session_cookie() {
 #[tokio::test]
 async fn a_key_changed_behind_the_services_back_stops_working_within_the_cache_lifetime() {
     let store = ferrocast_testkit::DocumentStore::start().await.unwrap();
-    let app = TestApp::configured(store, |config| config.stream_key_cache_ms = 5_000).await;
-    let user = app.new_user().await;
-    let key = app.rotate_stream_key(&user).await;
+    let app = Platform::start_on(
+        store,
+        Options::users().adjust_users(|config| config.stream_key_cache_ms = 5_000),
+    )
+    .await
+    .unwrap();
+    let user = app.account().await;
+    let key = app.rotate_key(&user.token).await;
     let auth = app.users_auth();
     assert_eq!(
         auth.authenticate_stream_key(&key, None)

@@ -2,25 +2,22 @@
 //! expired, not yet valid, another issuer or audience, `alg: none`, another key, another
 //! algorithm, tampered, missing claims — is refused with 401 (REST) / UNAUTHENTICATED (gRPC).
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::Utc;
 use ferrocast_proto::client::UsersAuthError;
+use ferrocast_testkit::Account;
 use ferrocast_users::DEV_JWT_SECRET;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use support::{TestApp, TestUser};
 
-fn claims(user: &TestUser) -> Value {
+use crate::start_users;
+
+fn claims(user: &Account) -> Value {
     let now = Utc::now().timestamp();
     json!({
         "iss": "ferrocast-users",
         "aud": "ferrocast",
-        "sub": user.id,
+        "sub": user.user_id,
         "name": user.username,
         "iat": now,
         "nbf": now,
@@ -38,7 +35,7 @@ fn sign(claims: &Value, algorithm: Algorithm, secret: &[u8]) -> String {
     .unwrap()
 }
 
-fn with(user: &TestUser, change: impl FnOnce(&mut Value)) -> String {
+fn with(user: &Account, change: impl FnOnce(&mut Value)) -> String {
     let mut claims = claims(user);
     change(&mut claims);
     sign(&claims, Algorithm::HS256, DEV_JWT_SECRET.as_bytes())
@@ -51,11 +48,11 @@ fn unsigned(claims: &Value) -> String {
 }
 
 /// A valid token whose payload was edited afterwards (signature kept).
-fn tampered(token: &str, other_user: &TestUser) -> String {
+fn tampered(token: &str, other_user: &Account) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let mut payload: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    payload["sub"] = json!(other_user.id);
+    payload["sub"] = json!(other_user.user_id);
     payload["name"] = json!(other_user.username);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
     format!("{}.{payload}.{}", parts[0], parts[2])
@@ -63,9 +60,9 @@ fn tampered(token: &str, other_user: &TestUser) -> String {
 
 #[tokio::test]
 async fn crafted_tokens_are_refused_and_the_genuine_article_accepted() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
-    let victim = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
+    let victim = app.account().await;
     let now = Utc::now().timestamp();
 
     // Control: a token crafted exactly like the service's own works, so refusals below are
@@ -135,7 +132,7 @@ async fn crafted_tokens_are_refused_and_the_genuine_article_accepted() {
 
         // The same token as a cookie is refused too.
         let response = reqwest::Client::new()
-            .get(app.url("/api/users/me/stream-key"))
+            .get(app.users_url("/api/users/me/stream-key"))
             .header("cookie", format!("ferrocast_session={token}"))
             .send()
             .await
@@ -154,14 +151,14 @@ async fn crafted_tokens_are_refused_and_the_genuine_article_accepted() {
 
 #[tokio::test]
 async fn validate_token_returns_the_claims_of_a_login_token() {
-    let app = TestApp::start().await;
-    let user = app.new_user().await;
+    let app = start_users().await;
+    let user = app.account().await;
     let claims = app
         .users_auth()
         .validate_token(&user.token, Some("r-1"))
         .await
         .unwrap();
-    assert_eq!(claims.user_id, user.id);
+    assert_eq!(claims.user_id, user.user_id);
     assert_eq!(claims.username, user.username);
     let lifetime = claims.expires_at - claims.issued_at;
     assert!(
@@ -171,7 +168,7 @@ async fn validate_token_returns_the_claims_of_a_login_token() {
     assert!(!claims.token_id.is_empty());
 
     // Each login gets its own token id.
-    let second = app.new_user().await;
+    let second = app.account().await;
     let other = app
         .users_auth()
         .validate_token(&second.token, None)
