@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ferrocast_kit::{
     client::{Networks, TrustedProxies},
-    config::{ensure, ConfigError, Secret},
+    config::{duration, ensure, ConfigError, Secret},
 };
 use serde::Deserialize;
 
@@ -27,10 +27,14 @@ pub struct Config {
     pub redis_url: String,
     #[serde(default = "defaults::key_prefix")]
     pub rooms_key_prefix: String,
-    /// Lease of a room without updates. With nginx-rtmp (updates every `notify_update_timeout`,
-    /// 30 s by default) use 45.
-    #[serde(default = "defaults::lease_seconds")]
-    pub room_lease_seconds: u64,
+    /// `FERROCAST_ROOM_LEASE_SECONDS` (`15`, `45s`): lease of a room without updates. With
+    /// nginx-rtmp (updates every `notify_update_timeout`, 30 s by default) use 45.
+    #[serde(
+        rename = "room_lease_seconds",
+        default = "defaults::lease",
+        deserialize_with = "duration::seconds"
+    )]
+    pub lease: Duration,
     /// Set → nginx-rtmp mode: key publishes are answered with a redirect into this application.
     #[serde(default)]
     pub rooms_nginx_hls_app: Option<String>,
@@ -49,19 +53,34 @@ pub struct Config {
     /// A second publish for a live user takes the room over instead of being refused.
     #[serde(default)]
     pub rooms_takeover: bool,
-    #[serde(default = "defaults::viewer_window_seconds")]
-    pub rooms_viewer_window_seconds: u64,
-    #[serde(default = "defaults::sweep_interval_ms")]
-    pub rooms_sweep_interval_ms: u64,
+    /// `FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS` (`30`, `30s`): a viewer counts this long after
+    /// its last heartbeat.
+    #[serde(
+        rename = "rooms_viewer_window_seconds",
+        default = "defaults::viewer_window",
+        deserialize_with = "duration::seconds"
+    )]
+    pub viewer_window: Duration,
+    /// `FERROCAST_ROOMS_SWEEP_INTERVAL_MS` (`1000`, `1s`): how often lapsed leases are swept.
+    #[serde(
+        rename = "rooms_sweep_interval_ms",
+        default = "defaults::sweep_interval",
+        deserialize_with = "duration::millis"
+    )]
+    pub sweep_interval: Duration,
     /// `FERROCAST_ROOMS_VIEWERS_PER_ADDRESS`: distinct viewers one client address (IPv4, or
     /// IPv6 /64) adds to one room's count at most. Higher is kinder to households and offices
     /// behind one NAT; lower bounds what one address can inflate.
     #[serde(default = "defaults::viewers_per_address")]
     pub rooms_viewers_per_address: u64,
-    /// `FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS`: a room's `viewers_changed` events are at
-    /// least this far apart; changes in between are announced together.
-    #[serde(default = "defaults::viewer_events_interval_ms")]
-    pub rooms_viewer_events_interval_ms: u64,
+    /// `FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS` (`1000`, `1s`): a room's `viewers_changed`
+    /// events are at least this far apart; changes in between are announced together.
+    #[serde(
+        rename = "rooms_viewer_events_interval_ms",
+        default = "defaults::viewer_events_interval",
+        deserialize_with = "duration::millis"
+    )]
+    pub viewer_events_interval: Duration,
     /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
     /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
     /// connections also skip the per-address connection cap: a proxy speaks for many clients.
@@ -74,6 +93,8 @@ pub struct Config {
 }
 
 mod defaults {
+    use std::time::Duration;
+
     pub fn users_grpc_url() -> String {
         "http://127.0.0.1:50051".into()
     }
@@ -86,23 +107,23 @@ mod defaults {
     pub fn key_prefix() -> String {
         "ferrocast:".into()
     }
-    pub fn lease_seconds() -> u64 {
-        15
+    pub fn lease() -> Duration {
+        Duration::from_secs(15)
     }
     pub fn nginx_push_url() -> String {
         "rtmp://127.0.0.1".into()
     }
-    pub fn viewer_window_seconds() -> u64 {
-        30
+    pub fn viewer_window() -> Duration {
+        Duration::from_secs(30)
     }
-    pub fn sweep_interval_ms() -> u64 {
-        1000
+    pub fn sweep_interval() -> Duration {
+        Duration::from_secs(1)
     }
     pub fn viewers_per_address() -> u64 {
         4
     }
-    pub fn viewer_events_interval_ms() -> u64 {
-        1000
+    pub fn viewer_events_interval() -> Duration {
+        Duration::from_secs(1)
     }
 }
 
@@ -128,16 +149,16 @@ impl Config {
             rooms_http_addr: "127.0.0.1:0".into(),
             redis_url: redis_url.into(),
             rooms_key_prefix: key_prefix.into(),
-            room_lease_seconds: 2,
+            lease: Duration::from_secs(2),
             rooms_nginx_hls_app: None,
             rooms_nginx_push_url: defaults::nginx_push_url(),
             rooms_default_origin: None,
             ingest_networks: Networks::loopback(),
             rooms_takeover: false,
-            rooms_viewer_window_seconds: 30,
-            rooms_sweep_interval_ms: 200,
+            viewer_window: defaults::viewer_window(),
+            sweep_interval: Duration::from_millis(200),
             rooms_viewers_per_address: defaults::viewers_per_address(),
-            rooms_viewer_events_interval_ms: defaults::viewer_events_interval_ms(),
+            viewer_events_interval: defaults::viewer_events_interval(),
             trusted_proxies: TrustedProxies::loopback(),
             http_max_connections_per_address:
                 ferrocast_kit::http::default_max_connections_per_address(),
@@ -150,25 +171,26 @@ impl Config {
             self.service_token.as_ref(),
             DEV_SERVICE_TOKEN,
         )?;
+        let (second, hour) = (Duration::from_secs(1), Duration::from_secs(3600));
         ensure(
-            (1..=3600).contains(&self.room_lease_seconds),
-            "FERROCAST_ROOM_LEASE_SECONDS must be between 1 and 3600",
+            (second..=hour).contains(&self.lease),
+            "FERROCAST_ROOM_LEASE_SECONDS must be between 1s and 1h",
         )?;
         ensure(
-            (1..=3600).contains(&self.rooms_viewer_window_seconds),
-            "FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS must be between 1 and 3600",
+            (second..=hour).contains(&self.viewer_window),
+            "FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS must be between 1s and 1h",
         )?;
         ensure(
-            (50..=60_000).contains(&self.rooms_sweep_interval_ms),
-            "FERROCAST_ROOMS_SWEEP_INTERVAL_MS must be between 50 and 60000",
+            (Duration::from_millis(50)..=Duration::from_secs(60)).contains(&self.sweep_interval),
+            "FERROCAST_ROOMS_SWEEP_INTERVAL_MS must be between 50ms and 60s",
         )?;
         ensure(
             (1..=1000).contains(&self.rooms_viewers_per_address),
             "FERROCAST_ROOMS_VIEWERS_PER_ADDRESS must be between 1 and 1000",
         )?;
         ensure(
-            self.rooms_viewer_events_interval_ms <= 60_000,
-            "FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS must be between 0 and 60000",
+            self.viewer_events_interval <= Duration::from_secs(60),
+            "FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS must be between 0 and 60s",
         )?;
         ensure(
             !self.rooms_key_prefix.contains(char::is_whitespace),
@@ -206,19 +228,19 @@ impl Config {
     }
 
     pub fn lease(&self) -> Duration {
-        Duration::from_secs(self.room_lease_seconds)
+        self.lease
     }
 
     pub fn viewer_window(&self) -> Duration {
-        Duration::from_secs(self.rooms_viewer_window_seconds)
+        self.viewer_window
     }
 
     pub fn sweep_interval(&self) -> Duration {
-        Duration::from_millis(self.rooms_sweep_interval_ms)
+        self.sweep_interval
     }
 
     pub fn viewer_events_interval(&self) -> Duration {
-        Duration::from_millis(self.rooms_viewer_events_interval_ms)
+        self.viewer_events_interval
     }
 }
 
@@ -238,7 +260,7 @@ mod tests {
     #[test]
     fn defaults_need_a_service_token_outside_dev_mode() {
         let config: Config = ferrocast_kit::config::from_pairs(&[]).expect("parses");
-        assert_eq!(config.room_lease_seconds, 15);
+        assert_eq!(config.lease, Duration::from_secs(15));
         assert_eq!(config.rooms_http_addr, "127.0.0.1:8082");
         assert!(config.validate().is_err());
         let dev: Config =
@@ -286,5 +308,39 @@ mod tests {
         assert_eq!(config.rooms_nginx_hls_app.as_deref(), Some("hls"));
         assert_eq!(config.lease(), Duration::from_secs(45));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn durations_are_written_as_durations_or_in_the_unit_of_their_name() {
+        let config: Config = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_DEV_MODE", "true"),
+            ("FERROCAST_ROOM_LEASE_SECONDS", "1m"),
+            ("FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS", "45"),
+            ("FERROCAST_ROOMS_SWEEP_INTERVAL_MS", "250ms"),
+            ("FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS", "1500"),
+        ])
+        .expect("parses");
+        config.validate().expect("valid");
+        assert_eq!(config.lease, Duration::from_secs(60));
+        assert_eq!(config.viewer_window, Duration::from_secs(45));
+        assert_eq!(config.sweep_interval, Duration::from_millis(250));
+        assert_eq!(config.viewer_events_interval, Duration::from_millis(1500));
+        for (name, value) in [
+            ("FERROCAST_ROOM_LEASE_SECONDS", "500ms"),
+            ("FERROCAST_ROOM_LEASE_SECONDS", "2h"),
+            ("FERROCAST_ROOMS_SWEEP_INTERVAL_MS", "10ms"),
+            ("FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS", "2m"),
+        ] {
+            let config: Config =
+                ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true"), (name, value)])
+                    .expect("parses");
+            let error = config.validate().expect_err(value);
+            assert!(error.to_string().contains(name), "{error}");
+        }
+        assert!(ferrocast_kit::config::from_pairs::<Config>(&[(
+            "FERROCAST_ROOM_LEASE_SECONDS",
+            "soon"
+        )])
+        .is_err());
     }
 }

@@ -219,7 +219,7 @@ pub async fn start_rooms(users_url: &str, lease_seconds: u64) -> Rooms {
         users_url,
         SERVICE_TOKEN,
     );
-    config.room_lease_seconds = lease_seconds;
+    config.lease = std::time::Duration::from_secs(lease_seconds);
     let stop = CancellationToken::new();
     let running = ferrocast_rooms::start(config, stop.clone()).await.unwrap();
     Rooms {

@@ -146,7 +146,7 @@ async fn stock_nginx_rtmp_drives_rooms_and_names_hls_by_username() {
     config.rooms_nginx_hls_app = Some("hls".into());
     config.rooms_nginx_push_url = format!("rtmp://127.0.0.1:{rtmp_port}");
     config.rooms_default_origin = Some(format!("http://127.0.0.1:{http_port}"));
-    config.room_lease_seconds = 3;
+    config.lease = std::time::Duration::from_secs(3);
     let rooms = Rooms::start(config).await;
     let nginx = NginxRtmp::start(&rooms.url("/callbacks/rtmp"), rtmp_port, http_port).await;
     let alice = users.streamer().await;

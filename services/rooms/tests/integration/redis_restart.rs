@@ -65,7 +65,7 @@ async fn redis_restart_is_reported_and_the_next_update_recreates_the_room() {
     let mut redis = OwnRedis::start().await;
     let mut config = config(&users);
     config.redis_url = redis.url();
-    config.room_lease_seconds = 10;
+    config.lease = Duration::from_secs(10);
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let bob = users.streamer().await;

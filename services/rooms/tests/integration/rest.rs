@@ -12,8 +12,8 @@ use crate::support::{config, Rooms, Users, Viewer};
 async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
     let users = Users::start().await;
     let mut config = config(&users);
-    config.rooms_viewer_window_seconds = 2;
-    config.room_lease_seconds = 30;
+    config.viewer_window = Duration::from_secs(2);
+    config.lease = Duration::from_secs(30);
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
@@ -124,7 +124,7 @@ async fn viewer_ids_are_issued_by_the_server_and_capped_per_client_address() {
 async fn viewers_changed_events_of_a_room_are_coalesced() {
     let users = Users::start().await;
     let mut config = config(&users);
-    config.rooms_viewer_events_interval_ms = 1000;
+    config.viewer_events_interval = Duration::from_secs(1);
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let mut events = rooms.events().await;
