@@ -1,11 +1,17 @@
-//! The ports the use cases need: where users live, and where the rate-limit counters every
-//! replica shares are kept. The MongoDB adapters implement them; the traits keep the use cases
-//! free of driver types and let them be read without the store.
+//! The ports the use cases need: where users live, where the rate-limit counters every replica
+//! shares are kept, how passwords are hashed and how access tokens are signed. The adapters
+//! (MongoDB, argon2, JWT) implement them; the traits keep the use cases free of driver and crypto
+//! types, and let them be tested with fakes.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-use crate::domain::{Login, PasswordHash, StreamKeyHash, StreamKeyInfo, User, UserId, Username};
+use crate::domain::{
+    AccessToken, Login, Password, PasswordHash, StreamKeyHash, StreamKeyInfo, User, UserId,
+    Username, VerifiedToken,
+};
 
 /// A field whose uniqueness the store enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,4 +90,48 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// Takes one back from the counter `id`, if it still exists (an attempt that turned out not
     /// to count, such as a login with the right password).
     fn uncount(&self, id: &str) -> BoxFuture<'_, StoreResult<()>>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing slot stayed taken for the whole queue limit: the caller should retry later.
+    #[error("too many password checks at once")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Internal(String),
+}
+
+/// Turns passwords into the hashes that are stored, and checks them. Hashing is deliberately
+/// expensive, so an implementation bounds how many run at once and refuses ([`HashError::Busy`])
+/// rather than queueing without limit.
+pub trait PasswordHasher: Send + Sync + 'static {
+    fn hash(&self, password: Password) -> BoxFuture<'_, Result<PasswordHash, HashError>>;
+
+    /// Whether `password` matches `hash`. With no hash (unknown user) it still costs what a
+    /// real check costs, so "no such user" cannot be told from "wrong password" by timing, and
+    /// the answer is always `false`.
+    fn verify(
+        &self,
+        password: Password,
+        hash: Option<PasswordHash>,
+    ) -> BoxFuture<'_, Result<bool, HashError>>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("invalid token")]
+    Invalid,
+    #[error("token signing failed: {0}")]
+    Signing(String),
+}
+
+/// Issues the access tokens login hands out and verifies them on every request, without the
+/// store.
+pub trait TokenIssuer: Send + Sync + 'static {
+    /// How long an issued token stays valid.
+    fn lifetime(&self) -> Duration;
+
+    fn issue(&self, user: &User) -> Result<AccessToken, TokenError>;
+
+    fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError>;
 }

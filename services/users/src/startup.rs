@@ -17,14 +17,13 @@ use crate::{
         http::{self, AppState},
         key_cache::CachedStreamKeys,
         mongo::MongoUserStore,
-        passwords::{HashError, PasswordHasher},
+        passwords::Argon2Hasher,
         rate_limits::MongoRateLimiter,
-        tokens::TokenIssuer,
+        tokens::JwtIssuer,
     },
     config::Config,
-    ports::{StoreError, UserStore},
-    service::Accounts,
-    throttle::Throttle,
+    ports::{HashError, StoreError, UserStore},
+    service::{Accounts, Throttle},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +76,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     // key lookups) and whatever shares the machine keep a core. With every core hashing, GET
     // /api/rooms on the same 2-core machine saw a p99 of 111 ms during a 200-login flood (A3).
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let hasher = PasswordHasher::new(
+    let hasher = Argon2Hasher::new(
         cores.saturating_sub(1).max(1),
         resolved.password_queue_limit,
     )
     .await?;
-    let tokens = TokenIssuer::new(
+    let tokens = JwtIssuer::new(
         resolved.jwt_secret.expose().as_bytes(),
         resolved.token_lifetime,
     );
@@ -93,7 +92,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             Duration::from_millis(ms),
         )),
     };
-    let accounts = Arc::new(Accounts::new(store, hasher, tokens, throttle));
+    let accounts = Arc::new(Accounts::new(
+        store,
+        Arc::new(hasher),
+        Arc::new(tokens),
+        throttle,
+    ));
 
     let (http_listener, http_addr) =
         bind(&config.http_addr)

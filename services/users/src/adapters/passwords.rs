@@ -1,4 +1,4 @@
-//! argon2id password hashing off the async runtime.
+//! The `PasswordHasher` port on argon2id, off the async runtime.
 //!
 //! One hash costs tens of milliseconds of CPU and 19 MiB of memory (OWASP's minimum: m = 19 MiB,
 //! t = 2, p = 1), so every hash runs on `spawn_blocking` behind a semaphore (one fewer than the
@@ -18,32 +18,27 @@ use argon2::{
     },
     Algorithm, Argon2, Params, Version,
 };
+use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
-use crate::domain::{Password, PasswordHash};
+use crate::{
+    domain::{Password, PasswordHash},
+    ports::{HashError, PasswordHasher},
+};
 
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum HashError {
-    /// Every hashing slot stayed taken for the whole queue limit: the caller should retry later.
-    #[error("too many password checks at once")]
-    Busy,
-    #[error("password hashing failed: {0}")]
-    Internal(String),
-}
-
 #[derive(Clone)]
-pub struct PasswordHasher {
+pub struct Argon2Hasher {
     argon: Argon2<'static>,
     permits: Arc<Semaphore>,
     queue_limit: Duration,
     dummy: PasswordHash,
 }
 
-impl PasswordHasher {
+impl Argon2Hasher {
     /// `concurrency` hashes may run at once (normally one fewer than the cores); one that waits
     /// longer than `queue_limit` for its turn is refused.
     pub async fn new(concurrency: usize, queue_limit: Duration) -> Result<Self, HashError> {
@@ -63,38 +58,6 @@ impl PasswordHasher {
         Ok(hasher)
     }
 
-    pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        let argon = self.argon.clone();
-        self.blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon
-                .hash_password(password.expose(), &salt)
-                .map(|phc| PasswordHash::from_phc(phc.to_string()))
-                .map_err(|e| HashError::Internal(e.to_string()))
-        })
-        .await?
-    }
-
-    /// Whether `password` matches `hash`; with no hash (unknown user) the dummy is verified
-    /// instead and the answer is always `false`.
-    pub async fn verify(
-        &self,
-        password: Password,
-        hash: Option<PasswordHash>,
-    ) -> Result<bool, HashError> {
-        let known = hash.is_some();
-        let phc = hash.unwrap_or_else(|| self.dummy.clone());
-        let argon = self.argon.clone();
-        let matches = self
-            .blocking(move || {
-                PhcString::new(phc.as_str())
-                    .map(|parsed| argon.verify_password(password.expose(), &parsed).is_ok())
-                    .map_err(|e| HashError::Internal(format!("stored hash unreadable: {e}")))
-            })
-            .await??;
-        Ok(known && matches)
-    }
-
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -112,6 +75,42 @@ impl PasswordHasher {
     }
 }
 
+impl PasswordHasher for Argon2Hasher {
+    fn hash(&self, password: Password) -> BoxFuture<'_, Result<PasswordHash, HashError>> {
+        let argon = self.argon.clone();
+        Box::pin(async move {
+            self.blocking(move || {
+                let salt = SaltString::generate(&mut OsRng);
+                argon
+                    .hash_password(password.expose(), &salt)
+                    .map(|phc| PasswordHash::from_phc(phc.to_string()))
+                    .map_err(|e| HashError::Internal(e.to_string()))
+            })
+            .await?
+        })
+    }
+
+    fn verify(
+        &self,
+        password: Password,
+        hash: Option<PasswordHash>,
+    ) -> BoxFuture<'_, Result<bool, HashError>> {
+        let known = hash.is_some();
+        let phc = hash.unwrap_or_else(|| self.dummy.clone());
+        let argon = self.argon.clone();
+        Box::pin(async move {
+            let matches = self
+                .blocking(move || {
+                    PhcString::new(phc.as_str())
+                        .map(|parsed| argon.verify_password(password.expose(), &parsed).is_ok())
+                        .map_err(|e| HashError::Internal(format!("stored hash unreadable: {e}")))
+                })
+                .await??;
+            Ok(known && matches)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +123,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_nothing_else() {
-        let hasher = PasswordHasher::new(2, QUEUE_LIMIT).await.unwrap();
+        let hasher = Argon2Hasher::new(2, QUEUE_LIMIT).await.unwrap();
         let hash = hasher.hash(password("correct horse")).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher
@@ -139,7 +138,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        let hasher = PasswordHasher::new(1, QUEUE_LIMIT).await.unwrap();
+        let hasher = Argon2Hasher::new(1, QUEUE_LIMIT).await.unwrap();
         assert!(!hasher
             .verify(password("anything at all"), None)
             .await
@@ -148,7 +147,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_check_that_cannot_start_within_the_queue_limit_is_refused_as_busy() {
-        let hasher = PasswordHasher::new(1, Duration::from_millis(50))
+        let hasher = Argon2Hasher::new(1, Duration::from_millis(50))
             .await
             .unwrap();
         let taken = hasher.permits.clone().acquire_owned().await.unwrap();

@@ -1,37 +1,25 @@
-//! Access tokens: HS256 JWTs with iss, aud, sub, exp, nbf, iat and jti, validated strictly.
+//! The `TokenIssuer` port on HS256 JWTs with iss, aud, sub, exp, nbf, iat and jti, validated
+//! strictly.
 //!
 //! jsonwebtoken validates only what it is told to, so validation is spelled out: the algorithm
 //! is pinned (no `alg: none`, no algorithm confusion), issuer and audience must match, every
 //! time claim must be present, `nbf` is checked, and the leeway is a few seconds of clock skew.
 //! Tokens live about an hour; there is no revocation list (logout clears the cookie).
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{User, UserId, Username};
+use crate::{
+    domain::{AccessToken, User, UserId, Username, VerifiedToken},
+    ports::{TokenError, TokenIssuer},
+};
 
 pub const ISSUER: &str = "ferrocast-users";
 pub const AUDIENCE: &str = "ferrocast";
 const LEEWAY_SECONDS: u64 = 5;
-
-/// A signed access token. No `Display`; `Debug` is redacted.
-#[derive(Clone)]
-pub struct AccessToken(String);
-
-impl AccessToken {
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
-    }
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -46,33 +34,15 @@ struct Claims {
     name: String,
 }
 
-/// What a valid token says.
-#[derive(Debug, Clone)]
-pub struct VerifiedToken {
-    pub user_id: UserId,
-    pub username: Username,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub token_id: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("invalid token")]
-    Invalid,
-    #[error("token signing failed: {0}")]
-    Signing(String),
-}
-
 #[derive(Clone)]
-pub struct TokenIssuer {
+pub struct JwtIssuer {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     lifetime: Duration,
 }
 
-impl TokenIssuer {
+impl JwtIssuer {
     pub fn new(secret: &[u8], lifetime: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
@@ -89,12 +59,14 @@ impl TokenIssuer {
             lifetime,
         }
     }
+}
 
-    pub fn lifetime(&self) -> Duration {
+impl TokenIssuer for JwtIssuer {
+    fn lifetime(&self) -> Duration {
         self.lifetime
     }
 
-    pub fn issue(&self, user: &User) -> Result<AccessToken, TokenError> {
+    fn issue(&self, user: &User) -> Result<AccessToken, TokenError> {
         let now = Utc::now().timestamp();
         let lifetime = i64::try_from(self.lifetime.as_secs()).unwrap_or(3600);
         let claims = Claims {
@@ -108,11 +80,11 @@ impl TokenIssuer {
             name: user.username.as_str().to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map(AccessToken)
+            .map(AccessToken::new)
             .map_err(|e| TokenError::Signing(e.to_string()))
     }
 
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+    fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         let claims = data.claims;
@@ -150,7 +122,7 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies_with_its_claims() {
-        let issuer = TokenIssuer::new(&[7; 32], Duration::from_secs(3600));
+        let issuer = JwtIssuer::new(&[7; 32], Duration::from_secs(3600));
         let user = user();
         let token = issuer.issue(&user).unwrap();
         let verified = issuer.verify(token.expose_secret()).unwrap();
@@ -162,16 +134,16 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
-        let token = TokenIssuer::new(&[1; 32], Duration::from_secs(60))
+        let token = JwtIssuer::new(&[1; 32], Duration::from_secs(60))
             .issue(&user())
             .unwrap();
-        let other = TokenIssuer::new(&[2; 32], Duration::from_secs(60));
+        let other = JwtIssuer::new(&[2; 32], Duration::from_secs(60));
         assert!(other.verify(token.expose_secret()).is_err());
     }
 
     #[test]
     fn debug_never_shows_the_token() {
-        let token = TokenIssuer::new(&[1; 32], Duration::from_secs(60))
+        let token = JwtIssuer::new(&[1; 32], Duration::from_secs(60))
             .issue(&user())
             .unwrap();
         assert!(!format!("{token:?}").contains(token.expose_secret()));

@@ -5,6 +5,7 @@ mod email;
 mod password;
 mod rate_limit;
 mod stream_key;
+mod token;
 mod user;
 mod username;
 
@@ -12,6 +13,7 @@ pub use email::Email;
 pub use password::{Password, PasswordHash};
 pub use rate_limit::{Action, CounterKey, RateLimit, RateLimits, Verdict, Window};
 pub use stream_key::{StreamKey, StreamKeyHash};
+pub use token::{AccessToken, VerifiedToken};
 pub use user::{Login, NewUser, StreamKeyInfo, User, UserId};
 pub use username::Username;
 

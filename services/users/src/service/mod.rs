@@ -1,21 +1,24 @@
 //! The use cases: signup, login, who-am-I, stream key rotation and the lookups other services
 //! make. Both edges (REST and gRPC) call these and map [`AccountError`] once to their statuses.
 //! Signup, login and rotation are rate limited first ([`Throttle`]), before any hashing.
+//! Everything they touch comes through a port (store, hasher, token issuer, rate-limit
+//! counters); `startup` picks the adapters.
+
+mod throttle;
 
 use std::{net::IpAddr, sync::Arc};
 
 use chrono::Utc;
 
+pub use self::throttle::Throttle;
 use crate::{
-    adapters::{
-        passwords::{HashError, PasswordHasher},
-        tokens::{AccessToken, TokenError, TokenIssuer, VerifiedToken},
-    },
     domain::{
-        FieldErrors, Login, NewUser, Password, StreamKey, StreamKeyInfo, User, UserId, Username,
+        AccessToken, FieldErrors, Login, NewUser, Password, StreamKey, StreamKeyInfo, User, UserId,
+        Username, VerifiedToken,
     },
-    ports::{StoreError, UniqueField, UserStore},
-    throttle::Throttle,
+    ports::{
+        HashError, PasswordHasher, StoreError, TokenError, TokenIssuer, UniqueField, UserStore,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -83,16 +86,16 @@ pub fn auth_failure(kind: &'static str) {
 
 pub struct Accounts {
     store: Arc<dyn UserStore>,
-    hasher: PasswordHasher,
-    tokens: TokenIssuer,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenIssuer>,
     throttle: Throttle,
 }
 
 impl Accounts {
     pub fn new(
         store: Arc<dyn UserStore>,
-        hasher: PasswordHasher,
-        tokens: TokenIssuer,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenIssuer>,
         throttle: Throttle,
     ) -> Self {
         Self {
@@ -265,3 +268,6 @@ impl Accounts {
 fn truncate_to_millis(time: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
     chrono::DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
 }
+
+#[cfg(test)]
+mod tests;

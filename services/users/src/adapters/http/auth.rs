@@ -6,7 +6,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use http::header::AUTHORIZATION;
 
 use super::{error::ApiError, AppState};
-use crate::adapters::tokens::{AccessToken, VerifiedToken};
+use crate::domain::{AccessToken, VerifiedToken};
 
 pub const SESSION_COOKIE: &str = "ferrocast_session";
 
