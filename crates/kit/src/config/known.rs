@@ -160,6 +160,27 @@ pub const TOOL_PREFIXES: &[&str] = &[
     "FERROCAST_SECANTUSD",
 ];
 
+/// Variables that were public once and are no longer read, with what a start that sets one is
+/// told instead of a near name.
+pub const RETIRED: &[(&str, &str)] = &[
+    (
+        "FERROCAST_HLS_COPY_MUXER",
+        "retired: the ingest remuxes the passthrough rendition itself, and uses ffmpeg by itself for audio it cannot remux",
+    ),
+    (
+        "FERROCAST_INGEST_HLS_SENDFILE",
+        "retired: segments always go out with sendfile(2), and a file system without it falls back to a copy by itself",
+    ),
+    (
+        "FERROCAST_INGEST_HTTP_SHARDS",
+        "retired: the ingest serves HTTP on one thread per core",
+    ),
+    (
+        "FERROCAST_MEDIA_QUEUE_PACKETS",
+        "retired: the queue to ffmpeg holds 1024 packets, about 10 s of a 60 fps source",
+    ),
+];
+
 /// The known variable named `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static Variable> {
     KNOWN.iter().find(|variable| variable.name == name)
@@ -188,7 +209,12 @@ pub fn check<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigE
         .filter(|name| name.starts_with(ENV_PREFIX))
         .filter(|name| find(name).is_none())
         .filter(|name| !TOOL_PREFIXES.iter().any(|prefix| name.starts_with(prefix)))
-        .map(|name| format!("{name} (did you mean {}?)", closest(name)))
+        .map(
+            |name| match RETIRED.iter().find(|(retired, _)| *retired == name) {
+                Some((_, why)) => format!("{name} ({why})"),
+                None => format!("{name} (did you mean {}?)", closest(name)),
+            },
+        )
         .collect();
     if unknown.is_empty() {
         return Ok(());
@@ -284,6 +310,15 @@ mod tests {
             message.contains("did you mean FERROCAST_ROOM_LEASE_SECONDS?"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_retired_variable_is_refused_with_the_reason() {
+        for (name, why) in RETIRED {
+            assert!(find(name).is_none(), "{name} is both known and retired");
+            let message = check([*name]).expect_err("retired").to_string();
+            assert!(message.contains(&format!("{name} ({why})")), "{message}");
+        }
     }
 
     #[test]
