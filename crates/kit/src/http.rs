@@ -19,7 +19,11 @@ use hyper_util::{
     server::conn::auto,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, time::Instant};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::{TcpListener, TcpStream},
+    time::Instant,
+};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceBuilder;
 use tower_http::{
@@ -220,25 +224,36 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let admission = limits.admission();
-    serve_service(listener, limits, admission, shutdown, move |peer| {
-        TowerToHyperService::new(AddExtension::new(router.clone(), ConnectInfo(peer)))
-    })
+    serve_service(
+        listener,
+        limits,
+        admission,
+        shutdown,
+        |stream| stream,
+        move |peer| TowerToHyperService::new(AddExtension::new(router.clone(), ConnectInfo(peer))),
+    )
     .await;
 }
 
 /// The connection loop behind [`serve`], for any hyper service: `make_service` builds the
-/// service of one connection from its peer address. Connections are admitted by `admission`
-/// (shared between the shards of [`serve_sharded`]) and closed at once when it refuses them.
-pub async fn serve_service<S, B, M>(
+/// service of one connection from its peer address, and `wrap` the stream hyper reads and writes
+/// from the accepted socket ([`serve`] takes the socket as it is; a listener that writes some
+/// responses its own way, such as the HLS origin sending files with `sendfile`, wraps it).
+/// Connections are admitted by `admission` (which several listeners of one port may share) and
+/// closed at once when it refuses them; every admitted one gets the same deadlines.
+pub async fn serve_service<S, B, M, W, IO>(
     listener: TcpListener,
     limits: ServerLimits,
     admission: Arc<Admission>,
     shutdown: CancellationToken,
+    wrap: W,
     make_service: M,
 ) where
     M: Fn(SocketAddr) -> S,
     S: ConnectionService<B>,
     B: ResponseBody,
+    W: Fn(TcpStream) -> IO,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -282,7 +297,7 @@ pub async fn serve_service<S, B, M>(
         let activity = Activity::new(Instant::now());
         let connection = builder
             .serve_connection_with_upgrades(
-                TokioIo::new(crate::sendfile::SendfileStream::new(stream)),
+                TokioIo::new(wrap(stream)),
                 Tracked::new(make_service(peer), activity.clone()),
             )
             .into_owned();
@@ -386,91 +401,6 @@ pub trait ResponseBody:
 impl<B> ResponseBody for B where
     B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static
 {
-}
-
-/// [`serve_service`] the way nginx serves: `shards` threads, each with its own single-threaded
-/// runtime and its own listening socket on the same port (`SO_REUSEPORT`, so the kernel spreads
-/// connections over them). Nothing is shared between requests of different shards, so no
-/// request wakes another thread: on the HLS origin the multi-threaded runtime spent more time
-/// waking and switching threads than serving (perf under wrk). For hot read-only routes
-/// whose handlers do not block.
-///
-/// Binds at once (port 0 picks one port for every shard) and returns the address and a future
-/// that resolves when every shard has stopped after `shutdown`.
-pub async fn serve_sharded<S, B, M>(
-    addr: &str,
-    shards: usize,
-    limits: ServerLimits,
-    shutdown: CancellationToken,
-    make_service: M,
-) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)>
-where
-    M: Fn(SocketAddr) -> S + Clone + Send + 'static,
-    S: ConnectionService<B>,
-    B: ResponseBody,
-{
-    let requested = tokio::net::lookup_host(addr)
-        .await?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, addr.to_owned()))?;
-    let first = reuse_port_listener(requested)?;
-    let local = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..shards.max(1) {
-        listeners.push(reuse_port_listener(local)?);
-    }
-    let admission = limits.admission();
-    let mut stopped = Vec::with_capacity(listeners.len());
-    for (index, listener) in listeners.into_iter().enumerate() {
-        let (done, finished) = tokio::sync::oneshot::channel::<()>();
-        let (limits, admission, shutdown) = (limits.clone(), admission.clone(), shutdown.clone());
-        let make_service = make_service.clone();
-        std::thread::Builder::new()
-            .name(format!("http-shard-{index}"))
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(error) => {
-                        tracing::error!(%error, "cannot start an HTTP shard");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    match TcpListener::from_std(listener) {
-                        Ok(listener) => {
-                            serve_service(listener, limits, admission, shutdown, make_service)
-                                .await;
-                        }
-                        Err(error) => tracing::error!(%error, "cannot start an HTTP shard"),
-                    }
-                });
-                drop(done);
-            })?;
-        stopped.push(finished);
-    }
-    Ok((local, async move {
-        for shard in stopped {
-            // An error only means the shard's thread ended (its sender dropped): stopped either way.
-            let _ = shard.await;
-        }
-    }))
-}
-
-fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
 }
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener and its real address.

@@ -9,6 +9,5 @@ pub mod config;
 pub mod health;
 pub mod http;
 pub mod metrics;
-pub mod sendfile;
 pub mod shutdown;
 pub mod telemetry;

@@ -181,7 +181,7 @@ pub async fn serve_http(
         hls::routes(origin.clone()),
         RequestLimits::default(),
     ));
-    ferrocast_kit::http::serve_sharded(addr, shards, limits, shutdown, move |peer| {
+    hls::serve_sharded(addr, shards, limits, shutdown, move |peer| {
         // One reference count per request, not a clone of each part.
         let shared = Arc::new((origin.clone(), router.clone()));
         hyper::service::service_fn(move |request| {

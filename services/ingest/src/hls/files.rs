@@ -4,7 +4,7 @@
 //! through tokio's blocking pool for every request held the origin to a fifth of what nginx
 //! serves statically from the same files, so each file is read once and
 //! then answered from memory, and a segment's bytes go out with `sendfile` from the file they
-//! were read from ([`ferrocast_kit::sendfile`]) instead of a copy into the socket per viewer. An
+//! were read from ([`super::sendfile`]) instead of a copy into the socket per viewer. An
 //! entry is valid only while the file on disk has the same identity (device, inode, size,
 //! modification time), checked with one `stat` per request: a playlist that ffmpeg rewrites
 //! (temp file + rename gives a new inode) or a segment name reused after a pipeline restart is
@@ -103,7 +103,7 @@ pub struct FileCache {
 
 impl FileCache {
     /// A cache holding at most `max_bytes` of file contents, sent to viewers by `sendfile` when
-    /// `sendfile` is set ([`ferrocast_kit::sendfile`]).
+    /// `sendfile` is set ([`super::sendfile`]).
     pub fn new(max_bytes: u64, sendfile: bool) -> Self {
         let entries = moka::future::Cache::builder()
             .max_capacity(max_bytes)
@@ -182,7 +182,7 @@ async fn read(
         // Viewers get the file's pages by sendfile; the bytes serve the rest (and everything when
         // sendfile is off).
         bytes: if sendfile {
-            ferrocast_kit::sendfile::file_backed(file, bytes)
+            super::sendfile::file_backed(file, bytes)
         } else {
             Bytes::from(bytes)
         },

@@ -5,7 +5,8 @@
 //! it when a session starts and ends, and holds the playlists the ingest writes itself with their
 //! segments ([`PublishedPlaylist`]). [`FileCache`] keeps the other files of the live window in
 //! memory. [`routes`] is the axum router the ingest mounts; [`edge::respond`] answers plain reads
-//! of cached files before it.
+//! of cached files before it. [`serve_sharded`] is the listener they run on: one thread per core,
+//! cached segments sent with `sendfile` ([`sendfile`]).
 
 pub mod edge;
 mod files;
@@ -13,9 +14,12 @@ mod live;
 mod names;
 mod registry;
 mod routes;
+pub mod sendfile;
+mod shards;
 
 pub use files::{FileCache, MAX_CACHED_FILE_BYTES};
 pub use live::{reload, Edge, PublishedPart, PublishedPlaylist, Reload};
 pub use names::{is_file_name, is_rendition, is_username, FileKind};
 pub use registry::HlsRegistry;
 pub use routes::{routes, Origin};
+pub use shards::serve_sharded;

@@ -4,15 +4,13 @@
 
 use std::{convert::Infallible, time::Duration};
 
-use ferrocast_kit::{
-    http::{serve_sharded, ServerLimits},
-    shutdown::CancellationToken,
-};
-use http_body_util::Full;
+use axum::body::Body;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
+
+use super::*;
 
 /// A server whose answer names the thread (shard) that served it.
 async fn start(limits: ServerLimits) -> (String, CancellationToken, impl std::future::Future) {
@@ -20,7 +18,7 @@ async fn start(limits: ServerLimits) -> (String, CancellationToken, impl std::fu
     let (addr, stopped) = serve_sharded("127.0.0.1:0", 2, limits, shutdown.clone(), |_peer| {
         hyper::service::service_fn(|_request| async {
             let shard = std::thread::current().name().unwrap_or("?").to_owned();
-            Ok::<_, Infallible>(http::Response::new(Full::new(bytes::Bytes::from(shard))))
+            Ok::<_, Infallible>(axum::http::Response::new(Body::from(shard)))
         })
     })
     .await
