@@ -11,7 +11,6 @@ pub mod config;
 pub mod domain;
 pub mod ports;
 mod startup;
-mod web;
 
 pub use config::{Config, Tuning};
 pub use startup::{start, Running, StartError};

@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     adapters::{
+        http::{self, AppState, StaticSite},
         origin_cache::CachedDirectory,
         rooms_directory::RoomsDirectory,
         upstream::{UpstreamClient, UpstreamTimeouts},
     },
-    web::{self, AppState, StaticSite},
     Config,
 };
 
@@ -89,13 +89,13 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         users_url,
         rooms_url,
     });
-    let router = web::router(
+    let router = http::router(
         state,
         StaticSite::new(&config.frontend_dir),
         config.gateway_trusted_proxies.clone(),
         tuning.request,
     );
-    let internal_router = web::internal_router(checks, tuning.request);
+    let internal_router = http::internal_router(checks, tuning.request);
 
     // Both are bound before either serves, so a taken port fails the start with nothing running.
     let (listener, http_addr) = listen(&config.gateway_http_addr).await?;
