@@ -25,6 +25,9 @@ use tonic::{
     Request, Status,
 };
 
+#[cfg(feature = "rooms")]
+pub mod rooms;
+
 use crate::{redis_server::RedisServer, redis_url, unique_name, DocumentStore};
 
 /// The service token every in-process service shares (dev value: tests only).

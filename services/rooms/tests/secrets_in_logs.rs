@@ -3,18 +3,19 @@
 //! the capture installs the process-wide subscriber.
 #![allow(clippy::unwrap_used)]
 
-#[path = "integration/support.rs"]
-#[allow(dead_code)]
-mod support;
-
-use ferrocast_testkit::LogCapture;
+use ferrocast_testkit::{
+    platform::{
+        rooms::{config, nginx, Rooms},
+        SERVICE_TOKEN,
+    },
+    LogCapture, Options, Platform,
+};
 use serde_json::json;
-use support::{config, nginx, Rooms, Users, SERVICE_TOKEN};
 
 #[tokio::test]
 async fn keys_and_tokens_never_reach_the_logs() {
     let logs = LogCapture::install();
-    let users = Users::start().await;
+    let users = Platform::start(Options::users()).await.unwrap();
     let mut config = config(&users);
     config.rooms_nginx_hls_app = Some("hls".into());
     let rooms = Rooms::start(config).await;

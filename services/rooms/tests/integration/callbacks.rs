@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{config, nginx, nginx_config, Rooms, Users};
+use ferrocast_testkit::platform::rooms::{config, nginx, nginx_config, Rooms};
+
+use crate::start_users;
 
 #[tokio::test]
 async fn publish_with_valid_key_lists_the_room_under_its_username() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
 
@@ -44,7 +46,7 @@ async fn publish_with_valid_key_lists_the_room_under_its_username() {
 
 #[tokio::test]
 async fn publish_with_unknown_key_is_refused_and_creates_no_room() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let _alice = users.streamer().await;
 
@@ -55,10 +57,10 @@ async fn publish_with_unknown_key_is_refused_and_creates_no_room() {
 
 #[tokio::test]
 async fn publish_while_users_is_unreachable_is_refused_with_503_and_creates_no_room() {
-    let mut users = Users::start().await;
+    let mut users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
-    users.stop().await;
+    users.stop_users().await;
 
     let response = rooms.publish(&alice.key, "1").await;
     assert_eq!(response.status(), 503);
@@ -70,7 +72,7 @@ async fn publish_while_users_is_unreachable_is_refused_with_503_and_creates_no_r
 
 #[tokio::test]
 async fn second_publish_for_live_user_is_refused_and_first_room_untouched() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
@@ -90,7 +92,7 @@ async fn second_publish_for_live_user_is_refused_and_first_room_untouched() {
 
 #[tokio::test]
 async fn publish_done_from_an_old_session_leaves_the_new_room() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
 
@@ -112,7 +114,7 @@ async fn publish_done_from_an_old_session_leaves_the_new_room() {
 
 #[tokio::test]
 async fn takeover_replaces_the_room_and_the_old_session_cannot_end_it() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let mut config = config(&users);
     config.rooms_takeover = true;
     let rooms = Rooms::start(config).await;
@@ -131,7 +133,7 @@ async fn takeover_replaces_the_room_and_the_old_session_cannot_end_it() {
 
 #[tokio::test]
 async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let mut config = config(&users);
     config.ingest_networks = "10.0.0.0/8".parse().unwrap();
     let rooms = Rooms::start(config).await;
@@ -172,7 +174,7 @@ async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
 
 #[tokio::test]
 async fn relay_publish_into_the_hls_app_needs_a_fresh_key_publish() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let mut config = nginx_config(&users);
     config.rooms_nginx_push_url = "rtmp://127.0.0.1:19350".into();
     let rooms = Rooms::start(config).await;
@@ -209,14 +211,16 @@ async fn relay_publish_into_the_hls_app_needs_a_fresh_key_publish() {
 
 #[tokio::test]
 async fn nginx_update_with_a_rotated_key_is_refused_and_ends_the_room() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(nginx_config(&users)).await;
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 302);
     assert_eq!(rooms.update(&alice.key, "1").await.status(), 200);
     let mut events = rooms.events().await;
 
-    let new_key = users.rotate_key(&alice).await;
+    // Rotated through users' REST API, as the dashboard does: the old key stops at once.
+    let new_key = users.rotate_key(&alice.token).await;
+    assert_ne!(new_key, alice.key);
     // nginx-rtmp drops a publisher whose update is answered with anything but 2xx/3xx.
     let refused = rooms.update(&alice.key, "1").await;
     assert_eq!(refused.status(), 403);
@@ -238,11 +242,11 @@ async fn nginx_update_with_a_rotated_key_is_refused_and_ends_the_room() {
 
 #[tokio::test]
 async fn nginx_update_while_users_is_down_renews_the_live_room() {
-    let mut users = Users::start().await;
+    let mut users = start_users().await;
     let rooms = Rooms::start(nginx_config(&users)).await;
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 302);
-    users.stop().await;
+    users.stop_users().await;
 
     // Past the 2 s test lease: only renewals can keep the room.
     let started = Instant::now();
@@ -263,13 +267,13 @@ async fn nginx_update_while_users_is_down_renews_the_live_room() {
 async fn ingest_updates_are_not_rechecked_by_rooms() {
     // Our ingest re-checks the key itself and never sends it on updates; rooms renews its
     // session on the service token alone, even with users down.
-    let mut users = Users::start().await;
+    let mut users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     let mut form = nginx("publish", "live", &alice.key, "4");
     form.extend([("session_id", "7a2d3b")]);
     assert_eq!(rooms.ingest_callback(&form).await.status(), 200);
-    users.stop().await;
+    users.stop_users().await;
 
     let update = [
         ("call", "update"),

@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
-use crate::support::{config, Rooms, Users, Viewer};
+use ferrocast_testkit::platform::rooms::{config, Rooms, Viewer};
+
+use crate::start_users;
 
 #[tokio::test]
 async fn sse_client_of_one_replica_sees_rooms_started_and_ended_through_another() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let config = config(&users);
     let watched = Rooms::start(config.clone()).await;
     let driven = Rooms::start(config).await;
@@ -41,7 +43,7 @@ async fn sse_client_of_one_replica_sees_rooms_started_and_ended_through_another(
 
 #[tokio::test]
 async fn shutdown_ends_open_event_streams_promptly() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let mut events = rooms.events().await;
     let stopped = tokio::time::timeout(Duration::from_secs(3), rooms.stop()).await;

@@ -2,13 +2,16 @@
 
 use std::time::{Duration, Instant};
 
-use ferrocast_testkit::eventually;
+use ferrocast_testkit::{
+    eventually,
+    platform::rooms::{config, Rooms},
+};
 
-use crate::support::{config, Rooms, Users};
+use crate::start_users;
 
 #[tokio::test]
 async fn room_without_updates_is_gone_within_lease_plus_one_second_and_announced() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     let mut events = rooms.events().await;
@@ -37,7 +40,7 @@ async fn room_without_updates_is_gone_within_lease_plus_one_second_and_announced
 
 #[tokio::test]
 async fn updates_keep_a_room_alive_past_three_leases() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);

@@ -8,10 +8,14 @@ use std::{
     time::Duration,
 };
 
-use ferrocast_testkit::{eventually, free_port, workspace_root};
+use ferrocast_testkit::{
+    eventually, free_port,
+    platform::rooms::{config, Rooms},
+    publisher, workspace_root,
+};
 use tokio::{net::TcpStream, process::Child};
 
-use crate::support::{config, Rooms, Users};
+use crate::start_users;
 
 const NGINX: &str = "/usr/sbin/nginx";
 const RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
@@ -93,31 +97,9 @@ impl NginxRtmp {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 
-    /// ffmpeg publishing a test pattern to `live/<key>`; its output is discarded (its error
-    /// lines would contain the URL, i.e. the key).
+    /// ffmpeg publishing the test kit's test pattern to `live/<key>`.
     fn publish(&self, key: &str) -> Child {
-        tokio::process::Command::new("/usr/bin/ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-            .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25"])
-            .args(["-f", "lavfi", "-i", "sine"])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-g",
-                "25",
-                "-c:a",
-                "aac",
-            ])
-            .args(["-f", "flv"])
-            .arg(format!("rtmp://127.0.0.1:{}/live/{key}", self.rtmp_port))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("ffmpeg starts")
+        publisher::publish(&format!("rtmp://127.0.0.1:{}/live/{key}", self.rtmp_port))
     }
 }
 
@@ -139,7 +121,7 @@ fn entries(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn stock_nginx_rtmp_drives_rooms_and_names_hls_by_username() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rtmp_port = free_port();
     let http_port = free_port();
     let mut config = config(&users);

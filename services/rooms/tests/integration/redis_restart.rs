@@ -1,58 +1,15 @@
 //! Redis restarting under a live stream: readiness says so while it is down, and the next update
 //! brings the lost room back. Uses a redis-server of its own, never the shared one.
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
-use ferrocast_testkit::{eventually, free_port};
-use tokio::{net::TcpStream, process::Child};
+use ferrocast_testkit::{
+    eventually,
+    platform::rooms::{config, nginx, Rooms},
+    redis_server::RedisServer,
+};
 
-use crate::support::{config, nginx, Rooms, Users};
-
-struct OwnRedis {
-    port: u16,
-    process: Option<Child>,
-}
-
-impl OwnRedis {
-    async fn start() -> Self {
-        let mut redis = Self {
-            port: free_port(),
-            process: None,
-        };
-        redis.launch().await;
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn launch(&mut self) {
-        let child = tokio::process::Command::new("/usr/bin/redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server starts");
-        self.process = Some(child);
-        let port = self.port;
-        assert!(
-            eventually(Duration::from_secs(10), || async move {
-                TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-            })
-            .await,
-            "redis-server listens"
-        );
-    }
-
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.process.take() {
-            child.kill().await.expect("redis-server killed");
-        }
-    }
-}
+use crate::start_users;
 
 async fn ready_status(rooms: &Rooms) -> (u16, String) {
     let response = rooms.http.get(rooms.url("/readyz")).send().await.unwrap();
@@ -61,8 +18,8 @@ async fn ready_status(rooms: &Rooms) -> (u16, String) {
 
 #[tokio::test]
 async fn redis_restart_is_reported_and_the_next_update_recreates_the_room() {
-    let users = Users::start().await;
-    let mut redis = OwnRedis::start().await;
+    let users = start_users().await;
+    let mut redis = RedisServer::start().await.unwrap();
     let mut config = config(&users);
     config.redis_url = redis.url();
     config.lease = Duration::from_secs(10);
@@ -86,7 +43,7 @@ async fn redis_restart_is_reported_and_the_next_update_recreates_the_room() {
     ];
     assert_eq!(rooms.live().await.len(), 2);
 
-    redis.kill().await;
+    redis.stop().await.unwrap();
     assert!(
         eventually(Duration::from_secs(5), || async {
             let (status, body) = ready_status(&rooms).await;
@@ -102,7 +59,7 @@ async fn redis_restart_is_reported_and_the_next_update_recreates_the_room() {
     let during = rooms.update(&alice.key, "1").await;
     assert_eq!(during.status(), 200);
 
-    redis.launch().await; // empty: the rooms are gone
+    redis.restart().await.unwrap(); // empty: the rooms are gone
     assert!(
         eventually(Duration::from_secs(10), || async {
             ready_status(&rooms).await.0 == 200

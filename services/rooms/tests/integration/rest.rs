@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{config, Rooms, Users, Viewer};
+use ferrocast_testkit::platform::rooms::{config, Rooms, Viewer};
+
+use crate::start_users;
 
 #[tokio::test]
 async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let mut config = config(&users);
     config.viewer_window = Duration::from_secs(2);
     config.lease = Duration::from_secs(30);
@@ -59,7 +61,7 @@ async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
 
 #[tokio::test]
 async fn viewer_ids_are_issued_by_the_server_and_capped_per_client_address() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let mut config = config(&users);
     config.rooms_viewers_per_address = 2;
     let rooms = Rooms::start(config).await;
@@ -122,7 +124,7 @@ async fn viewer_ids_are_issued_by_the_server_and_capped_per_client_address() {
 
 #[tokio::test]
 async fn viewers_changed_events_of_a_room_are_coalesced() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let mut config = config(&users);
     config.viewer_events_interval = Duration::from_secs(1);
     let rooms = Rooms::start(config).await;
@@ -162,7 +164,7 @@ async fn viewers_changed_events_of_a_room_are_coalesced() {
 
 #[tokio::test]
 async fn title_needs_a_valid_token_and_persists_for_the_next_stream() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     let mut events = rooms.events().await;
@@ -223,7 +225,7 @@ async fn title_needs_a_valid_token_and_persists_for_the_next_stream() {
 
 #[tokio::test]
 async fn own_title_is_readable_while_offline() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     let bob = users.streamer().await;
@@ -284,7 +286,7 @@ async fn own_title_is_readable_while_offline() {
 
 #[tokio::test]
 async fn listing_pages_newest_first_with_a_cursor() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let mut names = Vec::new();
     for clientid in ["1", "2", "3"] {
@@ -348,7 +350,7 @@ async fn listing_pages_newest_first_with_a_cursor() {
 
 #[tokio::test]
 async fn openapi_document_health_and_metrics_are_served() {
-    let users = Users::start().await;
+    let users = start_users().await;
     let rooms = Rooms::start(config(&users)).await;
     let doc: Value = rooms
         .http

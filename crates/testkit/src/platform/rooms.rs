@@ -1,17 +1,17 @@
-//! Shared setup of the rooms integration tests: the real users service on a real document store,
-//! rooms started in-process on port 0 against real Redis with a key prefix of its own, and small
-//! clients for callbacks, REST and SSE.
+//! Rooms instances of a test's own beside a [`Platform`] running users alone: any config (two
+//! replicas on one Redis, nginx-rtmp mode, a Redis the test kills), and the clients the rooms
+//! suite drives them with — callbacks as our ingest or nginx-rtmp send them, the REST list, the
+//! internal lookup, viewer heartbeats and a Server-Sent Events reader.
 
 use std::{net::SocketAddr, time::Duration};
 
 use ferrocast_rooms::Config;
-use ferrocast_testkit::{redis_url, unique_name, DocumentStore};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-pub const PASSWORD: &str = "correct horse battery";
-pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
+use super::{Platform, SERVICE_TOKEN};
+use crate::{redis_url, unique_name};
 
 /// A client that shows redirects instead of following them (nginx-rtmp mode answers 302).
 pub fn client() -> reqwest::Client {
@@ -22,136 +22,16 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
-/// The users service, in-process.
-pub struct Users {
-    _store: DocumentStore,
-    pub http_addr: SocketAddr,
-    pub grpc_addr: SocketAddr,
-    shutdown: CancellationToken,
-    running: Option<ferrocast_users::Running>,
-}
-
-/// A signed-up user with a stream key and an access token.
-#[derive(Debug, Clone)]
-pub struct Streamer {
-    pub username: String,
-    pub user_id: String,
-    pub key: String,
-    pub token: String,
-}
-
-impl Users {
-    pub async fn start() -> Self {
-        let store = DocumentStore::start().await.expect("document store starts");
-        let config = ferrocast_users::Config::for_tests(store.url(), store.database());
-        let shutdown = CancellationToken::new();
-        let running = ferrocast_users::start(config, shutdown.clone())
-            .await
-            .expect("users starts");
-        Self {
-            _store: store,
-            http_addr: running.http_addr,
-            grpc_addr: running.grpc_addr,
-            shutdown,
-            running: Some(running),
-        }
-    }
-
-    pub fn grpc_url(&self) -> String {
-        format!("http://{}", self.grpc_addr)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http_addr)
-    }
-
-    /// Signs a unique user up, logs in and creates their stream key, all through users' REST API.
-    pub async fn streamer(&self) -> Streamer {
-        let http = client();
-        let username = unique_name("u_");
-        let response = http
-            .post(self.url("/api/users"))
-            .json(&json!({ "username": username, "email": format!("{username}@example.com"), "password": PASSWORD }))
-            .send()
-            .await
-            .expect("signup");
-        assert_eq!(response.status(), 201);
-        let user_id = response.json::<Value>().await.expect("user")["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        let response = http
-            .post(self.url("/api/users/login"))
-            .json(&json!({ "login": username, "password": PASSWORD }))
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(response.status(), 200);
-        let token = response.json::<Value>().await.expect("login")["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
-        let response = http
-            .post(self.url("/api/users/me/stream-key"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("stream key");
-        assert_eq!(response.status(), 201);
-        let key = response.json::<Value>().await.expect("key")["stream_key"]
-            .as_str()
-            .expect("stream_key")
-            .to_owned();
-        Streamer {
-            username,
-            user_id,
-            key,
-            token,
-        }
-    }
-
-    /// Rotates the streamer's key through users' REST API, as the dashboard does; returns the
-    /// new key. The old one stops authenticating at once.
-    pub async fn rotate_key(&self, streamer: &Streamer) -> String {
-        let response = client()
-            .post(self.url("/api/users/me/stream-key"))
-            .bearer_auth(&streamer.token)
-            .send()
-            .await
-            .expect("rotate");
-        assert_eq!(response.status(), 201);
-        let key = response.json::<Value>().await.expect("key")["stream_key"]
-            .as_str()
-            .expect("stream_key")
-            .to_owned();
-        assert_ne!(key, streamer.key);
-        key
-    }
-
-    /// Stops users and waits until its servers are closed (to test fail-closed behaviour).
-    pub async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(running) = self.running.take() {
-            running.wait().await;
-        }
-    }
-}
-
-impl Drop for Users {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
 /// Where the rooms of tests are served from when a publish names no origin.
 pub const DEFAULT_ORIGIN: &str = "http://127.0.0.1:8083";
 
-/// A rooms config on the shared test Redis with a fresh key prefix.
-pub fn config(users: &Users) -> Config {
+/// A rooms config on the shared test Redis with a fresh key prefix, against `users`' gRPC, whose
+/// publishes without an origin land on [`DEFAULT_ORIGIN`].
+pub fn config(users: &Platform) -> Config {
     let mut config = Config::for_tests(
         redis_url(),
         format!("{}:", unique_name("t_rooms_")),
-        users.grpc_url(),
+        users.users_grpc_url(),
         SERVICE_TOKEN,
     );
     config.rooms_default_origin = Some(DEFAULT_ORIGIN.into());
@@ -159,13 +39,14 @@ pub fn config(users: &Users) -> Config {
 }
 
 /// [`config`] in nginx-rtmp mode: key publishes are pushed into the `hls` application.
-pub fn nginx_config(users: &Users) -> Config {
+pub fn nginx_config(users: &Platform) -> Config {
     let mut config = config(users);
     config.rooms_nginx_hls_app = Some("hls".into());
     config
 }
 
-/// A rooms instance, in-process.
+/// A rooms instance, in-process, with the clients its suite drives it with: callbacks as our
+/// ingest or nginx-rtmp send them, the REST list, the internal lookup, heartbeats and events.
 pub struct Rooms {
     pub http_addr: SocketAddr,
     pub http: reqwest::Client,
