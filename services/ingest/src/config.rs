@@ -78,7 +78,7 @@ pub struct Config {
     pub ingest_hls_cache_mb: u64,
     /// Send cached segments with `sendfile(2)` (like nginx's `sendfile on`); off copies them
     /// from memory. Not read from the environment: a file system without sendfile falls back
-    /// to the copy by itself (`ferrocast_kit::sendfile`), so only measurements turn it off.
+    /// to the copy by itself (`hls::sendfile`), so only measurements turn it off.
     #[serde(skip, default = "defaults::hls_sendfile")]
     pub ingest_hls_sendfile: bool,
     /// Threads serving HTTP (the HLS origin), each with its own runtime and listening socket on
