@@ -1,4 +1,5 @@
-//! Starting the gateway and the upstream stand-ins each test talks to.
+//! Starting the gateway and the upstream stand-ins each test talks to (fakes of users, rooms
+//! and the ingest that record what reached them). Raw HTTP and free ports come from the test kit.
 
 use std::{
     collections::HashMap,
@@ -19,12 +20,9 @@ use axum::{
     Json, Router,
 };
 use ferrocast_gateway::{start, Config};
+use ferrocast_testkit::{free_port, http::raw_get};
 use serde_json::json;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-    sync::mpsc,
-};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// A running gateway; stopped when dropped.
@@ -84,18 +82,9 @@ impl Gateway {
     /// Sends `path` byte for byte (clients like reqwest resolve `..` and `%2e%2e` before sending,
     /// which would hide exactly the requests these tests are about). Returns status and raw text.
     pub async fn raw_get(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.addr).await.expect("connect");
-        let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write");
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.expect("read");
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status line");
-        (status, text)
+        let answer = raw_get(self.addr, path.as_bytes()).await;
+        assert_ne!(answer.status, 0, "a status line: {}", answer.text);
+        (answer.status, answer.text)
     }
 }
 
@@ -120,10 +109,7 @@ pub async fn serve(router: Router) -> String {
 
 /// A URL nothing listens on.
 pub fn closed_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    format!("http://127.0.0.1:{}", free_port())
 }
 
 /// An empty frontend directory for tests that do not look at pages.
