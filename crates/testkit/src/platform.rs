@@ -772,7 +772,7 @@ fn users_config(
         config.grpc_addr = grpc.to_string();
     }
     if let Some(queue) = options.password_queue {
-        config.password_queue_ms = queue.as_millis().try_into().unwrap_or(u64::MAX);
+        config.password_queue = queue;
     }
     if let Some(limits) = options.rate_limits {
         config.set_rate_limits(limits);

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use ferrocast_kit::{
     client::TrustedProxies,
-    config::{ensure, ConfigError},
+    config::{duration, ensure, ConfigError},
 };
 use serde::Deserialize;
 
@@ -42,24 +42,32 @@ pub struct Config {
     /// `false` only for plain-http local runs: browsers drop Secure cookies over http.
     #[serde(default = "default_true")]
     pub cookie_secure: bool,
-    /// Access token lifetime (`FERROCAST_USERS_TOKEN_TTL_SECONDS`), default one hour.
-    #[serde(rename = "users_token_ttl_seconds", default = "default_token_ttl")]
-    pub token_ttl_seconds: u64,
-    /// How long a stream key's owner is remembered (`FERROCAST_USERS_STREAM_KEY_CACHE_MS`): the
-    /// longest another replica may accept a key rotated elsewhere. 0 turns the memory off.
+    /// Access token lifetime (`FERROCAST_USERS_TOKEN_TTL_SECONDS`: `3600`, `1h`), default one
+    /// hour.
+    #[serde(
+        rename = "users_token_ttl_seconds",
+        default = "default_token_ttl",
+        deserialize_with = "duration::seconds"
+    )]
+    pub token_ttl: Duration,
+    /// How long a stream key's owner is remembered (`FERROCAST_USERS_STREAM_KEY_CACHE_MS`:
+    /// `2000`, `2s`): the longest another replica may accept a key rotated elsewhere. Zero turns
+    /// the memory off.
     #[serde(
         rename = "users_stream_key_cache_ms",
-        default = "default_stream_key_cache_ms"
+        default = "default_stream_key_cache",
+        deserialize_with = "duration::millis"
     )]
-    pub stream_key_cache_ms: u64,
+    pub stream_key_cache: Duration,
     /// How long a signup or login waits for a free password-hashing slot before it is answered
     /// 503 `busy` with `Retry-After` (`FERROCAST_USERS_PASSWORD_QUEUE_MS`). Keep it below the
     /// gateway's response deadline (8 s) minus one hash, or the gateway answers 504 first.
     #[serde(
         rename = "users_password_queue_ms",
-        default = "default_password_queue_ms"
+        default = "default_password_queue",
+        deserialize_with = "duration::millis"
     )]
-    pub password_queue_ms: u64,
+    pub password_queue: Duration,
     /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
     /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
     /// connections also skip the per-address connection cap: a proxy speaks for many clients.
@@ -117,14 +125,14 @@ fn default_mongodb_database() -> String {
 fn default_true() -> bool {
     true
 }
-fn default_token_ttl() -> u64 {
-    3600
+fn default_token_ttl() -> Duration {
+    Duration::from_secs(3600)
 }
-fn default_stream_key_cache_ms() -> u64 {
-    2_000
+fn default_stream_key_cache() -> Duration {
+    Duration::from_secs(2)
 }
-fn default_password_queue_ms() -> u64 {
-    3_000
+fn default_password_queue() -> Duration {
+    Duration::from_secs(3)
 }
 fn default_login_per_account() -> RateLimit {
     RateLimits::default().login_per_account
@@ -164,9 +172,9 @@ impl Config {
             jwt_secret: Some(Secret::new(DEV_JWT_SECRET)),
             service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
             cookie_secure: false,
-            token_ttl_seconds: default_token_ttl(),
-            stream_key_cache_ms: default_stream_key_cache_ms(),
-            password_queue_ms: default_password_queue_ms(),
+            token_ttl: default_token_ttl(),
+            stream_key_cache: default_stream_key_cache(),
+            password_queue: default_password_queue(),
             trusted_proxies: TrustedProxies::loopback(),
             http_max_connections_per_address:
                 ferrocast_kit::http::default_max_connections_per_address(),
@@ -216,17 +224,18 @@ impl Config {
                 && !self.mongodb_database.contains(['/', '.', ' ', '$']),
             "FERROCAST_MONGODB_DATABASE must be a plain database name",
         )?;
+        let minute = Duration::from_secs(60);
         ensure(
-            self.stream_key_cache_ms <= 60_000,
-            "FERROCAST_USERS_STREAM_KEY_CACHE_MS must be at most 60000 (a rotated key must stop working soon)",
+            self.stream_key_cache <= minute,
+            "FERROCAST_USERS_STREAM_KEY_CACHE_MS must be at most 60s (a rotated key must stop working soon)",
         )?;
         ensure(
-            (1..=60_000).contains(&self.password_queue_ms),
-            "FERROCAST_USERS_PASSWORD_QUEUE_MS must be between 1 and 60000",
+            (Duration::from_millis(1)..=minute).contains(&self.password_queue),
+            "FERROCAST_USERS_PASSWORD_QUEUE_MS must be between 1ms and 60s",
         )?;
         ensure(
-            (60..=86_400).contains(&self.token_ttl_seconds),
-            "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60 and 86400",
+            (minute..=Duration::from_secs(86_400)).contains(&self.token_ttl),
+            "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60s and 24h",
         )?;
         ensure(
             self.http_max_connections_per_address > 0,
@@ -249,8 +258,8 @@ impl Config {
         Ok(Resolved {
             jwt_secret,
             service_token,
-            token_lifetime: Duration::from_secs(self.token_ttl_seconds),
-            password_queue_limit: Duration::from_millis(self.password_queue_ms),
+            token_lifetime: self.token_ttl,
+            password_queue_limit: self.password_queue,
         })
     }
 
@@ -307,7 +316,7 @@ mod tests {
         assert_eq!(config.http_addr, "127.0.0.1:8081");
         assert_eq!(config.grpc_addr, "127.0.0.1:50051");
         assert_eq!(config.mongodb_database, "ferrocast");
-        assert_eq!(config.password_queue_ms, 3_000);
+        assert_eq!(config.password_queue, Duration::from_secs(3));
         assert!(config.cookie_secure);
         assert_eq!(config.rate_limits(), RateLimits::default());
     }
@@ -392,7 +401,7 @@ mod tests {
     #[test]
     fn a_password_queue_of_zero_is_refused() {
         let mut config = Config::for_tests("mongodb://x", "db");
-        config.password_queue_ms = 0;
+        config.password_queue = Duration::ZERO;
         let error = config.resolve().err().unwrap();
         assert!(
             error
@@ -400,6 +409,36 @@ mod tests {
                 .contains("FERROCAST_USERS_PASSWORD_QUEUE_MS"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn durations_are_written_as_durations_or_in_the_unit_of_their_name() {
+        let config = load(&[
+            ("FERROCAST_USERS_TOKEN_TTL_SECONDS", "2h"),
+            ("FERROCAST_USERS_STREAM_KEY_CACHE_MS", "500"),
+            ("FERROCAST_USERS_PASSWORD_QUEUE_MS", "1.5s"),
+        ])
+        .expect("parses");
+        assert_eq!(config.token_ttl, Duration::from_secs(7200));
+        assert_eq!(config.stream_key_cache, Duration::from_millis(500));
+        assert_eq!(config.password_queue, Duration::from_millis(1500));
+        assert_eq!(
+            load(&[("FERROCAST_USERS_TOKEN_TTL_SECONDS", "3600")])
+                .expect("parses")
+                .token_ttl,
+            Duration::from_secs(3600)
+        );
+        for (name, value) in [
+            ("FERROCAST_USERS_TOKEN_TTL_SECONDS", "30s"),
+            ("FERROCAST_USERS_TOKEN_TTL_SECONDS", "2d"),
+            ("FERROCAST_USERS_STREAM_KEY_CACHE_MS", "2m"),
+            ("FERROCAST_USERS_PASSWORD_QUEUE_MS", "0ms"),
+        ] {
+            let refused = load(&[("FERROCAST_DEV_MODE", "true"), (name, value)])
+                .and_then(|config| config.resolve().map(|_| ()));
+            let error = refused.expect_err(value).to_string();
+            assert!(error.contains(name) || error.contains(value), "{error}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! on their listeners, and the `Running` handle tests and `main` wait on. Every task it spawns
 //! ends when `shutdown` fires.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use ferrocast_kit::{
     config::ConfigError,
@@ -85,12 +85,13 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         resolved.jwt_secret.expose().as_bytes(),
         resolved.token_lifetime,
     );
-    let store: Arc<dyn UserStore> = match config.stream_key_cache_ms {
-        0 => Arc::new(store),
-        ms => Arc::new(CachedStreamKeys::new(
+    let store: Arc<dyn UserStore> = if config.stream_key_cache.is_zero() {
+        Arc::new(store)
+    } else {
+        Arc::new(CachedStreamKeys::new(
             Arc::new(store),
-            Duration::from_millis(ms),
-        )),
+            config.stream_key_cache,
+        ))
     };
     let accounts = Arc::new(Accounts::new(
         store,

@@ -180,7 +180,8 @@ async fn a_key_changed_behind_the_services_back_stops_working_within_the_cache_l
     let store = ferrocast_testkit::DocumentStore::start().await.unwrap();
     let app = Platform::start_on(
         store,
-        Options::users().adjust_users(|config| config.stream_key_cache_ms = 5_000),
+        Options::users()
+            .adjust_users(|config| config.stream_key_cache = std::time::Duration::from_secs(5)),
     )
     .await
     .unwrap();
