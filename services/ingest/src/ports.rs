@@ -1,7 +1,7 @@
 //! Ports of the ingest: the seams between the RTMP side (`rtmp/`, `session/`) and the media side
 //! (`media/`, `hls/`), and towards the other services. The RTMP side only ever talks to these
 //! traits, so its logic is unit-testable with in-memory doubles and the real adapters (ffmpeg,
-//! gRPC, HTTP callbacks) are swapped in by `lib.rs`.
+//! gRPC, HTTP callbacks) are swapped in by `startup.rs`.
 
 use std::{future::Future, pin::Pin};
 

@@ -1,0 +1,197 @@
+//! `start`: config → users gRPC client, rooms callbacks and the ffmpeg transcoder → the RTMP
+//! listener feeding publish sessions, and the HTTP listener (health, metrics, HLS origin); and
+//! the `Running` handle tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use ferrocast_kit::http::{RequestLimits, ServerLimits};
+use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    adapters::{rooms::HttpRoomCallbacks, users::GrpcKeyAuthenticator},
+    hls::{self, HlsRegistry},
+    media::FfmpegTranscoder,
+    ports::{self, Transcoder},
+    rtmp,
+    session::SessionDeps,
+    Config,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ferrocast_kit::config::ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("invalid users service settings: {0}")]
+    Users(String),
+    #[error("cannot build the rooms callback client: {0}")]
+    Rooms(String),
+    #[error(transparent)]
+    Media(#[from] ports::MediaError),
+}
+
+/// A started ingest.
+pub struct Running {
+    pub rtmp_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Resolves once everything has stopped after `shutdown` fired (live sessions have sent
+    /// `publish_done` by then).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the RTMP listener, the ffmpeg HLS pipeline per publish, and the HTTP listener
+/// (health, metrics, HLS origin).
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
+    let registry = HlsRegistry::new();
+    let transcoder = Arc::new(FfmpegTranscoder::new(
+        config.media.clone(),
+        registry.clone(),
+        shutdown.clone(),
+    ));
+    // A missing ffmpeg or an HLS root we cannot create would otherwise only show at the first
+    // publish, as a refused stream: refuse to start instead.
+    transcoder.check().await?;
+    let mut running = serve(config, transcoder.clone(), registry, shutdown.clone()).await?;
+    // After shutdown, pipelines still close their playlists and remove their folders: wait.
+    running.tasks.spawn(async move {
+        shutdown.cancelled().await;
+        transcoder.wait().await;
+    });
+    Ok(running)
+}
+
+/// [`start`] with a given media pipeline (tests record what reaches it); the HLS origin then
+/// serves nothing.
+pub async fn start_with_transcoder(
+    config: Config,
+    transcoder: Arc<dyn Transcoder>,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
+    serve(config, transcoder, HlsRegistry::new(), shutdown).await
+}
+
+async fn serve(
+    config: Config,
+    transcoder: Arc<dyn Transcoder>,
+    registry: HlsRegistry,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
+    config.validate()?;
+    let users = UsersAuth::connect_lazy(&UsersAuthConfig::new(
+        config.users_grpc_url.clone(),
+        config.service_token(),
+    ))
+    .map_err(|e| StartError::Users(e.to_string()))?;
+    let callbacks = HttpRoomCallbacks::new(
+        config.rooms_callback_url.clone(),
+        config.ingest_origin_url.clone(),
+        config.service_token(),
+        config.callback_timeout(),
+    )
+    .map_err(|e| StartError::Rooms(e.to_string()))?;
+    let deps = Arc::new(SessionDeps {
+        authenticator: Arc::new(GrpcKeyAuthenticator::new(users)),
+        callbacks: Arc::new(callbacks),
+        transcoder,
+        update_interval: config.update_interval(),
+        start_timeout: config.pipeline_start_timeout(),
+        finish_timeout: config.pipeline_start_timeout(),
+    });
+
+    let (rtmp_listener, rtmp_addr) = bind(&config.ingest_rtmp_addr).await?;
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(rtmp::server::run(
+        rtmp_listener,
+        Arc::new(config.connection_settings()),
+        ferrocast_kit::admission::Admission::new(
+            config.ingest_max_connections,
+            config.ingest_max_connections_per_ip,
+        ),
+        deps,
+        shutdown.clone(),
+    ));
+
+    let files = hls::FileCache::new(
+        config.ingest_hls_cache_mb.saturating_mul(1024 * 1024),
+        config.ingest_hls_sendfile,
+    );
+    let shards = match config.ingest_http_shards {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        shards => shards,
+    };
+    let origin = hls::Origin::new(registry, files);
+    let (http_addr, http_stopped) = serve_http(
+        &config.ingest_http_addr,
+        shards,
+        config.http_limits(),
+        origin,
+        shutdown,
+    )
+    .await
+    .map_err(|source| StartError::Bind {
+        addr: config.ingest_http_addr.clone(),
+        source,
+    })?;
+    tasks.spawn(http_stopped);
+    tracing::info!(%rtmp_addr, %http_addr, "ingest listening");
+    Ok(Running {
+        rtmp_addr,
+        http_addr,
+        tasks,
+    })
+}
+
+/// The ingest's HTTP listener: health, metrics and the HLS origin on `shards` threads sharing the
+/// port. Returns the bound address and a future that resolves once it stopped after `shutdown`.
+pub async fn serve_http(
+    addr: &str,
+    shards: usize,
+    limits: ServerLimits,
+    origin: hls::Origin,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    let operations = ferrocast_kit::health::routes(axum::Router::new(), Vec::new());
+    let operations = ferrocast_kit::metrics::instrument(operations);
+    let operations = ferrocast_kit::http::limits(operations, RequestLimits::default());
+    // The HLS routes are the hot path: lighter limits, and counted by file kind in the handler
+    // instead of the per-route histogram. Plain reads of cached files do not even reach them
+    // (`hls::edge`), and the listener is sharded per core like nginx's workers.
+    let router = operations.merge(ferrocast_kit::http::edge_limits(
+        hls::routes(origin.clone()),
+        RequestLimits::default(),
+    ));
+    hls::serve_sharded(addr, shards, limits, shutdown, move |peer| {
+        // One reference count per request, not a clone of each part.
+        let shared = Arc::new((origin.clone(), router.clone()));
+        hyper::service::service_fn(move |request| {
+            let shared = shared.clone();
+            async move {
+                let (origin, router) = &*shared;
+                hls::edge::respond(origin, router, peer, request).await
+            }
+        })
+    })
+    .await
+}
+
+async fn bind(addr: &str) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    ferrocast_kit::http::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}
