@@ -13,11 +13,33 @@ pub fn publish(url: &str) -> Child {
 
 /// Like [`publish`] with extra output options (e.g. `-t 5`).
 pub fn publish_with(url: &str, extra: &[&str]) -> Child {
+    publish_pattern(url, "640x360", 30, extra)
+}
+
+/// Publishes as OBS does by default: 720p30, a keyframe every 2 s, AAC audio.
+pub fn publish_as_obs(url: &str) -> Child {
+    publish_pattern(url, "1280x720", 60, &[])
+}
+
+/// The test pattern at `size` and 30 fps with a keyframe every `gop` frames.
+fn publish_pattern(url: &str, size: &str, gop: u32, extra: &[&str]) -> Child {
     Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size={size}:rate=30"),
+        ])
         .args(["-f", "lavfi", "-i", "sine"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "30"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            &gop.to_string(),
+        ])
         .args(["-c:a", "aac"])
         .args(extra)
         .args(["-f", "flv", url])

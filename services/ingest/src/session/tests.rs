@@ -1,6 +1,7 @@
 //! The publish flow with in-memory doubles: order of the checks, fail-closed refusals, exactly
 //! one `publish_done`, lease renewals and their refusal, the key re-check on every renewal
-//! (rotated → ended, users down → goes on).
+//! (rotated → ended, users down → goes on). The renewal tests run on tokio's paused clock:
+//! every double answers in memory, so the renewal schedule is driven exactly, not slept through.
 
 use std::{
     net::{IpAddr, Ipv4Addr},
@@ -243,7 +244,7 @@ async fn pipeline_start_failure_ends_the_room_it_opened() {
     assert_eq!(log.entries(), ["users", "publish", "start", "publish_done"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn lease_is_renewed_while_live() {
     let (deps, log) = deps(owner(), Ok(()), Ok(()), true);
     let live = authorise(&deps, client(), key(), soon())
@@ -255,7 +256,7 @@ async fn lease_is_renewed_while_live() {
     assert!(updates >= 2, "{:?}", log.entries());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refused_renewal_signals_lease_lost() {
     let (deps, _log) = deps(owner(), Ok(()), Err(CallbackError::Refused(404)), true);
     let live = authorise(&deps, client(), key(), soon())
@@ -271,7 +272,7 @@ async fn refused_renewal_signals_lease_lost() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn key_is_rechecked_on_every_renewal() {
     let (deps, log) = deps(owner(), Ok(()), Ok(()), true);
     let live = authorise(&deps, client(), key(), soon())
@@ -283,7 +284,7 @@ async fn key_is_rechecked_on_every_renewal() {
     assert!(checks >= 3, "publish + 2 renewals: {:?}", log.entries());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rotated_key_ends_the_session_as_key_rotated_with_publish_done() {
     let (deps, log) = deps_rechecked(owner(), Err(AuthError::Rejected), Ok(()), Ok(()), true);
     let live = authorise(&deps, client(), key(), soon())
@@ -302,7 +303,7 @@ async fn rotated_key_ends_the_session_as_key_rotated_with_publish_done() {
     assert!(entries.ends_with(&["publish_done".to_string(), "finish".to_string()]));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn key_now_naming_another_user_ends_the_session() {
     let someone_else = Ok(KeyOwner {
         user_id: "u2".into(),
@@ -322,7 +323,7 @@ async fn key_now_naming_another_user_ends_the_session() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn users_outage_keeps_the_session_and_its_lease() {
     let (deps, log) = deps_rechecked(
         owner(),
@@ -349,7 +350,7 @@ async fn users_outage_keeps_the_session_and_its_lease() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn hung_users_check_neither_ends_the_session_nor_stops_renewals() {
     struct Hung(Arc<Log>);
     impl KeyAuthenticator for Hung {

@@ -2,15 +2,13 @@
 //! ffmpeg/ffprobe: they list low-latency parts like the passthrough, start on the passthrough's
 //! clock, and carry on in the same playlists when ffmpeg is restarted.
 
-mod media_common;
-
 use std::{path::Path, process::Command, time::Duration};
 
+use crate::media_common::*;
 use ferrocast_ingest::{
     hls::HlsRegistry,
     media::{parse_ladder, MediaConfig},
 };
-use media_common::*;
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()

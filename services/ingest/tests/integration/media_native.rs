@@ -2,12 +2,10 @@
 //! no ffmpeg process for a passthrough-only stream, segments that decode on their own and as one
 //! stream, durations and cuts that match ffmpeg's transcoded rungs, a clean end, a full disk.
 
-mod media_common;
-
 use std::{path::Path, process::Command, time::Duration};
 
+use crate::media_common::*;
 use ferrocast_ingest::{media::MediaConfig, ports::Transcoder};
-use media_common::*;
 
 fn inode(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;

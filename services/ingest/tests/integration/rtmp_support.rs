@@ -1,14 +1,12 @@
-//! Shared pieces of the RTMP integration tests: the real users service on a real document
-//! store (stream keys made through its REST API), the real rooms service on Redis, the ingest on
-//! port 0 with a transcoder that records what reaches it, an ffmpeg publisher, and a raw RTMP
-//! client for the abuse cases.
-#![allow(dead_code, clippy::unwrap_used)]
+//! Shared pieces of the RTMP integration tests on top of the test kit: the real users service
+//! (the kit's platform, stream keys made through its REST API), the real rooms service on Redis,
+//! and what only these tests need — the ingest on port 0 with a transcoder that records what
+//! reaches it, or as `main.rs` runs it with its real ladder.
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::Stdio,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -20,183 +18,70 @@ use ferrocast_ingest::{
     ports::{BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder},
     Config,
 };
-use ferrocast_testkit::{redis_url, unique_name, DocumentStore};
-use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use serde_json::{json, Value};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-    process::{Child, Command},
+pub use ferrocast_testkit::{
+    eventually,
+    publisher::{publish as ffmpeg_publish, publish_as_obs as ffmpeg_publish_as_obs},
+    rtmp,
 };
+use ferrocast_testkit::{redis_url, unique_name, Options, Platform, Streamer};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 /// The token users, rooms and the ingest share in tests (`Config::for_tests` of users sets it).
 pub const SERVICE_TOKEN: &str = ferrocast_kit::config::TEST_SERVICE_TOKEN;
 
-const PASSWORD: &str = "correct horse battery";
-
 /// A user signed up in the real users service, with a stream key of their own.
-#[derive(Clone)]
-pub struct TestUser {
-    pub key: String,
-    pub user_id: String,
-    pub username: String,
-}
+pub type TestUser = Streamer;
 
 /// A well-formed stream key that no user has.
 pub fn unknown_key() -> String {
     format!("live_{}", unique_name("k"))
 }
 
+/// Held by every test that presents a stream key users refuses: users' request counters are
+/// process-wide, and those tests count the refusals their own publish caused.
+pub async fn refusing_keys() -> tokio::sync::MutexGuard<'static, ()> {
+    static REFUSING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    REFUSING.lock().await
+}
+
 /// The real users service, in-process on port 0, on its own database.
-pub struct Users {
-    /// The gRPC URL the ingest and rooms authenticate against.
-    pub url: String,
-    pub http_base: String,
-    http: reqwest::Client,
-    _store: DocumentStore,
-    _stop: tokio_util::sync::DropGuard,
-    // Dropping it would abort the service's tasks.
-    _running: ferrocast_users::Running,
-}
-
-pub async fn start_users() -> Users {
-    let store = DocumentStore::start().await.expect("document store starts");
-    let config = ferrocast_users::Config::for_tests(store.url(), store.database());
-    let stop = CancellationToken::new();
-    let running = ferrocast_users::start(config, stop.clone())
+pub async fn start_users() -> Platform {
+    Platform::start(Options::users())
         .await
-        .expect("users starts");
-    Users {
-        url: format!("http://{}", running.grpc_addr),
-        http_base: format!("http://{}", running.http_addr),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-        _store: store,
-        _stop: stop.drop_guard(),
-        _running: running,
-    }
+        .expect("users starts")
 }
 
-impl Users {
-    /// Signs a unique user up, logs in and creates their stream key, all through the REST API.
-    pub async fn streamer(&self) -> TestUser {
-        let username = unique_name("u_");
-        let response = self
-            .http
-            .post(format!("{}/api/users", self.http_base))
-            .json(&json!({
-                "username": username,
-                "email": format!("{username}@example.com"),
-                "password": PASSWORD,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "signup");
-        let user_id = response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        let response = self
-            .http
-            .post(format!("{}/api/users/login", self.http_base))
-            .json(&json!({ "login": username, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "login");
-        let token = response.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned();
-        let response = self
-            .http
-            .post(format!("{}/api/users/me/stream-key", self.http_base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "stream key");
-        let key = response.json::<Value>().await.unwrap()["stream_key"]
-            .as_str()
-            .expect("stream_key")
-            .to_owned();
-        TestUser {
-            key,
-            user_id,
-            username,
-        }
-    }
+/// Rotates `user`'s stream key as the dashboard does and returns the new key; the old one stops
+/// working at once.
+pub async fn rotate_key(users: &Platform, user: &TestUser) -> String {
+    let key = users.rotate_key(&user.token).await;
+    assert_ne!(key, user.key, "rotation makes a new key");
+    key
+}
 
-    /// Rotates `user`'s stream key as the dashboard does (log in, `POST
-    /// /api/users/me/stream-key`) and returns the new key; the old one stops working at once.
-    pub async fn rotate_key(&self, user: &TestUser) -> String {
-        let response = self
-            .http
-            .post(format!("{}/api/users/login", self.http_base))
-            .json(&json!({ "login": user.username, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "login");
-        let token = response.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned();
-        let response = self
-            .http
-            .post(format!("{}/api/users/me/stream-key", self.http_base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "rotated stream key");
-        let key = response.json::<Value>().await.unwrap()["stream_key"]
-            .as_str()
-            .expect("stream_key")
-            .to_owned();
-        assert_ne!(key, user.key, "rotation makes a new key");
-        key
-    }
-
-    /// Stops the users service (gRPC and REST) and waits until it has; its URL then refuses
-    /// connections, as during an outage.
-    pub async fn stop(self) {
-        let Users {
-            _stop, _running, ..
-        } = self;
-        _stop.disarm().cancel();
-        tokio::time::timeout(Duration::from_secs(15), _running.wait())
-            .await
-            .expect("users stops");
-    }
-
-    /// `users_grpc_requests_total{method="AuthenticateStreamKey",code=...}` from users'
-    /// `/metrics`. The recorder is process-wide: it counts the calls of every test in this
-    /// binary, so compare before/after for an outcome no concurrent test produces.
-    pub async fn stream_key_checks(&self, code: &str) -> u64 {
-        let body = self
-            .http
-            .get(format!("{}/metrics", self.http_base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        body.lines()
-            .filter(|line| {
-                line.starts_with("users_grpc_requests_total{")
-                    && line.contains("method=\"AuthenticateStreamKey\"")
-                    && line.contains(&format!("code=\"{code}\""))
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .map(|value| value as u64)
-            .sum()
-    }
+/// `users_grpc_requests_total{method="AuthenticateStreamKey",code=...}` from users' `/metrics`.
+/// The recorder is process-wide: it counts the calls of every test in this binary, so compare
+/// before/after while holding [`refusing_keys`].
+pub async fn stream_key_checks(users: &Platform, code: &str) -> u64 {
+    let body = users
+        .http
+        .get(users.users_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .filter(|line| {
+            line.starts_with("users_grpc_requests_total{")
+                && line.contains("method=\"AuthenticateStreamKey\"")
+                && line.contains(&format!("code=\"{code}\""))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .sum()
 }
 
 /// A users URL where nothing listens (a port that was free a moment ago).
@@ -327,7 +212,6 @@ impl MediaSink for RecordingSink {
 /// The ingest under test.
 pub struct Ingest {
     pub rtmp_addr: SocketAddr,
-    pub http_addr: SocketAddr,
     pub transcoder: RecordingTranscoder,
     pub shutdown: CancellationToken,
     running: Option<ferrocast_ingest::Running>,
@@ -352,7 +236,6 @@ pub async fn start_ingest(
     .unwrap();
     Ingest {
         rtmp_addr: running.rtmp_addr,
-        http_addr: running.http_addr,
         transcoder,
         shutdown,
         running: Some(running),
@@ -487,65 +370,6 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// ffmpeg publishing a 360p test pattern with audio in real time (killed on drop).
-pub fn ffmpeg_publish(url: &str) -> Child {
-    publish_pattern(url, "640x360", 30)
-}
-
-/// ffmpeg publishing as OBS would by default: 720p30, a keyframe every 2 s, AAC audio.
-pub fn ffmpeg_publish_as_obs(url: &str) -> Child {
-    publish_pattern(url, "1280x720", 60)
-}
-
-fn publish_pattern(url: &str, size: &str, gop: u32) -> Child {
-    Command::new("/usr/bin/ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size={size}:rate=30"),
-        ])
-        .args(["-f", "lavfi", "-i", "sine"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            &gop.to_string(),
-        ])
-        .args(["-c:a", "aac", "-f", "flv", url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if std::env::var_os("FERROCAST_TEST_FFMPEG_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .kill_on_drop(true)
-        .spawn()
-        .expect("ffmpeg starts")
-}
-
-/// Polls `condition` every 50 ms until it holds or `limit` passes.
-pub async fn eventually<F, Fut>(limit: Duration, mut condition: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if condition().await {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until `username`'s pipeline has received `at_least` more video packets than `from`.
 pub async fn video_flows(ingest: &Ingest, username: &str, from: usize, at_least: usize) -> bool {
     eventually(Duration::from_secs(20), || async {
@@ -554,56 +378,7 @@ pub async fn video_flows(ingest: &Ingest, username: &str, from: usize, at_least:
     .await
 }
 
-/// A TCP client that completed the RTMP handshake with the ingest.
-pub async fn handshaken_client(addr: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut handshake = Handshake::new(PeerType::Client);
-    let c0c1 = handshake.generate_outbound_p0_and_p1().unwrap();
-    stream.write_all(&c0c1).await.unwrap();
-    let mut buffer = vec![0u8; 8192];
-    loop {
-        let n = stream.read(&mut buffer).await.unwrap();
-        assert!(n > 0, "server closed during the handshake");
-        match handshake.process_bytes(&buffer[..n]).unwrap() {
-            HandshakeProcessResult::InProgress { response_bytes } => {
-                stream.write_all(&response_bytes).await.unwrap();
-            }
-            HandshakeProcessResult::Completed { response_bytes, .. } => {
-                stream.write_all(&response_bytes).await.unwrap();
-                return stream;
-            }
-        }
-    }
-}
-
 /// Reads and discards until the server closes the connection; `true` if it did within `limit`.
 pub async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
-    let mut buffer = vec![0u8; 8192];
-    tokio::time::timeout(limit, async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .is_ok()
-}
-
-/// One RTMP chunk (fmt 0) carrying a whole message that fits the initial 128-byte chunk size,
-/// or split into fmt-3 continuations.
-pub fn chunked_message(csid: u8, type_id: u8, stream_id: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![csid & 0x3f];
-    out.extend_from_slice(&[0, 0, 0]);
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
-    out.push(type_id);
-    out.extend_from_slice(&stream_id.to_le_bytes());
-    for (i, chunk) in payload.chunks(128).enumerate() {
-        if i > 0 {
-            out.push(0xC0 | (csid & 0x3f));
-        }
-        out.extend_from_slice(chunk);
-    }
-    out
+    rtmp::closed_within(stream, limit).await.0
 }

@@ -1,7 +1,6 @@
 //! Randomized robustness of guard + rml_rtmp under `cargo test` (the CI stand-in for the
 //! `cargo fuzz` targets): valid encoder sessions, mutated and re-chunked with a fixed seed, must
 //! never panic — in debug builds that includes every integer overflow inside rml.
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use ferrocast_ingest::rtmp::harness::{guard_only, guard_then_session, Outcome};

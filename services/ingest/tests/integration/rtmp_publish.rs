@@ -1,22 +1,19 @@
 //! The publish path end to end on loopback: real ffmpeg publishers, the real users service on a
 //! real document store, the real rooms service on Redis, the ingest on port 0.
-#![allow(clippy::unwrap_used)]
-
-mod rtmp_support;
 
 use std::{
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
-use rtmp_support::*;
+use crate::rtmp_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_key_publishes_media_and_the_room_is_listed() {
     let users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 15).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |_| {}).await;
+    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
 
     let mut ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(
@@ -51,12 +48,13 @@ async fn valid_key_publishes_media_and_the_room_is_listed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_key_is_refused_without_pipeline_or_room() {
+    let _refusing = refusing_keys().await;
     let users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 15).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |_| {}).await;
-    // No other test in this binary presents an unknown key, so this count moves only for ours.
-    let refused_before = users.stream_key_checks("Unauthenticated").await;
+    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
+    // Every test that presents a refused key holds `refusing_keys`: this count moves only for ours.
+    let refused_before = stream_key_checks(&users, "Unauthenticated").await;
 
     let mut ffmpeg = ffmpeg_publish(&ingest.url(&unknown_key()));
     let status = tokio::time::timeout(Duration::from_secs(10), ffmpeg.wait())
@@ -65,7 +63,7 @@ async fn invalid_key_is_refused_without_pipeline_or_room() {
         .unwrap();
     assert!(!status.success());
     assert_eq!(
-        users.stream_key_checks("Unauthenticated").await - refused_before,
+        stream_key_checks(&users, "Unauthenticated").await - refused_before,
         1,
         "the key was checked exactly once"
     );
@@ -106,8 +104,8 @@ async fn users_service_down_refuses_within_three_seconds() {
 async fn second_publish_with_the_same_key_is_refused_and_the_first_goes_on() {
     let users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 15).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |_| {}).await;
+    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
 
     let _first = ffmpeg_publish(&ingest.url(&user.key));
     assert!(video_flows(&ingest, &user.username, 0, 30).await);
@@ -138,8 +136,8 @@ async fn frozen_publisher_is_ended_after_the_idle_timeout_with_publish_done() {
     let users = start_users().await;
     let user = users.streamer().await;
     // A long lease: the room can only disappear this fast through publish_done.
-    let rooms = start_rooms(&users.url, 60).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |c| {
+    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
         c.ingest_idle_timeout_ms = 1_500;
     })
     .await;
@@ -182,8 +180,8 @@ async fn frozen_publisher_is_ended_after_the_idle_timeout_with_publish_done() {
 async fn shutdown_ends_live_sessions_with_publish_done() {
     let users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 60).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |_| {}).await;
+    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
 
     let _ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(video_flows(&ingest, &user.username, 0, 10).await);
@@ -199,11 +197,13 @@ async fn shutdown_ends_live_sessions_with_publish_done() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_key_cuts_the_stream_that_uses_the_old_key() {
     const RENEWAL: Duration = Duration::from_millis(400);
+    // The renewals with the old key are refused by users.
+    let _refusing = refusing_keys().await;
     let users = start_users().await;
     let user = users.streamer().await;
     // A long lease: the room can only disappear this fast through publish_done.
-    let rooms = start_rooms(&users.url, 60).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |c| {
+    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
         c.ingest_update_interval_ms = RENEWAL.as_millis() as u64;
     })
     .await;
@@ -212,7 +212,7 @@ async fn rotating_the_key_cuts_the_stream_that_uses_the_old_key() {
     assert!(video_flows(&ingest, &user.username, 0, 30).await);
     assert!(rooms.is_live(&user.username).await);
 
-    let new_key = users.rotate_key(&user).await;
+    let new_key = rotate_key(&users, &user).await;
     let rotated_at = Instant::now();
     // Two renewal periods, plus slack for a loaded machine (ffmpeg encodes on the same cores).
     let limit = RENEWAL * 2 + Duration::from_secs(2);
@@ -250,10 +250,10 @@ async fn rotating_the_key_cuts_the_stream_that_uses_the_old_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_outage_does_not_cut_a_live_stream() {
     const RENEWAL: Duration = Duration::from_millis(300);
-    let users = start_users().await;
+    let mut users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 60).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), |c| {
+    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
         c.ingest_update_interval_ms = RENEWAL.as_millis() as u64;
     })
     .await;
@@ -261,7 +261,7 @@ async fn users_outage_does_not_cut_a_live_stream() {
     let mut ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(video_flows(&ingest, &user.username, 0, 30).await);
 
-    users.stop().await;
+    users.stop_users().await;
     // Several renewals, each with a key check that cannot reach users.
     tokio::time::sleep(RENEWAL * 8).await;
     let before = ingest.transcoder.received(&user.username).video;

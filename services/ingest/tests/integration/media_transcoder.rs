@@ -2,19 +2,17 @@
 //! remuxed by the ingest, lower rungs by ffmpeg), clean finish, crash restart and failure (playlists closed with `#EXT-X-ENDLIST` when it gives up), the
 //! stall watchdog, a full HLS disk, and a publisher that is never stalled by a stuck ffmpeg.
 
-mod media_common;
-
 use std::{
     path::{Path, PathBuf},
     time::Duration,
 };
 
+use crate::media_common::*;
 use bytes::Bytes;
 use ferrocast_ingest::{
     media::{CopyMuxer, MediaConfig},
     ports::{MediaError, MediaPacket, Transcoder},
 };
-use media_common::*;
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()

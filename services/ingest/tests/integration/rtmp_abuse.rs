@@ -1,20 +1,18 @@
 //! Malformed and hostile RTMP clients, each next to an honest ffmpeg publish that must keep
 //! delivering media: the ingest closes the bad connection, stays up, and nobody else notices.
-#![allow(clippy::unwrap_used)]
-
-mod rtmp_support;
 
 use std::time::Duration;
 
+use crate::rtmp_support::*;
+use ferrocast_testkit::Platform;
 use rand::{rngs::StdRng, RngCore, SeedableRng};
-use rtmp_support::*;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 /// An ingest with one honest publisher already flowing.
 struct Scene {
     ingest: Ingest,
     user: TestUser,
-    _users: Users,
+    _users: Platform,
     _rooms: Rooms,
     _ffmpeg: tokio::process::Child,
 }
@@ -22,8 +20,8 @@ struct Scene {
 async fn honest_scene(tweak: impl FnOnce(&mut ferrocast_ingest::Config)) -> Scene {
     let users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 15).await;
-    let ingest = start_ingest(&users.url, &rooms.callback_url(), tweak).await;
+    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), tweak).await;
     let ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(
         video_flows(&ingest, &user.username, 0, 15).await,
@@ -61,7 +59,7 @@ async fn one_megabyte_of_random_bytes_is_closed_and_others_flow() {
     assert!(closed_within(&mut raw, Duration::from_secs(3)).await);
 
     // After a valid handshake, at the chunk parser.
-    let mut client = handshaken_client(scene.ingest.rtmp_addr).await;
+    let mut client = rtmp::handshaken(scene.ingest.rtmp_addr).await.unwrap();
     let _ = client.write_all(&random).await;
     assert!(closed_within(&mut client, Duration::from_secs(3)).await);
 
@@ -89,12 +87,12 @@ async fn handshake_that_stops_halfway_is_closed_after_the_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_chunk_size_0x7fffffff_is_refused() {
     let scene = honest_scene(|_| {}).await;
-    let mut client = handshaken_client(scene.ingest.rtmp_addr).await;
-    let message = chunked_message(2, 1, 0, &0x7FFF_FFFFu32.to_be_bytes());
+    let mut client = rtmp::handshaken(scene.ingest.rtmp_addr).await.unwrap();
+    let message = rtmp::chunked(2, 0, 1, 0, &0x7FFF_FFFFu32.to_be_bytes(), 128);
     client.write_all(&message).await.unwrap();
     // A large message that rml would otherwise read as one chunk.
     let _ = client
-        .write_all(&chunked_message(3, 20, 0, &vec![0u8; 4096]))
+        .write_all(&rtmp::chunked(3, 0, 20, 0, &vec![0u8; 4096], 128))
         .await;
     assert!(closed_within(&mut client, Duration::from_secs(3)).await);
     scene.assert_honest_stream_flows().await;
@@ -115,8 +113,10 @@ async fn ten_thousand_deep_amf_object_in_connect_is_refused() {
     for _ in 0..10_000 {
         amf.extend_from_slice(&[0, 0, 0x09]);
     }
-    let mut client = handshaken_client(scene.ingest.rtmp_addr).await;
-    let _ = client.write_all(&chunked_message(3, 20, 0, &amf)).await;
+    let mut client = rtmp::handshaken(scene.ingest.rtmp_addr).await.unwrap();
+    let _ = client
+        .write_all(&rtmp::chunked(3, 0, 20, 0, &amf, 128))
+        .await;
     assert!(closed_within(&mut client, Duration::from_secs(3)).await);
     scene.assert_honest_stream_flows().await;
 }

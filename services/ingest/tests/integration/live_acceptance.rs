@@ -2,18 +2,15 @@
 //! (720p30, keyframe every 2 s) to `ferrocast_ingest::start`, stream keys come from the real
 //! users service, rooms runs on Redis, and the real ffmpeg ladder writes HLS into a tempdir.
 //! Each test names one behaviour of the issue; they share nothing but the binaries.
-#![allow(clippy::unwrap_used)]
-
-mod media_common;
-mod rtmp_support;
 
 use std::{
     path::PathBuf,
     time::{Duration, Instant},
 };
 
-use media_common::{probe_resolution, segments, variants};
-use rtmp_support::*;
+use crate::media_common::{probe_resolution, segments, variants};
+use crate::rtmp_support::*;
+use ferrocast_testkit::Platform;
 use serde_json::Value;
 use tokio::process::Child;
 
@@ -29,7 +26,7 @@ const LEASE_SECONDS: u64 = 15;
 
 /// Users, rooms and the ingest for one test, and one signed-up streamer.
 struct Stage {
-    users: Users,
+    users: Platform,
     rooms: Rooms,
     ingest: LiveIngest,
     user: TestUser,
@@ -40,9 +37,14 @@ impl Stage {
     async fn start() -> Self {
         let users = start_users().await;
         let user = users.streamer().await;
-        let rooms = start_rooms(&users.url, LEASE_SECONDS).await;
+        let rooms = start_rooms(&users.users_grpc_url(), LEASE_SECONDS).await;
         let hls_root = tempfile::tempdir().unwrap();
-        let ingest = start_live_ingest(&users.url, &rooms.callback_url(), hls_root.path()).await;
+        let ingest = start_live_ingest(
+            &users.users_grpc_url(),
+            &rooms.callback_url(),
+            hls_root.path(),
+        )
+        .await;
         Self {
             users,
             rooms,
@@ -239,9 +241,10 @@ async fn valid_key_serves_a_720_480_360_ladder_within_ten_seconds_and_the_room_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_key_is_refused_without_ffmpeg_files_or_room() {
+    let _refusing = refusing_keys().await;
     let stage = Stage::start().await;
-    // No other test in this binary presents an unknown key, so this count moves only for ours.
-    let refused_before = stage.users.stream_key_checks("Unauthenticated").await;
+    // Every test that presents a refused key holds `refusing_keys`: this count moves only for ours.
+    let refused_before = stream_key_checks(&stage.users, "Unauthenticated").await;
 
     let mut publisher = stage.publish(&unknown_key());
     // Watch the process table the whole time the publisher tries, not only afterwards.
@@ -257,7 +260,7 @@ async fn invalid_key_is_refused_without_ffmpeg_files_or_room() {
     assert!(!status.success(), "publish refused");
 
     assert_eq!(
-        stage.users.stream_key_checks("Unauthenticated").await - refused_before,
+        stream_key_checks(&stage.users, "Unauthenticated").await - refused_before,
         1,
         "users checked the key once and refused it"
     );

@@ -3,20 +3,23 @@
 //! publisher leaves the playlists end and then disappear; and `start()` refusing to run without
 //! a working ffmpeg or HLS root.
 
-mod rtmp_support;
-
 use std::time::Duration;
 
-use rtmp_support::*;
+use crate::rtmp_support::*;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtmp_publish_is_served_as_hls_and_ends_with_the_publisher() {
     let users = start_users().await;
     let user = users.streamer().await;
-    let rooms = start_rooms(&users.url, 15).await;
+    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
     let hls_root = tempfile::tempdir().expect("tempdir");
-    let ingest = start_live_ingest(&users.url, &rooms.callback_url(), hls_root.path()).await;
+    let ingest = start_live_ingest(
+        &users.users_grpc_url(),
+        &rooms.callback_url(),
+        hls_root.path(),
+    )
+    .await;
     let base = ingest.hls_base(&user.username);
 
     let publisher = ffmpeg_publish(&ingest.url(&user.key));
