@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ferrocast_kit::{
     client::TrustedProxies,
-    config::{ensure, ConfigError, Secret},
+    config::{duration, ensure, ConfigError, Secret},
     http::ServerLimits,
 };
 use serde::Deserialize;
@@ -40,15 +40,27 @@ pub struct Config {
     /// The only RTMP application that may publish.
     #[serde(default = "defaults::app")]
     pub ingest_rtmp_app: String,
-    #[serde(default = "defaults::handshake_timeout_ms")]
+    #[serde(
+        default = "defaults::handshake_timeout_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_handshake_timeout_ms: u64,
     /// From the handshake's end until the publish is authorised (connect, publish, users).
-    #[serde(default = "defaults::auth_timeout_ms")]
+    #[serde(
+        default = "defaults::auth_timeout_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_auth_timeout_ms: u64,
     /// Longest time without audio or video while publishing.
-    #[serde(default = "defaults::idle_timeout_ms")]
+    #[serde(
+        default = "defaults::idle_timeout_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_idle_timeout_ms: u64,
-    #[serde(default = "defaults::write_timeout_ms")]
+    #[serde(
+        default = "defaults::write_timeout_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_write_timeout_ms: u64,
     #[serde(default = "defaults::max_connections")]
     pub ingest_max_connections: usize,
@@ -67,11 +79,20 @@ pub struct Config {
     #[serde(default = "defaults::max_amf_depth")]
     pub ingest_max_amf_depth: usize,
     /// Period of the `call=update` lease renewal.
-    #[serde(default = "defaults::update_interval_ms")]
+    #[serde(
+        default = "defaults::update_interval_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_update_interval_ms: u64,
-    #[serde(default = "defaults::callback_timeout_ms")]
+    #[serde(
+        default = "defaults::callback_timeout_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_callback_timeout_ms: u64,
-    #[serde(default = "defaults::pipeline_start_timeout_ms")]
+    #[serde(
+        default = "defaults::pipeline_start_timeout_ms",
+        deserialize_with = "duration::whole_millis"
+    )]
     pub ingest_pipeline_start_timeout_ms: u64,
     /// Memory for the HLS live window the origin answers from (all streams together).
     #[serde(default = "defaults::hls_cache_mb")]
@@ -378,6 +399,29 @@ mod tests {
         assert_eq!(config.ingest_idle_timeout_ms, 1234);
         assert_eq!(config.ingest_max_connections_per_ip, 3);
         assert_eq!(config.media.hls_segment_seconds, 2);
+    }
+
+    #[test]
+    fn durations_are_written_as_durations_or_in_the_unit_of_their_name() {
+        let config: Config = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_DEV_MODE", "true"),
+            ("FERROCAST_INGEST_HANDSHAKE_TIMEOUT_MS", "2s"),
+            ("FERROCAST_INGEST_UPDATE_INTERVAL_MS", "750"),
+            ("FERROCAST_INGEST_PIPELINE_START_TIMEOUT_MS", "0.5m"),
+            ("FERROCAST_HLS_PART_MILLIS", "250ms"),
+            ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "1m"),
+        ])
+        .expect("parses");
+        assert_eq!(config.ingest_handshake_timeout_ms, 2_000);
+        assert_eq!(config.update_interval(), Duration::from_millis(750));
+        assert_eq!(config.pipeline_start_timeout(), Duration::from_secs(30));
+        assert_eq!(config.media.hls_part_millis, 250);
+        assert_eq!(config.media.cleanup_grace, Duration::from_secs(60));
+        assert!(ferrocast_kit::config::from_pairs::<Config>(&[(
+            "FERROCAST_INGEST_IDLE_TIMEOUT_MS",
+            "soon"
+        )])
+        .is_err());
     }
 
     #[test]

@@ -47,6 +47,13 @@ pub fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D:
     deserializer.deserialize_any(DurationVisitor(Duration::from_millis(1)))
 }
 
+/// A duration whose bare numbers are milliseconds, kept as whole milliseconds: for a setting the
+/// code still holds as an integer.
+pub fn whole_millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let value = millis(deserializer)?;
+    u64::try_from(value.as_millis()).map_err(|_| de::Error::custom("duration too long"))
+}
+
 struct DurationVisitor(Duration);
 
 impl de::Visitor<'_> for DurationVisitor {
@@ -117,12 +124,16 @@ mod tests {
             lease_seconds: Duration,
             #[serde(deserialize_with = "millis")]
             sweep_ms: Duration,
+            #[serde(default, deserialize_with = "whole_millis")]
+            timeout_ms: u64,
         }
         let timing: Timing = crate::config::from_pairs(&[
             ("FERROCAST_LEASE_SECONDS", "45"),
             ("FERROCAST_SWEEP_MS", "1s"),
+            ("FERROCAST_TIMEOUT_MS", "2.5s"),
         ])
         .expect("valid");
+        assert_eq!(timing.timeout_ms, 2500);
         assert_eq!(timing.lease_seconds, Duration::from_secs(45));
         assert_eq!(timing.sweep_ms, Duration::from_secs(1));
         let error = crate::config::from_pairs::<Timing>(&[

@@ -73,7 +73,7 @@ pub struct MediaConfig {
     /// below the segment length also means off.
     /// Streams whose passthrough goes through ffmpeg (`hls_copy_muxer = ffmpeg`, audio that is
     /// not AAC) stay plain HLS: ffmpeg's HLS muxer writes no parts.
-    #[serde(default = "default_part_millis", deserialize_with = "de::number")]
+    #[serde(default = "default_part_millis", deserialize_with = "de::millis")]
     pub hls_part_millis: u32,
     /// `FERROCAST_HLS_AUDIO_KBPS`: AAC bit rate when the source audio must be re-encoded.
     #[serde(default = "default_audio_kbps", deserialize_with = "de::positive")]
@@ -225,9 +225,15 @@ mod de {
         Ok(value)
     }
 
+    /// `5s`, `250ms`, or a bare number of seconds (`0.5`).
     pub fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        let value: f64 = parse(deserializer)?;
-        Duration::try_from_secs_f64(value).map_err(D::Error::custom)
+        ferrocast_kit::config::duration::seconds(deserializer)
+    }
+
+    /// `334ms`, `0.5s`, or a bare number of milliseconds.
+    pub fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        let value = ferrocast_kit::config::duration::whole_millis(deserializer)?;
+        u32::try_from(value).map_err(D::Error::custom)
     }
 
     pub fn ladder<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<RungSpec>, D::Error> {
@@ -299,8 +305,10 @@ mod tests {
             ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "0.5"),
             ("FERROCAST_HLS_ROOT", "/var/hls"),
             ("FERROCAST_HLS_PART_MILLIS", "0"),
+            ("FERROCAST_HLS_STALL_SECONDS", "1500ms"),
         ])
         .expect("valid");
+        assert_eq!(outer.media.stall_timeout, Duration::from_millis(1500));
         assert_eq!(outer.media.hls_segment_seconds, 2);
         assert_eq!(outer.media.hls_part_millis, 0, "parts can be turned off");
         assert_eq!(outer.media.hls_ladder.len(), 2);
