@@ -19,9 +19,10 @@ use tower::ServiceExt;
 
 use super::{
     files::{CachedFile, Lookup},
+    is_rendition,
     live::{self, LiveMedia, Reload},
-    names::{is_rendition, FileKind},
     routes::{count, error, from_memory, locate, Located, Origin},
+    FileKind,
 };
 
 /// The name every rendition's media playlist has.

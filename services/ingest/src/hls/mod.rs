@@ -11,7 +11,6 @@
 pub mod edge;
 mod files;
 mod live;
-mod names;
 mod registry;
 mod routes;
 pub mod sendfile;
@@ -19,7 +18,8 @@ mod shards;
 
 pub use files::{FileCache, MAX_CACHED_FILE_BYTES};
 pub use live::{reload, Edge, PublishedPart, PublishedPlaylist, Reload};
-pub use names::{is_file_name, is_rendition, is_username, FileKind};
+// The path rules are domain rules; the origin's paths keep them where its callers look.
+pub use crate::domain::{is_file_name, is_rendition, is_username, FileKind};
 pub use registry::HlsRegistry;
 pub use routes::{routes, Origin};
 pub use shards::serve_sharded;

@@ -25,8 +25,7 @@ use tower_http::{
 
 use super::{
     files::{CachedFile, FileCache, Lookup},
-    names::{is_rendition, is_username, FileKind},
-    HlsRegistry,
+    is_rendition, is_username, FileKind, HlsRegistry,
 };
 
 /// What every HLS request reads: who is live where, and the live window in memory.

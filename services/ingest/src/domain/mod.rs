@@ -1,0 +1,7 @@
+//! Pure rules of the ingest, with no I/O: which names may reach the file system (usernames,
+//! renditions and HLS file names, the origin's path allowlist) and what each kind of HLS file is
+//! served as. The media types the pipelines share live in the `ferrocast-media` crate.
+
+mod names;
+
+pub use names::{is_file_name, is_rendition, is_username, FileKind};
