@@ -3,7 +3,6 @@
 //! time through a sink, finds the ffmpeg process of a session, and reads playlists and segments
 //! back.
 
-#![allow(dead_code)]
 
 use std::{
     path::{Path, PathBuf},
@@ -511,8 +510,9 @@ pub struct Publishing {
     pub publisher: Publisher,
     /// The feeder: the sink and how many packets it accepted, once the source is sent.
     pub feeding: tokio::task::JoinHandle<(Box<dyn MediaSink>, usize)>,
-    pub transcoder: FfmpegTranscoder,
-    pub shutdown: CancellationToken,
+    /// The pipeline's owner and its shutdown token, held for as long as the publish runs.
+    _transcoder: FfmpegTranscoder,
+    _shutdown: CancellationToken,
 }
 
 /// Starts publishing a `size` source of `seconds` (30 fps), `loops` times over, as a publisher
@@ -539,7 +539,7 @@ pub async fn start_publishing(
         registry,
         publisher,
         feeding,
-        transcoder,
-        shutdown,
+        _transcoder: transcoder,
+        _shutdown: shutdown,
     }
 }
