@@ -3,7 +3,6 @@
 //! time through a sink, finds the ffmpeg process of a session, and reads playlists and segments
 //! back.
 
-
 use std::{
     path::{Path, PathBuf},
     process::Command,
