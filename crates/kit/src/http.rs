@@ -405,10 +405,26 @@ impl<B> ResponseBody for B where
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener and its real address.
 pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr).await?;
+    let requested = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, addr.to_owned()))?;
+    let socket = match requested {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(requested)?;
+    let listener = socket.listen(LISTEN_BACKLOG)?;
     let local = listener.local_addr()?;
     Ok((listener, local))
 }
+
+/// Connections the kernel may hold for a listener before it accepts them: as many as a listener
+/// serves at once by default. A burst past the backlog is not refused but silently dropped until
+/// the client's SYN retry a second later, which would stall honest clients arriving in a crowd
+/// (tokio's default is 1024; the kernel caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// A JSON error body in ferrocast's envelope: `{"error": {"code", "message"}}`.
 pub fn error_body(code: &str, message: &str) -> serde_json::Value {

@@ -194,19 +194,25 @@ async fn b3_one_address_holding_its_cap_on_every_listener_leaves_others_served_u
             extra.await.unwrap(),
             preface.await.unwrap(),
         );
-        // (b) Past the cap: closed at once, long before the first-request deadline would have.
-        for life in &extra {
-            let lasted = life
-                .lasted()
-                .unwrap_or_else(|| panic!("{name}: a connection past the cap was never closed"));
-            assert!(
-                lasted < deadline / 2,
-                "{name}: a connection past the cap stayed open {lasted:?}"
-            );
-        }
+        // (b) Past the cap: of the attacker's 64 + 8 connections, exactly 8 are closed at once,
+        // long before the first-request deadline would have. Which 8 is the server's accept
+        // order, not the client's: the ingest origin accepts on one socket per core
+        // (SO_REUSEPORT), so a later connect can be accepted before an earlier one.
+        let (past_cap, within_cap): (Vec<Life>, Vec<Life>) = silent
+            .iter()
+            .chain(&extra)
+            .copied()
+            .partition(|life| life.lasted().is_some_and(|lasted| lasted < deadline / 2));
+        assert_eq!(
+            past_cap.len(),
+            extra.len(),
+            "{name}: {} of {} connections from one address were closed at once (cap {PER_ADDRESS})",
+            past_cap.len(),
+            silent.len() + extra.len()
+        );
         // (c) Within the cap, silent or after the HTTP/2 preface: open for the whole honest
         // phase (the attack was real), closed at the deadline.
-        for (kind, held) in [("silent", &silent), ("preface-only", &preface)] {
+        for (kind, held) in [("silent", &within_cap), ("preface-only", &preface)] {
             for life in held {
                 let lasted = life.lasted().unwrap_or_else(|| {
                     panic!("{name}: a {kind} connection outlived 3 × the first-request deadline")
@@ -270,8 +276,9 @@ async fn b3_4096_silent_connections_from_64_addresses_fill_the_gateway_only_unti
             let address = Ipv4Addr::new(127, 0, 0, 2 + u8::try_from(i).unwrap());
             open(address, gateway, PER_ADDRESS, b"")
         })
-        // 4 × 128 connects at once: within the listen backlog, so none waits for a SYN retry.
-        .buffer_unordered(4)
+        // 2 × 128 connects at once: well within the listen backlog and the SYN queue even when
+        // a loaded machine accepts slowly, so none waits for a SYN retry.
+        .buffer_unordered(2)
         .flat_map(stream::iter)
         .collect()
         .await;
