@@ -29,20 +29,51 @@ pub async fn raw_get(addr: SocketAddr, target: &[u8]) -> RawResponse {
     raw_request(addr, &request).await
 }
 
+/// Sends `request` byte for byte and reads until the server closes (5 s at most); whatever
+/// arrived by then is the answer.
 pub async fn raw_request(addr: SocketAddr, request: &[u8]) -> RawResponse {
+    match exchange(addr, request, Duration::from_secs(5)).await {
+        Ok(response) | Err(Unanswered { response, .. }) => response,
+    }
+}
+
+/// Why [`exchange`] got no complete answer: the connection failed or the server did not close
+/// within the limit. `response` holds what arrived.
+#[derive(Debug)]
+pub struct Unanswered {
+    pub response: RawResponse,
+    pub error: std::io::Error,
+}
+
+/// Sends `request` byte for byte and reads until the server closes, within `limit`.
+pub async fn exchange(
+    addr: SocketAddr,
+    request: &[u8],
+    limit: Duration,
+) -> Result<RawResponse, Unanswered> {
     let mut answer = Vec::new();
-    let exchange = async {
+    let talk = async {
         let mut stream = TcpStream::connect(addr).await?;
         stream.write_all(request).await?;
         stream.read_to_end(&mut answer).await?;
         std::io::Result::Ok(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(5), exchange).await;
+    let outcome = match tokio::time::timeout(limit, talk).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no complete answer within {limit:?}"),
+        )),
+    };
     let text = String::from_utf8_lossy(&answer).into_owned();
     let status = text
         .strip_prefix("HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    RawResponse { status, text }
+    let response = RawResponse { status, text };
+    match outcome {
+        Ok(()) => Ok(response),
+        Err(error) => Err(Unanswered { response, error }),
+    }
 }

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use ferrocast_ingest::hls::{self, Edge, HlsRegistry};
+use ferrocast_testkit::http::exchange;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -65,25 +66,15 @@ fn write(path: &Path, bytes: &[u8]) {
 /// Sends `path` byte for byte (no client-side normalisation of `..` or escapes) and returns the
 /// status code and the raw response.
 async fn raw(addr: SocketAddr, method: &str, path: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut request = format!("{method} ").into_bytes();
     request.extend_from_slice(path);
     request.extend_from_slice(
         b" HTTP/1.1\r\nHost: origin\r\nOrigin: https://site.example\r\nConnection: close\r\n\r\n",
     );
-    stream.write_all(&request).await.expect("send");
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+    let answer = exchange(addr, &request, Duration::from_secs(5))
         .await
-        .expect("answered in time")
-        .expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+        .expect("answered in time");
+    (answer.status, answer.text)
 }
 
 async fn body_of(url: &str) -> String {
