@@ -124,6 +124,25 @@ fn describe(error: envy::Error) -> String {
     }
 }
 
+/// Reads one section of a config made of typed sections, from the variables the config's own
+/// `Deserialize` received as a map (without the prefix, as envy hands them over). A service
+/// groups its flat `FERROCAST_*` variables into parts this way and stays readable by
+/// [`from_env`]; each section is a plain struct, so [`known::check_fields`] can list its fields.
+pub fn section<T: DeserializeOwned, E: serde::de::Error>(
+    vars: &std::collections::BTreeMap<String, String>,
+) -> Result<T, E> {
+    envy::from_iter(
+        vars.iter()
+            .map(|(name, value)| (name.to_uppercase(), value.clone())),
+    )
+    .map_err(|error| match error {
+        envy::Error::MissingValue(field) => {
+            E::custom(format!("{ENV_PREFIX}{} is required", field.to_uppercase()))
+        }
+        envy::Error::Custom(message) => E::custom(message),
+    })
+}
+
 /// Reads `T` from literal `(name, value)` pairs: how unit tests state the environment they mean.
 pub fn from_pairs<T: DeserializeOwned>(pairs: &[(&str, &str)]) -> Result<T, ConfigError> {
     from_iter(
@@ -209,6 +228,57 @@ mod tests {
         ]))
         .expect("other services' and the tools' variables pass");
         assert_eq!(rooms.room_lease_seconds, 45);
+    }
+
+    #[test]
+    fn a_config_of_sections_reads_each_from_the_flat_variables() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Listen {
+            http_addr: String,
+            #[serde(default = "default_limit")]
+            limit: u32,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Store {
+            #[serde(rename = "store_url")]
+            url: String,
+        }
+        #[derive(Debug)]
+        struct Sectioned {
+            listen: Listen,
+            store: Store,
+        }
+        impl<'de> serde::Deserialize<'de> for Sectioned {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let vars = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+                Ok(Self {
+                    listen: section(&vars)?,
+                    store: section(&vars)?,
+                })
+            }
+        }
+        let config: Sectioned = from_pairs(&[
+            ("FERROCAST_HTTP_ADDR", "127.0.0.1:1"),
+            ("FERROCAST_LIMIT", "9"),
+            ("FERROCAST_STORE_URL", "redis://x"),
+        ])
+        .expect("valid");
+        assert_eq!(config.listen.http_addr, "127.0.0.1:1");
+        assert_eq!(config.listen.limit, 9);
+        assert_eq!(config.store.url, "redis://x");
+        let missing = from_pairs::<Sectioned>(&[("FERROCAST_HTTP_ADDR", "127.0.0.1:1")])
+            .expect_err("no store url");
+        assert!(
+            missing.to_string().contains("FERROCAST_STORE_URL"),
+            "{missing}"
+        );
+        let bad = from_pairs::<Sectioned>(&[
+            ("FERROCAST_HTTP_ADDR", "127.0.0.1:1"),
+            ("FERROCAST_LIMIT", "many"),
+            ("FERROCAST_STORE_URL", "redis://x"),
+        ])
+        .expect_err("bad number");
+        assert!(bad.to_string().contains("many"), "{bad}");
     }
 
     #[test]

@@ -433,18 +433,16 @@ impl Platform {
         tuning.server.header_read_timeout = options.header_read_timeout;
         tuning.server.idle_timeout = options.gateway_idle_timeout;
         tuning.server.max_connections = options.gateway_max_connections;
-        let mut config = ferrocast_gateway::Config {
-            gateway_http_addr: "127.0.0.1:0".into(),
-            users_http_url: format!("http://{}", self.users_http),
-            rooms_http_url: format!("http://{}", self.rooms_http()),
-            frontend_dir: frontend.path().to_path_buf(),
-            tuning,
-            gateway_trusted_proxies: options.gateway_trusted_proxies.clone(),
-            http_max_connections_per_address: options.max_connections_per_address,
-            ..ferrocast_gateway::Config::for_tests()
-        };
+        let mut config = ferrocast_gateway::Config::for_tests();
+        config.listen.http_addr = "127.0.0.1:0".into();
+        config.listen.trusted_proxies = options.gateway_trusted_proxies.clone();
+        config.listen.max_connections_per_address = options.max_connections_per_address;
+        config.routes.users_url = format!("http://{}", self.users_http);
+        config.routes.rooms_url = format!("http://{}", self.rooms_http());
+        config.routes.frontend_dir = frontend.path().to_path_buf();
+        config.tuning = tuning;
         if let Some(networks) = &options.ingest_networks {
-            config.ingest_networks = networks.parse()?;
+            config.routes.ingest_networks = networks.parse()?;
         }
         let shutdown = CancellationToken::new();
         let running = ferrocast_gateway::start(config, shutdown.clone())

@@ -1,55 +1,124 @@
-//! The gateway's configuration: `FERROCAST_*` variables (docs/api.md) plus tuning that tests may
+//! The gateway's configuration in typed sections (what every service reads, the listeners, the
+//! routes), each read from its `FERROCAST_*` variables (docs/api.md), plus tuning that tests may
 //! change but operators have no need to.
 
-use std::{path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use ferrocast_kit::{
     client::{Networks, TrustedProxies},
-    config::{ensure, ConfigError, Secret},
+    config::{ensure, section, ConfigError, Secret},
     http::{RequestLimits, ServerLimits},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-#[derive(Debug, Clone, Deserialize)]
+/// The gateway's settings in sections, each read from its own `FERROCAST_*` variables.
+#[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// `FERROCAST_GATEWAY_HTTP_ADDR`
-    #[serde(default = "defaults::http_addr")]
-    pub gateway_http_addr: String,
-    /// `FERROCAST_GATEWAY_INTERNAL_ADDR`: `/metrics`, `/readyz` and `/healthz` for the
-    /// orchestrator and Prometheus, never the internet (readiness failures name upstream
-    /// addresses; metrics show traffic and routes).
-    #[serde(default = "defaults::internal_addr")]
-    pub gateway_internal_addr: String,
-    /// `FERROCAST_GATEWAY_TRUSTED_PROXIES`: the TLS-terminating proxies in front (addresses or
-    /// CIDR networks); their `X-Forwarded-*` headers are believed, nobody else's. Empty: none.
-    #[serde(default)]
-    pub gateway_trusted_proxies: TrustedProxies,
-    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open connections one client address may
-    /// hold on the public listener; the trusted proxies count toward the total cap only.
-    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
-    pub http_max_connections_per_address: usize,
+    pub common: Common,
+    pub listen: Listen,
+    pub routes: Routes,
+    /// Not read from the environment.
+    pub tuning: Tuning,
+}
+
+/// What every service reads: dev mode and the service token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Common {
     /// `FERROCAST_DEV_MODE`: allows the built-in dev service token.
     #[serde(default)]
     pub dev_mode: bool,
     /// `FERROCAST_SERVICE_TOKEN`: presented to rooms' internal room lookup.
     #[serde(default)]
     pub service_token: Option<Secret>,
+}
+
+/// The two listeners and who may connect how often.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listen {
+    /// `FERROCAST_GATEWAY_HTTP_ADDR`: the public listener.
+    #[serde(rename = "gateway_http_addr", default = "defaults::http_addr")]
+    pub http_addr: String,
+    /// `FERROCAST_GATEWAY_INTERNAL_ADDR`: `/metrics`, `/readyz` and `/healthz` for the
+    /// orchestrator and Prometheus, never the internet (readiness failures name upstream
+    /// addresses; metrics show traffic and routes).
+    #[serde(rename = "gateway_internal_addr", default = "defaults::internal_addr")]
+    pub internal_addr: String,
+    /// `FERROCAST_GATEWAY_TRUSTED_PROXIES`: the TLS-terminating proxies in front (addresses or
+    /// CIDR networks); their `X-Forwarded-*` headers are believed, nobody else's. Empty: none.
+    #[serde(rename = "gateway_trusted_proxies", default)]
+    pub trusted_proxies: TrustedProxies,
+    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open connections one client address may
+    /// hold on the public listener; the trusted proxies count toward the total cap only.
+    #[serde(
+        rename = "http_max_connections_per_address",
+        default = "ferrocast_kit::http::default_max_connections_per_address"
+    )]
+    pub max_connections_per_address: usize,
+}
+
+/// Where each request goes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Routes {
+    /// `FERROCAST_USERS_HTTP_URL`: `/api/users/*`.
+    #[serde(rename = "users_http_url", default = "defaults::users_url")]
+    pub users_url: String,
+    /// `FERROCAST_ROOMS_HTTP_URL`: `/api/rooms/*`, `/api/events` and the room lookups.
+    #[serde(rename = "rooms_http_url", default = "defaults::rooms_url")]
+    pub rooms_url: String,
     /// `FERROCAST_INGEST_NETWORKS`: the only networks the gateway connects to for `/hls`. Rooms
     /// records each room's origin as an address inside them; the gateway checks again, so a
     /// room record can never point it at another host.
     #[serde(default = "Networks::loopback")]
     pub ingest_networks: Networks,
-    /// `FERROCAST_USERS_HTTP_URL`
-    #[serde(default = "defaults::users_url")]
-    pub users_http_url: String,
-    /// `FERROCAST_ROOMS_HTTP_URL`
-    #[serde(default = "defaults::rooms_url")]
-    pub rooms_http_url: String,
-    /// `FERROCAST_FRONTEND_DIR`
+    /// `FERROCAST_FRONTEND_DIR`: everything else, with the single-page app's fallback.
     #[serde(default = "defaults::frontend_dir")]
     pub frontend_dir: PathBuf,
-    #[serde(skip)]
-    pub tuning: Tuning,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            http_addr: defaults::http_addr(),
+            internal_addr: defaults::internal_addr(),
+            trusted_proxies: TrustedProxies::none(),
+            max_connections_per_address: ferrocast_kit::http::default_max_connections_per_address(),
+        }
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self {
+            users_url: defaults::users_url(),
+            rooms_url: defaults::rooms_url(),
+            ingest_networks: Networks::loopback(),
+            frontend_dir: defaults::frontend_dir(),
+        }
+    }
+}
+
+/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Self {
+            common: section(&vars)?,
+            listen: section(&vars)?,
+            routes: section(&vars)?,
+            tuning: Tuning::default(),
+        })
+    }
+}
+
+impl Config {
+    /// Checks every section's fields against the known-variable list (a test runs it; a new
+    /// section is added here beside [`Config::deserialize`]).
+    pub fn check_known_variables() -> Result<(), ConfigError> {
+        use ferrocast_kit::config::known::{check_fields, Service};
+        check_fields::<Common>(Service::Gateway)?;
+        check_fields::<Listen>(Service::Gateway)?;
+        check_fields::<Routes>(Service::Gateway)
+    }
 }
 
 /// Limits and timeouts with defaults that suit production and local runs alike.
@@ -87,32 +156,19 @@ impl Default for Tuning {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            gateway_http_addr: defaults::http_addr(),
-            gateway_internal_addr: defaults::internal_addr(),
-            gateway_trusted_proxies: TrustedProxies::none(),
-            http_max_connections_per_address:
-                ferrocast_kit::http::default_max_connections_per_address(),
-            dev_mode: false,
-            service_token: None,
-            ingest_networks: Networks::loopback(),
-            users_http_url: defaults::users_url(),
-            rooms_http_url: defaults::rooms_url(),
-            frontend_dir: defaults::frontend_dir(),
-            tuning: Tuning::default(),
-        }
-    }
-}
-
 impl Config {
     /// What in-process tests run: the defaults on loopback port 0 with the tests' service token.
     pub fn for_tests() -> Self {
         Self {
-            gateway_http_addr: "127.0.0.1:0".into(),
-            gateway_internal_addr: "127.0.0.1:0".into(),
-            service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
+            common: Common {
+                dev_mode: false,
+                service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
+            },
+            listen: Listen {
+                http_addr: "127.0.0.1:0".into(),
+                internal_addr: "127.0.0.1:0".into(),
+                ..Listen::default()
+            },
             ..Self::default()
         }
     }
@@ -120,8 +176,8 @@ impl Config {
     /// The service token (the dev one in dev mode when none is set); checked by [`Self::validate`].
     pub fn service_token(&self) -> Result<Secret, ConfigError> {
         ferrocast_kit::config::service_token(
-            self.dev_mode,
-            self.service_token.as_ref(),
+            self.common.dev_mode,
+            self.common.service_token.as_ref(),
             ferrocast_kit::config::DEV_SERVICE_TOKEN,
         )
     }
@@ -130,8 +186,8 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.service_token()?;
         for (name, url) in [
-            ("FERROCAST_USERS_HTTP_URL", &self.users_http_url),
-            ("FERROCAST_ROOMS_HTTP_URL", &self.rooms_http_url),
+            ("FERROCAST_USERS_HTTP_URL", &self.routes.users_url),
+            ("FERROCAST_ROOMS_HTTP_URL", &self.routes.rooms_url),
         ] {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             let plain = !url.contains(['?', '#']);
@@ -143,15 +199,15 @@ impl Config {
             )?;
         }
         ensure(
-            !self.gateway_http_addr.is_empty(),
+            !self.listen.http_addr.is_empty(),
             "FERROCAST_GATEWAY_HTTP_ADDR must be host:port",
         )?;
         ensure(
-            !self.gateway_internal_addr.is_empty(),
+            !self.listen.internal_addr.is_empty(),
             "FERROCAST_GATEWAY_INTERNAL_ADDR must be host:port",
         )?;
         ensure(
-            self.http_max_connections_per_address > 0,
+            self.listen.max_connections_per_address > 0,
             "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
         )
     }
@@ -184,10 +240,8 @@ mod tests {
     #[test]
     fn every_setting_is_a_known_variable_of_gateway() {
         // The list the start checks names against, which docs/api.md's table is tested against.
-        ferrocast_kit::config::known::check_fields::<Config>(
-            ferrocast_kit::config::known::Service::Gateway,
-        )
-        .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+        Config::check_known_variables()
+            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
     }
 
     #[test]
@@ -204,19 +258,22 @@ mod tests {
             ("FERROCAST_INGEST_NETWORKS", "10.0.0.0/8"),
         ])
         .expect("valid config");
-        assert!(config.ingest_networks.contains([10, 9, 8, 7].into()));
-        assert!(!config.ingest_networks.contains([127, 0, 0, 1].into()));
-        assert_eq!(config.gateway_http_addr, "0.0.0.0:8080");
-        assert_eq!(config.gateway_internal_addr, "127.0.0.1:9080");
-        assert!(config
-            .gateway_trusted_proxies
-            .contains([10, 1, 2, 3].into()));
+        assert!(config.routes.ingest_networks.contains([10, 9, 8, 7].into()));
         assert!(!config
-            .gateway_trusted_proxies
+            .routes
+            .ingest_networks
+            .contains([127, 0, 0, 1].into()));
+        assert_eq!(config.listen.http_addr, "0.0.0.0:8080");
+        assert_eq!(config.listen.internal_addr, "127.0.0.1:9080");
+        assert!(config.listen.trusted_proxies.contains([10, 1, 2, 3].into()));
+        assert!(!config
+            .listen
+            .trusted_proxies
             .contains([192, 0, 2, 1].into()));
-        assert_eq!(config.rooms_http_url, "http://rooms:8082");
-        assert_eq!(config.users_http_url, "http://127.0.0.1:8081");
-        assert_eq!(config.frontend_dir, PathBuf::from("frontend/dist"));
+        assert_eq!(config.listen.max_connections_per_address, 64);
+        assert_eq!(config.routes.rooms_url, "http://rooms:8082");
+        assert_eq!(config.routes.users_url, "http://127.0.0.1:8081");
+        assert_eq!(config.routes.frontend_dir, PathBuf::from("frontend/dist"));
         assert!(config.validate().is_ok());
     }
 
@@ -227,24 +284,18 @@ mod tests {
             error.to_string().contains("FERROCAST_SERVICE_TOKEN"),
             "{error}"
         );
-        let dev = Config {
-            dev_mode: true,
-            ..Config::default()
-        };
+        let mut dev = Config::default();
+        dev.common.dev_mode = true;
         assert!(dev.validate().is_ok());
-        let public = Config {
-            service_token: Some(Secret::new(ferrocast_kit::config::DEV_SERVICE_TOKEN)),
-            ..Config::default()
-        };
+        let mut public = Config::default();
+        public.common.service_token = Some(Secret::new(ferrocast_kit::config::DEV_SERVICE_TOKEN));
         assert!(public.validate().is_err());
     }
 
     #[test]
     fn a_non_http_upstream_is_named_in_the_error() {
-        let config = Config {
-            users_http_url: "users:8081".into(),
-            ..Config::for_tests()
-        };
+        let mut config = Config::for_tests();
+        config.routes.users_url = "users:8081".into();
         let error = config.validate().expect_err("invalid");
         assert!(
             error.to_string().contains("FERROCAST_USERS_HTTP_URL"),

@@ -64,14 +64,14 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         response: tuning.response_timeout,
         idle_read: tuning.idle_read_timeout,
     })?;
-    let users_url = config.users_http_url.trim_end_matches('/').to_owned();
-    let rooms_url = config.rooms_http_url.trim_end_matches('/').to_owned();
+    let users_url = config.routes.users_url.trim_end_matches('/').to_owned();
+    let rooms_url = config.routes.rooms_url.trim_end_matches('/').to_owned();
     let rooms = RoomsDirectory::new(
         upstream.client().clone(),
         &rooms_url,
         tuning.lookup_timeout,
         config.service_token()?,
-        config.ingest_networks.clone(),
+        config.routes.ingest_networks.clone(),
     );
     let checks = vec![
         (
@@ -91,15 +91,15 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     });
     let router = http::router(
         state,
-        StaticSite::new(&config.frontend_dir),
-        config.gateway_trusted_proxies.clone(),
+        StaticSite::new(&config.routes.frontend_dir),
+        config.listen.trusted_proxies.clone(),
         tuning.request,
     );
     let internal_router = http::internal_router(checks, tuning.request);
 
     // Both are bound before either serves, so a taken port fails the start with nothing running.
-    let (listener, http_addr) = listen(&config.gateway_http_addr).await?;
-    let (internal_listener, internal_addr) = listen(&config.gateway_internal_addr).await?;
+    let (listener, http_addr) = listen(&config.listen.http_addr).await?;
+    let (internal_listener, internal_addr) = listen(&config.listen.internal_addr).await?;
     let servers = [
         tokio::spawn(serve(
             listener,
@@ -126,8 +126,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
 /// exempt from the per-address connection cap, not loopback as on the internal services.
 fn public_limits(config: &Config) -> ServerLimits {
     ServerLimits {
-        max_connections_per_address: config.http_max_connections_per_address,
-        trusted_proxies: config.gateway_trusted_proxies.clone(),
+        max_connections_per_address: config.listen.max_connections_per_address,
+        trusted_proxies: config.listen.trusted_proxies.clone(),
         ..config.tuning.server.clone()
     }
 }

@@ -90,16 +90,11 @@ async fn room_lookups_are_cached_for_the_ttl_including_offline_answers() {
     // The default TTL is 1 s; 2 s keeps the test steady on a loaded machine.
     let ttl = Duration::from_secs(2);
     assert_eq!(Tuning::default().lookup_ttl, Duration::from_secs(1));
-    let gateway = Gateway::start(Config {
-        rooms_http_url: rooms,
-        frontend_dir: dist.path().to_path_buf(),
-        tuning: Tuning {
-            lookup_ttl: ttl,
-            ..Tuning::default()
-        },
-        ..Config::for_tests()
-    })
-    .await;
+    let mut config = Config::for_tests();
+    config.routes.rooms_url = rooms;
+    config.routes.frontend_dir = dist.path().to_path_buf();
+    config.tuning.lookup_ttl = ttl;
+    let gateway = Gateway::start(config).await;
 
     for _ in 0..10 {
         let live = client()

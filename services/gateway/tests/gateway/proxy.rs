@@ -101,13 +101,11 @@ async fn sse_events_arrive_before_the_upstream_stream_ends() {
         },
         ..Tuning::default()
     };
-    let gateway = Gateway::start(Config {
-        rooms_http_url: rooms,
-        frontend_dir: dist.path().to_path_buf(),
-        tuning,
-        ..Config::for_tests()
-    })
-    .await;
+    let mut config = Config::for_tests();
+    config.routes.rooms_url = rooms;
+    config.routes.frontend_dir = dist.path().to_path_buf();
+    config.tuning = tuning;
+    let gateway = Gateway::start(config).await;
 
     let mut response = client()
         .get(gateway.at("/api/events"))
@@ -220,16 +218,11 @@ async fn slow_upstream_is_504_json() {
     }))
     .await;
     let dist = no_dist();
-    let gateway = Gateway::start(Config {
-        users_http_url: slow,
-        frontend_dir: dist.path().to_path_buf(),
-        tuning: Tuning {
-            response_timeout: Duration::from_millis(300),
-            ..Tuning::default()
-        },
-        ..Config::for_tests()
-    })
-    .await;
+    let mut config = Config::for_tests();
+    config.routes.users_url = slow;
+    config.routes.frontend_dir = dist.path().to_path_buf();
+    config.tuning.response_timeout = Duration::from_millis(300);
+    let gateway = Gateway::start(config).await;
     let response = client()
         .get(gateway.at("/api/users/me"))
         .send()
@@ -391,15 +384,13 @@ async fn hsts_is_sent_only_when_a_trusted_proxy_reports_https() {
     let (users, _) = echo_upstream().await;
     let dist = no_dist();
     std::fs::write(dist.path().join("index.html"), "<html>spa</html>").expect("index");
-    let gateway = Gateway::start(Config {
-        users_http_url: users.clone(),
-        rooms_http_url: closed_url(),
-        frontend_dir: dist.path().to_path_buf(),
-        // The test client is the TLS proxy; 127.0.0.2 plays a client reaching the gateway directly.
-        gateway_trusted_proxies: "127.0.0.1/32".parse().expect("valid"),
-        ..Config::for_tests()
-    })
-    .await;
+    let mut config = Config::for_tests();
+    config.routes.users_url = users.clone();
+    config.routes.rooms_url = closed_url();
+    config.routes.frontend_dir = dist.path().to_path_buf();
+    // The test client is the TLS proxy; 127.0.0.2 plays a client reaching the gateway directly.
+    config.listen.trusted_proxies = "127.0.0.1/32".parse().expect("valid");
+    let gateway = Gateway::start(config).await;
     let untrusted = reqwest::Client::builder()
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
         .build()

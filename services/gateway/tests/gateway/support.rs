@@ -41,13 +41,10 @@ impl Drop for Gateway {
 }
 
 impl Gateway {
-    pub async fn start(config: Config) -> Self {
+    pub async fn start(mut config: Config) -> Self {
         let shutdown = CancellationToken::new();
-        let config = Config {
-            gateway_http_addr: "127.0.0.1:0".into(),
-            gateway_internal_addr: "127.0.0.1:0".into(),
-            ..config
-        };
+        config.listen.http_addr = "127.0.0.1:0".into();
+        config.listen.internal_addr = "127.0.0.1:0".into();
         let running = start(config, shutdown.clone())
             .await
             .expect("gateway starts");
@@ -62,13 +59,11 @@ impl Gateway {
 
     /// A gateway in front of the given upstreams, serving `dist`.
     pub async fn with(users: &str, rooms: &str, dist: &Path) -> Self {
-        Self::start(Config {
-            users_http_url: users.into(),
-            rooms_http_url: rooms.into(),
-            frontend_dir: dist.to_path_buf(),
-            ..Config::for_tests()
-        })
-        .await
+        let mut config = Config::for_tests();
+        config.routes.users_url = users.into();
+        config.routes.rooms_url = rooms.into();
+        config.routes.frontend_dir = dist.to_path_buf();
+        Self::start(config).await
     }
 
     pub fn at(&self, path: &str) -> String {
