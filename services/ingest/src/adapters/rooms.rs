@@ -16,11 +16,8 @@ use ferrocast_proto::SERVICE_TOKEN_HEADER;
 use reqwest::StatusCode;
 
 use crate::{
-    ports::{BoxFuture, Publisher, Rendition},
-    session::{
-        ports::{CallbackError, Client, RoomCallbacks},
-        StreamKey,
-    },
+    ports::{BoxFuture, CallbackError, Client, Publisher, Rendition, RoomCallbacks},
+    session::StreamKey,
 };
 
 pub struct HttpRoomCallbacks {

@@ -7,11 +7,8 @@
 use ferrocast_proto::client::{UsersAuth, UsersAuthError};
 
 use crate::{
-    ports::BoxFuture,
-    session::{
-        ports::{AuthError, KeyAuthenticator, KeyOwner},
-        StreamKey,
-    },
+    ports::{AuthError, BoxFuture, KeyAuthenticator, KeyOwner},
+    session::StreamKey,
 };
 
 pub struct GrpcKeyAuthenticator {

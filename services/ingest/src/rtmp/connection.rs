@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::guard::{ChunkGuard, GuardError, GuardEvent, GuardLimits};
 use crate::{
-    ports::MediaPacket,
-    session::{self, ports::Client, EndReason, LiveSession, SessionDeps, StreamKey},
+    ports::{Client, MediaPacket},
+    session::{self, EndReason, LiveSession, SessionDeps, StreamKey},
 };
 
 /// Bytes read from the socket at a time; also bounds what rml's buffers get per call.

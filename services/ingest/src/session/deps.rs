@@ -4,9 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::ports::{Publisher, Transcoder};
-
-use super::ports::{Client, KeyAuthenticator, RoomCallbacks};
+use crate::ports::{Client, KeyAuthenticator, Publisher, RoomCallbacks, Transcoder};
 
 /// What a publish session is built from; one per process, shared by all connections.
 pub struct SessionDeps {

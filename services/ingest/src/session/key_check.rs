@@ -10,12 +10,9 @@
 
 use std::time::Duration;
 
-use crate::ports::Publisher;
+use crate::ports::{AuthError, KeyAuthenticator, Publisher};
 
-use super::{
-    ports::{AuthError, KeyAuthenticator},
-    StreamKey,
-};
+use super::StreamKey;
 
 /// What one check concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,12 +12,13 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::ports::{MediaError, MediaPacket, MediaSink, Publisher, Rendition};
+use crate::ports::{
+    CallbackError, Client, MediaError, MediaPacket, MediaSink, Publisher, Rendition,
+};
 
 use super::{
     deps::{end_room, SessionDeps},
     key_check::{KeyCheck, KeyStatus},
-    ports::{CallbackError, Client},
     StreamKey,
 };
 

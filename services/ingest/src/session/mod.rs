@@ -6,7 +6,6 @@
 mod deps;
 mod key_check;
 pub mod live;
-pub mod ports;
 pub mod publish;
 
 pub use deps::SessionDeps;

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::ports::Publisher;
+use crate::ports::{AuthError, CallbackError, Client, Publisher};
 
 use super::{
     deps::{end_room, SessionDeps},
     live::LiveSession,
-    ports::{AuthError, CallbackError, Client},
     StreamKey,
 };
 

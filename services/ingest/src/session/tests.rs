@@ -11,12 +11,10 @@ use std::{
 
 use tokio::time::Instant;
 
-use super::{
-    ports::{AuthError, CallbackError, Client, KeyAuthenticator, KeyOwner, RoomCallbacks},
-    *,
-};
+use super::*;
 use crate::ports::{
-    BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder,
+    AuthError, BoxFuture, CallbackError, Client, KeyAuthenticator, KeyOwner, MediaError,
+    MediaPacket, MediaSink, Publisher, Rendition, RoomCallbacks, Transcoder,
 };
 
 #[derive(Default)]
