@@ -76,6 +76,11 @@ impl Rooms {
         format!("http://{}{path}", self.http_addr)
     }
 
+    /// Where an ingest or nginx-rtmp sends its callbacks.
+    pub fn callback_url(&self) -> String {
+        self.url("/callbacks/rtmp")
+    }
+
     /// A callback as nginx-rtmp sends it.
     pub async fn callback(&self, form: &[(&str, &str)]) -> reqwest::Response {
         self.http

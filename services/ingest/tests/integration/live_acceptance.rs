@@ -131,7 +131,9 @@ impl Stage {
     }
 
     async fn room(&self) -> Option<Value> {
-        let url = format!("{}/api/rooms/{}", self.rooms.base, self.user.username);
+        let url = self
+            .rooms
+            .url(&format!("/api/rooms/{}", self.user.username));
         match http_get(&url).await {
             Some((200, _, body)) => serde_json::from_str(&body).ok(),
             _ => None,
@@ -139,7 +141,7 @@ impl Stage {
     }
 
     async fn listed_rooms(&self) -> Vec<Value> {
-        let (status, _, body) = http_get(&format!("{}/api/rooms?limit=100", self.rooms.base))
+        let (status, _, body) = http_get(&self.rooms.url("/api/rooms?limit=100"))
             .await
             .expect("rooms list");
         assert_eq!(status, 200);

@@ -54,7 +54,7 @@ async fn rtmp_publish_is_served_as_hls_and_ends_with_the_publisher() {
 
     // Rooms learns the renditions through the ingest's updates.
     let listed = eventually(Duration::from_secs(10), || async {
-        http_get(&format!("{}/api/rooms/{}", rooms.base, user.username))
+        http_get(&rooms.url(&format!("/api/rooms/{}", user.username)))
             .await
             .is_some_and(|(_, _, body)| body.contains("\"360p\""))
     })

@@ -20,6 +20,7 @@ use ferrocast_ingest::{
 };
 pub use ferrocast_testkit::{
     eventually,
+    platform::rooms::Rooms,
     publisher::{publish as ffmpeg_publish, publish_as_obs as ffmpeg_publish_as_obs},
     rtmp,
 };
@@ -89,14 +90,8 @@ pub fn users_down_url() -> String {
     format!("http://127.0.0.1:{}", ferrocast_testkit::free_port())
 }
 
-/// The real rooms service on the local Redis, under a unique key prefix.
-pub struct Rooms {
-    pub base: String,
-    _stop: tokio_util::sync::DropGuard,
-    // Dropping it would abort the service's tasks.
-    _running: ferrocast_rooms::Running,
-}
-
+/// The real rooms service on the local Redis, under a unique key prefix, with a lease of
+/// `lease_seconds`, authenticating keys against `users_url` (gRPC).
 pub async fn start_rooms(users_url: &str, lease_seconds: u64) -> Rooms {
     let mut config = ferrocast_rooms::Config::for_tests(
         redis_url(),
@@ -104,29 +99,8 @@ pub async fn start_rooms(users_url: &str, lease_seconds: u64) -> Rooms {
         users_url,
         SERVICE_TOKEN,
     );
-    config.lease = std::time::Duration::from_secs(lease_seconds);
-    let stop = CancellationToken::new();
-    let running = ferrocast_rooms::start(config, stop.clone()).await.unwrap();
-    Rooms {
-        base: format!("http://{}", running.http_addr),
-        _stop: stop.drop_guard(),
-        _running: running,
-    }
-}
-
-impl Rooms {
-    pub fn callback_url(&self) -> String {
-        format!("{}/callbacks/rtmp", self.base)
-    }
-
-    /// Whether `GET /api/rooms/{username}` finds a live room.
-    pub async fn is_live(&self, username: &str) -> bool {
-        let url = format!("{}/api/rooms/{username}", self.base);
-        match reqwest::get(url).await {
-            Ok(response) => response.status().is_success(),
-            Err(_) => false,
-        }
-    }
+    config.lease = Duration::from_secs(lease_seconds);
+    Rooms::start(config).await
 }
 
 /// What reached the media pipeline, per publish.
