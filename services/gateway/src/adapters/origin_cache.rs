@@ -114,7 +114,8 @@ mod tests {
         Username::parse(name).expect("valid username")
     }
 
-    #[tokio::test]
+    // On tokio's paused clock (the cache reads tokio's Instant): the TTL is crossed exactly.
+    #[tokio::test(start_paused = true)]
     async fn answers_are_reused_within_the_ttl_and_refreshed_after() {
         let inner = Arc::new(Counting::default());
         let cache = CachedDirectory::new(inner.clone(), Duration::from_millis(300));
