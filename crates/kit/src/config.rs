@@ -35,6 +35,28 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The section every service's config starts with: dev mode and the service token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Common {
+    /// `FERROCAST_DEV_MODE`: allows the built-in dev secrets (never in a deployment).
+    #[serde(default)]
+    pub dev_mode: bool,
+    /// `FERROCAST_SERVICE_TOKEN`: presented on, and required by, every internal call.
+    #[serde(default)]
+    pub service_token: Option<Secret>,
+}
+
+impl Common {
+    /// The service token under [`service_token`]'s one rule.
+    pub fn service_token(&self) -> Result<Secret, ConfigError> {
+        service_token(
+            self.dev_mode,
+            self.service_token.as_ref(),
+            DEV_SERVICE_TOKEN,
+        )
+    }
+}
+
 /// The variable every service reads its service token from.
 pub const SERVICE_TOKEN_VARIABLE: &str = "FERROCAST_SERVICE_TOKEN";
 

@@ -766,16 +766,16 @@ fn users_config(
 ) -> ferrocast_users::Config {
     let mut config = ferrocast_users::Config::for_tests(store.url(), store.database());
     if let Some((http, grpc)) = addrs {
-        config.http_addr = http.to_string();
-        config.grpc_addr = grpc.to_string();
+        config.listen.http_addr = http.to_string();
+        config.listen.grpc_addr = grpc.to_string();
     }
     if let Some(queue) = options.password_queue {
-        config.password_queue = queue;
+        config.limits.password_queue = queue;
     }
     if let Some(limits) = options.rate_limits {
         config.set_rate_limits(limits);
     }
-    config.http_max_connections_per_address = options.max_connections_per_address;
+    config.listen.max_connections_per_address = options.max_connections_per_address;
     Adjust::apply(&options.users_config, &mut config);
     config
 }

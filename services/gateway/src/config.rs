@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use ferrocast_kit::{
     client::{Networks, TrustedProxies},
-    config::{ensure, section, ConfigError, Secret},
+    config::{ensure, section, Common, ConfigError, Secret},
     http::{RequestLimits, ServerLimits},
 };
 use serde::{Deserialize, Deserializer};
@@ -14,22 +14,12 @@ use serde::{Deserialize, Deserializer};
 /// The gateway's settings in sections, each read from its own `FERROCAST_*` variables.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// Dev mode, and the service token presented to rooms' internal room lookup.
     pub common: Common,
     pub listen: Listen,
     pub routes: Routes,
     /// Not read from the environment.
     pub tuning: Tuning,
-}
-
-/// What every service reads: dev mode and the service token.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Common {
-    /// `FERROCAST_DEV_MODE`: allows the built-in dev service token.
-    #[serde(default)]
-    pub dev_mode: bool,
-    /// `FERROCAST_SERVICE_TOKEN`: presented to rooms' internal room lookup.
-    #[serde(default)]
-    pub service_token: Option<Secret>,
 }
 
 /// The two listeners and who may connect how often.
@@ -175,11 +165,7 @@ impl Config {
 
     /// The service token (the dev one in dev mode when none is set); checked by [`Self::validate`].
     pub fn service_token(&self) -> Result<Secret, ConfigError> {
-        ferrocast_kit::config::service_token(
-            self.common.dev_mode,
-            self.common.service_token.as_ref(),
-            ferrocast_kit::config::DEV_SERVICE_TOKEN,
-        )
+        self.common.service_token()
     }
 
     /// Checks what serde cannot: upstream URLs are plain http(s) bases.

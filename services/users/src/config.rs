@@ -1,13 +1,13 @@
 //! Configuration from `FERROCAST_*` variables (names in docs/api.md), checked once at start so a
 //! missing secret or a typo fails with a message naming the variable, not at the first request.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use ferrocast_kit::{
     client::TrustedProxies,
-    config::{duration, ensure, ConfigError},
+    config::{duration, ensure, section, Common, ConfigError},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::domain::{RateLimit, RateLimits};
 
@@ -20,54 +20,27 @@ const MIN_JWT_SECRET_BYTES: usize = 32;
 
 pub use ferrocast_kit::config::Secret;
 
-#[derive(Debug, Clone, Deserialize)]
+/// The users service's settings in sections, each read from its own `FERROCAST_*` variables.
+#[derive(Debug, Clone)]
 pub struct Config {
-    /// Allows the built-in dev secrets (with a warning).
-    #[serde(default)]
-    pub dev_mode: bool,
+    /// Dev mode (allows the built-in dev secrets, with a warning) and the token every gRPC
+    /// caller must present in `x-service-token`.
+    pub common: Common,
+    pub listen: Listen,
+    pub store: Store,
+    pub tokens: Tokens,
+    pub limits: Limits,
+}
+
+/// The REST and gRPC listeners and who may connect how often.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listen {
+    /// `FERROCAST_USERS_HTTP_ADDR`
     #[serde(rename = "users_http_addr", default = "default_http_addr")]
     pub http_addr: String,
+    /// `FERROCAST_USERS_GRPC_ADDR`
     #[serde(rename = "users_grpc_addr", default = "default_grpc_addr")]
     pub grpc_addr: String,
-    #[serde(default = "default_mongodb_url")]
-    pub mongodb_url: String,
-    #[serde(default = "default_mongodb_database")]
-    pub mongodb_database: String,
-    /// HS256 key of access tokens, at least 32 bytes.
-    #[serde(default)]
-    pub jwt_secret: Option<Secret>,
-    /// Token every gRPC caller must present in `x-service-token`.
-    #[serde(default)]
-    pub service_token: Option<Secret>,
-    /// `false` only for plain-http local runs: browsers drop Secure cookies over http.
-    #[serde(default = "default_true")]
-    pub cookie_secure: bool,
-    /// Access token lifetime (`FERROCAST_USERS_TOKEN_TTL_SECONDS`: `3600`, `1h`), default one
-    /// hour.
-    #[serde(
-        rename = "users_token_ttl_seconds",
-        default = "default_token_ttl",
-        deserialize_with = "duration::seconds"
-    )]
-    pub token_ttl: Duration,
-    /// How long a stream key's owner is remembered (`FERROCAST_USERS_STREAM_KEY_CACHE_MS`:
-    /// `2000`, `2s`): the longest another replica may accept a key rotated elsewhere. Zero turns
-    /// the memory off.
-    #[serde(
-        rename = "users_stream_key_cache_ms",
-        default = "default_stream_key_cache",
-        deserialize_with = "duration::millis"
-    )]
-    pub stream_key_cache: Duration,
-    /// How long a signup or login waits for a free password-hashing slot before it is answered
-    /// 503 `busy` with `Retry-After` (`FERROCAST_USERS_PASSWORD_QUEUE_MS`). Keep it below the
-    /// gateway's response deadline (8 s) minus one hash, or the gateway answers 504 first.
-    #[serde(
-        rename = "users_password_queue_ms",
-        default = "default_password_queue",
-        deserialize_with = "duration::millis"
-    )]
-    pub password_queue: Duration,
     /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
     /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
     /// connections also skip the per-address connection cap: a proxy speaks for many clients.
@@ -75,39 +48,108 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
     /// may hold (trusted proxies excepted).
-    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
-    pub http_max_connections_per_address: usize,
+    #[serde(
+        rename = "http_max_connections_per_address",
+        default = "ferrocast_kit::http::default_max_connections_per_address"
+    )]
+    pub max_connections_per_address: usize,
+}
+
+/// The document store, and how long a stream key's owner is remembered in front of it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Store {
+    /// `FERROCAST_MONGODB_URL`
+    #[serde(rename = "mongodb_url", default = "default_mongodb_url")]
+    pub url: String,
+    /// `FERROCAST_MONGODB_DATABASE`
+    #[serde(rename = "mongodb_database", default = "default_mongodb_database")]
+    pub database: String,
+    /// `FERROCAST_USERS_STREAM_KEY_CACHE_MS` (`2000`, `2s`): the longest another replica may
+    /// accept a key rotated elsewhere. Zero turns the memory off.
+    #[serde(
+        rename = "users_stream_key_cache_ms",
+        default = "default_stream_key_cache",
+        deserialize_with = "duration::millis"
+    )]
+    pub stream_key_cache: Duration,
+}
+
+/// Access tokens and the session cookie that carries one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Tokens {
+    /// `FERROCAST_JWT_SECRET`: HS256 key of access tokens, at least 32 bytes.
+    #[serde(default)]
+    pub jwt_secret: Option<Secret>,
+    /// `FERROCAST_USERS_TOKEN_TTL_SECONDS` (`3600`, `1h`): access token lifetime.
+    #[serde(
+        rename = "users_token_ttl_seconds",
+        default = "default_token_ttl",
+        deserialize_with = "duration::seconds"
+    )]
+    pub ttl: Duration,
+    /// `FERROCAST_COOKIE_SECURE`: `false` only for plain-http local runs, since browsers drop
+    /// Secure cookies over http.
+    #[serde(default = "default_true")]
+    pub cookie_secure: bool,
+}
+
+/// What bounds the work one client can cause.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Limits {
+    /// `FERROCAST_USERS_PASSWORD_QUEUE_MS`: how long a signup or login waits for a free
+    /// password-hashing slot before it is answered 503 `busy` with `Retry-After`. Keep it below
+    /// the gateway's response deadline (8 s) minus one hash, or the gateway answers 504 first.
+    #[serde(
+        rename = "users_password_queue_ms",
+        default = "default_password_queue",
+        deserialize_with = "duration::millis"
+    )]
+    pub password_queue: Duration,
     /// Rate limits, each `<count>/<seconds>` (defaults and why in [`RateLimits::default`]).
     /// `FERROCAST_USERS_LOGIN_LIMIT_PER_ACCOUNT`: failed logins per login name.
     #[serde(
         rename = "users_login_limit_per_account",
         default = "default_login_per_account"
     )]
-    pub login_limit_per_account: RateLimit,
+    pub login_per_account: RateLimit,
     /// `FERROCAST_USERS_LOGIN_LIMIT_PER_ADDRESS`: login attempts per client address.
     #[serde(
         rename = "users_login_limit_per_address",
         default = "default_login_per_address"
     )]
-    pub login_limit_per_address: RateLimit,
+    pub login_per_address: RateLimit,
     /// `FERROCAST_USERS_SIGNUP_LIMIT_PER_ADDRESS`: signups per client address.
     #[serde(
         rename = "users_signup_limit_per_address",
         default = "default_signup_per_address"
     )]
-    pub signup_limit_per_address: RateLimit,
+    pub signup_per_address: RateLimit,
     /// `FERROCAST_USERS_KEY_ROTATION_LIMIT_PER_ACCOUNT`: stream key rotations per account.
     #[serde(
         rename = "users_key_rotation_limit_per_account",
         default = "default_key_rotation_per_account"
     )]
-    pub key_rotation_limit_per_account: RateLimit,
+    pub key_rotation_per_account: RateLimit,
     /// `FERROCAST_USERS_KEY_ROTATION_LIMIT_PER_ADDRESS`: stream key rotations per address.
     #[serde(
         rename = "users_key_rotation_limit_per_address",
         default = "default_key_rotation_per_address"
     )]
-    pub key_rotation_limit_per_address: RateLimit,
+    pub key_rotation_per_address: RateLimit,
+}
+
+/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Self {
+            common: section(&vars)?,
+            listen: section(&vars)?,
+            store: section(&vars)?,
+            tokens: section(&vars)?,
+            limits: section(&vars)?,
+        })
+    }
 }
 
 fn default_http_addr() -> String {
@@ -163,103 +205,122 @@ impl Config {
     /// rate limits are [`RateLimits::generous`]: every test client shares one loopback address
     /// and many make dozens of accounts; the tests of the limits call [`Self::set_rate_limits`].
     pub fn for_tests(mongodb_url: impl Into<String>, database: impl Into<String>) -> Self {
-        Self {
-            dev_mode: true,
-            http_addr: "127.0.0.1:0".into(),
-            grpc_addr: "127.0.0.1:0".into(),
-            mongodb_url: mongodb_url.into(),
-            mongodb_database: database.into(),
-            jwt_secret: Some(Secret::new(DEV_JWT_SECRET)),
-            service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
-            cookie_secure: false,
-            token_ttl: default_token_ttl(),
-            stream_key_cache: default_stream_key_cache(),
-            password_queue: default_password_queue(),
-            trusted_proxies: TrustedProxies::loopback(),
-            http_max_connections_per_address:
-                ferrocast_kit::http::default_max_connections_per_address(),
-            login_limit_per_account: RateLimits::generous().login_per_account,
-            login_limit_per_address: RateLimits::generous().login_per_address,
-            signup_limit_per_address: RateLimits::generous().signup_per_address,
-            key_rotation_limit_per_account: RateLimits::generous().key_rotation_per_account,
-            key_rotation_limit_per_address: RateLimits::generous().key_rotation_per_address,
-        }
+        let mut config = Self {
+            common: Common {
+                dev_mode: true,
+                service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
+            },
+            listen: Listen {
+                http_addr: "127.0.0.1:0".into(),
+                grpc_addr: "127.0.0.1:0".into(),
+                trusted_proxies: TrustedProxies::loopback(),
+                max_connections_per_address:
+                    ferrocast_kit::http::default_max_connections_per_address(),
+            },
+            store: Store {
+                url: mongodb_url.into(),
+                database: database.into(),
+                stream_key_cache: default_stream_key_cache(),
+            },
+            tokens: Tokens {
+                jwt_secret: Some(Secret::new(DEV_JWT_SECRET)),
+                ttl: default_token_ttl(),
+                cookie_secure: false,
+            },
+            limits: Limits {
+                password_queue: default_password_queue(),
+                login_per_account: default_login_per_account(),
+                login_per_address: default_login_per_address(),
+                signup_per_address: default_signup_per_address(),
+                key_rotation_per_account: default_key_rotation_per_account(),
+                key_rotation_per_address: default_key_rotation_per_address(),
+            },
+        };
+        config.set_rate_limits(RateLimits::generous());
+        config
+    }
+
+    /// Checks every section's fields against the known-variable list (a test runs it; a new
+    /// section is added here beside [`Config::deserialize`]).
+    pub fn check_known_variables() -> Result<(), ConfigError> {
+        use ferrocast_kit::config::known::{check_fields, Service};
+        check_fields::<Common>(Service::Users)?;
+        check_fields::<Listen>(Service::Users)?;
+        check_fields::<Store>(Service::Users)?;
+        check_fields::<Tokens>(Service::Users)?;
+        check_fields::<Limits>(Service::Users)
     }
 
     pub fn rate_limits(&self) -> RateLimits {
+        let limits = &self.limits;
         RateLimits {
-            login_per_account: self.login_limit_per_account,
-            login_per_address: self.login_limit_per_address,
-            signup_per_address: self.signup_limit_per_address,
-            key_rotation_per_account: self.key_rotation_limit_per_account,
-            key_rotation_per_address: self.key_rotation_limit_per_address,
+            login_per_account: limits.login_per_account,
+            login_per_address: limits.login_per_address,
+            signup_per_address: limits.signup_per_address,
+            key_rotation_per_account: limits.key_rotation_per_account,
+            key_rotation_per_address: limits.key_rotation_per_address,
         }
     }
 
     pub fn set_rate_limits(&mut self, limits: RateLimits) {
-        self.login_limit_per_account = limits.login_per_account;
-        self.login_limit_per_address = limits.login_per_address;
-        self.signup_limit_per_address = limits.signup_per_address;
-        self.key_rotation_limit_per_account = limits.key_rotation_per_account;
-        self.key_rotation_limit_per_address = limits.key_rotation_per_address;
+        self.limits.login_per_account = limits.login_per_account;
+        self.limits.login_per_address = limits.login_per_address;
+        self.limits.signup_per_address = limits.signup_per_address;
+        self.limits.key_rotation_per_account = limits.key_rotation_per_account;
+        self.limits.key_rotation_per_address = limits.key_rotation_per_address;
     }
 
     pub(crate) fn resolve(&self) -> Result<Resolved, ConfigError> {
         for (variable, addr) in [
-            ("FERROCAST_USERS_HTTP_ADDR", &self.http_addr),
-            ("FERROCAST_USERS_GRPC_ADDR", &self.grpc_addr),
+            ("FERROCAST_USERS_HTTP_ADDR", &self.listen.http_addr),
+            ("FERROCAST_USERS_GRPC_ADDR", &self.listen.grpc_addr),
         ] {
             ensure(
                 addr.parse::<SocketAddr>().is_ok(),
                 format!("{variable} must be IP:PORT, got {addr:?}"),
             )?;
         }
+        let store = &self.store;
         ensure(
-            self.mongodb_url.starts_with("mongodb://")
-                || self.mongodb_url.starts_with("mongodb+srv://"),
+            store.url.starts_with("mongodb://") || store.url.starts_with("mongodb+srv://"),
             "FERROCAST_MONGODB_URL must start with mongodb:// or mongodb+srv://",
         )?;
         ensure(
-            !self.mongodb_database.is_empty()
-                && !self.mongodb_database.contains(['/', '.', ' ', '$']),
+            !store.database.is_empty() && !store.database.contains(['/', '.', ' ', '$']),
             "FERROCAST_MONGODB_DATABASE must be a plain database name",
         )?;
         let minute = Duration::from_secs(60);
         ensure(
-            self.stream_key_cache <= minute,
+            store.stream_key_cache <= minute,
             "FERROCAST_USERS_STREAM_KEY_CACHE_MS must be at most 60s (a rotated key must stop working soon)",
         )?;
         ensure(
-            (Duration::from_millis(1)..=minute).contains(&self.password_queue),
+            (Duration::from_millis(1)..=minute).contains(&self.limits.password_queue),
             "FERROCAST_USERS_PASSWORD_QUEUE_MS must be between 1ms and 60s",
         )?;
         ensure(
-            (minute..=Duration::from_secs(86_400)).contains(&self.token_ttl),
+            (minute..=Duration::from_secs(86_400)).contains(&self.tokens.ttl),
             "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60s and 24h",
         )?;
         ensure(
-            self.http_max_connections_per_address > 0,
+            self.listen.max_connections_per_address > 0,
             "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
         )?;
         let jwt_secret = self.secret(
             "FERROCAST_JWT_SECRET",
-            self.jwt_secret.as_ref(),
+            self.tokens.jwt_secret.as_ref(),
             DEV_JWT_SECRET,
         )?;
         ensure(
             jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES,
             format!("FERROCAST_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"),
         )?;
-        let service_token = ferrocast_kit::config::service_token(
-            self.dev_mode,
-            self.service_token.as_ref(),
-            DEV_SERVICE_TOKEN,
-        )?;
+        let service_token = self.common.service_token()?;
         Ok(Resolved {
             jwt_secret,
             service_token,
-            token_lifetime: self.token_ttl,
-            password_queue_limit: self.password_queue,
+            token_lifetime: self.tokens.ttl,
+            password_queue_limit: self.limits.password_queue,
         })
     }
 
@@ -274,12 +335,12 @@ impl Config {
         match configured {
             Some(secret) => {
                 ensure(
-                    self.dev_mode || secret.expose() != dev,
+                    self.common.dev_mode || secret.expose() != dev,
                     format!("{variable} is the public dev value; set a real secret or FERROCAST_DEV_MODE=true"),
                 )?;
                 Ok(secret.clone())
             }
-            None if self.dev_mode => {
+            None if self.common.dev_mode => {
                 tracing::warn!(
                     variable,
                     "not set; using the built-in dev value (dev mode only)"
@@ -300,10 +361,8 @@ mod tests {
     #[test]
     fn every_setting_is_a_known_variable_of_users() {
         // The list the start checks names against, which docs/api.md's table is tested against.
-        ferrocast_kit::config::known::check_fields::<Config>(
-            ferrocast_kit::config::known::Service::Users,
-        )
-        .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+        Config::check_known_variables()
+            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
     }
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -313,11 +372,11 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_ones() {
         let config = load(&[]).unwrap();
-        assert_eq!(config.http_addr, "127.0.0.1:8081");
-        assert_eq!(config.grpc_addr, "127.0.0.1:50051");
-        assert_eq!(config.mongodb_database, "ferrocast");
-        assert_eq!(config.password_queue, Duration::from_secs(3));
-        assert!(config.cookie_secure);
+        assert_eq!(config.listen.http_addr, "127.0.0.1:8081");
+        assert_eq!(config.listen.grpc_addr, "127.0.0.1:50051");
+        assert_eq!(config.store.database, "ferrocast");
+        assert_eq!(config.limits.password_queue, Duration::from_secs(3));
+        assert!(config.tokens.cookie_secure);
         assert_eq!(config.rate_limits(), RateLimits::default());
     }
 
@@ -401,7 +460,7 @@ mod tests {
     #[test]
     fn a_password_queue_of_zero_is_refused() {
         let mut config = Config::for_tests("mongodb://x", "db");
-        config.password_queue = Duration::ZERO;
+        config.limits.password_queue = Duration::ZERO;
         let error = config.resolve().err().unwrap();
         assert!(
             error
@@ -419,13 +478,14 @@ mod tests {
             ("FERROCAST_USERS_PASSWORD_QUEUE_MS", "1.5s"),
         ])
         .expect("parses");
-        assert_eq!(config.token_ttl, Duration::from_secs(7200));
-        assert_eq!(config.stream_key_cache, Duration::from_millis(500));
-        assert_eq!(config.password_queue, Duration::from_millis(1500));
+        assert_eq!(config.tokens.ttl, Duration::from_secs(7200));
+        assert_eq!(config.store.stream_key_cache, Duration::from_millis(500));
+        assert_eq!(config.limits.password_queue, Duration::from_millis(1500));
         assert_eq!(
             load(&[("FERROCAST_USERS_TOKEN_TTL_SECONDS", "3600")])
                 .expect("parses")
-                .token_ttl,
+                .tokens
+                .ttl,
             Duration::from_secs(3600)
         );
         for (name, value) in [
@@ -444,7 +504,7 @@ mod tests {
     #[test]
     fn a_malformed_address_is_named() {
         let mut config = Config::for_tests("mongodb://x", "db");
-        config.http_addr = "localhost".into();
+        config.listen.http_addr = "localhost".into();
         let error = config.resolve().err().unwrap();
         assert!(
             error.to_string().contains("FERROCAST_USERS_HTTP_ADDR"),

@@ -65,7 +65,7 @@ impl Running {
 /// Starts the users service; it runs until `shutdown` is cancelled.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
     let resolved = config.resolve()?;
-    let store = MongoUserStore::connect(&config.mongodb_url, &config.mongodb_database).await?;
+    let store = MongoUserStore::connect(&config.store.url, &config.store.database).await?;
     // The counters live in the accounts' store, shared by every replica, so a limit holds
     // however a client's requests are spread over replicas.
     let throttle = Throttle::new(
@@ -85,12 +85,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         resolved.jwt_secret.expose().as_bytes(),
         resolved.token_lifetime,
     );
-    let store: Arc<dyn UserStore> = if config.stream_key_cache.is_zero() {
+    let store: Arc<dyn UserStore> = if config.store.stream_key_cache.is_zero() {
         Arc::new(store)
     } else {
         Arc::new(CachedStreamKeys::new(
             Arc::new(store),
-            config.stream_key_cache,
+            config.store.stream_key_cache,
         ))
     };
     let accounts = Arc::new(Accounts::new(
@@ -101,26 +101,26 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     ));
 
     let (http_listener, http_addr) =
-        bind(&config.http_addr)
+        bind(&config.listen.http_addr)
             .await
             .map_err(|source| StartError::Bind {
                 what: "REST",
-                addr: config.http_addr.clone(),
+                addr: config.listen.http_addr.clone(),
                 source,
             })?;
     let (grpc_listener, grpc_addr) =
-        bind(&config.grpc_addr)
+        bind(&config.listen.grpc_addr)
             .await
             .map_err(|source| StartError::Bind {
                 what: "gRPC",
-                addr: config.grpc_addr.clone(),
+                addr: config.listen.grpc_addr.clone(),
                 source,
             })?;
 
     let router = http::router(AppState {
         accounts: accounts.clone(),
-        cookie_secure: config.cookie_secure,
-        trusted_proxies: config.trusted_proxies.clone(),
+        cookie_secure: config.tokens.cookie_secure,
+        trusted_proxies: config.listen.trusted_proxies.clone(),
     });
     let grpc_server = grpc::serve(
         grpc_listener,
@@ -135,8 +135,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         http_listener,
         router,
         ServerLimits {
-            max_connections_per_address: config.http_max_connections_per_address,
-            trusted_proxies: config.trusted_proxies.clone(),
+            max_connections_per_address: config.listen.max_connections_per_address,
+            trusted_proxies: config.listen.trusted_proxies.clone(),
             ..ServerLimits::default()
         },
         shutdown,

@@ -180,8 +180,9 @@ async fn a_key_changed_behind_the_services_back_stops_working_within_the_cache_l
     let store = ferrocast_testkit::DocumentStore::start().await.unwrap();
     let app = Platform::start_on(
         store,
-        Options::users()
-            .adjust_users(|config| config.stream_key_cache = std::time::Duration::from_secs(5)),
+        Options::users().adjust_users(|config| {
+            config.store.stream_key_cache = std::time::Duration::from_secs(5)
+        }),
     )
     .await
     .unwrap();
