@@ -5,9 +5,9 @@
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use anyhow::Context;
-use tokio::{net::TcpStream, process::Child};
+use tokio::process::Child;
 
-use super::{free_port, unique_name, workspace_root};
+use super::{free_port, unique_name, wait_until_listening, workspace_root};
 
 /// A document store for one test (or a shared one named by `FERROCAST_TEST_MONGODB_URL`).
 pub struct DocumentStore {
@@ -83,20 +83,7 @@ impl DocumentStore {
                 )
             })?;
         self.process = Some(child);
-        self.wait_until_listening(Duration::from_secs(20)).await
-    }
-
-    async fn wait_until_listening(&self, timeout: Duration) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "document store did not listen on port {} within {timeout:?}",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
+        wait_until_listening(self.port, "document store", Duration::from_secs(20)).await
     }
 
     /// Connection URL (no database in the path; use [`database`](Self::database)).

@@ -75,6 +75,23 @@ pub fn redis_url() -> String {
     std::env::var("FERROCAST_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// Waits until something accepts TCP connections on loopback `port` (a dependency the kit
+/// started); `what` names it in the error after `timeout`.
+async fn wait_until_listening(port: u16, what: &str, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not listen on port {port} within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 /// Polls `url` until it answers 2xx or `timeout` passes.
 pub async fn wait_until_ok(url: &str, timeout: Duration) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()

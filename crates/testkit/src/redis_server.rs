@@ -3,9 +3,10 @@
 
 use std::{process::Stdio, time::Duration};
 
-use crate::free_port;
 use anyhow::Context;
-use tokio::{net::TcpStream, process::Child};
+use tokio::process::Child;
+
+use crate::{free_port, wait_until_listening};
 
 pub struct RedisServer {
     port: u16,
@@ -43,16 +44,7 @@ impl RedisServer {
             .spawn()
             .context("starting redis-server (Debian package redis-server)")?;
         self.process = Some(child);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "redis-server did not listen on {} within 10 s",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
+        wait_until_listening(self.port, "redis-server", Duration::from_secs(10)).await
     }
 
     /// SIGKILL: every key is gone.
