@@ -370,15 +370,15 @@ impl Platform {
             self.users_grpc_url(),
             SERVICE_TOKEN,
         );
-        config.lease = Duration::from_secs(options.lease_seconds);
+        config.leases.lease = Duration::from_secs(options.lease_seconds);
         if let Some(networks) = &options.ingest_networks {
-            config.ingest_networks = networks.parse().expect("ingest networks");
+            config.origins.ingest_networks = networks.parse().expect("ingest networks");
         }
         if let Some((app, origin)) = &options.nginx_mode {
-            config.rooms_nginx_hls_app = Some(app.clone());
-            config.rooms_default_origin = Some(origin.clone());
+            config.nginx.hls_app = Some(app.clone());
+            config.origins.default_origin = Some(origin.clone());
         }
-        config.http_max_connections_per_address = options.max_connections_per_address;
+        config.listen.max_connections_per_address = options.max_connections_per_address;
         Adjust::apply(&options.rooms_config, &mut config);
         config
     }

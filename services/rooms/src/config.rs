@@ -1,32 +1,74 @@
 //! The rooms service's configuration, read from `FERROCAST_*` variables (docs/api.md), checked
 //! once at start.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use ferrocast_kit::{
     client::{Networks, TrustedProxies},
-    config::{duration, ensure, ConfigError, Secret},
+    config::{duration, ensure, section, Common, ConfigError, Secret},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// The token dev mode uses when none is set; `./ferrocast up` always sets a random one.
 pub const DEV_SERVICE_TOKEN: &str = ferrocast_kit::config::DEV_SERVICE_TOKEN;
 
-#[derive(Debug, Clone, Deserialize)]
+/// The rooms service's settings in sections, each read from its own `FERROCAST_*` variables.
+#[derive(Debug, Clone)]
 pub struct Config {
-    #[serde(default)]
-    pub dev_mode: bool,
-    /// Sent to users on every gRPC call; our ingest presents it on callbacks.
-    #[serde(default)]
-    pub service_token: Option<Secret>,
-    #[serde(default = "defaults::users_grpc_url")]
-    pub users_grpc_url: String,
-    #[serde(default = "defaults::http_addr")]
-    pub rooms_http_addr: String,
-    #[serde(default = "defaults::redis_url")]
-    pub redis_url: String,
-    #[serde(default = "defaults::key_prefix")]
-    pub rooms_key_prefix: String,
+    /// Dev mode, and the token sent to users on every gRPC call, which our ingest presents on
+    /// callbacks.
+    pub common: Common,
+    pub listen: Listen,
+    pub store: Store,
+    pub users: Users,
+    pub leases: Leases,
+    pub viewers: Viewers,
+    pub origins: Origins,
+    pub nginx: Nginx,
+}
+
+/// The HTTP listener and who may connect how often.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listen {
+    /// `FERROCAST_ROOMS_HTTP_ADDR`
+    #[serde(rename = "rooms_http_addr", default = "defaults::http_addr")]
+    pub http_addr: String,
+    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
+    /// connections also skip the per-address connection cap: a proxy speaks for many clients.
+    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
+    pub trusted_proxies: TrustedProxies,
+    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
+    /// may hold (trusted proxies excepted).
+    #[serde(
+        rename = "http_max_connections_per_address",
+        default = "ferrocast_kit::http::default_max_connections_per_address"
+    )]
+    pub max_connections_per_address: usize,
+}
+
+/// Where rooms, leases and viewers live.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Store {
+    /// `FERROCAST_REDIS_URL`
+    #[serde(rename = "redis_url", default = "defaults::redis_url")]
+    pub url: String,
+    /// `FERROCAST_ROOMS_KEY_PREFIX`: every key and channel starts with it.
+    #[serde(rename = "rooms_key_prefix", default = "defaults::key_prefix")]
+    pub key_prefix: String,
+}
+
+/// The users service, which checks stream keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Users {
+    /// `FERROCAST_USERS_GRPC_URL`
+    #[serde(rename = "users_grpc_url", default = "defaults::users_grpc_url")]
+    pub grpc_url: String,
+}
+
+/// How long a room stays live without renewals, and who may take it over.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Leases {
     /// `FERROCAST_ROOM_LEASE_SECONDS` (`15`, `45s`): lease of a room without updates. With
     /// nginx-rtmp (updates every `notify_update_timeout`, 30 s by default) use 45.
     #[serde(
@@ -35,32 +77,6 @@ pub struct Config {
         deserialize_with = "duration::seconds"
     )]
     pub lease: Duration,
-    /// Set → nginx-rtmp mode: key publishes are answered with a redirect into this application.
-    #[serde(default)]
-    pub rooms_nginx_hls_app: Option<String>,
-    /// Base of that redirect; include the port when nginx does not listen on 1935.
-    #[serde(default = "defaults::nginx_push_url")]
-    pub rooms_nginx_push_url: String,
-    /// Origin of nginx-rtmp publishes (the HTTP server of its HLS folder), and of publishes by
-    /// our ingest that name none.
-    #[serde(default)]
-    pub rooms_default_origin: Option<String>,
-    /// `FERROCAST_INGEST_NETWORKS`: the addresses a room's HLS origin may have. Our ingest's
-    /// stated origin (and the default origin) is resolved and must fall inside them; the
-    /// gateway, which connects to it, checks the same list.
-    #[serde(default = "Networks::loopback")]
-    pub ingest_networks: Networks,
-    /// A second publish for a live user takes the room over instead of being refused.
-    #[serde(default)]
-    pub rooms_takeover: bool,
-    /// `FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS` (`30`, `30s`): a viewer counts this long after
-    /// its last heartbeat.
-    #[serde(
-        rename = "rooms_viewer_window_seconds",
-        default = "defaults::viewer_window",
-        deserialize_with = "duration::seconds"
-    )]
-    pub viewer_window: Duration,
     /// `FERROCAST_ROOMS_SWEEP_INTERVAL_MS` (`1000`, `1s`): how often lapsed leases are swept.
     #[serde(
         rename = "rooms_sweep_interval_ms",
@@ -68,11 +84,31 @@ pub struct Config {
         deserialize_with = "duration::millis"
     )]
     pub sweep_interval: Duration,
+    /// `FERROCAST_ROOMS_TAKEOVER`: a second publish for a live user takes the room over
+    /// instead of being refused.
+    #[serde(rename = "rooms_takeover", default)]
+    pub takeover: bool,
+}
+
+/// How viewers are counted and announced.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Viewers {
+    /// `FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS` (`30`, `30s`): a viewer counts this long after
+    /// its last heartbeat.
+    #[serde(
+        rename = "rooms_viewer_window_seconds",
+        default = "defaults::viewer_window",
+        deserialize_with = "duration::seconds"
+    )]
+    pub window: Duration,
     /// `FERROCAST_ROOMS_VIEWERS_PER_ADDRESS`: distinct viewers one client address (IPv4, or
     /// IPv6 /64) adds to one room's count at most. Higher is kinder to households and offices
     /// behind one NAT; lower bounds what one address can inflate.
-    #[serde(default = "defaults::viewers_per_address")]
-    pub rooms_viewers_per_address: u64,
+    #[serde(
+        rename = "rooms_viewers_per_address",
+        default = "defaults::viewers_per_address"
+    )]
+    pub per_address: u64,
     /// `FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS` (`1000`, `1s`): a room's `viewers_changed`
     /// events are at least this far apart; changes in between are announced together.
     #[serde(
@@ -80,16 +116,51 @@ pub struct Config {
         default = "defaults::viewer_events_interval",
         deserialize_with = "duration::millis"
     )]
-    pub viewer_events_interval: Duration,
-    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
-    /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
-    /// connections also skip the per-address connection cap: a proxy speaks for many clients.
-    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
-    pub trusted_proxies: TrustedProxies,
-    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
-    /// may hold (trusted proxies excepted).
-    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
-    pub http_max_connections_per_address: usize,
+    pub events_interval: Duration,
+}
+
+/// Where a room's HLS may come from.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Origins {
+    /// `FERROCAST_ROOMS_DEFAULT_ORIGIN`: origin of nginx-rtmp publishes (the HTTP server of its
+    /// HLS folder), and of publishes by our ingest that name none.
+    #[serde(rename = "rooms_default_origin", default)]
+    pub default_origin: Option<String>,
+    /// `FERROCAST_INGEST_NETWORKS`: the addresses a room's HLS origin may have. Our ingest's
+    /// stated origin (and the default origin) is resolved and must fall inside them; the
+    /// gateway, which connects to it, checks the same list.
+    #[serde(default = "Networks::loopback")]
+    pub ingest_networks: Networks,
+}
+
+/// nginx-rtmp mode.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Nginx {
+    /// `FERROCAST_ROOMS_NGINX_HLS_APP`: set → nginx-rtmp mode, key publishes are answered with a
+    /// redirect into this application.
+    #[serde(rename = "rooms_nginx_hls_app", default)]
+    pub hls_app: Option<String>,
+    /// `FERROCAST_ROOMS_NGINX_PUSH_URL`: base of that redirect; include the port when nginx does
+    /// not listen on 1935.
+    #[serde(rename = "rooms_nginx_push_url", default = "defaults::nginx_push_url")]
+    pub push_url: String,
+}
+
+/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Self {
+            common: section(&vars)?,
+            listen: section(&vars)?,
+            store: section(&vars)?,
+            users: section(&vars)?,
+            leases: section(&vars)?,
+            viewers: section(&vars)?,
+            origins: section(&vars)?,
+            nginx: section(&vars)?,
+        })
+    }
 }
 
 mod defaults {
@@ -143,69 +214,96 @@ impl Config {
         service_token: impl Into<String>,
     ) -> Self {
         Self {
-            dev_mode: false,
-            service_token: Some(Secret::new(service_token)),
-            users_grpc_url: users_grpc_url.into(),
-            rooms_http_addr: "127.0.0.1:0".into(),
-            redis_url: redis_url.into(),
-            rooms_key_prefix: key_prefix.into(),
-            lease: Duration::from_secs(2),
-            rooms_nginx_hls_app: None,
-            rooms_nginx_push_url: defaults::nginx_push_url(),
-            rooms_default_origin: None,
-            ingest_networks: Networks::loopback(),
-            rooms_takeover: false,
-            viewer_window: defaults::viewer_window(),
-            sweep_interval: Duration::from_millis(200),
-            rooms_viewers_per_address: defaults::viewers_per_address(),
-            viewer_events_interval: defaults::viewer_events_interval(),
-            trusted_proxies: TrustedProxies::loopback(),
-            http_max_connections_per_address:
-                ferrocast_kit::http::default_max_connections_per_address(),
+            common: Common {
+                dev_mode: false,
+                service_token: Some(Secret::new(service_token)),
+            },
+            listen: Listen {
+                http_addr: "127.0.0.1:0".into(),
+                trusted_proxies: TrustedProxies::loopback(),
+                max_connections_per_address:
+                    ferrocast_kit::http::default_max_connections_per_address(),
+            },
+            store: Store {
+                url: redis_url.into(),
+                key_prefix: key_prefix.into(),
+            },
+            users: Users {
+                grpc_url: users_grpc_url.into(),
+            },
+            leases: Leases {
+                lease: Duration::from_secs(2),
+                sweep_interval: Duration::from_millis(200),
+                takeover: false,
+            },
+            viewers: Viewers {
+                window: defaults::viewer_window(),
+                per_address: defaults::viewers_per_address(),
+                events_interval: defaults::viewer_events_interval(),
+            },
+            origins: Origins {
+                default_origin: None,
+                ingest_networks: Networks::loopback(),
+            },
+            nginx: Nginx {
+                hls_app: None,
+                push_url: defaults::nginx_push_url(),
+            },
         }
     }
 
+    /// Checks every section's fields against the known-variable list (a test runs it; a new
+    /// section is added here beside [`Config::deserialize`]).
+    pub fn check_known_variables() -> Result<(), ConfigError> {
+        use ferrocast_kit::config::known::{check_fields, Service};
+        check_fields::<Common>(Service::Rooms)?;
+        check_fields::<Listen>(Service::Rooms)?;
+        check_fields::<Store>(Service::Rooms)?;
+        check_fields::<Users>(Service::Rooms)?;
+        check_fields::<Leases>(Service::Rooms)?;
+        check_fields::<Viewers>(Service::Rooms)?;
+        check_fields::<Origins>(Service::Rooms)?;
+        check_fields::<Nginx>(Service::Rooms)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ferrocast_kit::config::service_token(
-            self.dev_mode,
-            self.service_token.as_ref(),
-            DEV_SERVICE_TOKEN,
-        )?;
+        self.common.service_token()?;
         let (second, hour) = (Duration::from_secs(1), Duration::from_secs(3600));
         ensure(
-            (second..=hour).contains(&self.lease),
+            (second..=hour).contains(&self.leases.lease),
             "FERROCAST_ROOM_LEASE_SECONDS must be between 1s and 1h",
         )?;
         ensure(
-            (second..=hour).contains(&self.viewer_window),
+            (second..=hour).contains(&self.viewers.window),
             "FERROCAST_ROOMS_VIEWER_WINDOW_SECONDS must be between 1s and 1h",
         )?;
         ensure(
-            (Duration::from_millis(50)..=Duration::from_secs(60)).contains(&self.sweep_interval),
+            (Duration::from_millis(50)..=Duration::from_secs(60))
+                .contains(&self.leases.sweep_interval),
             "FERROCAST_ROOMS_SWEEP_INTERVAL_MS must be between 50ms and 60s",
         )?;
         ensure(
-            (1..=1000).contains(&self.rooms_viewers_per_address),
+            (1..=1000).contains(&self.viewers.per_address),
             "FERROCAST_ROOMS_VIEWERS_PER_ADDRESS must be between 1 and 1000",
         )?;
         ensure(
-            self.viewer_events_interval <= Duration::from_secs(60),
+            self.viewers.events_interval <= Duration::from_secs(60),
             "FERROCAST_ROOMS_VIEWER_EVENTS_INTERVAL_MS must be between 0 and 60s",
         )?;
         ensure(
-            !self.rooms_key_prefix.contains(char::is_whitespace),
+            !self.store.key_prefix.contains(char::is_whitespace),
             "FERROCAST_ROOMS_KEY_PREFIX must not contain spaces",
         )?;
         ensure(
-            self.http_max_connections_per_address > 0,
+            self.listen.max_connections_per_address > 0,
             "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
         )?;
-        if let Some(origin) = &self.rooms_default_origin {
+        if let Some(origin) = &self.origins.default_origin {
             // The gateway proxies viewers to it: only plain http(s) base URLs.
             crate::domain::OriginUrl::parse(origin)
                 .map_err(|error| ConfigError(format!("FERROCAST_ROOMS_DEFAULT_ORIGIN: {error}")))?;
         }
-        if let Some(app) = &self.rooms_nginx_hls_app {
+        if let Some(app) = &self.nginx.hls_app {
             ensure(
                 !app.is_empty()
                     && app
@@ -214,7 +312,7 @@ impl Config {
                 "FERROCAST_ROOMS_NGINX_HLS_APP must be an application name (a-z, 0-9, _ and -)",
             )?;
             ensure(
-                self.rooms_nginx_push_url.starts_with("rtmp://"),
+                self.nginx.push_url.starts_with("rtmp://"),
                 "FERROCAST_ROOMS_NGINX_PUSH_URL must start with rtmp://",
             )?;
         }
@@ -222,25 +320,10 @@ impl Config {
     }
 
     pub fn service_token(&self) -> &str {
-        self.service_token
+        self.common
+            .service_token
             .as_ref()
             .map_or(DEV_SERVICE_TOKEN, Secret::expose)
-    }
-
-    pub fn lease(&self) -> Duration {
-        self.lease
-    }
-
-    pub fn viewer_window(&self) -> Duration {
-        self.viewer_window
-    }
-
-    pub fn sweep_interval(&self) -> Duration {
-        self.sweep_interval
-    }
-
-    pub fn viewer_events_interval(&self) -> Duration {
-        self.viewer_events_interval
     }
 }
 
@@ -251,17 +334,15 @@ mod tests {
     #[test]
     fn every_setting_is_a_known_variable_of_rooms() {
         // The list the start checks names against, which docs/api.md's table is tested against.
-        ferrocast_kit::config::known::check_fields::<Config>(
-            ferrocast_kit::config::known::Service::Rooms,
-        )
-        .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+        Config::check_known_variables()
+            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
     }
 
     #[test]
     fn defaults_need_a_service_token_outside_dev_mode() {
         let config: Config = ferrocast_kit::config::from_pairs(&[]).expect("parses");
-        assert_eq!(config.lease, Duration::from_secs(15));
-        assert_eq!(config.rooms_http_addr, "127.0.0.1:8082");
+        assert_eq!(config.leases.lease, Duration::from_secs(15));
+        assert_eq!(config.listen.http_addr, "127.0.0.1:8082");
         assert!(config.validate().is_err());
         let dev: Config =
             ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
@@ -273,17 +354,26 @@ mod tests {
     fn listener_limits_trust_the_local_gateway_unless_told_otherwise() {
         let config: Config =
             ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
-        assert!(config.trusted_proxies.contains([127, 0, 0, 1].into()));
-        assert!(!config.trusted_proxies.contains([127, 0, 0, 2].into()));
-        assert_eq!(config.http_max_connections_per_address, 64);
+        assert!(config
+            .listen
+            .trusted_proxies
+            .contains([127, 0, 0, 1].into()));
+        assert!(!config
+            .listen
+            .trusted_proxies
+            .contains([127, 0, 0, 2].into()));
+        assert_eq!(config.listen.max_connections_per_address, 64);
         let config: Config = ferrocast_kit::config::from_pairs(&[
             ("FERROCAST_DEV_MODE", "true"),
             ("FERROCAST_TRUSTED_PROXIES", "10.0.0.0/8"),
             ("FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0"),
         ])
         .expect("parses");
-        assert!(config.trusted_proxies.contains([10, 9, 8, 7].into()));
-        assert!(!config.trusted_proxies.contains([127, 0, 0, 1].into()));
+        assert!(config.listen.trusted_proxies.contains([10, 9, 8, 7].into()));
+        assert!(!config
+            .listen
+            .trusted_proxies
+            .contains([127, 0, 0, 1].into()));
         let error = config.validate().expect_err("a cap of 0 refuses everyone");
         assert!(
             error
@@ -305,8 +395,8 @@ mod tests {
         ])
         .expect("parses");
         assert!(config.validate().is_ok());
-        assert_eq!(config.rooms_nginx_hls_app.as_deref(), Some("hls"));
-        assert_eq!(config.lease(), Duration::from_secs(45));
+        assert_eq!(config.nginx.hls_app.as_deref(), Some("hls"));
+        assert_eq!(config.leases.lease, Duration::from_secs(45));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
     }
 
@@ -321,10 +411,10 @@ mod tests {
         ])
         .expect("parses");
         config.validate().expect("valid");
-        assert_eq!(config.lease, Duration::from_secs(60));
-        assert_eq!(config.viewer_window, Duration::from_secs(45));
-        assert_eq!(config.sweep_interval, Duration::from_millis(250));
-        assert_eq!(config.viewer_events_interval, Duration::from_millis(1500));
+        assert_eq!(config.leases.lease, Duration::from_secs(60));
+        assert_eq!(config.viewers.window, Duration::from_secs(45));
+        assert_eq!(config.leases.sweep_interval, Duration::from_millis(250));
+        assert_eq!(config.viewers.events_interval, Duration::from_millis(1500));
         for (name, value) in [
             ("FERROCAST_ROOM_LEASE_SECONDS", "500ms"),
             ("FERROCAST_ROOM_LEASE_SECONDS", "2h"),

@@ -53,21 +53,21 @@ impl Running {
 /// start: `/readyz` reports them and requests fail closed until they are back.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
     config.validate()?;
-    let keys = Keys::new(config.rooms_key_prefix.clone());
-    let (client, connection) = adapters::redis::connect(&config.redis_url)
+    let keys = Keys::new(config.store.key_prefix.clone());
+    let (client, connection) = adapters::redis::connect(&config.store.url)
         .map_err(|e| StartError::Redis(e.to_string()))?;
     let store = RedisRoomStore::new(
         connection.clone(),
         keys.clone(),
         StoreSettings {
-            lease: config.lease(),
-            viewer_window: config.viewer_window(),
-            viewers_per_address: config.rooms_viewers_per_address,
-            viewer_events_interval: config.viewer_events_interval(),
+            lease: config.leases.lease,
+            viewer_window: config.viewers.window,
+            viewers_per_address: config.viewers.per_address,
+            viewer_events_interval: config.viewers.events_interval,
         },
     );
     let users = UsersAuth::connect_lazy(&UsersAuthConfig::new(
-        config.users_grpc_url.clone(),
+        config.users.grpc_url.clone(),
         config.service_token(),
     ))
     .map_err(|e| StartError::Users(e.to_string()))?;
@@ -77,19 +77,19 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         Arc::new(RedisEventSink::new(connection, &keys)),
         Arc::new(adapters::dns::SystemResolver),
         Settings {
-            nginx_hls_app: config.rooms_nginx_hls_app.clone(),
-            nginx_push_url: config.rooms_nginx_push_url.clone(),
-            default_origin: config.rooms_default_origin.clone(),
-            ingest_networks: config.ingest_networks.clone(),
-            takeover: config.rooms_takeover,
+            nginx_hls_app: config.nginx.hls_app.clone(),
+            nginx_push_url: config.nginx.push_url.clone(),
+            default_origin: config.origins.default_origin.clone(),
+            ingest_networks: config.origins.ingest_networks.clone(),
+            takeover: config.leases.takeover,
             viewer_tokens: domain::ViewerTokens::from_service_token(config.service_token()),
         },
     ));
 
-    let (listener, http_addr) = ferrocast_kit::http::bind(&config.rooms_http_addr)
+    let (listener, http_addr) = ferrocast_kit::http::bind(&config.listen.http_addr)
         .await
         .map_err(|source| StartError::Bind {
-            addr: config.rooms_http_addr.clone(),
+            addr: config.listen.http_addr.clone(),
             source,
         })?;
 
@@ -109,7 +109,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
 
     tasks.spawn(service::sweeper::run(
         rooms.clone(),
-        config.sweep_interval(),
+        config.leases.sweep_interval,
         shutdown.clone(),
     ));
 
@@ -117,7 +117,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         rooms,
         events,
         service_token: Arc::from(config.service_token()),
-        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        trusted_proxies: Arc::new(config.listen.trusted_proxies.clone()),
         shutdown: shutdown.clone(),
     };
     let router = adapters::http::router(state, RequestLimits::default());
@@ -125,12 +125,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         listener,
         router,
         ServerLimits {
-            max_connections_per_address: config.http_max_connections_per_address,
-            trusted_proxies: config.trusted_proxies.clone(),
+            max_connections_per_address: config.listen.max_connections_per_address,
+            trusted_proxies: config.listen.trusted_proxies.clone(),
             ..ServerLimits::default()
         },
         shutdown,
     ));
-    tracing::info!(%http_addr, nginx_mode = config.rooms_nginx_hls_app.is_some(), "rooms listening");
+    tracing::info!(%http_addr, nginx_mode = config.nginx.hls_app.is_some(), "rooms listening");
     Ok(Running { http_addr, tasks })
 }

@@ -17,7 +17,7 @@ async fn keys_and_tokens_never_reach_the_logs() {
     let logs = LogCapture::install();
     let users = Platform::start(Options::users()).await.unwrap();
     let mut config = config(&users);
-    config.rooms_nginx_hls_app = Some("hls".into());
+    config.nginx.hls_app = Some("hls".into());
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let unknown_key = "live_UnknownKeyThatMustNotBeLogged42";

@@ -34,14 +34,14 @@ pub fn config(users: &Platform) -> Config {
         users.users_grpc_url(),
         SERVICE_TOKEN,
     );
-    config.rooms_default_origin = Some(DEFAULT_ORIGIN.into());
+    config.origins.default_origin = Some(DEFAULT_ORIGIN.into());
     config
 }
 
 /// [`config`] in nginx-rtmp mode: key publishes are pushed into the `hls` application.
 pub fn nginx_config(users: &Platform) -> Config {
     let mut config = config(users);
-    config.rooms_nginx_hls_app = Some("hls".into());
+    config.nginx.hls_app = Some("hls".into());
     config
 }
 
@@ -59,7 +59,7 @@ pub struct Rooms {
 impl Rooms {
     pub async fn start(config: Config) -> Self {
         let shutdown = CancellationToken::new();
-        let nginx = config.rooms_nginx_hls_app.is_some();
+        let nginx = config.nginx.hls_app.is_some();
         let running = ferrocast_rooms::start(config, shutdown.clone())
             .await
             .expect("rooms starts");

@@ -99,7 +99,7 @@ pub async fn start_rooms(users_url: &str, lease_seconds: u64) -> Rooms {
         users_url,
         SERVICE_TOKEN,
     );
-    config.lease = Duration::from_secs(lease_seconds);
+    config.leases.lease = Duration::from_secs(lease_seconds);
     Rooms::start(config).await
 }
 

@@ -116,7 +116,7 @@ async fn publish_done_from_an_old_session_leaves_the_new_room() {
 async fn takeover_replaces_the_room_and_the_old_session_cannot_end_it() {
     let users = start_users().await;
     let mut config = config(&users);
-    config.rooms_takeover = true;
+    config.leases.takeover = true;
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
 
@@ -135,7 +135,7 @@ async fn takeover_replaces_the_room_and_the_old_session_cannot_end_it() {
 async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
     let users = start_users().await;
     let mut config = config(&users);
-    config.ingest_networks = "10.0.0.0/8".parse().unwrap();
+    config.origins.ingest_networks = "10.0.0.0/8".parse().unwrap();
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let mut form = nginx("publish", "live", &alice.key, "4");
@@ -176,7 +176,7 @@ async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
 async fn relay_publish_into_the_hls_app_needs_a_fresh_key_publish() {
     let users = start_users().await;
     let mut config = nginx_config(&users);
-    config.rooms_nginx_push_url = "rtmp://127.0.0.1:19350".into();
+    config.nginx.push_url = "rtmp://127.0.0.1:19350".into();
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
 

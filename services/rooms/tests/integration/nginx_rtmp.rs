@@ -125,10 +125,10 @@ async fn stock_nginx_rtmp_drives_rooms_and_names_hls_by_username() {
     let rtmp_port = free_port();
     let http_port = free_port();
     let mut config = config(&users);
-    config.rooms_nginx_hls_app = Some("hls".into());
-    config.rooms_nginx_push_url = format!("rtmp://127.0.0.1:{rtmp_port}");
-    config.rooms_default_origin = Some(format!("http://127.0.0.1:{http_port}"));
-    config.lease = std::time::Duration::from_secs(3);
+    config.nginx.hls_app = Some("hls".into());
+    config.nginx.push_url = format!("rtmp://127.0.0.1:{rtmp_port}");
+    config.origins.default_origin = Some(format!("http://127.0.0.1:{http_port}"));
+    config.leases.lease = std::time::Duration::from_secs(3);
     let rooms = Rooms::start(config).await;
     let nginx = NginxRtmp::start(&rooms.url("/callbacks/rtmp"), rtmp_port, http_port).await;
     let alice = users.streamer().await;

@@ -21,8 +21,8 @@ async fn redis_restart_is_reported_and_the_next_update_recreates_the_room() {
     let users = start_users().await;
     let mut redis = RedisServer::start().await.unwrap();
     let mut config = config(&users);
-    config.redis_url = redis.url();
-    config.lease = Duration::from_secs(10);
+    config.store.url = redis.url();
+    config.leases.lease = Duration::from_secs(10);
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let bob = users.streamer().await;

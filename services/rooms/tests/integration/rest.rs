@@ -14,8 +14,8 @@ use crate::start_users;
 async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
     let users = start_users().await;
     let mut config = config(&users);
-    config.viewer_window = Duration::from_secs(2);
-    config.lease = Duration::from_secs(30);
+    config.viewers.window = Duration::from_secs(2);
+    config.leases.lease = Duration::from_secs(30);
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
@@ -63,7 +63,7 @@ async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
 async fn viewer_ids_are_issued_by_the_server_and_capped_per_client_address() {
     let users = start_users().await;
     let mut config = config(&users);
-    config.rooms_viewers_per_address = 2;
+    config.viewers.per_address = 2;
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let bob = users.streamer().await;
@@ -126,7 +126,7 @@ async fn viewer_ids_are_issued_by_the_server_and_capped_per_client_address() {
 async fn viewers_changed_events_of_a_room_are_coalesced() {
     let users = start_users().await;
     let mut config = config(&users);
-    config.viewer_events_interval = Duration::from_secs(1);
+    config.viewers.events_interval = Duration::from_secs(1);
     let rooms = Rooms::start(config).await;
     let alice = users.streamer().await;
     let mut events = rooms.events().await;
