@@ -818,12 +818,12 @@ pub fn ingest_config(
         SERVICE_TOKEN,
     )?;
     let http_port = crate::free_port();
-    config.ingest_http_addr = format!("127.0.0.1:{http_port}");
-    config.ingest_origin_url = format!("http://127.0.0.1:{http_port}");
-    config.ingest_idle_timeout_ms = options.idle_timeout_ms;
-    config.ingest_update_interval_ms = options.update_interval_ms;
-    config.ingest_max_connections_per_ip = options.max_connections_per_ip;
-    config.http_max_connections_per_address = options.max_connections_per_address;
+    config.listen.http_addr = format!("127.0.0.1:{http_port}");
+    config.listen.origin_url = format!("http://127.0.0.1:{http_port}");
+    config.rtmp.idle_timeout = Duration::from_millis(options.idle_timeout_ms);
+    config.sessions.update_interval = Duration::from_millis(options.update_interval_ms);
+    config.rtmp.max_connections_per_ip = options.max_connections_per_ip;
+    config.listen.max_connections_per_address = options.max_connections_per_address;
     Ok(config)
 }
 

@@ -1,14 +1,14 @@
 //! The ingest's configuration, read from `FERROCAST_*` variables (names in docs/api.md), checked
 //! once at start. RTMP limits have safe defaults; tests shorten the timeouts.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use ferrocast_kit::{
     client::TrustedProxies,
-    config::{duration, ensure, ConfigError, Secret},
+    config::{duration, ensure, section, Common, ConfigError, Secret},
     http::ServerLimits,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::{
     media::MediaConfig,
@@ -18,95 +18,33 @@ use crate::{
 /// The token dev mode uses when none is set (one definition for every service).
 pub use ferrocast_kit::config::DEV_SERVICE_TOKEN;
 
-#[derive(Debug, Clone, Deserialize)]
+/// The ingest's settings in sections, each read from its own `FERROCAST_*` variables.
+#[derive(Debug, Clone)]
 pub struct Config {
-    #[serde(default)]
-    pub dev_mode: bool,
-    /// Presented to users (gRPC metadata) and rooms (callback header).
-    #[serde(default)]
-    pub service_token: Option<Secret>,
-    #[serde(default = "defaults::users_grpc_url")]
-    pub users_grpc_url: String,
-    #[serde(default = "defaults::rtmp_addr")]
-    pub ingest_rtmp_addr: String,
-    #[serde(default = "defaults::http_addr")]
-    pub ingest_http_addr: String,
-    /// This node's HLS origin base URL, sent to rooms so the gateway can route viewers here.
-    #[serde(default = "defaults::origin_url")]
-    pub ingest_origin_url: String,
-    #[serde(default = "defaults::callback_url")]
-    pub rooms_callback_url: String,
+    /// Dev mode, and the token presented to users (gRPC metadata) and rooms (callback header).
+    pub common: Common,
+    pub listen: Listen,
+    pub upstreams: Upstreams,
+    pub rtmp: Rtmp,
+    pub sessions: Sessions,
+    pub origin: Origin,
+    /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
+    pub media: MediaConfig,
+}
 
-    /// The only RTMP application that may publish.
-    #[serde(default = "defaults::app")]
-    pub ingest_rtmp_app: String,
-    #[serde(
-        default = "defaults::handshake_timeout_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_handshake_timeout_ms: u64,
-    /// From the handshake's end until the publish is authorised (connect, publish, users).
-    #[serde(
-        default = "defaults::auth_timeout_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_auth_timeout_ms: u64,
-    /// Longest time without audio or video while publishing.
-    #[serde(
-        default = "defaults::idle_timeout_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_idle_timeout_ms: u64,
-    #[serde(
-        default = "defaults::write_timeout_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_write_timeout_ms: u64,
-    #[serde(default = "defaults::max_connections")]
-    pub ingest_max_connections: usize,
-    #[serde(default = "defaults::max_connections_per_ip")]
-    pub ingest_max_connections_per_ip: usize,
-    /// Largest non-media RTMP message (nginx-rtmp's `max_message`).
-    #[serde(default = "defaults::max_message_bytes")]
-    pub ingest_max_message_bytes: u32,
-    #[serde(default = "defaults::max_media_message_bytes")]
-    pub ingest_max_media_message_bytes: u32,
-    /// Largest message of any type before the publish is authorised.
-    #[serde(default = "defaults::max_unauthenticated_message_bytes")]
-    pub ingest_max_unauthenticated_message_bytes: u32,
-    #[serde(default = "defaults::max_chunk_size")]
-    pub ingest_max_chunk_size: u32,
-    #[serde(default = "defaults::max_amf_depth")]
-    pub ingest_max_amf_depth: usize,
-    /// Period of the `call=update` lease renewal.
-    #[serde(
-        default = "defaults::update_interval_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_update_interval_ms: u64,
-    #[serde(
-        default = "defaults::callback_timeout_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_callback_timeout_ms: u64,
-    #[serde(
-        default = "defaults::pipeline_start_timeout_ms",
-        deserialize_with = "duration::whole_millis"
-    )]
-    pub ingest_pipeline_start_timeout_ms: u64,
-    /// Memory for the HLS live window the origin answers from (all streams together).
-    #[serde(default = "defaults::hls_cache_mb")]
-    pub ingest_hls_cache_mb: u64,
-    /// Send cached segments with `sendfile(2)` (like nginx's `sendfile on`); off copies them
-    /// from memory. Not read from the environment: a file system without sendfile falls back
-    /// to the copy by itself (`hls::sendfile`), so only measurements turn it off.
-    #[serde(skip, default = "defaults::hls_sendfile")]
-    pub ingest_hls_sendfile: bool,
-    /// Threads serving HTTP (the HLS origin), each with its own runtime and listening socket on
-    /// the port (`SO_REUSEPORT`); 0 = one per core. Not read from the environment: one per core
-    /// is what the origin needs; tests and measurements may pin it.
-    #[serde(skip)]
-    pub ingest_http_shards: usize,
+/// The RTMP and HTTP listeners, and how rooms is told where this node's HLS is.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listen {
+    /// `FERROCAST_INGEST_RTMP_ADDR`
+    #[serde(rename = "ingest_rtmp_addr", default = "defaults::rtmp_addr")]
+    pub rtmp_addr: String,
+    /// `FERROCAST_INGEST_HTTP_ADDR`: the HLS origin, health and metrics.
+    #[serde(rename = "ingest_http_addr", default = "defaults::http_addr")]
+    pub http_addr: String,
+    /// `FERROCAST_INGEST_ORIGIN_URL`: this node's HLS origin base URL, sent to rooms so the
+    /// gateway can route viewers here.
+    #[serde(rename = "ingest_origin_url", default = "defaults::origin_url")]
+    pub origin_url: String,
     /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) in front of the HLS
     /// origin, default the local gateway (`127.0.0.1,::1`); their connections skip the
     /// per-address HTTP connection cap, since one proxy speaks for many viewers.
@@ -114,15 +52,163 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
     /// may hold (trusted proxies excepted). RTMP has its own cap.
-    #[serde(default = "ferrocast_kit::http::default_max_connections_per_address")]
-    pub http_max_connections_per_address: usize,
+    #[serde(
+        rename = "http_max_connections_per_address",
+        default = "ferrocast_kit::http::default_max_connections_per_address"
+    )]
+    pub max_connections_per_address: usize,
+}
 
-    /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
-    #[serde(flatten)]
-    pub media: MediaConfig,
+/// The services a publish is checked with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Upstreams {
+    /// `FERROCAST_USERS_GRPC_URL`
+    #[serde(default = "defaults::users_grpc_url")]
+    pub users_grpc_url: String,
+    /// `FERROCAST_ROOMS_CALLBACK_URL`
+    #[serde(default = "defaults::callback_url")]
+    pub rooms_callback_url: String,
+}
+
+/// What an RTMP connection may do and how long it may take.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rtmp {
+    /// `FERROCAST_INGEST_RTMP_APP`: the only RTMP application that may publish.
+    #[serde(rename = "ingest_rtmp_app", default = "defaults::app")]
+    pub app: String,
+    /// `FERROCAST_INGEST_HANDSHAKE_TIMEOUT_MS`
+    #[serde(
+        rename = "ingest_handshake_timeout_ms",
+        default = "defaults::handshake_timeout",
+        deserialize_with = "duration::millis"
+    )]
+    pub handshake_timeout: Duration,
+    /// `FERROCAST_INGEST_AUTH_TIMEOUT_MS`: from the handshake's end until the publish is
+    /// authorised (connect, publish, users).
+    #[serde(
+        rename = "ingest_auth_timeout_ms",
+        default = "defaults::auth_timeout",
+        deserialize_with = "duration::millis"
+    )]
+    pub auth_timeout: Duration,
+    /// `FERROCAST_INGEST_IDLE_TIMEOUT_MS`: longest time without audio or video while publishing.
+    #[serde(
+        rename = "ingest_idle_timeout_ms",
+        default = "defaults::idle_timeout",
+        deserialize_with = "duration::millis"
+    )]
+    pub idle_timeout: Duration,
+    /// `FERROCAST_INGEST_WRITE_TIMEOUT_MS`
+    #[serde(
+        rename = "ingest_write_timeout_ms",
+        default = "defaults::write_timeout",
+        deserialize_with = "duration::millis"
+    )]
+    pub write_timeout: Duration,
+    /// `FERROCAST_INGEST_MAX_CONNECTIONS`
+    #[serde(
+        rename = "ingest_max_connections",
+        default = "defaults::max_connections"
+    )]
+    pub max_connections: usize,
+    /// `FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP`
+    #[serde(
+        rename = "ingest_max_connections_per_ip",
+        default = "defaults::max_connections_per_ip"
+    )]
+    pub max_connections_per_ip: usize,
+    /// `FERROCAST_INGEST_MAX_MESSAGE_BYTES`: largest non-media RTMP message (nginx-rtmp's
+    /// `max_message`).
+    #[serde(
+        rename = "ingest_max_message_bytes",
+        default = "defaults::max_message_bytes"
+    )]
+    pub max_message_bytes: u32,
+    /// `FERROCAST_INGEST_MAX_MEDIA_MESSAGE_BYTES`
+    #[serde(
+        rename = "ingest_max_media_message_bytes",
+        default = "defaults::max_media_message_bytes"
+    )]
+    pub max_media_message_bytes: u32,
+    /// `FERROCAST_INGEST_MAX_UNAUTHENTICATED_MESSAGE_BYTES`: largest message of any type before
+    /// the publish is authorised.
+    #[serde(
+        rename = "ingest_max_unauthenticated_message_bytes",
+        default = "defaults::max_unauthenticated_message_bytes"
+    )]
+    pub max_unauthenticated_message_bytes: u32,
+    /// `FERROCAST_INGEST_MAX_CHUNK_SIZE`
+    #[serde(rename = "ingest_max_chunk_size", default = "defaults::max_chunk_size")]
+    pub max_chunk_size: u32,
+    /// `FERROCAST_INGEST_MAX_AMF_DEPTH`
+    #[serde(rename = "ingest_max_amf_depth", default = "defaults::max_amf_depth")]
+    pub max_amf_depth: usize,
+}
+
+/// A publish's lifetime: lease renewals with rooms, and its media pipeline's start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sessions {
+    /// `FERROCAST_INGEST_UPDATE_INTERVAL_MS`: period of the `call=update` lease renewal.
+    #[serde(
+        rename = "ingest_update_interval_ms",
+        default = "defaults::update_interval",
+        deserialize_with = "duration::millis"
+    )]
+    pub update_interval: Duration,
+    /// `FERROCAST_INGEST_CALLBACK_TIMEOUT_MS`
+    #[serde(
+        rename = "ingest_callback_timeout_ms",
+        default = "defaults::callback_timeout",
+        deserialize_with = "duration::millis"
+    )]
+    pub callback_timeout: Duration,
+    /// `FERROCAST_INGEST_PIPELINE_START_TIMEOUT_MS`
+    #[serde(
+        rename = "ingest_pipeline_start_timeout_ms",
+        default = "defaults::pipeline_start_timeout",
+        deserialize_with = "duration::millis"
+    )]
+    pub pipeline_start_timeout: Duration,
+}
+
+/// The HLS origin's memory and how it serves.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Origin {
+    /// `FERROCAST_INGEST_HLS_CACHE_MB`: memory for the HLS live window the origin answers from
+    /// (all streams together).
+    #[serde(rename = "ingest_hls_cache_mb", default = "defaults::hls_cache_mb")]
+    pub hls_cache_mb: u64,
+    /// Send cached segments with `sendfile(2)` (like nginx's `sendfile on`); off copies them
+    /// from memory. Not read from the environment: a file system without sendfile falls back
+    /// to the copy by itself (`hls::sendfile`), so only measurements turn it off.
+    #[serde(skip, default = "defaults::hls_sendfile")]
+    pub sendfile: bool,
+    /// Threads serving HTTP (the HLS origin), each with its own runtime and listening socket on
+    /// the port (`SO_REUSEPORT`); 0 = one per core. Not read from the environment: one per core
+    /// is what the origin needs; tests and measurements may pin it.
+    #[serde(skip)]
+    pub http_shards: usize,
+}
+
+/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Self {
+            common: section(&vars)?,
+            listen: section(&vars)?,
+            upstreams: section(&vars)?,
+            rtmp: section(&vars)?,
+            sessions: section(&vars)?,
+            origin: section(&vars)?,
+            media: section(&vars)?,
+        })
+    }
 }
 
 mod defaults {
+    use std::time::Duration;
+
     pub fn users_grpc_url() -> String {
         "http://127.0.0.1:50051".into()
     }
@@ -141,17 +227,17 @@ mod defaults {
     pub fn app() -> String {
         "live".into()
     }
-    pub fn handshake_timeout_ms() -> u64 {
-        5_000
+    pub fn handshake_timeout() -> Duration {
+        Duration::from_secs(5)
     }
-    pub fn auth_timeout_ms() -> u64 {
-        10_000
+    pub fn auth_timeout() -> Duration {
+        Duration::from_secs(10)
     }
-    pub fn idle_timeout_ms() -> u64 {
-        10_000
+    pub fn idle_timeout() -> Duration {
+        Duration::from_secs(10)
     }
-    pub fn write_timeout_ms() -> u64 {
-        5_000
+    pub fn write_timeout() -> Duration {
+        Duration::from_secs(5)
     }
     pub fn max_connections() -> usize {
         1_000
@@ -174,14 +260,14 @@ mod defaults {
     pub fn max_amf_depth() -> usize {
         16
     }
-    pub fn update_interval_ms() -> u64 {
-        5_000
+    pub fn update_interval() -> Duration {
+        Duration::from_secs(5)
     }
-    pub fn callback_timeout_ms() -> u64 {
-        3_000
+    pub fn callback_timeout() -> Duration {
+        Duration::from_secs(3)
     }
-    pub fn pipeline_start_timeout_ms() -> u64 {
-        10_000
+    pub fn pipeline_start_timeout() -> Duration {
+        Duration::from_secs(10)
     }
     /// ≈ 6 segments of every rendition of 40 ABR streams at 1 s, or 100 passthrough streams.
     pub fn hls_cache_mb() -> u64 {
@@ -211,80 +297,82 @@ impl Config {
         service_token: impl Into<String>,
     ) -> Result<Self, ConfigError> {
         let mut config = Self::defaults()?;
-        config.service_token = Some(Secret::new(service_token));
-        config.users_grpc_url = users_grpc_url.into();
-        config.rooms_callback_url = rooms_callback_url.into();
-        config.ingest_rtmp_addr = "127.0.0.1:0".into();
-        config.ingest_http_addr = "127.0.0.1:0".into();
-        config.ingest_handshake_timeout_ms = 1_000;
-        config.ingest_auth_timeout_ms = 3_000;
-        config.ingest_idle_timeout_ms = 2_000;
-        config.ingest_write_timeout_ms = 2_000;
-        config.ingest_update_interval_ms = 500;
+        config.common.service_token = Some(Secret::new(service_token));
+        config.upstreams.users_grpc_url = users_grpc_url.into();
+        config.upstreams.rooms_callback_url = rooms_callback_url.into();
+        config.listen.rtmp_addr = "127.0.0.1:0".into();
+        config.listen.http_addr = "127.0.0.1:0".into();
+        config.rtmp.handshake_timeout = Duration::from_secs(1);
+        config.rtmp.auth_timeout = Duration::from_secs(3);
+        config.rtmp.idle_timeout = Duration::from_secs(2);
+        config.rtmp.write_timeout = Duration::from_secs(2);
+        config.sessions.update_interval = Duration::from_millis(500);
         Ok(config)
     }
 
+    /// Checks every section's fields against the known-variable list (a test runs it; a new
+    /// section is added here beside [`Config::deserialize`]).
+    pub fn check_known_variables() -> Result<(), ConfigError> {
+        use ferrocast_kit::config::known::{check_fields, Service};
+        check_fields::<Common>(Service::Ingest)?;
+        check_fields::<Listen>(Service::Ingest)?;
+        check_fields::<Upstreams>(Service::Ingest)?;
+        check_fields::<Rtmp>(Service::Ingest)?;
+        check_fields::<Sessions>(Service::Ingest)?;
+        check_fields::<Origin>(Service::Ingest)?;
+        check_fields::<MediaConfig>(Service::Ingest)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ferrocast_kit::config::service_token(
-            self.dev_mode,
-            self.service_token.as_ref(),
-            DEV_SERVICE_TOKEN,
-        )?;
+        self.common.service_token()?;
+        let (rtmp, sessions) = (&self.rtmp, &self.sessions);
         for (value, name) in [
             (
-                self.ingest_handshake_timeout_ms,
+                rtmp.handshake_timeout,
                 "FERROCAST_INGEST_HANDSHAKE_TIMEOUT_MS",
             ),
+            (rtmp.auth_timeout, "FERROCAST_INGEST_AUTH_TIMEOUT_MS"),
+            (rtmp.idle_timeout, "FERROCAST_INGEST_IDLE_TIMEOUT_MS"),
+            (rtmp.write_timeout, "FERROCAST_INGEST_WRITE_TIMEOUT_MS"),
             (
-                self.ingest_auth_timeout_ms,
-                "FERROCAST_INGEST_AUTH_TIMEOUT_MS",
-            ),
-            (
-                self.ingest_idle_timeout_ms,
-                "FERROCAST_INGEST_IDLE_TIMEOUT_MS",
-            ),
-            (
-                self.ingest_write_timeout_ms,
-                "FERROCAST_INGEST_WRITE_TIMEOUT_MS",
-            ),
-            (
-                self.ingest_update_interval_ms,
+                sessions.update_interval,
                 "FERROCAST_INGEST_UPDATE_INTERVAL_MS",
             ),
             (
-                self.ingest_callback_timeout_ms,
+                sessions.callback_timeout,
                 "FERROCAST_INGEST_CALLBACK_TIMEOUT_MS",
             ),
         ] {
-            ensure(value > 0, format!("{name} must be positive"))?;
+            ensure(!value.is_zero(), format!("{name} must be positive"))?;
         }
         ensure(
-            self.ingest_max_connections > 0 && self.ingest_max_connections_per_ip > 0,
+            rtmp.max_connections > 0 && rtmp.max_connections_per_ip > 0,
             "FERROCAST_INGEST_MAX_CONNECTIONS and _PER_IP must be positive",
         )?;
         ensure(
-            self.http_max_connections_per_address > 0,
+            self.listen.max_connections_per_address > 0,
             "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
         )?;
         ensure(
-            (128..=16 * 1024 * 1024).contains(&self.ingest_max_chunk_size),
+            (128..=16 * 1024 * 1024).contains(&rtmp.max_chunk_size),
             "FERROCAST_INGEST_MAX_CHUNK_SIZE must be within 128..=16777216",
         )?;
         ensure(
-            (1..=256).contains(&self.ingest_max_amf_depth),
+            (1..=256).contains(&rtmp.max_amf_depth),
             "FERROCAST_INGEST_MAX_AMF_DEPTH must be within 1..=256",
         )?;
         ensure(
-            self.ingest_max_message_bytes >= 4096
-                && self.ingest_max_media_message_bytes >= 4096
-                && self.ingest_max_unauthenticated_message_bytes >= 4096,
+            rtmp.max_message_bytes >= 4096
+                && rtmp.max_media_message_bytes >= 4096
+                && rtmp.max_unauthenticated_message_bytes >= 4096,
             "FERROCAST_INGEST_MAX_*MESSAGE_BYTES must be at least 4096",
         )?;
         Ok(())
     }
 
     pub fn service_token(&self) -> String {
-        self.service_token
+        self.common
+            .service_token
             .as_ref()
             .map(Secret::expose)
             .filter(|t| !t.is_empty())
@@ -293,18 +381,19 @@ impl Config {
     }
 
     pub fn connection_settings(&self) -> ConnectionSettings {
+        let rtmp = &self.rtmp;
         ConnectionSettings {
-            app: self.ingest_rtmp_app.clone(),
-            handshake_timeout: Duration::from_millis(self.ingest_handshake_timeout_ms),
-            auth_timeout: Duration::from_millis(self.ingest_auth_timeout_ms),
-            idle_timeout: Duration::from_millis(self.ingest_idle_timeout_ms),
-            write_timeout: Duration::from_millis(self.ingest_write_timeout_ms),
+            app: rtmp.app.clone(),
+            handshake_timeout: rtmp.handshake_timeout,
+            auth_timeout: rtmp.auth_timeout,
+            idle_timeout: rtmp.idle_timeout,
+            write_timeout: rtmp.write_timeout,
             guard: GuardLimits {
-                max_chunk_size: self.ingest_max_chunk_size,
-                max_message_bytes: self.ingest_max_message_bytes,
-                max_media_message_bytes: self.ingest_max_media_message_bytes,
-                max_unauthenticated_message_bytes: self.ingest_max_unauthenticated_message_bytes,
-                max_amf_depth: self.ingest_max_amf_depth,
+                max_chunk_size: rtmp.max_chunk_size,
+                max_message_bytes: rtmp.max_message_bytes,
+                max_media_message_bytes: rtmp.max_media_message_bytes,
+                max_unauthenticated_message_bytes: rtmp.max_unauthenticated_message_bytes,
+                max_amf_depth: rtmp.max_amf_depth,
                 ..GuardLimits::default()
             },
         }
@@ -313,22 +402,22 @@ impl Config {
     /// The limits of the HTTP listener (health, metrics, the HLS origin).
     pub fn http_limits(&self) -> ServerLimits {
         ServerLimits {
-            max_connections_per_address: self.http_max_connections_per_address,
-            trusted_proxies: self.trusted_proxies.clone(),
+            max_connections_per_address: self.listen.max_connections_per_address,
+            trusted_proxies: self.listen.trusted_proxies.clone(),
             ..ServerLimits::default()
         }
     }
 
     pub fn update_interval(&self) -> Duration {
-        Duration::from_millis(self.ingest_update_interval_ms)
+        self.sessions.update_interval
     }
 
     pub fn callback_timeout(&self) -> Duration {
-        Duration::from_millis(self.ingest_callback_timeout_ms)
+        self.sessions.callback_timeout
     }
 
     pub fn pipeline_start_timeout(&self) -> Duration {
-        Duration::from_millis(self.ingest_pipeline_start_timeout_ms)
+        self.sessions.pipeline_start_timeout
     }
 }
 
@@ -338,23 +427,8 @@ mod tests {
 
     #[test]
     fn every_setting_is_a_known_variable_of_ingest() {
-        use ferrocast_kit::config::known::{check_fields, check_names, Service};
         // The list the start checks names against, which docs/api.md's table is tested against.
-        // The media settings are a plain struct serde can list; `Config` flattens them in, so its
-        // own fields are read off its `Debug` form (none of them is renamed).
-        check_fields::<MediaConfig>(Service::Ingest)
-            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
-        let printed = format!("{:#?}", Config::defaults().expect("defaults"));
-        let fields: Vec<&str> = printed
-            .lines()
-            .filter_map(|line| line.strip_prefix("    "))
-            .filter(|line| !line.starts_with(' '))
-            .filter_map(|line| line.split_once(':').map(|(field, _)| field))
-            // The media settings, and the switches kept for tests and measurements only.
-            .filter(|field| !["media", "ingest_hls_sendfile", "ingest_http_shards"].contains(field))
-            .collect();
-        assert!(fields.len() > 20, "{fields:?}");
-        check_names(Service::Ingest, fields)
+        Config::check_known_variables()
             .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
     }
 
@@ -363,10 +437,10 @@ mod tests {
         let config: Config =
             ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("ok");
         config.validate().expect("dev mode needs no token");
-        assert_eq!(config.ingest_rtmp_addr, "0.0.0.0:1935");
-        assert_eq!(config.ingest_http_addr, "127.0.0.1:8083");
+        assert_eq!(config.listen.rtmp_addr, "0.0.0.0:1935");
+        assert_eq!(config.listen.http_addr, "127.0.0.1:8083");
         assert_eq!(
-            config.rooms_callback_url,
+            config.upstreams.rooms_callback_url,
             "http://127.0.0.1:8082/callbacks/rtmp"
         );
         assert_eq!(config.service_token(), DEV_SERVICE_TOKEN);
@@ -395,9 +469,9 @@ mod tests {
             ("FERROCAST_HLS_SEGMENT_SECONDS", "2"),
         ])
         .expect("parses");
-        assert!(config.dev_mode);
-        assert_eq!(config.ingest_idle_timeout_ms, 1234);
-        assert_eq!(config.ingest_max_connections_per_ip, 3);
+        assert!(config.common.dev_mode);
+        assert_eq!(config.rtmp.idle_timeout, Duration::from_millis(1234));
+        assert_eq!(config.rtmp.max_connections_per_ip, 3);
         assert_eq!(config.media.hls_segment_seconds, 2);
     }
 
@@ -412,7 +486,7 @@ mod tests {
             ("FERROCAST_HLS_CLEANUP_GRACE_SECONDS", "1m"),
         ])
         .expect("parses");
-        assert_eq!(config.ingest_handshake_timeout_ms, 2_000);
+        assert_eq!(config.rtmp.handshake_timeout, Duration::from_secs(2));
         assert_eq!(config.update_interval(), Duration::from_millis(750));
         assert_eq!(config.pipeline_start_timeout(), Duration::from_secs(30));
         assert_eq!(config.media.hls_part_millis, 250);

@@ -90,13 +90,13 @@ async fn serve(
 ) -> Result<Running, StartError> {
     config.validate()?;
     let users = UsersAuth::connect_lazy(&UsersAuthConfig::new(
-        config.users_grpc_url.clone(),
+        config.upstreams.users_grpc_url.clone(),
         config.service_token(),
     ))
     .map_err(|e| StartError::Users(e.to_string()))?;
     let callbacks = HttpRoomCallbacks::new(
-        config.rooms_callback_url.clone(),
-        config.ingest_origin_url.clone(),
+        config.upstreams.rooms_callback_url.clone(),
+        config.listen.origin_url.clone(),
         config.service_token(),
         config.callback_timeout(),
     )
@@ -110,31 +110,31 @@ async fn serve(
         finish_timeout: config.pipeline_start_timeout(),
     });
 
-    let (rtmp_listener, rtmp_addr) = bind(&config.ingest_rtmp_addr).await?;
+    let (rtmp_listener, rtmp_addr) = bind(&config.listen.rtmp_addr).await?;
 
     let mut tasks = JoinSet::new();
     tasks.spawn(rtmp::server::run(
         rtmp_listener,
         Arc::new(config.connection_settings()),
         ferrocast_kit::admission::Admission::new(
-            config.ingest_max_connections,
-            config.ingest_max_connections_per_ip,
+            config.rtmp.max_connections,
+            config.rtmp.max_connections_per_ip,
         ),
         deps,
         shutdown.clone(),
     ));
 
     let files = hls::FileCache::new(
-        config.ingest_hls_cache_mb.saturating_mul(1024 * 1024),
-        config.ingest_hls_sendfile,
+        config.origin.hls_cache_mb.saturating_mul(1024 * 1024),
+        config.origin.sendfile,
     );
-    let shards = match config.ingest_http_shards {
+    let shards = match config.origin.http_shards {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         shards => shards,
     };
     let origin = hls::Origin::new(registry, files);
     let (http_addr, http_stopped) = serve_http(
-        &config.ingest_http_addr,
+        &config.listen.http_addr,
         shards,
         config.http_limits(),
         origin,
@@ -142,7 +142,7 @@ async fn serve(
     )
     .await
     .map_err(|source| StartError::Bind {
-        addr: config.ingest_http_addr.clone(),
+        addr: config.listen.http_addr.clone(),
         source,
     })?;
     tasks.spawn(http_stopped);

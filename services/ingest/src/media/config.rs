@@ -1,7 +1,8 @@
 //! Configuration of the media pipeline, read from `FERROCAST_*` variables.
 //!
-//! The ingest `Config` embeds this struct with `#[serde(flatten)]`. Flattening makes envy hand
-//! every value over as a string, so numeric fields parse strings themselves (see [`de`]).
+//! The ingest `Config` reads this struct as its `media` section. Its numeric fields parse strings
+//! themselves (see [`de`]), so it also reads where serde hands every value over as a string, as
+//! inside `#[serde(flatten)]`.
 
 use std::{path::PathBuf, time::Duration};
 

@@ -68,7 +68,7 @@ async fn one_megabyte_of_random_bytes_is_closed_and_others_flow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshake_that_stops_halfway_is_closed_after_the_timeout() {
-    let scene = honest_scene(|c| c.ingest_handshake_timeout_ms = 800).await;
+    let scene = honest_scene(|c| c.rtmp.handshake_timeout = Duration::from_millis(800)).await;
     let mut stalled = TcpStream::connect(scene.ingest.rtmp_addr).await.unwrap();
     // C0 and half of C1, then silence.
     let mut half = vec![3u8];
@@ -101,7 +101,7 @@ async fn set_chunk_size_0x7fffffff_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_deep_amf_object_in_connect_is_refused() {
     // Raise the pre-auth message cap so the depth check, not the size cap, is what refuses it.
-    let scene = honest_scene(|c| c.ingest_max_unauthenticated_message_bytes = 1024 * 1024).await;
+    let scene = honest_scene(|c| c.rtmp.max_unauthenticated_message_bytes = 1024 * 1024).await;
     let mut amf = vec![0x02, 0, 7];
     amf.extend_from_slice(b"connect");
     amf.push(0x00);
@@ -125,8 +125,8 @@ async fn ten_thousand_deep_amf_object_in_connect_is_refused() {
 async fn five_hundred_idle_connections_are_closed_and_the_per_ip_cap_holds() {
     let per_ip = 20;
     let scene = honest_scene(|c| {
-        c.ingest_max_connections_per_ip = per_ip;
-        c.ingest_handshake_timeout_ms = 2_500;
+        c.rtmp.max_connections_per_ip = per_ip;
+        c.rtmp.handshake_timeout = Duration::from_millis(2_500);
     })
     .await;
 

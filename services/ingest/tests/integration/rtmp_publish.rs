@@ -138,7 +138,7 @@ async fn frozen_publisher_is_ended_after_the_idle_timeout_with_publish_done() {
     // A long lease: the room can only disappear this fast through publish_done.
     let rooms = start_rooms(&users.users_grpc_url(), 60).await;
     let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
-        c.ingest_idle_timeout_ms = 1_500;
+        c.rtmp.idle_timeout = Duration::from_millis(1_500);
     })
     .await;
 
@@ -204,7 +204,7 @@ async fn rotating_the_key_cuts_the_stream_that_uses_the_old_key() {
     // A long lease: the room can only disappear this fast through publish_done.
     let rooms = start_rooms(&users.users_grpc_url(), 60).await;
     let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
-        c.ingest_update_interval_ms = RENEWAL.as_millis() as u64;
+        c.sessions.update_interval = RENEWAL;
     })
     .await;
 
@@ -254,7 +254,7 @@ async fn users_outage_does_not_cut_a_live_stream() {
     let user = users.streamer().await;
     let rooms = start_rooms(&users.users_grpc_url(), 60).await;
     let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
-        c.ingest_update_interval_ms = RENEWAL.as_millis() as u64;
+        c.sessions.update_interval = RENEWAL;
     })
     .await;
 
