@@ -183,13 +183,20 @@ impl MediaSink for RecordingSink {
     }
 }
 
-/// The ingest under test.
-pub struct Ingest {
+/// The ingest under test, with the transcoder it was started with: a [`RecordingTranscoder`]
+/// ([`start_ingest`]) or its real ffmpeg ladder ([`start_live_ingest`], no handle).
+pub struct Ingest<T = RecordingTranscoder> {
     pub rtmp_addr: SocketAddr,
-    pub transcoder: RecordingTranscoder,
+    pub http_addr: SocketAddr,
+    pub transcoder: T,
     pub shutdown: CancellationToken,
     running: Option<ferrocast_ingest::Running>,
 }
+
+/// The ingest as `main.rs` runs it: [`ferrocast_ingest::start`] with the real ffmpeg ladder
+/// writing under `hls_root` (x264 `ultrafast` to spare the CI cores, a short cleanup grace) and
+/// the HLS origin.
+pub type LiveIngest = Ingest<()>;
 
 pub async fn start_ingest(
     users_url: &str,
@@ -208,44 +215,7 @@ pub async fn start_ingest(
     )
     .await
     .unwrap();
-    Ingest {
-        rtmp_addr: running.rtmp_addr,
-        transcoder,
-        shutdown,
-        running: Some(running),
-    }
-}
-
-impl Ingest {
-    pub fn url(&self, key: &str) -> String {
-        format!("rtmp://{}/live/{key}", self.rtmp_addr)
-    }
-
-    /// Stops the ingest and waits for it (live sessions send publish_done first).
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(running) = self.running.take() {
-            tokio::time::timeout(Duration::from_secs(15), running.wait())
-                .await
-                .expect("ingest stops");
-        }
-    }
-}
-
-impl Drop for Ingest {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-/// The ingest as `main.rs` runs it: [`ferrocast_ingest::start`] with the real ffmpeg ladder
-/// writing under `hls_root` (x264 `ultrafast` to spare the CI cores, a short cleanup grace) and
-/// the HLS origin.
-pub struct LiveIngest {
-    pub rtmp_addr: SocketAddr,
-    pub http_addr: SocketAddr,
-    pub shutdown: CancellationToken,
-    running: Option<ferrocast_ingest::Running>,
+    Ingest::new(running, transcoder, shutdown)
 }
 
 pub async fn start_live_ingest(
@@ -262,15 +232,20 @@ pub async fn start_live_ingest(
     let running = ferrocast_ingest::start(config, shutdown.clone())
         .await
         .expect("ingest starts");
-    LiveIngest {
-        rtmp_addr: running.rtmp_addr,
-        http_addr: running.http_addr,
-        shutdown,
-        running: Some(running),
-    }
+    Ingest::new(running, (), shutdown)
 }
 
-impl LiveIngest {
+impl<T> Ingest<T> {
+    fn new(running: ferrocast_ingest::Running, transcoder: T, shutdown: CancellationToken) -> Self {
+        Self {
+            rtmp_addr: running.rtmp_addr,
+            http_addr: running.http_addr,
+            transcoder,
+            shutdown,
+            running: Some(running),
+        }
+    }
+
     pub fn url(&self, key: &str) -> String {
         format!("rtmp://{}/live/{key}", self.rtmp_addr)
     }
@@ -280,7 +255,8 @@ impl LiveIngest {
         format!("http://{}/hls/{username}", self.http_addr)
     }
 
-    /// Stops the ingest and waits until every pipeline has closed its playlists.
+    /// Stops the ingest and waits for it: live sessions send publish_done first, and every
+    /// pipeline closes its playlists.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(running) = self.running.take() {
@@ -291,7 +267,7 @@ impl LiveIngest {
     }
 }
 
-impl Drop for LiveIngest {
+impl<T> Drop for Ingest<T> {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
