@@ -1,5 +1,6 @@
 //! What the test process itself holds (the services run inside it): resident memory and open
-//! file descriptors, read from /proc, for the soak's growth bounds; and child processes by name.
+//! file descriptors, read from /proc, for the soak's growth bounds; child processes by name or
+//! by command line; and signals to send them.
 
 /// Resident set size of this process in KiB.
 pub fn rss_kib() -> u64 {
@@ -42,4 +43,25 @@ pub fn children_named(name: &str) -> Vec<(u32, String)> {
             (ppid == me && comm == name).then_some((pid, cmdline))
         })
         .collect()
+}
+
+/// Pids of every process whose command line matches `pattern` (`pgrep -f`).
+pub fn pgrep(pattern: &str) -> Vec<u32> {
+    let output = std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// Sends `signal` (`-9`, `-STOP`, …) to `pid`; panics when `kill` fails.
+pub fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {signal} {pid}");
 }

@@ -7,12 +7,11 @@
 use std::{process::Stdio, time::Duration};
 
 use ferrocast_ingest::media::CopyMuxer;
-use ferrocast_testkit::{eventually, free_port};
 use ferrocast_testkit::{
-    heavy,
+    eventually, free_port, heavy,
     hls::{self, MediaPlaylist},
     platform::SERVICE_TOKEN,
-    process::children_named,
+    process::{children_named, signal},
     publisher, rtmp, Options, Platform, Streamer,
 };
 use serde_json::{json, Value};
@@ -93,14 +92,6 @@ fn ingest_ffmpegs() -> Vec<u32> {
         .filter(|(_, cmdline)| cmdline.contains("pipe:0"))
         .map(|(pid, _)| pid)
         .collect()
-}
-
-fn signal(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {signal} {pid}");
 }
 
 /// A raw RTMP publish of `key`: whether the server said `NetStream.Publish.Start`, and the

@@ -20,7 +20,7 @@ use ferrocast_ingest::{
     ports::{MediaError, MediaPacket, MediaSink, Publisher, Transcoder},
 };
 use ferrocast_media::codec::flv_reader::FlvDecoder;
-use ferrocast_testkit::Tmpfs;
+use ferrocast_testkit::{process, Tmpfs};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -181,22 +181,11 @@ fn uuid_like() -> String {
 
 /// Pids of ffmpeg processes writing under this session's folder.
 pub fn ffmpeg_pids(session_id: &str) -> Vec<u32> {
-    let output = Command::new("pgrep")
-        .args(["-f", &format!("ffmpeg.*{session_id}")])
-        .output()
-        .expect("pgrep runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .collect()
+    process::pgrep(&format!("ffmpeg.*{session_id}"))
 }
 
 pub fn kill_9(pid: u32) {
-    let status = Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -9 {pid}");
+    process::signal(pid, "-9");
 }
 
 /// Polls `check` every 100 ms for up to `timeout`.

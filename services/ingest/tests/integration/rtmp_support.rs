@@ -21,6 +21,7 @@ use ferrocast_ingest::{
 pub use ferrocast_testkit::{
     eventually,
     platform::rooms::Rooms,
+    process,
     publisher::{publish as ffmpeg_publish, publish_as_obs as ffmpeg_publish_as_obs},
     rtmp,
 };
@@ -290,14 +291,7 @@ pub async fn http_get(url: &str) -> Option<(u16, String, String)> {
 /// Pids of processes with `path` in their command line (ffmpeg children write under the HLS
 /// root; the stream key is never in their argv).
 pub fn pids_with_arg(path: &Path) -> Vec<u32> {
-    let output = std::process::Command::new("pgrep")
-        .args(["-f", &path.display().to_string()])
-        .output()
-        .expect("pgrep runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .collect()
+    process::pgrep(&path.display().to_string())
 }
 
 /// Every file below `dir` (recursively); empty when `dir` does not exist.
