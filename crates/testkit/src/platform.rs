@@ -245,6 +245,9 @@ pub struct Account {
     pub token: String,
 }
 
+/// The services a test started (see [`Options`]) and how to reach them. Every service stops
+/// when the platform is dropped; the addresses of a service that was not started are `None`
+/// (or panic through their accessors, e.g. [`Platform::rooms_http`]).
 pub struct Platform {
     pub options: Options,
     pub store: DocumentStore,
@@ -259,6 +262,7 @@ pub struct Platform {
     pub ingest_http: Option<SocketAddr>,
     /// Where `/hls/...` of this ingest is served (the origin rooms hands to the gateway).
     pub hls_origin: Option<SocketAddr>,
+    /// Where the ingest writes HLS (empty when the platform runs without one).
     pub hls_root: PathBuf,
     /// The gateway's public and internal (`/healthz`, `/readyz`, `/metrics`) listeners.
     gateway_addrs: Option<(SocketAddr, SocketAddr)>,
