@@ -17,6 +17,7 @@ mod document_store;
 pub mod hls;
 pub mod http;
 mod logs;
+pub mod openapi;
 #[cfg(feature = "users")]
 pub mod platform;
 pub mod process;

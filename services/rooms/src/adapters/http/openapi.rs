@@ -42,29 +42,15 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use utoipa::OpenApi;
 
     use super::ApiDoc;
 
-    /// Compares the committed document with the code's; `UPDATE_OPENAPI=1` rewrites it instead.
     #[test]
     fn committed_document_matches_the_code() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frontend/openapi/rooms.json");
-        let generated = ApiDoc::openapi()
+        let document = ApiDoc::openapi()
             .to_pretty_json()
-            .expect("the document serialises")
-            + "\n";
-        if std::env::var_os("UPDATE_OPENAPI").is_some() {
-            std::fs::write(&path, &generated).expect("frontend/openapi/ is writable");
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "{} differs from the rooms API in code; regenerate it with\n  \
-             UPDATE_OPENAPI=1 cargo test -p ferrocast-rooms --lib openapi\nand commit it",
-            path.display()
-        );
+            .expect("the document serialises");
+        ferrocast_testkit::openapi::assert_committed_document("rooms", &document);
     }
 }
