@@ -6,6 +6,7 @@
 //! request; and a `FERROCAST_*` name no service reads (a typo, a retired setting) stops the start
 //! too, naming the closest known variable ([`known`]).
 
+pub mod clients;
 pub mod duration;
 pub mod known;
 

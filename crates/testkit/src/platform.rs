@@ -382,7 +382,7 @@ impl Platform {
             config.nginx.hls_app = Some(app.clone());
             config.origins.default_origin = Some(origin.clone());
         }
-        config.listen.max_connections_per_address = options.max_connections_per_address;
+        config.clients.max_connections_per_address = options.max_connections_per_address;
         Adjust::apply(&options.rooms_config, &mut config);
         config
     }
@@ -779,7 +779,7 @@ fn users_config(
     if let Some(limits) = options.rate_limits {
         config.set_rate_limits(limits);
     }
-    config.listen.max_connections_per_address = options.max_connections_per_address;
+    config.clients.max_connections_per_address = options.max_connections_per_address;
     Adjust::apply(&options.users_config, &mut config);
     config
 }
@@ -827,7 +827,7 @@ pub fn ingest_config(
     config.rtmp.idle_timeout = Duration::from_millis(options.idle_timeout_ms);
     config.sessions.update_interval = Duration::from_millis(options.update_interval_ms);
     config.rtmp.max_connections_per_ip = options.max_connections_per_ip;
-    config.listen.max_connections_per_address = options.max_connections_per_address;
+    config.clients.max_connections_per_address = options.max_connections_per_address;
     Ok(config)
 }
 

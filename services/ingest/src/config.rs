@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use ferrocast_kit::{
-    client::TrustedProxies,
+    config::clients::Clients,
     config::{duration, ensure, section, Common, ConfigError, Secret},
     http::ServerLimits,
 };
@@ -24,6 +24,8 @@ pub struct Config {
     /// Dev mode, and the token presented to users (gRPC metadata) and rooms (callback header).
     pub common: Common,
     pub listen: Listen,
+    /// Proxies and the per-address connection cap of the HTTP listener.
+    pub clients: Clients,
     pub upstreams: Upstreams,
     pub rtmp: Rtmp,
     pub sessions: Sessions,
@@ -45,18 +47,6 @@ pub struct Listen {
     /// gateway can route viewers here.
     #[serde(rename = "ingest_origin_url", default = "defaults::origin_url")]
     pub origin_url: String,
-    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) in front of the HLS
-    /// origin, default the local gateway (`127.0.0.1,::1`); their connections skip the
-    /// per-address HTTP connection cap, since one proxy speaks for many viewers.
-    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
-    pub trusted_proxies: TrustedProxies,
-    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
-    /// may hold (trusted proxies excepted). RTMP has its own cap.
-    #[serde(
-        rename = "http_max_connections_per_address",
-        default = "ferrocast_kit::http::default_max_connections_per_address"
-    )]
-    pub max_connections_per_address: usize,
 }
 
 /// The services a publish is checked with.
@@ -197,6 +187,7 @@ impl<'de> Deserialize<'de> for Config {
         Ok(Self {
             common: section(&vars)?,
             listen: section(&vars)?,
+            clients: section(&vars)?,
             upstreams: section(&vars)?,
             rtmp: section(&vars)?,
             sessions: section(&vars)?,
@@ -316,6 +307,7 @@ impl Config {
         use ferrocast_kit::config::known::{check_fields, Service};
         check_fields::<Common>(Service::Ingest)?;
         check_fields::<Listen>(Service::Ingest)?;
+        check_fields::<Clients>(Service::Ingest)?;
         check_fields::<Upstreams>(Service::Ingest)?;
         check_fields::<Rtmp>(Service::Ingest)?;
         check_fields::<Sessions>(Service::Ingest)?;
@@ -349,10 +341,7 @@ impl Config {
             rtmp.max_connections > 0 && rtmp.max_connections_per_ip > 0,
             "FERROCAST_INGEST_MAX_CONNECTIONS and _PER_IP must be positive",
         )?;
-        ensure(
-            self.listen.max_connections_per_address > 0,
-            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
-        )?;
+        self.clients.validate()?;
         ensure(
             (128..=16 * 1024 * 1024).contains(&rtmp.max_chunk_size),
             "FERROCAST_INGEST_MAX_CHUNK_SIZE must be within 128..=16777216",
@@ -401,11 +390,7 @@ impl Config {
 
     /// The limits of the HTTP listener (health, metrics, the HLS origin).
     pub fn http_limits(&self) -> ServerLimits {
-        ServerLimits {
-            max_connections_per_address: self.listen.max_connections_per_address,
-            trusted_proxies: self.listen.trusted_proxies.clone(),
-            ..ServerLimits::default()
-        }
+        self.clients.server_limits()
     }
 
     pub fn update_interval(&self) -> Duration {

@@ -4,7 +4,8 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use ferrocast_kit::{
-    client::{Networks, TrustedProxies},
+    client::Networks,
+    config::clients::Clients,
     config::{duration, ensure, section, Common, ConfigError, Secret},
 };
 use serde::{Deserialize, Deserializer};
@@ -19,6 +20,8 @@ pub struct Config {
     /// callbacks.
     pub common: Common,
     pub listen: Listen,
+    /// Proxies and the per-address connection cap of the HTTP listener.
+    pub clients: Clients,
     pub store: Store,
     pub users: Users,
     pub leases: Leases,
@@ -33,18 +36,6 @@ pub struct Listen {
     /// `FERROCAST_ROOMS_HTTP_ADDR`
     #[serde(rename = "rooms_http_addr", default = "defaults::http_addr")]
     pub http_addr: String,
-    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
-    /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
-    /// connections also skip the per-address connection cap: a proxy speaks for many clients.
-    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
-    pub trusted_proxies: TrustedProxies,
-    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
-    /// may hold (trusted proxies excepted).
-    #[serde(
-        rename = "http_max_connections_per_address",
-        default = "ferrocast_kit::http::default_max_connections_per_address"
-    )]
-    pub max_connections_per_address: usize,
 }
 
 /// Where rooms, leases and viewers live.
@@ -153,6 +144,7 @@ impl<'de> Deserialize<'de> for Config {
         Ok(Self {
             common: section(&vars)?,
             listen: section(&vars)?,
+            clients: section(&vars)?,
             store: section(&vars)?,
             users: section(&vars)?,
             leases: section(&vars)?,
@@ -220,10 +212,8 @@ impl Config {
             },
             listen: Listen {
                 http_addr: "127.0.0.1:0".into(),
-                trusted_proxies: TrustedProxies::loopback(),
-                max_connections_per_address:
-                    ferrocast_kit::http::default_max_connections_per_address(),
             },
+            clients: Clients::default(),
             store: Store {
                 url: redis_url.into(),
                 key_prefix: key_prefix.into(),
@@ -258,6 +248,7 @@ impl Config {
         use ferrocast_kit::config::known::{check_fields, Service};
         check_fields::<Common>(Service::Rooms)?;
         check_fields::<Listen>(Service::Rooms)?;
+        check_fields::<Clients>(Service::Rooms)?;
         check_fields::<Store>(Service::Rooms)?;
         check_fields::<Users>(Service::Rooms)?;
         check_fields::<Leases>(Service::Rooms)?;
@@ -294,10 +285,7 @@ impl Config {
             !self.store.key_prefix.contains(char::is_whitespace),
             "FERROCAST_ROOMS_KEY_PREFIX must not contain spaces",
         )?;
-        ensure(
-            self.listen.max_connections_per_address > 0,
-            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
-        )?;
+        self.clients.validate()?;
         if let Some(origin) = &self.origins.default_origin {
             // The gateway proxies viewers to it: only plain http(s) base URLs.
             crate::domain::OriginUrl::parse(origin)
@@ -355,23 +343,26 @@ mod tests {
         let config: Config =
             ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
         assert!(config
-            .listen
+            .clients
             .trusted_proxies
             .contains([127, 0, 0, 1].into()));
         assert!(!config
-            .listen
+            .clients
             .trusted_proxies
             .contains([127, 0, 0, 2].into()));
-        assert_eq!(config.listen.max_connections_per_address, 64);
+        assert_eq!(config.clients.max_connections_per_address, 64);
         let config: Config = ferrocast_kit::config::from_pairs(&[
             ("FERROCAST_DEV_MODE", "true"),
             ("FERROCAST_TRUSTED_PROXIES", "10.0.0.0/8"),
             ("FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0"),
         ])
         .expect("parses");
-        assert!(config.listen.trusted_proxies.contains([10, 9, 8, 7].into()));
+        assert!(config
+            .clients
+            .trusted_proxies
+            .contains([10, 9, 8, 7].into()));
         assert!(!config
-            .listen
+            .clients
             .trusted_proxies
             .contains([127, 0, 0, 1].into()));
         let error = config.validate().expect_err("a cap of 0 refuses everyone");

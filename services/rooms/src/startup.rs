@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use ferrocast_kit::http::{RequestLimits, ServerLimits};
+use ferrocast_kit::http::RequestLimits;
 use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
 use tokio::{sync::broadcast, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -117,18 +117,14 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         rooms,
         events,
         service_token: Arc::from(config.service_token()),
-        trusted_proxies: Arc::new(config.listen.trusted_proxies.clone()),
+        trusted_proxies: Arc::new(config.clients.trusted_proxies.clone()),
         shutdown: shutdown.clone(),
     };
     let router = adapters::http::router(state, RequestLimits::default());
     tasks.spawn(ferrocast_kit::http::serve(
         listener,
         router,
-        ServerLimits {
-            max_connections_per_address: config.listen.max_connections_per_address,
-            trusted_proxies: config.listen.trusted_proxies.clone(),
-            ..ServerLimits::default()
-        },
+        config.clients.server_limits(),
         shutdown,
     ));
     tracing::info!(%http_addr, nginx_mode = config.nginx.hls_app.is_some(), "rooms listening");

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use ferrocast_kit::{
-    client::TrustedProxies,
+    config::clients::Clients,
     config::{duration, ensure, section, Common, ConfigError},
 };
 use serde::{Deserialize, Deserializer};
@@ -27,6 +27,8 @@ pub struct Config {
     /// caller must present in `x-service-token`.
     pub common: Common,
     pub listen: Listen,
+    /// Proxies and the per-address connection cap of the HTTP listener.
+    pub clients: Clients,
     pub store: Store,
     pub tokens: Tokens,
     pub limits: Limits,
@@ -41,18 +43,6 @@ pub struct Listen {
     /// `FERROCAST_USERS_GRPC_ADDR`
     #[serde(rename = "users_grpc_addr", default = "default_grpc_addr")]
     pub grpc_addr: String,
-    /// `FERROCAST_TRUSTED_PROXIES`: proxies (addresses or CIDR networks) whose
-    /// `X-Forwarded-For` names the client, default the local gateway (`127.0.0.1,::1`). Their
-    /// connections also skip the per-address connection cap: a proxy speaks for many clients.
-    #[serde(default = "ferrocast_kit::client::TrustedProxies::loopback")]
-    pub trusted_proxies: TrustedProxies,
-    /// `FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS`: open HTTP connections one client address
-    /// may hold (trusted proxies excepted).
-    #[serde(
-        rename = "http_max_connections_per_address",
-        default = "ferrocast_kit::http::default_max_connections_per_address"
-    )]
-    pub max_connections_per_address: usize,
 }
 
 /// The document store, and how long a stream key's owner is remembered in front of it.
@@ -145,6 +135,7 @@ impl<'de> Deserialize<'de> for Config {
         Ok(Self {
             common: section(&vars)?,
             listen: section(&vars)?,
+            clients: section(&vars)?,
             store: section(&vars)?,
             tokens: section(&vars)?,
             limits: section(&vars)?,
@@ -213,10 +204,8 @@ impl Config {
             listen: Listen {
                 http_addr: "127.0.0.1:0".into(),
                 grpc_addr: "127.0.0.1:0".into(),
-                trusted_proxies: TrustedProxies::loopback(),
-                max_connections_per_address:
-                    ferrocast_kit::http::default_max_connections_per_address(),
             },
+            clients: Clients::default(),
             store: Store {
                 url: mongodb_url.into(),
                 database: database.into(),
@@ -246,6 +235,7 @@ impl Config {
         use ferrocast_kit::config::known::{check_fields, Service};
         check_fields::<Common>(Service::Users)?;
         check_fields::<Listen>(Service::Users)?;
+        check_fields::<Clients>(Service::Users)?;
         check_fields::<Store>(Service::Users)?;
         check_fields::<Tokens>(Service::Users)?;
         check_fields::<Limits>(Service::Users)
@@ -302,10 +292,7 @@ impl Config {
             (minute..=Duration::from_secs(86_400)).contains(&self.tokens.ttl),
             "FERROCAST_USERS_TOKEN_TTL_SECONDS must be between 60s and 24h",
         )?;
-        ensure(
-            self.listen.max_connections_per_address > 0,
-            "FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS must be positive",
-        )?;
+        self.clients.validate()?;
         let jwt_secret = self.secret(
             "FERROCAST_JWT_SECRET",
             self.tokens.jwt_secret.as_ref(),

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use ferrocast_kit::{
     config::ConfigError,
-    http::{bind, serve, ServerLimits},
+    http::{bind, serve},
 };
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -120,7 +120,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let router = http::router(AppState {
         accounts: accounts.clone(),
         cookie_secure: config.tokens.cookie_secure,
-        trusted_proxies: config.listen.trusted_proxies.clone(),
+        trusted_proxies: config.clients.trusted_proxies.clone(),
     });
     let grpc_server = grpc::serve(
         grpc_listener,
@@ -134,11 +134,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     tasks.spawn(serve(
         http_listener,
         router,
-        ServerLimits {
-            max_connections_per_address: config.listen.max_connections_per_address,
-            trusted_proxies: config.listen.trusted_proxies.clone(),
-            ..ServerLimits::default()
-        },
+        config.clients.server_limits(),
         shutdown,
     ));
     tasks.spawn(grpc_server);
