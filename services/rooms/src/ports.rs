@@ -136,7 +136,6 @@ pub trait RoomStore: Send + Sync + 'static {
         username: &'a Username,
         session: &'a SessionId,
         renditions: Option<&'a [Rendition]>,
-        origin: Option<&'a str>,
     ) -> BoxFuture<'a, Result<RenewOutcome, StoreError>>;
 
     /// Ends the room if `session` still owns it; always marks the session ended. Returns whether

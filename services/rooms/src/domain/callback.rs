@@ -42,6 +42,10 @@ pub enum Route {
     Relay,
 }
 
+/// Fields only our ingest sends (with the service token); see
+/// [`CallbackForm::without_ingest_fields`].
+const INGEST_FIELDS: &[&str] = &["session_id", "origin", "renditions", "user_id", "username"];
+
 /// A parsed callback body. Values stay private: accessors return typed, checked values.
 #[derive(Clone)]
 pub struct CallbackForm {
@@ -117,11 +121,19 @@ impl CallbackForm {
         Ok(Username::parse(raw)?)
     }
 
-    /// Our ingest names its sessions (`trusted`: it presented the service token); for nginx-rtmp
-    /// the connection identifies the publish, and a `session_id` field (which a publisher could
-    /// add through its query string) is ignored.
-    pub fn session_id(&self, trusted: bool) -> Result<SessionId, CallbackError> {
-        if let Some(id) = self.field("session_id").filter(|_| trusted) {
+    /// The form of a caller without the service token: the fields only our ingest sends are
+    /// dropped before anything reads them. nginx-rtmp appends the publisher's query string to
+    /// its callbacks, so from anyone else these would be a publisher's inventions (an origin, a
+    /// victim's session id, a ladder, an owner).
+    pub fn without_ingest_fields(mut self) -> Self {
+        self.fields
+            .retain(|(name, _)| !INGEST_FIELDS.contains(&name.as_str()));
+        self
+    }
+
+    /// Our ingest names its sessions; for nginx-rtmp the connection identifies the publish.
+    pub fn session_id(&self) -> Result<SessionId, CallbackError> {
+        if let Some(id) = self.field("session_id") {
             return Ok(SessionId::parse(id)?);
         }
         let clientid = self
@@ -147,7 +159,7 @@ impl CallbackForm {
     }
 
     /// The owner our ingest states on its updates, so a room lost with Redis can be recreated
-    /// without the key. Only trusted from callers that present the service token.
+    /// without the key. Only our ingest's forms carry it.
     pub fn stated_owner(&self) -> Option<(String, Username)> {
         let user_id = self.field("user_id")?;
         let username = Username::parse(self.field("username")?).ok()?;
@@ -173,7 +185,7 @@ mod tests {
             Ok("live_abc".into())
         );
         assert_eq!(
-            f.session_id(false).map(|s| s.to_string()),
+            f.session_id().map(|s| s.to_string()),
             Ok("nginx:live:7:127.0.0.1".into())
         );
         assert_eq!(f.stated_origin(), None);
@@ -194,10 +206,7 @@ mod tests {
     fn ingest_fields_are_read() {
         let f = form("call=update&app=live&name=k&session_id=abc-1&origin=http%3A%2F%2F10.0.0.5%3A8081%2F&user_id=u1&username=Alice&renditions=%5B%5D");
         assert_eq!(f.call(), Ok(Call::Update));
-        assert_eq!(
-            f.session_id(true).map(|s| s.to_string()),
-            Ok("abc-1".into())
-        );
+        assert_eq!(f.session_id().map(|s| s.to_string()), Ok("abc-1".into()));
         assert_eq!(f.stated_origin(), Some("http://10.0.0.5:8081/"));
         assert_eq!(f.renditions(), Some(vec![]));
         let (id, name) = f.stated_owner().expect("owner");
@@ -205,16 +214,21 @@ mod tests {
     }
 
     #[test]
-    fn an_untrusted_callers_session_id_field_is_ignored() {
-        let f =
-            form("call=publish_done&app=live&name=k&addr=10.0.0.9&clientid=3&session_id=victim-1");
+    fn an_untrusted_form_loses_every_ingest_field() {
+        let f = form("call=publish_done&app=live&name=k&addr=10.0.0.9&clientid=3&session_id=victim-1&origin=http%3A%2F%2Fevil&renditions=%5B%5D&user_id=u1&username=victim");
+        assert_eq!(f.session_id().map(|s| s.to_string()), Ok("victim-1".into()));
+        let untrusted = f.without_ingest_fields();
         assert_eq!(
-            f.session_id(false).map(|s| s.to_string()),
+            untrusted.session_id().map(|s| s.to_string()),
             Ok("nginx:live:3:10.0.0.9".into())
         );
+        assert_eq!(untrusted.stated_origin(), None);
+        assert_eq!(untrusted.renditions(), None);
+        assert!(untrusted.stated_owner().is_none());
+        assert_eq!(untrusted.call(), Ok(Call::PublishDone));
         assert_eq!(
-            f.session_id(true).map(|s| s.to_string()),
-            Ok("victim-1".into())
+            untrusted.stream_key().map(|k| k.expose().to_owned()),
+            Ok("k".into())
         );
     }
 
@@ -239,7 +253,7 @@ mod tests {
     fn missing_fields_are_refused() {
         assert_eq!(form("app=live").call(), Err(CallbackError::Missing("call")));
         assert_eq!(
-            form("call=publish&app=live").session_id(false),
+            form("call=publish&app=live").session_id(),
             Err(CallbackError::Missing("clientid"))
         );
         assert_eq!(form("call=play").call(), Ok(Call::Other));

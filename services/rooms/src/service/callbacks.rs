@@ -20,8 +20,8 @@
 use super::{Rooms, RoomsError};
 use crate::{
     domain::{
-        Call, CallbackForm, NewRoom, Origin, OriginError, OriginUrl, Rendition, RoomEvent,
-        RoomView, Route, SessionId, Username,
+        Call, CallbackForm, NewRoom, Origin, OriginError, OriginUrl, RoomEvent, RoomView, Route,
+        SessionId, Username,
     },
     ports::{AuthError, CreateOutcome, Identity, RenewOutcome, SessionState},
 };
@@ -73,6 +73,13 @@ impl Rooms {
         if !caller.trusted && self.settings.nginx_hls_app.is_none() {
             return Err(RoomsError::UntrustedCaller);
         }
+        let untrusted;
+        let form = if caller.trusted {
+            form
+        } else {
+            untrusted = form.clone().without_ingest_fields();
+            &untrusted
+        };
         let route = form.route(self.settings.nginx_hls_app.as_deref());
         match (form.call()?, route) {
             (Call::Publish, Route::Key) => self.publish(form, caller).await,
@@ -100,21 +107,21 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
-        let session = form.session_id(caller.trusted)?;
+        let session = form.session_id()?;
         let key = form.stream_key()?;
         let identity = self
             .auth
             .authenticate_key(&key, caller.request_id)
             .await
             .map_err(|e| RoomsError::from_auth(e, RoomsError::UnknownKey))?;
-        let origin = self.origin(form, caller).await?;
+        let origin = self.origin(form).await?;
         let nginx = self.settings.nginx_hls_app.is_some();
         let room = NewRoom {
             user_id: identity.user_id.clone(),
             username: identity.username.clone(),
             session_id: session.clone(),
             origin: origin.to_string(),
-            renditions: renditions(form, caller),
+            renditions: form.renditions().unwrap_or_default(),
             expects_relay: nginx,
         };
         match self.store.create(room, self.settings.takeover).await? {
@@ -164,17 +171,15 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
-        let session = form.session_id(caller.trusted)?;
-        let renditions = form.renditions().filter(|_| caller.trusted);
+        let session = form.session_id()?;
+        let renditions = form.renditions();
         match self.store.session(&session).await? {
             SessionState::Ended => return Err(RoomsError::SessionOver),
             SessionState::Live(username) => {
                 let key = self.recheck_key(form, caller, &username, &session).await?;
-                // The origin was pinned when the room was created and does not change while
-                // the session lives; a renewal never moves it.
                 match self
                     .store
-                    .renew(&username, &session, renditions.as_deref(), None)
+                    .renew(&username, &session, renditions.as_deref())
                     .await?
                 {
                     RenewOutcome::Renewed => {
@@ -243,7 +248,7 @@ impl Rooms {
         caller: Caller<'_>,
         session: SessionId,
     ) -> Result<CallbackReply, RoomsError> {
-        let identity = match form.stated_owner().filter(|_| caller.trusted) {
+        let identity = match form.stated_owner() {
             Some((user_id, username)) => Identity { user_id, username },
             None => {
                 let key = form.stream_key()?;
@@ -253,13 +258,13 @@ impl Rooms {
                     .map_err(|e| RoomsError::from_auth(e, RoomsError::UnknownKey))?
             }
         };
-        let origin = self.origin(form, caller).await?;
+        let origin = self.origin(form).await?;
         let room = NewRoom {
             user_id: identity.user_id,
             username: identity.username,
             session_id: session.clone(),
             origin: origin.to_string(),
-            renditions: renditions(form, caller),
+            renditions: form.renditions().unwrap_or_default(),
             // nginx's relay is already running; no new one may join.
             expects_relay: false,
         };
@@ -287,13 +292,10 @@ impl Rooms {
         form: &CallbackForm,
         caller: Caller<'_>,
     ) -> Result<CallbackReply, RoomsError> {
-        let session = form.session_id(caller.trusted)?;
+        let session = form.session_id()?;
         let username: Option<Username> = match self.store.session(&session).await? {
             SessionState::Live(username) => Some(username),
-            _ => form
-                .stated_owner()
-                .filter(|_| caller.trusted)
-                .map(|(_, username)| username),
+            _ => form.stated_owner().map(|(_, username)| username),
         };
         if !caller.trusted {
             if let Some(owner) = &username {
@@ -314,10 +316,11 @@ impl Rooms {
 }
 
 impl Rooms {
-    /// The origin a new room records: our ingest's stated origin, or for nginx-rtmp the
-    /// configured one, pinned to an address inside the ingest networks.
-    async fn origin(&self, form: &CallbackForm, caller: Caller<'_>) -> Result<Origin, RoomsError> {
-        let raw = match form.stated_origin().filter(|_| caller.trusted) {
+    /// The origin a new room records: our ingest's stated origin, or for nginx-rtmp (whose
+    /// forms lost any `origin` a publisher added) the configured one, pinned to an address
+    /// inside the ingest networks.
+    async fn origin(&self, form: &CallbackForm) -> Result<Origin, RoomsError> {
+        let raw = match form.stated_origin() {
             Some(stated) => stated,
             None => self
                 .settings
@@ -366,12 +369,4 @@ impl Rooms {
             Err(RoomsError::UnknownKey)
         }
     }
-}
-
-/// The ladder a callback reports: only our ingest's (nginx-rtmp reports none, and a publisher's
-/// query string must not invent one).
-fn renditions(form: &CallbackForm, caller: Caller<'_>) -> Vec<Rendition> {
-    form.renditions()
-        .filter(|_| caller.trusted)
-        .unwrap_or_default()
 }

@@ -39,15 +39,15 @@ return {{'created', started, title, replaced}}
     )
 }
 
-/// KEYS: room, session. ARGV: session_id, lease_ms, renditions or '', origin or '', username.
+/// KEYS: room, session. ARGV: session_id, lease_ms, renditions or '', username.
+/// A room's origin is pinned when it is created; a renewal never moves it.
 pub const RENEW: &str = r#"
 local current = redis.call('HGET', KEYS[1], 'session_id')
 if not current then return 'missing' end
 if current ~= ARGV[1] then return 'stale' end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'renditions', ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'origin', ARGV[4]) end
 return 'renewed'
 "#;
 

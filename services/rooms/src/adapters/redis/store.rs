@@ -156,7 +156,6 @@ impl RedisRoomStore {
         username: &Username,
         session: &SessionId,
         renditions: Option<&[Rendition]>,
-        origin: Option<&str>,
     ) -> Result<RenewOutcome, StoreError> {
         let renditions = renditions
             .and_then(|r| serde_json::to_string(r).ok())
@@ -169,7 +168,6 @@ impl RedisRoomStore {
             .arg(session.as_str())
             .arg(ms(self.settings.lease))
             .arg(renditions)
-            .arg(origin.unwrap_or_default())
             .arg(username.as_str())
             .invoke_async(&mut self.conn())
             .await
@@ -357,10 +355,8 @@ impl RoomStore for RedisRoomStore {
         username: &'a Username,
         session: &'a SessionId,
         renditions: Option<&'a [Rendition]>,
-        origin: Option<&'a str>,
     ) -> BoxFuture<'a, Result<RenewOutcome, StoreError>> {
-        self.renew_room(username, session, renditions, origin)
-            .boxed()
+        self.renew_room(username, session, renditions).boxed()
     }
 
     fn end<'a>(
