@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ferrocast_kit::{client::Networks, config::Secret};
+use ferrocast_kit::{client::Networks, config::Secret, http::SERVICE_TOKEN_HEADER};
 use serde::Deserialize;
 
 use super::upstream::describe;
@@ -27,9 +27,6 @@ struct RoomRecord {
     username: String,
     origin: String,
 }
-
-/// The header rooms reads the service token from.
-const SERVICE_TOKEN_HEADER: &str = "x-service-token";
 
 impl RoomsDirectory {
     pub fn new(

@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use ferrocast_kit::http::SERVICE_TOKEN_HEADER;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 
 const HOP_BY_HOP: &[&str] = &[
@@ -30,17 +31,20 @@ pub enum Credentials {
     Strip,
 }
 
-/// Headers only ferrocast services may send each other: a browser's copy never goes upstream,
-/// whatever it hopes an upstream does with it.
-const INTERNAL_REQUEST_HEADERS: &[&str] = &["x-service-token", "x-forwarded-proto"];
+/// `X-Forwarded-Proto`: what a TLS-terminating proxy in front says the browser spoke.
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Headers only ferrocast services (and the trusted proxies in front) may send: a browser's copy
+/// never goes upstream, whatever it hopes an upstream does with it.
+const INTERNAL_REQUEST_HEADERS: [HeaderName; 2] = [SERVICE_TOKEN_HEADER, X_FORWARDED_PROTO];
 
 /// The end-to-end headers of `headers`, without `Host` (the client sets the upstream's) and the
 /// service-to-service headers.
 pub fn request_headers(headers: &HeaderMap, credentials: Credentials) -> HeaderMap {
     let mut out = end_to_end(headers);
     out.remove(header::HOST);
-    for name in INTERNAL_REQUEST_HEADERS {
-        out.remove(*name);
+    for name in &INTERNAL_REQUEST_HEADERS {
+        out.remove(name);
     }
     if credentials == Credentials::Strip {
         out.remove(header::COOKIE);

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use ferrocast_proto::SERVICE_TOKEN_HEADER;
+use ferrocast_kit::http::SERVICE_TOKEN_HEADER;
 use reqwest::StatusCode;
 
 use crate::{

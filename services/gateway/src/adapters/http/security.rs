@@ -19,8 +19,10 @@ use axum::{
     Router,
 };
 use ferrocast_kit::client::TrustedProxies;
-use http::{header, HeaderMap, HeaderName, HeaderValue};
+use http::{header, HeaderMap, HeaderValue};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::domain::headers::X_FORWARDED_PROTO;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; media-src 'self' blob:; \
 img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; style-src 'self'; \
@@ -28,8 +30,6 @@ script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// One year, subdomains included: the value HSTS preload lists ask for.
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
-
-pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 pub fn headers(router: Router, proxies: TrustedProxies) -> Router {
     let set = |name, value: &'static str| {
