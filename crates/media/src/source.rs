@@ -164,18 +164,14 @@ impl Meter {
 mod tests {
     use super::*;
 
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
-
     fn video_header() -> MediaPacket {
         let mut body = vec![0x17, 0, 0, 0, 0];
-        body.extend(hex(
-            "0142c01fffe100176742c01fda014016ec0440000003004000000f03c60ca801000468ce0fc8",
-        ));
+        body.extend(
+            hex::decode(
+                "0142c01fffe100176742c01fda014016ec0440000003004000000f03c60ca801000468ce0fc8",
+            )
+            .expect("hex"),
+        );
         MediaPacket::Video {
             timestamp_ms: 0,
             data: body.into(),

@@ -248,13 +248,6 @@ impl<'a> BitReader<'a> {
 mod tests {
     use super::*;
 
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
-
     /// Records copied from FLV files that ffmpeg 5.1 / x264 wrote (the bytes after `17 00 00 00 00`).
     const RECORD_720P_BASELINE: &str =
         "0142c01fffe100176742c01fda014016ec0440000003004000000f03c60ca801000468ce0fc8";
@@ -264,7 +257,8 @@ mod tests {
 
     #[test]
     fn parses_720p_constrained_baseline_record() {
-        let info = parse_decoder_config(&hex(RECORD_720P_BASELINE)).expect("valid");
+        let info =
+            parse_decoder_config(&hex::decode(RECORD_720P_BASELINE).expect("hex")).expect("valid");
         assert_eq!((info.width, info.height), (1280, 720));
         assert_eq!(info.codecs(), "avc1.42c01f");
     }
@@ -272,21 +266,23 @@ mod tests {
     #[test]
     fn parses_1080p_high_record_with_cropping() {
         // 1080 is not a multiple of 16: the SPS codes 1088 rows and crops 8.
-        let info = parse_decoder_config(&hex(RECORD_1080P_HIGH)).expect("valid");
+        let info =
+            parse_decoder_config(&hex::decode(RECORD_1080P_HIGH).expect("hex")).expect("valid");
         assert_eq!((info.width, info.height), (1920, 1080));
         assert_eq!(info.codecs(), "avc1.640028");
     }
 
     #[test]
     fn parses_360p_record() {
-        let info = parse_decoder_config(&hex(RECORD_360P_BASELINE)).expect("valid");
+        let info =
+            parse_decoder_config(&hex::decode(RECORD_360P_BASELINE).expect("hex")).expect("valid");
         assert_eq!((info.width, info.height), (640, 360));
         assert_eq!(info.codecs(), "avc1.42c01e");
     }
 
     #[test]
     fn truncated_records_are_errors_not_panics() {
-        let record = hex(RECORD_1080P_HIGH);
+        let record = hex::decode(RECORD_1080P_HIGH).expect("hex");
         for cut in 0..record.len() - 8 {
             let _ = parse_decoder_config(&record[..cut]);
         }
