@@ -17,9 +17,11 @@ mod document_store;
 pub mod hls;
 pub mod http;
 mod logs;
+mod object_storage;
 pub mod openapi;
 #[cfg(feature = "users")]
 pub mod platform;
+mod postgres;
 pub mod process;
 pub mod publisher;
 pub mod raw_h2;
@@ -32,6 +34,8 @@ use std::{collections::BTreeSet, net::TcpListener, path::PathBuf, time::Duration
 
 pub use document_store::DocumentStore;
 pub use logs::LogCapture;
+pub use object_storage::{weed_binary, ObjectStorage};
+pub use postgres::Postgres;
 pub use tmpfs::Tmpfs;
 
 #[cfg(feature = "users")]

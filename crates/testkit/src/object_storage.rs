@@ -1,0 +1,241 @@
+//! S3 object storage for tests: the SeaweedFS the runner started for the whole run
+//! (`FERROCAST_TEST_S3_ENDPOINT`, `_ACCESS_KEY`, `_SECRET_KEY`), else a `weed server` of the
+//! test's own. SeaweedFS is a real S3 server (it verifies signed checksums on presigned PUTs),
+//! which moto or rclone are not. Each test works in a bucket of its own
+//! ([`ObjectStorage::fresh_bucket_name`]).
+
+use std::{
+    io::Write,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::Context;
+
+use crate::{free_port, unique_name, workspace_root};
+
+/// The region every SeaweedFS accepts; the signature needs one.
+const REGION: &str = "us-east-1";
+
+/// An S3 endpoint and credentials that may create buckets.
+pub struct ObjectStorage {
+    endpoint: String,
+    access_key: String,
+    secret_key: String,
+    _server: Option<Weed>,
+}
+
+impl ObjectStorage {
+    /// The shared server if the runner gave one, else a server of this test's own.
+    pub async fn start() -> anyhow::Result<Self> {
+        let shared = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        if let (Some(endpoint), Some(access_key), Some(secret_key)) = (
+            shared("FERROCAST_TEST_S3_ENDPOINT"),
+            shared("FERROCAST_TEST_S3_ACCESS_KEY"),
+            shared("FERROCAST_TEST_S3_SECRET_KEY"),
+        ) {
+            return Ok(Self {
+                endpoint,
+                access_key,
+                secret_key,
+                _server: None,
+            });
+        }
+        Self::start_own_server().await
+    }
+
+    /// A `weed server` of this test's own, data in a temporary directory, stopped with the
+    /// value: for a test that stops the storage, or that must not depend on the shared one.
+    pub async fn start_own_server() -> anyhow::Result<Self> {
+        let access_key = unique_name("AK").to_uppercase();
+        let secret_key = uuid::Uuid::new_v4().simple().to_string();
+        let server = Weed::start(&access_key, &secret_key)?;
+        let storage = Self {
+            endpoint: format!("http://127.0.0.1:{}", server.s3_port),
+            access_key,
+            secret_key,
+            _server: Some(server),
+        };
+        // The S3 port listens about a second before requests work: a signed request is the test.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !storage.answers_signed_request().await {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "SeaweedFS did not answer a signed ListBuckets at {} within 60 s",
+                storage.endpoint
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(storage)
+    }
+
+    /// `http://127.0.0.1:PORT`; path-style addressing (the bucket is the first path segment).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    pub fn secret_key(&self) -> &str {
+        &self.secret_key
+    }
+
+    /// The region to sign for.
+    pub fn region(&self) -> &str {
+        REGION
+    }
+
+    /// A bucket name no other test uses, valid for S3 (lowercase letters, digits, hyphens). The
+    /// bucket is not created: the service under test creates its own.
+    pub fn fresh_bucket_name(&self) -> String {
+        unique_name("test-")
+    }
+
+    /// Whether a SigV4-signed ListBuckets succeeds. curl signs it (`--aws-sigv4`), reading the
+    /// keys from its config on stdin, never from argv.
+    async fn answers_signed_request(&self) -> bool {
+        let config = format!("user = \"{}:{}\"\n", self.access_key, self.secret_key);
+        let child = tokio::process::Command::new("curl")
+            .args(["-fsS", "-o", "/dev/null", "--max-time", "2"])
+            .args(["--aws-sigv4", &format!("aws:amz:{REGION}:s3"), "-K", "-"])
+            .arg(format!("{}/", self.endpoint))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn();
+        let Ok(mut child) = child else {
+            return false;
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            use tokio::io::AsyncWriteExt;
+            if stdin.write_all(config.as_bytes()).await.is_err() {
+                return false;
+            }
+        }
+        matches!(child.wait().await, Ok(status) if status.success())
+    }
+}
+
+/// `weed server` with master, volume, filer and S3, every port given: the defaults include
+/// 8080 (the gateway's) and fixed gRPC ports two instances would share.
+struct Weed {
+    s3_port: u16,
+    grpc_ports: [u16; 4],
+    process: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Weed {
+    fn start(access_key: &str, secret_key: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("s3.json");
+        write_private(
+            &config,
+            &format!(
+                r#"{{"identities":[{{"name":"test","credentials":[{{"accessKey":"{access_key}","secretKey":"{secret_key}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )?;
+        std::fs::create_dir(dir.path().join("data"))?;
+        let [master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc] =
+            std::array::from_fn(|_| free_port());
+        let port = |flag: &str, port: u16| format!("-{flag}={port}");
+        let path = |flag: &str, name: &str| format!("-{flag}={}", dir.path().join(name).display());
+        let process = Command::new(weed_binary())
+            .args(["-logtostderr", "server"])
+            .arg(path("dir", "data"))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+            .args(["-master.volumeSizeLimitMB=64", "-master.electionTimeout=1s"])
+            .args([
+                "-master.telemetry=false",
+                "-volume.max=20",
+                "-volume.preStopSeconds=0",
+            ])
+            .args([
+                port("master.port", master),
+                port("master.port.grpc", master_grpc),
+            ])
+            .args([
+                port("volume.port", volume),
+                port("volume.port.grpc", volume_grpc),
+            ])
+            .arg("-filer")
+            .args([
+                port("filer.port", filer),
+                port("filer.port.grpc", filer_grpc),
+            ])
+            .arg(path("filer.localSocket", "filer.sock"))
+            .arg("-s3")
+            .args([port("s3.port", s3), port("s3.port.grpc", s3_grpc)])
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg(path("s3.localSocket", "s3.sock"))
+            .arg(path("s3.config", "s3.json"))
+            // No environment of ours: its keys are in the config file.
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {} (run `./ferrocast setup` to install SeaweedFS)",
+                    weed_binary().display()
+                )
+            })?;
+        Ok(Self {
+            s3_port: s3,
+            grpc_ports: [master_grpc, volume_grpc, filer_grpc, s3_grpc],
+            process,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        // SIGINT is how SeaweedFS stops (SIGTERM leaves it running); its graceful stop can take
+        // 15 s, too long to wait for a throw-away server.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.process.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..20 {
+            if matches!(self.process.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        // Its gRPC listeners make unix sockets in /tmp named after their ports.
+        for (kind, port) in ["master", "volume", "filer", "s3"]
+            .iter()
+            .zip(self.grpc_ports)
+        {
+            let _ = std::fs::remove_file(format!("/tmp/seaweedfs-{kind}-grpc-{port}.sock"));
+        }
+    }
+}
+
+/// Writes a file only this user can read.
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// `FERROCAST_WEED`, else the project-local virtualenv that `./ferrocast` installs.
+pub fn weed_binary() -> PathBuf {
+    std::env::var_os("FERROCAST_WEED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".ferrocast/venv/bin/weed"))
+}
