@@ -97,8 +97,9 @@ stop_test_postgres() {
 
 # One SeaweedFS (S3 API) for the whole run, always our own: random keys for this run only, in a
 # 0600 config file, exported once the server runs (its environment never holds them).
+# (The test kit finds weed in .ferrocast/venv by itself; exporting FERROCAST_WEED here would
+# make every service started inside this run refuse an unknown FERROCAST_* name.)
 start_test_object_storage() {
-  export FERROCAST_WEED="$STATE/venv/bin/weed"
   [ -z "${FERROCAST_TEST_S3_ENDPOINT:-}" ] || return 0
   local dir="$STATE/test-s3" access_key secret_key ports
   rm -rf "$dir"
