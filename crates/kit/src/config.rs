@@ -133,18 +133,47 @@ pub fn load<T: DeserializeOwned>(
 pub fn from_iter<T: DeserializeOwned>(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<T, ConfigError> {
-    envy::prefixed(ENV_PREFIX)
-        .from_iter(vars)
-        .map_err(|e| ConfigError(describe(e)))
+    let vars: Vec<(String, String)> = vars.into_iter().collect();
+    let read = |vars: Vec<(String, String)>| envy::prefixed(ENV_PREFIX).from_iter::<_, T>(vars);
+    read(vars.clone()).map_err(|error| {
+        ConfigError(match error {
+            envy::Error::MissingValue(field) => {
+                format!("{ENV_PREFIX}{} is required", field.to_uppercase())
+            }
+            // A section's errors (see `section`) already name their variable.
+            envy::Error::Custom(message) if message.starts_with(ENV_PREFIX) => message,
+            envy::Error::Custom(message) => match culprit(&vars, &message, read) {
+                Some(name) => named(&name, &message),
+                None => format!("{message} (check the {ENV_PREFIX}* variables)"),
+            },
+        })
+    })
 }
 
-fn describe(error: envy::Error) -> String {
-    match error {
-        envy::Error::MissingValue(field) => {
-            format!("{ENV_PREFIX}{} is required", field.to_uppercase())
-        }
-        envy::Error::Custom(message) => format!("{message} (check the {ENV_PREFIX}* variables)"),
-    }
+/// The variable whose value alone fails the way all of them did: a field's value is parsed on
+/// its own, so a bad one gives the same error with or without its neighbours (only a missing
+/// field would fail differently, and that is another kind of error). Only runs once loading has
+/// failed.
+fn culprit<T>(
+    vars: &[(String, String)],
+    message: &str,
+    read: impl Fn(Vec<(String, String)>) -> envy::Result<T>,
+) -> Option<String> {
+    vars.iter()
+        .find(|var| {
+            matches!(read(vec![(*var).clone()]), Err(envy::Error::Custom(alone)) if alone == message)
+        })
+        .map(|(name, _)| name.clone())
+}
+
+/// `message` led by the variable it is about (`FERROCAST_ROOM_LEASE_SECONDS: …`), without the
+/// `provided by NAME` envy appends to the numbers it parses itself.
+fn named(name: &str, message: &str) -> String {
+    let bare = name.strip_prefix(ENV_PREFIX).unwrap_or(name);
+    let message = message
+        .strip_suffix(&format!(" provided by {bare}"))
+        .unwrap_or(message);
+    format!("{ENV_PREFIX}{bare}: {message}")
 }
 
 /// Reads one section of a config made of typed sections, from the variables the config's own
@@ -154,15 +183,19 @@ fn describe(error: envy::Error) -> String {
 pub fn section<T: DeserializeOwned, E: serde::de::Error>(
     vars: &std::collections::BTreeMap<String, String>,
 ) -> Result<T, E> {
-    envy::from_iter(
-        vars.iter()
-            .map(|(name, value)| (name.to_uppercase(), value.clone())),
-    )
-    .map_err(|error| match error {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(name, value)| (name.to_uppercase(), value.clone()))
+        .collect();
+    let read = |vars: Vec<(String, String)>| envy::from_iter::<_, T>(vars);
+    read(vars.clone()).map_err(|error| match error {
         envy::Error::MissingValue(field) => {
             E::custom(format!("{ENV_PREFIX}{} is required", field.to_uppercase()))
         }
-        envy::Error::Custom(message) => E::custom(message),
+        envy::Error::Custom(message) => match culprit(&vars, &message, read) {
+            Some(name) => E::custom(named(&name, &message)),
+            None => E::custom(message),
+        },
     })
 }
 
@@ -302,6 +335,68 @@ mod tests {
         ])
         .expect_err("bad number");
         assert!(bad.to_string().contains("many"), "{bad}");
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_named_by_its_variable() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Leases {
+            #[serde(
+                rename = "room_lease_seconds",
+                deserialize_with = "duration::seconds",
+                default = "fifteen_seconds"
+            )]
+            lease: std::time::Duration,
+            #[serde(default)]
+            sweep_batch: u32,
+        }
+        fn fifteen_seconds() -> std::time::Duration {
+            std::time::Duration::from_secs(15)
+        }
+        #[derive(Debug)]
+        struct Rooms {
+            leases: Leases,
+        }
+        impl<'de> serde::Deserialize<'de> for Rooms {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let vars = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+                Ok(Self {
+                    leases: section(&vars)?,
+                })
+            }
+        }
+        let in_a_section = |pairs: &[(&str, &str)]| from_pairs::<Rooms>(pairs).map(|_| ());
+        let flat = |pairs: &[(&str, &str)]| from_pairs::<Leases>(pairs).map(|_| ());
+        for read in [in_a_section, flat] {
+            let error = read(&[
+                ("FERROCAST_DEV_MODE", "true"),
+                ("FERROCAST_ROOM_LEASE_SECONDS", "soon"),
+            ])
+            .expect_err("not a duration")
+            .to_string();
+            assert!(
+                error.contains("FERROCAST_ROOM_LEASE_SECONDS: \"soon\""),
+                "{error}"
+            );
+            let error = read(&[
+                ("FERROCAST_ROOM_LEASE_SECONDS", "45s"),
+                ("FERROCAST_SWEEP_BATCH", "many"),
+            ])
+            .expect_err("not a number")
+            .to_string();
+            assert!(error.contains("FERROCAST_SWEEP_BATCH: "), "{error}");
+            assert!(error.contains("'many'"), "{error}");
+            assert!(!error.contains("provided by"), "{error}");
+        }
+        let valid = [
+            ("FERROCAST_ROOM_LEASE_SECONDS", "45s"),
+            ("FERROCAST_SWEEP_BATCH", "3"),
+        ];
+        let leases = from_pairs::<Rooms>(&valid).expect("valid").leases;
+        assert_eq!(
+            (leases.lease, leases.sweep_batch),
+            (std::time::Duration::from_secs(45), 3)
+        );
     }
 
     #[test]
