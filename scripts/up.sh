@@ -1,6 +1,7 @@
 # ./ferrocast up: builds and runs the whole platform on this machine with embedded defaults.
-# Starts Redis and the document store only when none is reachable (data under .ferrocast/, kept
-# across runs), then users, rooms, ingest and gateway; prints where to go. Ctrl-C stops
+# Starts Redis, the document store, PostgreSQL and the S3 storage only when none is reachable
+# (data under .ferrocast/, kept across runs), then users, rooms, ingest, catalog and gateway;
+# prints where to go. Ctrl-C stops
 # everything it started, and only that. Sourced by ./ferrocast.
 
 platform_up() {
@@ -24,6 +25,8 @@ platform_up() {
   load_local_secrets
   start_local_redis
   start_local_document_store
+  start_local_postgres
+  start_local_object_storage
   export_local_config
   start_services
   ((demo)) && create_demo_stream_key
@@ -33,17 +36,26 @@ platform_up() {
 }
 
 # Random per-install secrets, generated once and kept in a file only this user can read; passed
-# to the services through the environment, never argv.
+# to the services through the environment, never argv. The S3 keys (added to an older file on
+# its first run with the storage) reach only the catalog: the other services never see them.
 load_local_secrets() {
   local file="$STATE/secrets.env"
   if [ ! -f "$file" ]; then
     umask 077
     printf 'FERROCAST_JWT_SECRET=%s\nFERROCAST_SERVICE_TOKEN=%s\n' "$(random_secret)" "$(random_secret)" >"$file"
   fi
+  if ! grep -q '^FERROCAST_S3_SECRET_KEY=' "$file"; then
+    (
+      umask 077
+      printf 'FERROCAST_S3_ACCESS_KEY=%s\nFERROCAST_S3_SECRET_KEY=%s\n' \
+        "$(random_secret | tr -dc 'A-Za-z0-9' | head -c 20)" "$(random_secret)" >>"$file"
+    )
+  fi
   set -a
   # shellcheck disable=SC1090
   source "$file"
   set +a
+  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
 }
 
 start_local_redis() {
@@ -71,9 +83,60 @@ start_local_document_store() {
   wait_for_port 127.0.0.1 27017 60 "the document store"
 }
 
+# start_local_postgres [SHARED_SERVER]: PostgreSQL for the catalog: the server on 127.0.0.1:5432 when `postgres` may create databases
+# there without a password, else a cluster of our own in .ferrocast/postgres on 127.0.0.1:5433
+# (trust auth on loopback, like the local Redis; run as the postgres user when we are root).
+# SHARED_SERVER replaces 127.0.0.1:5432 (checks of the fallback point it where none listens).
+start_local_postgres() {
+  local server="${1:-postgres://postgres@127.0.0.1:5432}" dir="$STATE/postgres"
+  if postgres_can_create_databases "$server/postgres"; then
+    say "using the PostgreSQL already running on ${server#postgres://postgres@}"
+  else
+    server="postgres://postgres@127.0.0.1:5433"
+    if [ -f "$dir/data/postmaster.pid" ] && postgres_can_create_databases "$server/postgres"; then
+      say "using the PostgreSQL left running in .ferrocast/postgres on 127.0.0.1:5433"
+    else
+      port_open 127.0.0.1 5433 && die "127.0.0.1:5433 is taken by a server that is not ours; stop it or free 5432 for ours"
+      say "starting PostgreSQL on 127.0.0.1:5433 (data in .ferrocast/postgres)"
+      start_postgres_cluster "$dir" 5433
+      on_stop stop_local_postgres
+    fi
+  fi
+  if [ "$(psql -X -w -A -t -q -d "$server/postgres" -c "select count(*) from pg_database where datname = 'ferrocast'")" != 1 ]; then
+    psql -X -w -q -d "$server/postgres" -c "create database ferrocast" >/dev/null ||
+      die "could not create the database ferrocast on ${server#postgres://}"
+  fi
+  POSTGRES_URL="$server/ferrocast"
+}
+
+stop_local_postgres() {
+  stop_postgres_cluster "$STATE/postgres"
+}
+
+# S3 for the catalog's media: a SeaweedFS on 127.0.0.1:8333 unless one there already takes our
+# keys. Its other ports are fixed too (a restart finds its own cluster again) and stay clear of
+# the services' 8080-8084. No server-wide CORS origins: the catalog sets them on its bucket
+# (PutBucketCors), which SeaweedFS enforces per bucket.
+start_local_object_storage() {
+  S3_ENDPOINT="http://127.0.0.1:8333"
+  local dir="$STATE/s3"
+  if s3_signed_request_works "$S3_ENDPOINT" "$FERROCAST_S3_ACCESS_KEY" "$FERROCAST_S3_SECRET_KEY"; then
+    say "using the S3 storage already running on 127.0.0.1:8333"
+    return
+  fi
+  port_open 127.0.0.1 8333 && die "127.0.0.1:8333 answers but refuses this install's S3 keys (.ferrocast/secrets.env)"
+  mkdir -p "$dir"
+  write_s3_identity "$dir/s3.json" "$FERROCAST_S3_ACCESS_KEY" "$FERROCAST_S3_SECRET_KEY"
+  say "starting SeaweedFS (S3) on 127.0.0.1:8333 (data in .ferrocast/s3)"
+  start_seaweedfs s3 "$dir" "$dir/s3.json" 9333 19333 9334 19334 8888 18888 8333 18333
+  wait_for_s3 "$S3_ENDPOINT" "$FERROCAST_S3_ACCESS_KEY" "$FERROCAST_S3_SECRET_KEY" 90 "SeaweedFS"
+}
+
 export_local_config() {
   export FERROCAST_DEV_MODE=true FERROCAST_COOKIE_SECURE=false
   export FERROCAST_REDIS_URL="$REDIS_URL" FERROCAST_MONGODB_URL="$MONGODB_URL"
+  export FERROCAST_POSTGRES_URL="$POSTGRES_URL" FERROCAST_S3_ENDPOINT="$S3_ENDPOINT"
+  export FERROCAST_S3_BUCKET="${FERROCAST_S3_BUCKET:-ferrocast-media}"
   export FERROCAST_HLS_ROOT="${FERROCAST_HLS_ROOT:-$STATE/hls}"
   export FERROCAST_INGEST_RTMP_ADDR="${FERROCAST_INGEST_RTMP_ADDR:-0.0.0.0:1935}"
   export FERROCAST_FRONTEND_DIR="${FERROCAST_FRONTEND_DIR:-$ROOT/frontend/dist}"
@@ -82,15 +145,29 @@ export_local_config() {
 
 start_services() {
   local bin="$ROOT/target/release"
-  say "starting users, rooms, ingest, gateway (logs in .ferrocast/logs)"
+  say "starting users, rooms, ingest, catalog, gateway (logs in .ferrocast/logs)"
   start_owned users "$bin/ferrocast-users" >/dev/null
   wait_for_http "http://127.0.0.1:8081/readyz" 60 users
   start_owned rooms "$bin/ferrocast-rooms" >/dev/null
   wait_for_http "http://127.0.0.1:8082/readyz" 60 rooms
   start_owned ingest "$bin/ferrocast-ingest" >/dev/null
   wait_for_http "http://127.0.0.1:8083/readyz" 60 ingest
+  start_catalog "$bin"
   start_owned gateway "$bin/ferrocast-gateway" >/dev/null
   wait_for_http "http://127.0.0.1:8080/healthz" 60 gateway
+}
+
+# The catalog (media uploads, search), the one service that holds the S3 keys: exported for its
+# start only.
+start_catalog() {
+  if [ ! -x "$1/ferrocast-catalog" ]; then
+    warn "no catalog binary ($1/ferrocast-catalog): running without media uploads"
+    return
+  fi
+  export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  start_owned catalog "$1/ferrocast-catalog" >/dev/null
+  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  wait_for_http "http://127.0.0.1:8084/readyz" 60 catalog
 }
 
 # A demo streamer so the first run can go live at once: signs up (or logs in on later runs),
