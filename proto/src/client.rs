@@ -256,4 +256,13 @@ impl UsersAuth {
             username: reply.username,
         })
     }
+
+    /// Whether the users service answers: any reply proves it, and looking up a name that
+    /// cannot exist is the cheapest call the contract offers.
+    pub async fn ping(&self) -> Result<(), UsersAuthError> {
+        match self.get_user_by_name("-", None).await {
+            Ok(_) | Err(UsersAuthError::Rejected) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
 }

@@ -52,6 +52,34 @@ pub fn presents_service_token(headers: &http::HeaderMap, expected: &str) -> bool
         .is_some_and(|value| bool::from(value.as_bytes().ct_eq(expected.as_bytes())))
 }
 
+/// Name of the browser's session cookie (set by the users service, HttpOnly).
+pub const SESSION_COOKIE: &str = "ferrocast_session";
+
+/// The caller's JWT: the `Authorization: Bearer` header (API clients) or else the session
+/// cookie (the browser). Every service that takes a signed-in user reads it this one way.
+pub fn caller_token(headers: &http::HeaderMap) -> Option<String> {
+    bearer(headers).map(str::to_owned).or_else(|| {
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == SESSION_COOKIE)
+            .map(|(_, value)| value.trim_matches('"').to_owned())
+            .filter(|value| !value.is_empty())
+    })
+}
+
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// How long clients of ferrocast services may keep an idle pooled connection.
 ///
 /// The server's header-read timeout also bounds how long an idle keep-alive connection waits
@@ -429,4 +457,44 @@ const LISTEN_BACKLOG: u32 = 4096;
 /// A JSON error body in ferrocast's envelope: `{"error": {"code", "message"}}`.
 pub fn error_body(code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "error": { "code": code, "message": message } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn the_bearer_header_wins_over_the_session_cookie() {
+        let both = headers(&[
+            ("authorization", "Bearer from-header"),
+            ("cookie", "a=b; ferrocast_session=from-cookie"),
+        ]);
+        assert_eq!(caller_token(&both).as_deref(), Some("from-header"));
+        let cookie = headers(&[("cookie", "a=b; ferrocast_session=from-cookie; c=d")]);
+        assert_eq!(caller_token(&cookie).as_deref(), Some("from-cookie"));
+    }
+
+    #[test]
+    fn no_token_from_other_schemes_names_or_empty_values() {
+        for pairs in [
+            &[("authorization", "Basic dXNlcjpwYXNz")][..],
+            &[("authorization", "Bearer   ")][..],
+            &[("cookie", "ferrocast_sessionx=1; other=2")][..],
+            &[("cookie", "ferrocast_session=")][..],
+            &[][..],
+        ] {
+            assert_eq!(caller_token(&headers(pairs)), None, "{pairs:?}");
+        }
+    }
 }

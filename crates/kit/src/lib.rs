@@ -1,6 +1,6 @@
 //! ferrocast-kit: the few things every ferrocast service needs in the same form — typed config
 //! from `FERROCAST_*` variables, tracing, Prometheus metrics, an HTTP server that enforces
-//! header/body/time limits, health endpoints and shutdown. Test support lives apart, in
+//! header/body/time limits, health endpoints, shutdown and the rules for user-written text. Test support lives apart, in
 //! `ferrocast-testkit` (crates/testkit).
 
 pub mod admission;
@@ -11,3 +11,4 @@ pub mod http;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;

@@ -18,6 +18,7 @@ pub enum Service {
     Rooms,
     Ingest,
     Gateway,
+    Catalog,
 }
 
 impl Service {
@@ -26,6 +27,7 @@ impl Service {
         Service::Rooms,
         Service::Ingest,
         Service::Gateway,
+        Service::Catalog,
     ];
 
     /// The name docs/api.md uses in its "used by" column.
@@ -35,6 +37,7 @@ impl Service {
             Service::Rooms => "rooms",
             Service::Ingest => "ingest",
             Service::Gateway => "gateway",
+            Service::Catalog => "catalog",
         }
     }
 }
@@ -51,6 +54,7 @@ const USERS: &[Service] = &[Service::Users];
 const ROOMS: &[Service] = &[Service::Rooms];
 const INGEST: &[Service] = &[Service::Ingest];
 const GATEWAY: &[Service] = &[Service::Gateway];
+const CATALOG: &[Service] = &[Service::Catalog];
 
 const fn var(name: &'static str, services: &'static [Service]) -> Variable {
     Variable { name, services }
@@ -65,7 +69,12 @@ pub const KNOWN: &[Variable] = &[
     var("FERROCAST_HTTP_MAX_CONNECTIONS_PER_ADDRESS", ALL),
     var(
         "FERROCAST_TRUSTED_PROXIES",
-        &[Service::Users, Service::Rooms, Service::Ingest],
+        &[
+            Service::Users,
+            Service::Rooms,
+            Service::Ingest,
+            Service::Catalog,
+        ],
     ),
     var(
         "FERROCAST_INGEST_NETWORKS",
@@ -73,7 +82,7 @@ pub const KNOWN: &[Variable] = &[
     ),
     var(
         "FERROCAST_USERS_GRPC_URL",
-        &[Service::Rooms, Service::Ingest],
+        &[Service::Rooms, Service::Ingest, Service::Catalog],
     ),
     // users
     var("FERROCAST_USERS_HTTP_ADDR", USERS),
@@ -143,13 +152,32 @@ pub const KNOWN: &[Variable] = &[
     var("FERROCAST_GATEWAY_TRUSTED_PROXIES", GATEWAY),
     var("FERROCAST_USERS_HTTP_URL", GATEWAY),
     var("FERROCAST_ROOMS_HTTP_URL", GATEWAY),
+    var("FERROCAST_CATALOG_HTTP_URL", GATEWAY),
     var("FERROCAST_FRONTEND_DIR", GATEWAY),
+    // catalog
+    var("FERROCAST_CATALOG_HTTP_ADDR", CATALOG),
+    var("FERROCAST_POSTGRES_URL", CATALOG),
+    var("FERROCAST_S3_ENDPOINT", CATALOG),
+    var("FERROCAST_S3_PUBLIC_ENDPOINT", CATALOG),
+    var("FERROCAST_S3_REGION", CATALOG),
+    var("FERROCAST_S3_BUCKET", CATALOG),
+    var("FERROCAST_S3_ACCESS_KEY", CATALOG),
+    var("FERROCAST_S3_SECRET_KEY", CATALOG),
+    var("FERROCAST_CATALOG_UPLOAD_ORIGINS", CATALOG),
+    var("FERROCAST_CATALOG_MAX_UPLOAD_BYTES", CATALOG),
+    var("FERROCAST_CATALOG_QUOTA_BYTES", CATALOG),
+    var("FERROCAST_CATALOG_MULTIPART_THRESHOLD_BYTES", CATALOG),
+    var("FERROCAST_CATALOG_PART_BYTES", CATALOG),
+    var("FERROCAST_CATALOG_UPLOAD_URL_TTL_SECONDS", CATALOG),
+    var("FERROCAST_CATALOG_UPLOAD_EXPIRY_SECONDS", CATALOG),
+    var("FERROCAST_CATALOG_SWEEP_INTERVAL_SECONDS", CATALOG),
+    var("FERROCAST_CATALOG_SEARCH_CONCURRENCY", CATALOG),
 ];
 
 /// Variables of the tools around the services, never read by one: the test runner's
 /// (`FERROCAST_TEST_*`: dependency URLs, log switches, thread count), the bench's
 /// (`FERROCAST_BENCH_*`), the browser tests' (`FERROCAST_E2E_*`), the soak test's
-/// (`FERROCAST_SOAK_*`) and the document store the tests start (`FERROCAST_SECANTUSD`). The bench
+/// (`FERROCAST_SOAK_*`) and the servers the tests start (`FERROCAST_SECANTUSD`, `FERROCAST_WEED`). The bench
 /// and the e2e runner start services inside the environment that holds them, so a service lets
 /// them pass instead of refusing to start.
 pub const TOOL_PREFIXES: &[&str] = &[
@@ -158,6 +186,7 @@ pub const TOOL_PREFIXES: &[&str] = &[
     "FERROCAST_E2E_",
     "FERROCAST_SOAK_",
     "FERROCAST_SECANTUSD",
+    "FERROCAST_WEED",
 ];
 
 /// Variables that were public once and are no longer read, with what a start that sets one is

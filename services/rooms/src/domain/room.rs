@@ -3,8 +3,8 @@
 //! `Cursor` the position in the newest-first listing.
 
 use chrono::{DateTime, TimeZone, Utc};
+use ferrocast_kit::text::displayable;
 use serde::{Deserialize, Serialize};
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use utoipa::ToSchema;
 
 use super::{SessionId, Username};
@@ -16,15 +16,8 @@ pub const TITLE_MAX_CHARS: usize = 140;
 #[error("title must be 1-{TITLE_MAX_CHARS} characters without control, format (invisible, bidi) or line separator characters")]
 pub struct TitleError;
 
-/// A room title: trimmed, 1-140 characters, shown as one line of plain text to every viewer.
-///
-/// Refused: control characters (they would break the one-line SSE `data:` framing and terminal
-/// logs), line and paragraph separators (line breaks by another name), and format characters,
-/// Unicode category Cf: bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder the
-/// text around them, so a title can render as something it does not contain (and spill into the
-/// streamer's name beside it); zero-width characters and tags hide text or make two titles look
-/// alike. The price: emoji joined by U+200D (family, profession emoji) and subdivision flags are
-/// refused too.
+/// A room title: trimmed, 1-140 characters, shown as one line of plain text to every viewer
+/// (so only [`displayable`] characters: no control, separator or format characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
@@ -42,17 +35,6 @@ impl Title {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Whether `c` may appear in a title (see [`Title`]).
-fn displayable(c: char) -> bool {
-    !c.is_control()
-        && !matches!(
-            c.general_category(),
-            GeneralCategory::Format
-                | GeneralCategory::LineSeparator
-                | GeneralCategory::ParagraphSeparator
-        )
 }
 
 /// One rendition of a room's HLS ladder, as the ingest reports it in its updates.

@@ -5,18 +5,14 @@ use std::net::SocketAddr;
 
 use axum::{
     extract::{rejection::JsonRejection, ConnectInfo, Path, Query, State},
-    http::{header, HeaderMap},
+    http::HeaderMap,
     Json,
 };
-use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{error::ApiError, request_id, AppState};
 use crate::{domain::RoomView, service::RoomsError};
-
-/// Name of the browser's session cookie (set by the users service).
-const SESSION_COOKIE: &str = "ferrocast_session";
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
@@ -129,9 +125,8 @@ pub async fn heartbeat(
 pub async fn get_title(
     State(state): State<AppState>,
     headers: HeaderMap,
-    cookies: CookieJar,
 ) -> Result<Json<TitleBody>, ApiError> {
-    let token = session_token(&headers, &cookies);
+    let token = ferrocast_kit::http::caller_token(&headers);
     let title = state
         .rooms
         .own_title(token.as_deref(), request_id(&headers))
@@ -150,10 +145,9 @@ pub async fn get_title(
 pub async fn set_title(
     State(state): State<AppState>,
     headers: HeaderMap,
-    cookies: CookieJar,
     body: Result<Json<TitleBody>, JsonRejection>,
 ) -> Result<Json<TitleBody>, ApiError> {
-    let token = session_token(&headers, &cookies);
+    let token = ferrocast_kit::http::caller_token(&headers);
     // Authentication before body validation: strangers learn nothing about the rules.
     let title = match body {
         Ok(Json(body)) => body.title,
@@ -167,23 +161,6 @@ pub async fn set_title(
     Ok(Json(TitleBody {
         title: title.as_str().to_owned(),
     }))
-}
-
-/// The caller's JWT: the `Authorization: Bearer` header (API clients) or else the session
-/// cookie (the browser, whose cookie is HttpOnly).
-fn session_token(headers: &HeaderMap, cookies: &CookieJar) -> Option<String> {
-    bearer(headers)
-        .map(str::to_owned)
-        .or_else(|| cookies.get(SESSION_COOKIE).map(|c| c.value().to_owned()))
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 /// For the gateway: where the HLS of a live room is served from. Not proxied to browsers.

@@ -1,0 +1,6 @@
+//! The catalogue's adapters: PostgreSQL, S3, the users service and the HTTP edge.
+
+pub mod http;
+pub mod postgres;
+pub mod s3;
+pub mod users;

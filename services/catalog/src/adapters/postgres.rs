@@ -1,0 +1,442 @@
+//! The [`MediaStore`] port on PostgreSQL: items, the shared tag list, full-text search
+//! (`tsvector` + GIN, prefix terms) with trigram typo tolerance on titles. Migrations are
+//! embedded and run at start. Every value travels as a bind parameter.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{future::BoxFuture, FutureExt};
+use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        ContentType, Cursor, Description, MediaId, MediaItem, MediaKind, MediaQuery, MediaStatus,
+        Sha256, Tag, Title, UploadMethod, Visibility,
+    },
+    ports::{MediaChanges, MediaStore, StoreError, TagCount},
+};
+
+/// Connections per replica: searches may hold at most the search concurrency of them, so
+/// uploads and reads always find one.
+pub const POOL_SIZE: u32 = 16;
+
+/// Opens the pool lazily (PostgreSQL may still be starting; `/readyz` tells) and runs the
+/// migrations once it answers.
+pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+pub struct PgMediaStore {
+    pool: PgPool,
+}
+
+impl PgMediaStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+const COLUMNS: &str = "m.id, m.owner_id, m.owner_name, m.kind, m.title, m.description, \
+    m.visibility, m.status, m.content_type, m.size_bytes, m.sha256, m.upload_id, m.part_size, \
+    m.created_at, m.updated_at, m.uploaded_at, \
+    COALESCE((SELECT array_agg(t.name ORDER BY mt.position) FROM media_tags mt \
+      JOIN tags t ON t.id = mt.tag_id WHERE mt.media_id = m.id), '{}') AS tags";
+
+/// What is public: listed, and past its upload.
+const PUBLIC: &str = "(m.visibility = 'public' AND m.status <> 'awaiting_upload')";
+
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    id: Uuid,
+    owner_id: String,
+    owner_name: String,
+    kind: String,
+    title: String,
+    description: String,
+    visibility: String,
+    status: String,
+    content_type: String,
+    size_bytes: i64,
+    sha256: Vec<u8>,
+    upload_id: Option<String>,
+    part_size: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    uploaded_at: Option<DateTime<Utc>>,
+    tags: Vec<String>,
+}
+
+impl TryFrom<MediaRow> for MediaItem {
+    type Error = StoreError;
+
+    fn try_from(row: MediaRow) -> Result<Self, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::Backend(format!("stored {what} of {} is invalid", row.id));
+        let upload = match (row.upload_id.clone(), row.part_size) {
+            (Some(upload_id), Some(part_size)) => UploadMethod::Multipart {
+                upload_id,
+                part_size: u64::try_from(part_size).map_err(|_| corrupt("part size"))?,
+            },
+            _ => UploadMethod::Single,
+        };
+        Ok(MediaItem {
+            id: MediaId(row.id),
+            kind: MediaKind::from_db(&row.kind).ok_or_else(|| corrupt("kind"))?,
+            title: Title::parse(&row.title).map_err(|_| corrupt("title"))?,
+            description: Description::parse(&row.description)
+                .map_err(|_| corrupt("description"))?,
+            tags: row.tags.into_iter().map(Tag::from_db).collect(),
+            visibility: Visibility::from_db(&row.visibility)
+                .ok_or_else(|| corrupt("visibility"))?,
+            status: MediaStatus::from_db(&row.status).ok_or_else(|| corrupt("status"))?,
+            content_type: ContentType::parse(&row.content_type)
+                .ok_or_else(|| corrupt("content type"))?,
+            size: u64::try_from(row.size_bytes).map_err(|_| corrupt("size"))?,
+            sha256: Sha256::from_slice(&row.sha256).ok_or_else(|| corrupt("digest"))?,
+            upload,
+            owner_id: row.owner_id,
+            owner_name: row.owner_name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            uploaded_at: row.uploaded_at,
+        })
+    }
+}
+
+fn to_items(rows: Vec<MediaRow>) -> Result<Vec<MediaItem>, StoreError> {
+    rows.into_iter().map(MediaItem::try_from).collect()
+}
+
+fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Replaces an item's tags inside `tx`: new names join the shared list, the item's links are
+/// rewritten in the given order.
+async fn write_tags(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    id: Uuid,
+    tags: &[Tag],
+) -> Result<(), sqlx::Error> {
+    let names: Vec<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
+    sqlx::query("DELETE FROM media_tags WHERE media_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("INSERT INTO tags (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING")
+        .bind(&names)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO media_tags (media_id, tag_id, position) \
+         SELECT $1, t.id, array_position($2::text[], t.name) FROM tags t WHERE t.name = ANY($2)",
+    )
+    .bind(id)
+    .bind(&names)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `LIKE` pattern for names starting with `prefix` (its `%`, `_` and `\` matched literally).
+fn starts_with_pattern(prefix: &str) -> String {
+    let escaped = prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("{escaped}%")
+}
+
+impl MediaStore for PgMediaStore {
+    fn create<'a>(
+        &'a self,
+        item: &'a MediaItem,
+        quota: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let mut tx = self.pool.begin().await.map_err(backend)?;
+            // One owner's creations queue here, so the sum below cannot be raced past.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(&item.owner_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let used: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(sum(size_bytes), 0)::bigint FROM media WHERE owner_id = $1",
+            )
+            .bind(&item.owner_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let used = u64::try_from(used).unwrap_or(0);
+            if used.saturating_add(item.size) > quota {
+                return Err(StoreError::QuotaExceeded { used, quota });
+            }
+            let (upload_id, part_size) = match &item.upload {
+                UploadMethod::Single => (None, None),
+                UploadMethod::Multipart {
+                    upload_id,
+                    part_size,
+                } => (Some(upload_id.as_str()), Some(signed(*part_size))),
+            };
+            sqlx::query(
+                "INSERT INTO media (id, owner_id, owner_name, kind, title, description, \
+                 visibility, status, content_type, size_bytes, sha256, upload_id, part_size, \
+                 created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            )
+            .bind(item.id.0)
+            .bind(&item.owner_id)
+            .bind(&item.owner_name)
+            .bind(item.kind.as_str())
+            .bind(item.title.as_str())
+            .bind(item.description.as_str())
+            .bind(item.visibility.as_str())
+            .bind(item.status.as_str())
+            .bind(item.content_type.as_str())
+            .bind(signed(item.size))
+            .bind(item.sha256.0.as_slice())
+            .bind(upload_id)
+            .bind(part_size)
+            .bind(item.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            write_tags(&mut tx, item.id.0, &item.tags)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)
+        }
+        .boxed()
+    }
+
+    fn get(&self, id: MediaId) -> BoxFuture<'_, Result<Option<MediaItem>, StoreError>> {
+        async move {
+            let row: Option<MediaRow> =
+                sqlx::query_as(&format!("SELECT {COLUMNS} FROM media m WHERE m.id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+            row.map(MediaItem::try_from).transpose()
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        id: MediaId,
+        changes: &'a MediaChanges,
+    ) -> BoxFuture<'a, Result<Option<MediaItem>, StoreError>> {
+        async move {
+            let mut tx = self.pool.begin().await.map_err(backend)?;
+            let updated = sqlx::query(
+                "UPDATE media SET title = COALESCE($2, title), \
+                 description = COALESCE($3, description), \
+                 visibility = COALESCE($4, visibility), updated_at = now() WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(changes.title.as_ref().map(Title::as_str))
+            .bind(changes.description.as_ref().map(Description::as_str))
+            .bind(changes.visibility.map(Visibility::as_str))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if updated.rows_affected() == 0 {
+                return Ok(None);
+            }
+            if let Some(tags) = &changes.tags {
+                write_tags(&mut tx, id.0, tags).await.map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            self.get(id).await
+        }
+        .boxed()
+    }
+
+    fn mark_uploaded(&self, id: MediaId) -> BoxFuture<'_, Result<bool, StoreError>> {
+        async move {
+            let done = sqlx::query(
+                "UPDATE media SET status = 'uploaded', uploaded_at = now(), updated_at = now() \
+                 WHERE id = $1 AND status = 'awaiting_upload'",
+            )
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(done.rows_affected() == 1)
+        }
+        .boxed()
+    }
+
+    fn delete(&self, id: MediaId) -> BoxFuture<'_, Result<(), StoreError>> {
+        async move {
+            sqlx::query("DELETE FROM media WHERE id = $1")
+                .bind(id.0)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn search<'a>(
+        &'a self,
+        query: &'a MediaQuery,
+    ) -> BoxFuture<'a, Result<Vec<MediaItem>, StoreError>> {
+        async move {
+            let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM media m"));
+            if let Some(text) = &query.text {
+                sql.push(", to_tsquery('simple', ")
+                    .push_bind(&text.tsquery)
+                    .push(") AS q");
+            }
+            match &query.owner {
+                Some(owner) => {
+                    sql.push(" WHERE m.owner_name = ")
+                        .push_bind(owner)
+                        .push(" AND (m.owner_id = ")
+                        .push_bind(query.caller.as_deref().unwrap_or(""))
+                        .push(format!(" OR {PUBLIC})"));
+                }
+                None => {
+                    sql.push(format!(" WHERE {PUBLIC}"));
+                }
+            }
+            if let Some(text) = &query.text {
+                sql.push(" AND (m.search @@ q OR ")
+                    .push_bind(&text.words)
+                    .push(" <% lower(m.title))");
+            }
+            if !query.tags.is_empty() {
+                let names: Vec<&str> = query.tags.iter().map(Tag::as_str).collect();
+                sql.push(
+                    " AND m.id IN (SELECT mt.media_id FROM media_tags mt \
+                     JOIN tags t ON t.id = mt.tag_id WHERE t.name = ANY(",
+                )
+                .push_bind(names)
+                .push(") GROUP BY mt.media_id HAVING count(*) = ")
+                .push_bind(query.tags.len() as i64)
+                .push(")");
+            }
+            let limit = i64::from(query.limit) + 1;
+            match (&query.text, &query.cursor) {
+                (Some(text), cursor) => {
+                    let offset = match cursor {
+                        Some(Cursor::Offset { n }) => i64::from(*n),
+                        _ => 0,
+                    };
+                    sql.push(" ORDER BY ts_rank(m.search, q) + word_similarity(")
+                        .push_bind(&text.words)
+                        .push(", lower(m.title)) DESC, m.created_at DESC, m.id DESC OFFSET ")
+                        .push_bind(offset)
+                        .push(" LIMIT ")
+                        .push_bind(limit);
+                }
+                (None, cursor) => {
+                    if let Some(Cursor::After { at, id }) = cursor {
+                        sql.push(" AND (m.created_at, m.id) < (")
+                            .push_bind(*at)
+                            .push(", ")
+                            .push_bind(*id)
+                            .push(")");
+                    }
+                    sql.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
+                        .push_bind(limit);
+                }
+            }
+            let rows: Vec<MediaRow> = sql
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            to_items(rows)
+        }
+        .boxed()
+    }
+
+    fn tags<'a>(
+        &'a self,
+        prefix: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<TagCount>, StoreError>> {
+        async move {
+            let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+                "SELECT t.name, count(*) AS n FROM tags t \
+                 JOIN media_tags mt ON mt.tag_id = t.id \
+                 JOIN media m ON m.id = mt.media_id AND {PUBLIC} \
+                 WHERE t.name LIKE $1 GROUP BY t.name ORDER BY n DESC, t.name LIMIT $2"
+            ))
+            .bind(starts_with_pattern(prefix))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(rows
+                .into_iter()
+                .map(|(tag, count)| TagCount {
+                    tag,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn expired_uploads(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<MediaItem>, StoreError>> {
+        async move {
+            let rows: Vec<MediaRow> = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM media m WHERE m.status = 'awaiting_upload' \
+                 AND m.created_at < $1 ORDER BY m.created_at LIMIT $2"
+            ))
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            to_items(rows)
+        }
+        .boxed()
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        async move {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(backend)
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_with_pattern;
+
+    #[test]
+    fn like_wildcards_in_a_prefix_match_themselves() {
+        assert_eq!(starts_with_pattern("ab"), "ab%");
+        assert_eq!(starts_with_pattern("5%_\\"), "5\\%\\_\\\\%");
+    }
+}

@@ -1,0 +1,420 @@
+//! The catalogue's configuration, read from `FERROCAST_*` variables (docs/api.md), checked once
+//! at start.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use ferrocast_kit::config::{
+    clients::Clients, duration, ensure, section, Common, ConfigError, Secret,
+};
+use serde::{Deserialize, Deserializer};
+
+use crate::domain::upload::{UploadLimits, MIN_PART_BYTES};
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: Common,
+    pub listen: Listen,
+    pub clients: Clients,
+    pub store: Store,
+    pub storage: Storage,
+    pub users: Users,
+    pub uploads: Uploads,
+    pub search: Search,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listen {
+    /// `FERROCAST_CATALOG_HTTP_ADDR`
+    #[serde(rename = "catalog_http_addr", default = "defaults::http_addr")]
+    pub http_addr: String,
+}
+
+/// Where items, tags and search live.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Store {
+    /// `FERROCAST_POSTGRES_URL` (may hold a password: never printed).
+    #[serde(rename = "postgres_url", default = "defaults::postgres_url")]
+    pub url: Secret,
+}
+
+/// The object storage the bytes go to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Storage {
+    /// `FERROCAST_S3_ENDPOINT`: where the service reaches the storage.
+    #[serde(rename = "s3_endpoint", default = "defaults::s3_endpoint")]
+    pub endpoint: String,
+    /// `FERROCAST_S3_PUBLIC_ENDPOINT`: where browsers reach it (presigned URLs name this
+    /// host); the endpoint when unset.
+    #[serde(rename = "s3_public_endpoint", default)]
+    pub public_endpoint: Option<String>,
+    /// `FERROCAST_S3_REGION`
+    #[serde(rename = "s3_region", default = "defaults::s3_region")]
+    pub region: String,
+    /// `FERROCAST_S3_BUCKET`
+    #[serde(rename = "s3_bucket", default = "defaults::s3_bucket")]
+    pub bucket: String,
+    /// `FERROCAST_S3_ACCESS_KEY`
+    #[serde(rename = "s3_access_key", default)]
+    pub access_key: Option<Secret>,
+    /// `FERROCAST_S3_SECRET_KEY`
+    #[serde(rename = "s3_secret_key", default)]
+    pub secret_key: Option<Secret>,
+}
+
+/// The users service, which vouches for tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Users {
+    /// `FERROCAST_USERS_GRPC_URL`
+    #[serde(rename = "users_grpc_url", default = "defaults::users_grpc_url")]
+    pub grpc_url: String,
+}
+
+/// What may be uploaded, how, and for how long a half-done upload is kept.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Uploads {
+    /// `FERROCAST_CATALOG_UPLOAD_ORIGINS`: comma-separated web origins allowed to upload from a
+    /// browser (the bucket's CORS rule).
+    #[serde(
+        rename = "catalog_upload_origins",
+        default = "defaults::upload_origins"
+    )]
+    pub origins: String,
+    /// `FERROCAST_CATALOG_MAX_UPLOAD_BYTES`
+    #[serde(rename = "catalog_max_upload_bytes", default = "defaults::max_upload")]
+    pub max_size: u64,
+    /// `FERROCAST_CATALOG_QUOTA_BYTES`: all of one user's files together.
+    #[serde(rename = "catalog_quota_bytes", default = "defaults::quota")]
+    pub quota: u64,
+    /// `FERROCAST_CATALOG_MULTIPART_THRESHOLD_BYTES`: larger files go up in parts.
+    #[serde(
+        rename = "catalog_multipart_threshold_bytes",
+        default = "defaults::multipart_threshold"
+    )]
+    pub multipart_threshold: u64,
+    /// `FERROCAST_CATALOG_PART_BYTES`
+    #[serde(rename = "catalog_part_bytes", default = "defaults::part_size")]
+    pub part_size: u64,
+    /// `FERROCAST_CATALOG_UPLOAD_URL_TTL_SECONDS`: life of a presigned URL.
+    #[serde(
+        rename = "catalog_upload_url_ttl_seconds",
+        default = "defaults::url_ttl",
+        deserialize_with = "duration::seconds"
+    )]
+    pub url_ttl: Duration,
+    /// `FERROCAST_CATALOG_UPLOAD_EXPIRY_SECONDS`: an upload not finalized this long after it
+    /// was created is removed.
+    #[serde(
+        rename = "catalog_upload_expiry_seconds",
+        default = "defaults::upload_expiry",
+        deserialize_with = "duration::seconds"
+    )]
+    pub expiry: Duration,
+    /// `FERROCAST_CATALOG_SWEEP_INTERVAL_SECONDS`
+    #[serde(
+        rename = "catalog_sweep_interval_seconds",
+        default = "defaults::sweep_interval",
+        deserialize_with = "duration::seconds"
+    )]
+    pub sweep_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Search {
+    /// `FERROCAST_CATALOG_SEARCH_CONCURRENCY`: searches running at once per replica.
+    #[serde(
+        rename = "catalog_search_concurrency",
+        default = "defaults::search_concurrency"
+    )]
+    pub concurrency: usize,
+}
+
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Self {
+            common: section(&vars)?,
+            listen: section(&vars)?,
+            clients: section(&vars)?,
+            store: section(&vars)?,
+            storage: section(&vars)?,
+            users: section(&vars)?,
+            uploads: section(&vars)?,
+            search: section(&vars)?,
+        })
+    }
+}
+
+mod defaults {
+    use std::time::Duration;
+
+    use ferrocast_kit::config::Secret;
+
+    use super::{GIB, MIB};
+
+    pub fn http_addr() -> String {
+        "127.0.0.1:8084".into()
+    }
+    pub fn postgres_url() -> Secret {
+        Secret::new("postgres://postgres@127.0.0.1:5432/ferrocast")
+    }
+    pub fn s3_endpoint() -> String {
+        "http://127.0.0.1:8333".into()
+    }
+    pub fn s3_region() -> String {
+        "us-east-1".into()
+    }
+    pub fn s3_bucket() -> String {
+        "ferrocast-media".into()
+    }
+    pub fn users_grpc_url() -> String {
+        "http://127.0.0.1:50051".into()
+    }
+    pub fn upload_origins() -> String {
+        "http://127.0.0.1:8080,http://localhost:8080".into()
+    }
+    pub fn max_upload() -> u64 {
+        4 * GIB
+    }
+    pub fn quota() -> u64 {
+        20 * GIB
+    }
+    pub fn multipart_threshold() -> u64 {
+        64 * MIB
+    }
+    pub fn part_size() -> u64 {
+        16 * MIB
+    }
+    pub fn url_ttl() -> Duration {
+        Duration::from_secs(15 * 60)
+    }
+    pub fn upload_expiry() -> Duration {
+        Duration::from_secs(24 * 3600)
+    }
+    pub fn sweep_interval() -> Duration {
+        Duration::from_secs(60)
+    }
+    pub fn search_concurrency() -> usize {
+        8
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let config: Self = ferrocast_kit::config::from_env()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A config for tests: port 0, the given PostgreSQL, storage and users service, small
+    /// limits a test can reach (1 MiB multipart threshold, 5 MiB parts, 64 MiB files).
+    pub fn for_tests(
+        postgres_url: impl Into<String>,
+        storage: Storage,
+        users_grpc_url: impl Into<String>,
+        service_token: impl Into<String>,
+    ) -> Self {
+        Self {
+            common: Common {
+                dev_mode: false,
+                service_token: Some(Secret::new(service_token)),
+            },
+            listen: Listen {
+                http_addr: "127.0.0.1:0".into(),
+            },
+            clients: Clients::default(),
+            store: Store {
+                url: Secret::new(postgres_url),
+            },
+            storage,
+            users: Users {
+                grpc_url: users_grpc_url.into(),
+            },
+            uploads: Uploads {
+                origins: defaults::upload_origins(),
+                max_size: 64 * MIB,
+                quota: 256 * MIB,
+                multipart_threshold: MIB,
+                part_size: MIN_PART_BYTES,
+                url_ttl: defaults::url_ttl(),
+                expiry: defaults::upload_expiry(),
+                sweep_interval: defaults::sweep_interval(),
+            },
+            search: Search {
+                concurrency: defaults::search_concurrency(),
+            },
+        }
+    }
+
+    /// Checks every section's fields against the known-variable list.
+    pub fn check_known_variables() -> Result<(), ConfigError> {
+        use ferrocast_kit::config::known::{check_fields, Service};
+        check_fields::<Common>(Service::Catalog)?;
+        check_fields::<Listen>(Service::Catalog)?;
+        check_fields::<Clients>(Service::Catalog)?;
+        check_fields::<Store>(Service::Catalog)?;
+        check_fields::<Storage>(Service::Catalog)?;
+        check_fields::<Users>(Service::Catalog)?;
+        check_fields::<Uploads>(Service::Catalog)?;
+        check_fields::<Search>(Service::Catalog)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.common.service_token()?;
+        self.clients.validate()?;
+        for (name, key) in [
+            ("FERROCAST_S3_ACCESS_KEY", &self.storage.access_key),
+            ("FERROCAST_S3_SECRET_KEY", &self.storage.secret_key),
+        ] {
+            ensure(
+                key.as_ref().is_some_and(|k| !k.expose().is_empty()),
+                format!("{name} is required"),
+            )?;
+        }
+        for (name, url) in [
+            ("FERROCAST_S3_ENDPOINT", Some(&self.storage.endpoint)),
+            (
+                "FERROCAST_S3_PUBLIC_ENDPOINT",
+                self.storage.public_endpoint.as_ref(),
+            ),
+        ] {
+            if let Some(url) = url {
+                ensure(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    format!("{name} must be an http:// or https:// URL"),
+                )?;
+            }
+        }
+        ensure(
+            self.store.url.expose().starts_with("postgres://")
+                || self.store.url.expose().starts_with("postgresql://"),
+            "FERROCAST_POSTGRES_URL must be a postgres:// URL",
+        )?;
+        ensure(
+            !self.storage.bucket.is_empty()
+                && self.storage.bucket.len() <= 63
+                && self.storage.bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                }),
+            "FERROCAST_S3_BUCKET must be a bucket name (3-63 of a-z, 0-9, '-' and '.')",
+        )?;
+        let uploads = &self.uploads;
+        ensure(
+            uploads.max_size > 0 && uploads.quota >= uploads.max_size,
+            "FERROCAST_CATALOG_QUOTA_BYTES must be at least FERROCAST_CATALOG_MAX_UPLOAD_BYTES",
+        )?;
+        ensure(
+            uploads.part_size >= MIN_PART_BYTES,
+            format!("FERROCAST_CATALOG_PART_BYTES must be at least {MIN_PART_BYTES} (S3's smallest part)"),
+        )?;
+        ensure(
+            (Duration::from_secs(60)..=Duration::from_secs(7 * 24 * 3600))
+                .contains(&uploads.url_ttl),
+            "FERROCAST_CATALOG_UPLOAD_URL_TTL_SECONDS must be between 1m and 7 days (S3's longest)",
+        )?;
+        ensure(
+            uploads.expiry >= uploads.url_ttl,
+            "FERROCAST_CATALOG_UPLOAD_EXPIRY_SECONDS must be at least the URL lifetime",
+        )?;
+        ensure(
+            uploads.sweep_interval >= Duration::from_secs(1),
+            "FERROCAST_CATALOG_SWEEP_INTERVAL_SECONDS must be at least 1s",
+        )?;
+        ensure(
+            (1..=crate::adapters::postgres::POOL_SIZE as usize / 2).contains(&self.search.concurrency),
+            format!(
+                "FERROCAST_CATALOG_SEARCH_CONCURRENCY must be between 1 and {} (half the database connections)",
+                crate::adapters::postgres::POOL_SIZE / 2
+            ),
+        )?;
+        for origin in self.upload_origins() {
+            ensure(
+                origin.starts_with("http://") || origin.starts_with("https://"),
+                format!("FERROCAST_CATALOG_UPLOAD_ORIGINS: {origin:?} is not an http(s) origin"),
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn service_token(&self) -> &str {
+        self.common
+            .service_token
+            .as_ref()
+            .map_or(ferrocast_kit::config::DEV_SERVICE_TOKEN, Secret::expose)
+    }
+
+    pub fn upload_origins(&self) -> Vec<String> {
+        self.uploads
+            .origins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+
+    pub fn upload_limits(&self) -> UploadLimits {
+        UploadLimits {
+            max_size: self.uploads.max_size,
+            multipart_threshold: self.uploads.multipart_threshold,
+            part_size: self.uploads.part_size,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: [(&str, &str); 3] = [
+        ("FERROCAST_DEV_MODE", "true"),
+        ("FERROCAST_S3_ACCESS_KEY", "access"),
+        ("FERROCAST_S3_SECRET_KEY", "secret-value-123"),
+    ];
+
+    #[test]
+    fn every_setting_is_a_known_variable_of_catalog() {
+        Config::check_known_variables()
+            .expect("add the variable to crates/kit/src/config/known.rs and docs/api.md");
+    }
+
+    #[test]
+    fn defaults_need_storage_keys_and_never_print_secrets() {
+        let config: Config =
+            ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true")]).expect("parses");
+        let error = config.validate().expect_err("no keys");
+        assert!(
+            error.to_string().contains("FERROCAST_S3_ACCESS_KEY"),
+            "{error}"
+        );
+        let config: Config = ferrocast_kit::config::from_pairs(&KEYS).expect("parses");
+        config.validate().expect("valid");
+        assert_eq!(config.listen.http_addr, "127.0.0.1:8084");
+        assert_eq!(config.uploads.expiry, Duration::from_secs(86_400));
+        assert_eq!(
+            config.upload_origins(),
+            ["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
+        assert!(!format!("{config:?}").contains("secret-value-123"));
+    }
+
+    #[test]
+    fn bad_limits_name_their_variable() {
+        for (name, value) in [
+            ("FERROCAST_CATALOG_PART_BYTES", "1024"),
+            ("FERROCAST_CATALOG_QUOTA_BYTES", "10"),
+            ("FERROCAST_CATALOG_UPLOAD_URL_TTL_SECONDS", "200h"),
+            ("FERROCAST_CATALOG_SEARCH_CONCURRENCY", "0"),
+            ("FERROCAST_CATALOG_UPLOAD_ORIGINS", "ftp://x"),
+            ("FERROCAST_S3_BUCKET", "Bad_Bucket"),
+            ("FERROCAST_POSTGRES_URL", "mysql://x"),
+        ] {
+            let mut pairs = KEYS.to_vec();
+            pairs.push((name, value));
+            let config: Config = ferrocast_kit::config::from_pairs(&pairs).expect("parses");
+            let error = config.validate().expect_err(name);
+            assert!(error.to_string().contains(name), "{name}: {error}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! What the use cases need from the outside world, as traits the adapters implement: the media
+//! store (PostgreSQL), object storage (S3) and the users service (who a token belongs to).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::domain::{
+    ContentType, Description, MediaId, MediaItem, MediaQuery, Sha256, Tag, Title, Visibility,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("quota exceeded: {used} of {quota} bytes in use")]
+    QuotaExceeded { used: u64, quota: u64 },
+    #[error("media store: {0}")]
+    Backend(String),
+}
+
+/// A signed-in user, as the users service vouches for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub username: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the token is not valid")]
+    Rejected,
+    #[error("users service unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The fields an owner may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct MediaChanges {
+    pub title: Option<Title>,
+    pub description: Option<Description>,
+    pub tags: Option<Vec<Tag>>,
+    pub visibility: Option<Visibility>,
+}
+
+/// A tag and how many items anyone may find carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: u64,
+}
+
+pub trait MediaStore: Send + Sync {
+    /// Inserts `item` unless its owner's stored bytes plus its size would pass `quota`, decided
+    /// atomically per owner (two uploads at once cannot both squeeze under it).
+    fn create<'a>(
+        &'a self,
+        item: &'a MediaItem,
+        quota: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn get(&self, id: MediaId) -> BoxFuture<'_, Result<Option<MediaItem>, StoreError>>;
+    /// Applies `changes`; the item after them, or `None` when it no longer exists.
+    fn update<'a>(
+        &'a self,
+        id: MediaId,
+        changes: &'a MediaChanges,
+    ) -> BoxFuture<'a, Result<Option<MediaItem>, StoreError>>;
+    /// Moves an item from `awaiting_upload` to `uploaded`; false when it was not awaiting.
+    fn mark_uploaded(&self, id: MediaId) -> BoxFuture<'_, Result<bool, StoreError>>;
+    fn delete(&self, id: MediaId) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// One page of `query` (at most `query.limit + 1` items, so the caller knows whether more
+    /// follow).
+    fn search<'a>(
+        &'a self,
+        query: &'a MediaQuery,
+    ) -> BoxFuture<'a, Result<Vec<MediaItem>, StoreError>>;
+    /// Tags that start with `prefix`, most used first.
+    fn tags<'a>(
+        &'a self,
+        prefix: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<TagCount>, StoreError>>;
+    /// Items still awaiting their upload that were created before `before`.
+    fn expired_uploads(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<MediaItem>, StoreError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// The multipart upload is gone (completed before, or aborted).
+    #[error("no such upload")]
+    NoSuchUpload,
+    /// Completing refused the parts (missing, too small, wrong checksum).
+    #[error("the parts do not make a valid upload: {0}")]
+    InvalidParts(String),
+    #[error("object storage: {0}")]
+    Backend(String),
+}
+
+/// A request a client makes straight to storage: method, URL and the headers it must send
+/// exactly (they are part of the signature).
+#[derive(Debug, Clone)]
+pub struct PresignedRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What storage says of a stored object.
+#[derive(Debug, Clone)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The SHA-256 storage verified on a single PUT; multipart objects carry a checksum of
+    /// their parts' checksums instead, which is not the file's digest.
+    pub sha256: Option<Sha256>,
+}
+
+pub trait ObjectStore: Send + Sync {
+    /// A PUT of exactly `size` bytes whose SHA-256 is `sha256`: storage refuses other bytes.
+    fn presign_put<'a>(
+        &'a self,
+        key: &'a str,
+        size: u64,
+        sha256: Sha256,
+        content_type: ContentType,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, ObjectError>>;
+    fn create_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: ContentType,
+    ) -> BoxFuture<'a, Result<String, ObjectError>>;
+    /// Part `number` of an upload: exactly `length` bytes whose SHA-256 is `sha256`.
+    fn presign_part<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        number: u32,
+        length: u64,
+        sha256: Sha256,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, ObjectError>>;
+    /// Completes an upload from the parts storage holds, which must be `parts` in number.
+    fn complete_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: u32,
+    ) -> BoxFuture<'a, Result<(), ObjectError>>;
+    fn abort_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), ObjectError>>;
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectInfo>, ObjectError>>;
+    /// The first `length` bytes of an object.
+    fn read_start<'a>(
+        &'a self,
+        key: &'a str,
+        length: usize,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ObjectError>>;
+    /// A short-lived GET of an object, downloaded as `filename`.
+    fn presign_get<'a>(
+        &'a self,
+        key: &'a str,
+        filename: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, ObjectError>>;
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), ObjectError>>;
+    /// Removes every object under `prefix`.
+    fn delete_prefix<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), ObjectError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), ObjectError>>;
+}
+
+pub trait Authenticator: Send + Sync {
+    fn validate_token<'a>(
+        &'a self,
+        token: &'a str,
+        request_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Caller, AuthError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), AuthError>>;
+}

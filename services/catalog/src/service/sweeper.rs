@@ -1,0 +1,25 @@
+//! The sweep of uploads never finalized: every interval, items older than the expiry that
+//! still await their upload are removed with their bytes. Replicas may sweep at once: removal
+//! is idempotent.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::sync::CancellationToken;
+
+use super::Catalog;
+
+pub async fn run(catalog: Arc<Catalog>, interval: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match catalog.sweep_expired().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired uploads removed"),
+            Err(error) => tracing::warn!(%error, "sweep of expired uploads failed"),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `start`: config → PostgreSQL (migrated), object storage (bucket made, CORS set), the users
+//! gRPC client → use cases → the upload sweeper and the HTTP server, and the `Running` handle
+//! tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use ferrocast_kit::http::RequestLimits;
+use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    adapters::{
+        self,
+        http::AppState,
+        postgres::PgMediaStore,
+        s3::{S3Objects, S3Settings},
+        users::GrpcUsers,
+    },
+    service::{self, Catalog, Settings},
+    Config,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ferrocast_kit::config::ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    #[error("object storage: {0}")]
+    Storage(String),
+    #[error("invalid users service settings: {0}")]
+    Users(String),
+}
+
+pub struct Running {
+    pub http_addr: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the catalogue. PostgreSQL and the storage must answer at start (migrations run and
+/// the bucket is prepared before the first request); the users service may come later
+/// (`/readyz` tells, and writes fail closed until it does).
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, StartError> {
+    config.validate()?;
+    let pool = adapters::postgres::connect(config.store.url.expose())
+        .await
+        .map_err(|e| StartError::Postgres(e.to_string()))?;
+    let storage = &config.storage;
+    let objects = S3Objects::new(&S3Settings {
+        endpoint: storage.endpoint.clone(),
+        public_endpoint: storage
+            .public_endpoint
+            .clone()
+            .unwrap_or_else(|| storage.endpoint.clone()),
+        region: storage.region.clone(),
+        bucket: storage.bucket.clone(),
+        access_key: storage
+            .access_key
+            .as_ref()
+            .map(|k| k.expose().to_owned())
+            .unwrap_or_default(),
+        secret_key: storage
+            .secret_key
+            .as_ref()
+            .map(|k| k.expose().to_owned())
+            .unwrap_or_default(),
+    });
+    objects
+        .prepare_bucket(&config.upload_origins())
+        .await
+        .map_err(|e| StartError::Storage(e.to_string()))?;
+    let users = UsersAuth::connect_lazy(&UsersAuthConfig::new(
+        config.users.grpc_url.clone(),
+        config.service_token(),
+    ))
+    .map_err(|e| StartError::Users(e.to_string()))?;
+    let catalog = Arc::new(Catalog::new(
+        Arc::new(PgMediaStore::new(pool)),
+        Arc::new(objects),
+        Arc::new(GrpcUsers::new(users)),
+        Settings {
+            limits: config.upload_limits(),
+            quota: config.uploads.quota,
+            url_ttl: config.uploads.url_ttl,
+            upload_expiry: config.uploads.expiry,
+            search_concurrency: config.search.concurrency,
+        },
+    ));
+
+    let (listener, http_addr) = ferrocast_kit::http::bind(&config.listen.http_addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen.http_addr.clone(),
+            source,
+        })?;
+    let mut tasks = JoinSet::new();
+    tasks.spawn(service::sweeper::run(
+        catalog.clone(),
+        config.uploads.sweep_interval,
+        shutdown.clone(),
+    ));
+    let router = adapters::http::router(AppState { catalog }, RequestLimits::default());
+    tasks.spawn(ferrocast_kit::http::serve(
+        listener,
+        router,
+        config.clients.server_limits(),
+        shutdown,
+    ));
+    tracing::info!(%http_addr, "catalog listening");
+    Ok(Running { http_addr, tasks })
+}
