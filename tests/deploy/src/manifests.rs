@@ -11,9 +11,22 @@ use serde::Deserialize;
 use serde_norway::Value;
 
 /// Env names allowed besides the documented `FERROCAST_*` ones: the downward-API helpers the
-/// ingest origin URL is built from, and the log filter.
-const HELPER_ENV: &[&str] = &["POD_NAME", "POD_NAMESPACE", "RUST_LOG"];
-const FERROCAST_SERVICES: &[&str] = &["users", "rooms", "ingest", "gateway"];
+/// ingest origin URL is built from, the log filter, the PostgreSQL password the catalog's URL is
+/// built from, and the official postgres and SeaweedFS images' own variables.
+const HELPER_ENV: &[&str] = &[
+    "POD_NAME",
+    "POD_NAMESPACE",
+    "RUST_LOG",
+    "POSTGRES_USER",
+    "POSTGRES_DB",
+    "POSTGRES_PASSWORD",
+    "PGDATA",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+];
+const FERROCAST_SERVICES: &[&str] = &["users", "rooms", "ingest", "gateway", "catalog"];
+/// The stores the services need, by their compose service names.
+const STORES: &[&str] = &["redis", "mongo", "postgres", "s3"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -98,10 +111,11 @@ fn assert_documented(name: &str, documented: &BTreeSet<String>, place: &str) {
     }
 }
 
-/// `(host, port)` of an `scheme://host:port/...` URL.
+/// `(host, port)` of an `scheme://[user[:password]@]host:port/...` URL.
 fn host_port(url: &str) -> Option<(String, u16)> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split('/').next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     let (host, port) = authority.rsplit_once(':')?;
     Some((host.to_owned(), port.parse().ok()?))
 }
@@ -155,7 +169,7 @@ fn compose_env(service: &Value) -> BTreeMap<String, String> {
 #[test]
 fn compose_runs_every_service_with_an_image_or_build_and_a_healthcheck() {
     let services = compose_services(&compose());
-    for expected in FERROCAST_SERVICES.iter().chain(&["redis", "mongo"]) {
+    for expected in FERROCAST_SERVICES.iter().chain(STORES) {
         assert!(services.contains_key(*expected), "compose lacks {expected}");
     }
     for (name, service) in &services {
@@ -174,6 +188,14 @@ fn compose_runs_every_service_with_an_image_or_build_and_a_healthcheck() {
     }
     assert_eq!(str_at(&services["redis"], &["image"]), Some("redis:7"));
     assert_eq!(str_at(&services["mongo"], &["image"]), Some("mongo:8"));
+    assert_eq!(
+        str_at(&services["postgres"], &["image"]),
+        Some("postgres:15")
+    );
+    assert!(
+        str_at(&services["s3"], &["image"]).is_some_and(|i| i.starts_with("chrislusf/seaweedfs:")),
+        "the S3 storage is SeaweedFS's official image"
+    );
     for name in FERROCAST_SERVICES {
         let check = seq(&services[*name], &["healthcheck", "test"])
             .iter()
@@ -202,6 +224,9 @@ fn compose_env_names_are_documented_and_secrets_must_come_from_dot_env() {
         ("rooms", "FERROCAST_SERVICE_TOKEN"),
         ("ingest", "FERROCAST_SERVICE_TOKEN"),
         ("gateway", "FERROCAST_SERVICE_TOKEN"),
+        ("catalog", "FERROCAST_SERVICE_TOKEN"),
+        ("catalog", "FERROCAST_S3_ACCESS_KEY"),
+        ("catalog", "FERROCAST_S3_SECRET_KEY"),
     ] {
         let env = compose_env(&services[service]);
         let value = env
@@ -290,9 +315,14 @@ fn compose_publishes_web_and_rtmp_and_declares_its_volumes() {
                 .map(str::to_owned)
         })
         .collect();
+    // Browsers upload media straight to the storage, so its S3 port is public too.
     assert_eq!(
         published,
-        BTreeSet::from(["8080:8080".to_owned(), "1935:1935".to_owned()])
+        BTreeSet::from([
+            "8080:8080".to_owned(),
+            "1935:1935".to_owned(),
+            "8333:8333".to_owned()
+        ])
     );
     assert!(seq(&services["gateway"], &["ports"])
         .iter()
@@ -315,10 +345,9 @@ fn compose_publishes_web_and_rtmp_and_declares_its_volumes() {
             }
         }
     }
-    assert!(
-        used.contains("mongo-data") && used.contains("hls"),
-        "named volumes in use: {used:?}"
-    );
+    for volume in ["mongo-data", "postgres-data", "s3-data", "hls"] {
+        assert!(used.contains(volume), "{volume} unused: {used:?}");
+    }
     let hls_root = compose_env(&services["ingest"])["FERROCAST_HLS_ROOT"].clone();
     assert!(
         seq(&services["ingest"], &["volumes"])
@@ -379,6 +408,13 @@ fn dockerfile_builds_in_release_on_the_agreed_bases_and_runs_as_non_root() {
     assert_eq!(base("runtime"), Some("debian:bookworm-slim"));
     let lines = |stage: &str| stages[stage].1.join("\n");
     assert!(lines("builder").contains("cargo build --release --locked"));
+    for service in FERROCAST_SERVICES {
+        assert!(
+            lines("builder").contains(&format!("-p ferrocast-{service} "))
+                && lines("builder").contains(&format!("target/release/ferrocast-{service} ")),
+            "the builder builds and keeps ferrocast-{service}"
+        );
+    }
     assert!(lines("frontend").contains("npm run build"));
     assert!(
         lines("runtime").contains("curl"),
@@ -557,7 +593,9 @@ fn every_k8s_workload_has_probes_resources_and_runs_as_non_root() {
         .iter()
         .filter_map(|w| str_at(w, &["metadata", "name"]))
         .collect();
-    for expected in ["users", "rooms", "gateway", "ingest", "redis", "mongodb"] {
+    for expected in [
+        "users", "rooms", "gateway", "ingest", "catalog", "redis", "mongodb", "postgres", "s3",
+    ] {
         assert!(
             names.contains(expected),
             "no workload {expected}: {names:?}"
@@ -881,4 +919,225 @@ fn gateway_readiness_and_metrics_use_the_internal_port_which_is_never_exposed() 
             "the gateway Service exposes the internal port: {port:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalog and its stores
+
+/// The name of the `.env` variable a compose value is taken from (`${NAME:?…}` / `${NAME:-…}`).
+fn dot_env_name(value: &str) -> Option<&str> {
+    let inner = value.split_once("${")?.1;
+    let end = inner.find([':', '}'])?;
+    Some(&inner[..end])
+}
+
+/// The `-flag=value` arguments of a command line.
+fn flags(arguments: &[Value]) -> BTreeMap<String, String> {
+    arguments
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|a| a.strip_prefix('-')?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// What the S3 server's command line must say wherever it runs: S3 on `port`, listening beyond
+/// loopback with nothing but its S3 port, and no call home.
+fn assert_s3_server(arguments: &[Value], port: u16, place: &str) {
+    let words: Vec<&str> = arguments.iter().filter_map(Value::as_str).collect();
+    assert_eq!(words.first(), Some(&"server"), "{place}: {words:?}");
+    for switch in ["-filer", "-s3"] {
+        assert!(words.contains(&switch), "{place}: no {switch}");
+    }
+    let flags = flags(arguments);
+    let flag = |name: &str| flags.get(name).map(String::as_str);
+    assert_eq!(flag("s3.port"), Some(port.to_string().as_str()), "{place}");
+    assert_eq!(
+        flag("ip.bind"),
+        Some("127.0.0.1"),
+        "{place}: master, volume and filer take unsigned requests: loopback only"
+    );
+    assert_eq!(flag("s3.ip.bind"), Some("0.0.0.0"), "{place}");
+    assert_eq!(flag("master.telemetry"), Some("false"), "{place}");
+}
+
+#[test]
+fn compose_catalog_reaches_its_stores_with_the_credentials_they_are_given() {
+    let services = compose_services(&compose());
+    let catalog = compose_env(&services["catalog"]);
+    let postgres = compose_env(&services["postgres"]);
+    let s3 = compose_env(&services["s3"]);
+
+    for store in ["postgres", "s3", "users"] {
+        assert_eq!(
+            str_at(&services["catalog"], &["depends_on", store, "condition"]),
+            Some("service_healthy"),
+            "the catalog waits for a healthy {store}"
+        );
+    }
+
+    // PostgreSQL: the URL's user, database and password are the ones the server is set up with.
+    let url = &catalog["FERROCAST_POSTGRES_URL"];
+    assert_eq!(host_port(url), Some(("postgres".to_owned(), 5432)), "{url}");
+    let credentials = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .map(|(credentials, _)| credentials)
+        .expect("the PostgreSQL URL carries credentials");
+    let (user, password) = credentials.split_once(':').expect("user:password");
+    assert_eq!(
+        Some(user),
+        postgres.get("POSTGRES_USER").map(String::as_str)
+    );
+    assert_eq!(dot_env_name(password), Some("FERROCAST_POSTGRES_PASSWORD"));
+    assert_eq!(
+        dot_env_name(&postgres["POSTGRES_PASSWORD"]),
+        Some("FERROCAST_POSTGRES_PASSWORD")
+    );
+    for value in [password, postgres["POSTGRES_PASSWORD"].as_str()] {
+        assert!(
+            value.starts_with("${FERROCAST_POSTGRES_PASSWORD:?"),
+            "the PostgreSQL password must fail clearly when unset, got {value:?}"
+        );
+    }
+    let database = url.rsplit('/').next().unwrap_or_default();
+    assert_eq!(
+        Some(database),
+        postgres.get("POSTGRES_DB").map(String::as_str)
+    );
+
+    // S3: the catalog signs with the keys the storage's identity is made of.
+    for (catalog_key, storage_key) in [
+        ("FERROCAST_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+        ("FERROCAST_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    ] {
+        assert!(
+            s3[storage_key].starts_with(&format!("${{{catalog_key}:?")),
+            "s3.{storage_key} must come from .env's {catalog_key}, got {:?}",
+            s3[storage_key]
+        );
+    }
+    let s3_port = host_port(&catalog["FERROCAST_S3_ENDPOINT"])
+        .filter(|(host, _)| host == "s3")
+        .map(|(_, port)| port)
+        .expect("FERROCAST_S3_ENDPOINT names the s3 service");
+    assert_s3_server(seq(&services["s3"], &["command"]), s3_port, "compose s3");
+    let published = format!("{s3_port}:{s3_port}");
+    assert!(
+        seq(&services["s3"], &["ports"])
+            .iter()
+            .any(|p| p.as_str() == Some(published.as_str())),
+        "browsers reach the storage on {s3_port}"
+    );
+    let public = &catalog["FERROCAST_S3_PUBLIC_ENDPOINT"];
+    assert!(
+        public.ends_with(&format!(":{s3_port}}}")),
+        "presigned URLs name the published port: {public}"
+    );
+    assert!(
+        catalog["FERROCAST_CATALOG_UPLOAD_ORIGINS"].contains("http://localhost:8080"),
+        "the web app's own origin may upload"
+    );
+    assert_eq!(
+        compose_env(&services["gateway"])
+            .get("FERROCAST_CATALOG_HTTP_URL")
+            .map(String::as_str),
+        Some("http://catalog:8084")
+    );
+}
+
+/// A container's env entry by name, with its position.
+fn env_entry<'a>(container: &'a Value, name: &str) -> Option<(usize, &'a Value)> {
+    seq(container, &["env"])
+        .iter()
+        .enumerate()
+        .find(|(_, e)| str_at(e, &["name"]) == Some(name))
+}
+
+fn secret_key_of(container: &Value, name: &str) -> Option<String> {
+    env_entry(container, name)
+        .and_then(|(_, e)| str_at(e, &["valueFrom", "secretKeyRef", "key"]))
+        .map(str::to_owned)
+}
+
+#[test]
+fn k8s_catalog_reaches_its_stores_with_the_credentials_they_are_given() {
+    let documents = k8s_documents();
+    let catalog = named(&documents, "Deployment", "catalog").expect("catalog Deployment");
+    let catalog = &containers(catalog)[0];
+    let postgres = named(&documents, "StatefulSet", "postgres").expect("postgres StatefulSet");
+    let postgres = &containers(postgres)[0];
+    let s3 = named(&documents, "StatefulSet", "s3").expect("s3 StatefulSet");
+    let s3 = &containers(s3)[0];
+    let config_map = named(&documents, "ConfigMap", "ferrocast-config").expect("ferrocast-config");
+
+    // PostgreSQL: the URL is built in the pod from the password in the Secret, which it may
+    // only name after the variable holding it is defined; it never sits in the ConfigMap.
+    assert!(
+        str_at(config_map, &["data", "FERROCAST_POSTGRES_URL"]).is_none(),
+        "the PostgreSQL URL holds a password: not in the ConfigMap"
+    );
+    let (password_at, _) = env_entry(catalog, "POSTGRES_PASSWORD").expect("POSTGRES_PASSWORD");
+    let (url_at, url) = env_entry(catalog, "FERROCAST_POSTGRES_URL").expect("the URL");
+    assert!(
+        password_at < url_at,
+        "$(POSTGRES_PASSWORD) expands only once defined"
+    );
+    let url = str_at(url, &["value"]).expect("a URL value");
+    let user = str_at(
+        env_entry(postgres, "POSTGRES_USER").expect("user").1,
+        &["value"],
+    );
+    let database = str_at(
+        env_entry(postgres, "POSTGRES_DB").expect("db").1,
+        &["value"],
+    );
+    assert_eq!(
+        Some(url.to_owned()),
+        user.zip(database).map(|(user, database)| format!(
+            "postgres://{user}:$(POSTGRES_PASSWORD)@postgres:5432/{database}"
+        ))
+    );
+    assert_eq!(
+        secret_key_of(catalog, "POSTGRES_PASSWORD"),
+        secret_key_of(postgres, "POSTGRES_PASSWORD")
+    );
+    let service = named(&documents, "Service", "postgres").expect("postgres Service");
+    assert!(seq(service, &["spec", "ports"])
+        .iter()
+        .any(|p| at(p, &["port"]).and_then(Value::as_u64) == Some(5432)));
+
+    // S3: the same Secret keys make the storage's identity and sign the catalog's requests.
+    for (catalog_key, storage_key) in [
+        ("FERROCAST_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+        ("FERROCAST_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    ] {
+        let key = secret_key_of(catalog, catalog_key);
+        assert!(
+            key.is_some(),
+            "the catalog's {catalog_key} comes from the Secret"
+        );
+        assert_eq!(key, secret_key_of(s3, storage_key), "{storage_key}");
+    }
+    let endpoint =
+        str_at(config_map, &["data", "FERROCAST_S3_ENDPOINT"]).expect("FERROCAST_S3_ENDPOINT");
+    let (host, port) = host_port(endpoint).expect("an endpoint with a port");
+    assert_eq!(host, "s3");
+    let service = named(&documents, "Service", "s3").expect("s3 Service");
+    assert!(seq(service, &["spec", "ports"])
+        .iter()
+        .any(|p| at(p, &["port"]).and_then(Value::as_u64) == Some(u64::from(port))));
+    assert_s3_server(seq(s3, &["args"]), port, "k8s s3");
+    for key in [
+        "FERROCAST_S3_BUCKET",
+        "FERROCAST_S3_PUBLIC_ENDPOINT",
+        "FERROCAST_CATALOG_UPLOAD_ORIGINS",
+    ] {
+        assert!(str_at(config_map, &["data", key]).is_some(), "no {key}");
+    }
+    assert_eq!(
+        str_at(config_map, &["data", "FERROCAST_CATALOG_HTTP_URL"]),
+        Some("http://catalog:8084"),
+        "the gateway finds the catalog"
+    );
 }
