@@ -11,6 +11,7 @@ mod lease;
 mod nginx_rtmp;
 mod redis_restart;
 mod rest;
+mod secrets_in_logs;
 
 use ferrocast_testkit::{Options, Platform};
 
