@@ -115,8 +115,9 @@ stop_local_postgres() {
 
 # S3 for the catalog's media: a SeaweedFS on 127.0.0.1:8333 unless one there already takes our
 # keys. Its other ports are fixed too (a restart finds its own cluster again) and stay clear of
-# the services' 8080-8084. No server-wide CORS origins: the catalog sets them on its bucket
-# (PutBucketCors), which SeaweedFS enforces per bucket.
+# the services' 8080-8084. CORS: the catalog puts its upload origins on its bucket
+# (PutBucketCors), and a bucket's rule wins; the server-wide origins (SeaweedFS allows any by
+# default) only cover buckets without one, so they name the web app's origins too.
 start_local_object_storage() {
   S3_ENDPOINT="http://127.0.0.1:8333"
   local dir="$STATE/s3"
@@ -128,7 +129,8 @@ start_local_object_storage() {
   mkdir -p "$dir"
   write_s3_identity "$dir/s3.json" "$FERROCAST_S3_ACCESS_KEY" "$FERROCAST_S3_SECRET_KEY"
   say "starting SeaweedFS (S3) on 127.0.0.1:8333 (data in .ferrocast/s3)"
-  start_seaweedfs s3 "$dir" "$dir/s3.json" 9333 19333 9334 19334 8888 18888 8333 18333
+  start_seaweedfs s3 "$dir" "$dir/s3.json" 9333 19333 9334 19334 8888 18888 8333 18333 \
+    -s3.allowedOrigins=http://127.0.0.1:8080,http://localhost:8080
   wait_for_s3 "$S3_ENDPOINT" "$FERROCAST_S3_ACCESS_KEY" "$FERROCAST_S3_SECRET_KEY" 90 "SeaweedFS"
 }
 

@@ -959,6 +959,10 @@ fn assert_s3_server(arguments: &[Value], port: u16, place: &str) {
     );
     assert_eq!(flag("s3.ip.bind"), Some("0.0.0.0"), "{place}");
     assert_eq!(flag("master.telemetry"), Some("false"), "{place}");
+    assert!(
+        flag("s3.allowedOrigins").is_some_and(|o| o.contains("FERROCAST_CATALOG_UPLOAD_ORIGINS")),
+        "{place}: buckets without a CORS rule allow only the catalog's upload origins, not any"
+    );
 }
 
 #[test]
