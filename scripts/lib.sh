@@ -138,6 +138,8 @@ start_postgres_cluster() {
   bin="$(postgres_bin)"
   mkdir -p "$dir/sock"
   if [ "$(id -u)" -eq 0 ]; then
+    id -u postgres >/dev/null 2>&1 ||
+      die "no postgres system user to run PostgreSQL as (Debian package postgresql; run ./ferrocast setup)"
     chown -R postgres: "$dir"
     runuser -u postgres -- test -w "$dir" ||
       die "the postgres user cannot write $dir (a parent folder is closed to it); move the checkout or run as a normal user"

@@ -80,19 +80,36 @@ start_test_postgres() {
     export FERROCAST_TEST_POSTGRES_URL="$candidate"
     return
   fi
-  local port
+  local port dir
+  # Clusters left behind by runs that were killed.
+  for dir in $(finished_runs "$STATE/test-postgres"); do
+    stop_postgres_cluster "$dir" 2>/dev/null || true
+    rm -rf "$dir"
+  done
+  TEST_POSTGRES_DIR="$STATE/test-postgres/$$"
   port="$(free_port)"
   say "starting a throw-away PostgreSQL on 127.0.0.1:$port (in .ferrocast/test-postgres)"
-  stop_test_postgres # a cluster left behind by a run that was killed
-  start_postgres_cluster "$STATE/test-postgres" "$port" \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
   on_stop stop_test_postgres
+  start_postgres_cluster "$TEST_POSTGRES_DIR" "$port" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
   export FERROCAST_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
 stop_test_postgres() {
-  stop_postgres_cluster "$STATE/test-postgres" 2>/dev/null || true
-  rm -rf "$STATE/test-postgres"
+  stop_postgres_cluster "$TEST_POSTGRES_DIR" 2>/dev/null || true
+  rm -rf "$TEST_POSTGRES_DIR"
+}
+
+# finished_runs PARENT: the folders PARENT/<pid> of test runs no longer alive. Each run keeps its
+# throw-away servers in a folder named after its pid, so two runs on one checkout never share
+# or delete each other's.
+finished_runs() {
+  local dir
+  for dir in "$1"/*/; do
+    dir="${dir%/}"
+    [ -d "$dir" ] || continue
+    kill -0 "${dir##*/}" 2>/dev/null || echo "$dir"
+  done
 }
 
 # One SeaweedFS (S3 API) for the whole run, always our own: random keys for this run only, in a
@@ -101,8 +118,8 @@ stop_test_postgres() {
 # make every service started inside this run refuse an unknown FERROCAST_* name.)
 start_test_object_storage() {
   [ -z "${FERROCAST_TEST_S3_ENDPOINT:-}" ] || return 0
-  local dir="$STATE/test-s3" access_key secret_key ports
-  rm -rf "$dir"
+  local dir="$STATE/test-s3/$$" access_key secret_key ports stale
+  for stale in $(finished_runs "$STATE/test-s3"); do rm -rf "$stale"; done
   mkdir -p "$dir"
   access_key="$(random_secret | tr -dc 'A-Za-z0-9' | head -c 20)"
   secret_key="$(random_secret)"
@@ -117,5 +134,5 @@ start_test_object_storage() {
 }
 
 remove_test_object_storage() {
-  rm -rf "$STATE/test-s3"
+  rm -rf "$STATE/test-s3/$$"
 }
