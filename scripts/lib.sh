@@ -84,6 +84,8 @@ stop_owned() {
       sleep 0.2
     done
     for pid in "${OWNED_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    # Reaped here, so the shell does not report each killed job on its own.
+    for pid in "${OWNED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     OWNED_PIDS=()
   fi
   if ((${#OWNED_STOP_HOOKS[@]})); then
@@ -103,8 +105,8 @@ random_secret() {
 # postgres_bin: the directory of initdb/pg_ctl (on PATH, else Debian's versioned directory).
 postgres_bin() {
   local initdb
-  initdb="$(command -v initdb || ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)"
-  [ -n "$initdb" ] || die "PostgreSQL's initdb not found (Debian package postgresql; run ./ferrocast setup)"
+  initdb="$(command -v initdb || printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)"
+  [ -x "$initdb" ] || die "PostgreSQL's initdb not found (Debian package postgresql; run ./ferrocast setup)"
   dirname "$(readlink -f "$initdb")"
 }
 

@@ -64,18 +64,18 @@ start_test_dependencies() {
     wait_for_port 127.0.0.1 "$store_port" 60 "the document store"
     export FERROCAST_TEST_MONGODB_URL="mongodb://127.0.0.1:$store_port/?directConnection=true&serverSelectionTimeoutMS=2000"
   fi
-  start_test_postgres
+  start_test_postgres "postgres://postgres@127.0.0.1:5432/postgres"
   start_test_object_storage
 }
 
-# start_test_postgres [CANDIDATE_URL]: FERROCAST_TEST_POSTGRES_URL, a server URL whose user may
-# create databases (each test creates its own). The PostgreSQL on 127.0.0.1:5432 when it lets
-# `postgres` in without a password (CI's machine), else a throw-away cluster of our own on a free
-# port: no fsync, since the data dies with the run; run as the `postgres` system user when we
-# are root, because PostgreSQL refuses root.
+# start_test_postgres CANDIDATE_URL: FERROCAST_TEST_POSTGRES_URL, a server URL whose user may
+# create databases (each test creates its own). CANDIDATE_URL (the PostgreSQL on 127.0.0.1:5432)
+# when its user gets in without a password and may create databases (CI's machine), else a
+# throw-away cluster of our own on a free port: no fsync, since the data dies with the run; run
+# as the `postgres` system user when we are root, because PostgreSQL refuses root.
 start_test_postgres() {
   [ -z "${FERROCAST_TEST_POSTGRES_URL:-}" ] || return 0
-  local candidate="${1:-postgres://postgres@127.0.0.1:5432/postgres}"
+  local candidate="$1"
   if postgres_can_create_databases "$candidate"; then
     export FERROCAST_TEST_POSTGRES_URL="$candidate"
     return

@@ -25,7 +25,7 @@ platform_up() {
   load_local_secrets
   start_local_redis
   start_local_document_store
-  start_local_postgres
+  start_local_postgres postgres://postgres@127.0.0.1:5432
   start_local_object_storage
   export_local_config
   start_services
@@ -83,12 +83,12 @@ start_local_document_store() {
   wait_for_port 127.0.0.1 27017 60 "the document store"
 }
 
-# start_local_postgres [SHARED_SERVER]: PostgreSQL for the catalog: the server on 127.0.0.1:5432 when `postgres` may create databases
-# there without a password, else a cluster of our own in .ferrocast/postgres on 127.0.0.1:5433
-# (trust auth on loopback, like the local Redis; run as the postgres user when we are root).
-# SHARED_SERVER replaces 127.0.0.1:5432 (checks of the fallback point it where none listens).
+# start_local_postgres SHARED_SERVER: PostgreSQL for the catalog: SHARED_SERVER (the one on
+# 127.0.0.1:5432) when `postgres` may create databases there without a password, else a cluster
+# of our own in .ferrocast/postgres on 127.0.0.1:5433 (trust auth on loopback, like the local
+# Redis; run as the postgres user when we are root).
 start_local_postgres() {
-  local server="${1:-postgres://postgres@127.0.0.1:5432}" dir="$STATE/postgres"
+  local server="$1" dir="$STATE/postgres"
   if postgres_can_create_databases "$server/postgres"; then
     say "using the PostgreSQL already running on ${server#postgres://postgres@}"
   else
