@@ -1,6 +1,7 @@
 # ./ferrocast test: every check CI runs — formatting, lints, Rust unit and integration tests
-# against real Redis / document store / PostgreSQL / S3 / ffmpeg / nginx-rtmp, frontend unit tests and build, the
-# browser end-to-end test and the benchmark smoke run. Sourced by ./ferrocast.
+# against real Redis / document store / PostgreSQL / S3 / ffmpeg / nginx-rtmp, frontend unit
+# tests and build, the browser end-to-end test and the benchmark smoke run. Sourced by
+# ./ferrocast.
 
 run_all_tests() {
   trap stop_owned EXIT

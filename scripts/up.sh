@@ -1,8 +1,7 @@
 # ./ferrocast up: builds and runs the whole platform on this machine with embedded defaults.
 # Starts Redis, the document store, PostgreSQL and the S3 storage only when none is reachable
 # (data under .ferrocast/, kept across runs), then users, rooms, ingest, catalog and gateway;
-# prints where to go. Ctrl-C stops
-# everything it started, and only that. Sourced by ./ferrocast.
+# prints where to go. Ctrl-C stops everything it started, and only that. Sourced by ./ferrocast.
 
 platform_up() {
   local demo=1 arg
