@@ -15,8 +15,8 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::{Buf, BytesMut};
+use ferrocast_testkit::rtmp;
 use rml_rtmp::{
-    handshake::{Handshake, HandshakeProcessResult, PeerType},
     sessions::{
         ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult,
         PublishRequestType,
@@ -101,7 +101,7 @@ struct Conn {
 impl Conn {
     /// Handshake, `connect` to the app, `publish` the key; returns once the server accepted.
     async fn open(mut socket: TcpStream, target: &Target) -> Result<Self> {
-        let leftover = handshake(&mut socket).await?;
+        let leftover = rtmp::handshake(&mut socket).await.context("handshake")?;
         let mut config = ClientSessionConfig::new();
         config.chunk_size = CHUNK_SIZE;
         config.tc_url = Some(target.tc_url.clone());
@@ -261,33 +261,6 @@ impl Conn {
             self.socket.shutdown().await
         })
         .await;
-    }
-}
-
-/// The client side of the RTMP handshake; returns the bytes that followed it.
-async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>> {
-    let mut handshake = Handshake::new(PeerType::Client);
-    socket
-        .write_all(&handshake.generate_outbound_p0_and_p1()?)
-        .await?;
-    let mut buf = vec![0; READ_BUFFER];
-    loop {
-        let n = socket.read(&mut buf).await?;
-        if n == 0 {
-            bail!("the server closed the connection during the handshake");
-        }
-        match handshake.process_bytes(&buf[..n])? {
-            HandshakeProcessResult::InProgress { response_bytes } => {
-                socket.write_all(&response_bytes).await?;
-            }
-            HandshakeProcessResult::Completed {
-                response_bytes,
-                remaining_bytes,
-            } => {
-                socket.write_all(&response_bytes).await?;
-                return Ok(remaining_bytes);
-            }
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! A raw RTMP client for the end-to-end forms of the malformed-input cases (P2, A1): completes
 //! the handshake with rml_rtmp's own handshake code, then writes whatever chunks a test builds —
-//! well-formed AMF0 commands or deliberately broken headers.
+//! well-formed AMF0 commands or deliberately broken headers. The bench's publishers
+//! (`bench/rtmp-fleet`) shake hands through it too.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -18,9 +19,19 @@ pub mod msg {
     pub const AMF0_COMMAND: u8 = 20;
 }
 
-/// Connects and completes the RTMP handshake.
+/// Connects and completes the RTMP handshake (5 s at most).
 pub async fn handshaken(addr: SocketAddr) -> std::io::Result<TcpStream> {
     let mut stream = TcpStream::connect(addr).await?;
+    tokio::time::timeout(Duration::from_secs(5), handshake(&mut stream))
+        .await
+        .map_err(|_| std::io::Error::other("handshake timed out"))??;
+    Ok(stream)
+}
+
+/// The client side of the RTMP handshake on a connected `stream`; returns the bytes the server
+/// sent after it (the start of its first messages). No deadline of its own: the caller bounds it,
+/// the bench's publishers together with `connect` and `publish`.
+pub async fn handshake(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     let mut handshake = Handshake::new(PeerType::Client);
     let c0c1 = handshake
         .generate_outbound_p0_and_p1()
@@ -28,9 +39,7 @@ pub async fn handshaken(addr: SocketAddr) -> std::io::Result<TcpStream> {
     stream.write_all(&c0c1).await?;
     let mut buffer = vec![0u8; 8192];
     loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
-            .await
-            .map_err(|_| std::io::Error::other("handshake timed out"))??;
+        let n = stream.read(&mut buffer).await?;
         if n == 0 {
             return Err(std::io::Error::other("server closed during the handshake"));
         }
@@ -41,9 +50,12 @@ pub async fn handshaken(addr: SocketAddr) -> std::io::Result<TcpStream> {
             HandshakeProcessResult::InProgress { response_bytes } => {
                 stream.write_all(&response_bytes).await?;
             }
-            HandshakeProcessResult::Completed { response_bytes, .. } => {
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
                 stream.write_all(&response_bytes).await?;
-                return Ok(stream);
+                return Ok(remaining_bytes);
             }
         }
     }
