@@ -1,12 +1,66 @@
-//! Raw HTTP/1.1 over TCP, for request targets a client library would normalise or refuse
-//! (`..`, `%2e%2e`, NUL, 10 kB segments): the server must see exactly what an attacker sends.
+//! HTTP for tests. [`Fetch`]: a `GET` through reqwest in one call, for the many checks that only
+//! read an answer (`/metrics`, `/readyz`, a list). Raw HTTP/1.1 over TCP ([`raw_get`],
+//! [`exchange`]), for request targets a client library would normalise or refuse (`..`,
+//! `%2e%2e`, NUL, 10 kB segments): the server must see exactly what an attacker sends.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
+
+/// A plain client whose every request gives up after `timeout`.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("http client")
+}
+
+/// `GET url` with a reqwest client in one call: the answer, its status, its body as text or as
+/// JSON. A request that gets no answer at all panics, naming the URL (a test's failure report).
+pub trait Fetch {
+    fn fetch(&self, url: &str) -> impl Future<Output = reqwest::Response> + Send;
+
+    fn fetch_status(&self, url: &str) -> impl Future<Output = reqwest::StatusCode> + Send;
+
+    fn fetch_text(&self, url: &str) -> impl Future<Output = String> + Send;
+
+    /// The body as JSON (with the service features, which bring `serde_json`).
+    #[cfg(feature = "users")]
+    fn fetch_json(&self, url: &str) -> impl Future<Output = serde_json::Value> + Send;
+}
+
+impl Fetch for reqwest::Client {
+    async fn fetch(&self, url: &str) -> reqwest::Response {
+        self.get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
+    async fn fetch_status(&self, url: &str) -> reqwest::StatusCode {
+        self.fetch(url).await.status()
+    }
+
+    async fn fetch_text(&self, url: &str) -> String {
+        self.fetch(url)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: body: {e}"))
+    }
+
+    #[cfg(feature = "users")]
+    async fn fetch_json(&self, url: &str) -> serde_json::Value {
+        self.fetch(url)
+            .await
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: JSON body: {e}"))
+    }
+}
 
 /// A raw answer: status (0 if the server closed without a status line) and the whole text.
 #[derive(Debug, Clone)]

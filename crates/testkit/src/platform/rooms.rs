@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Platform, SERVICE_TOKEN};
-use crate::{redis_url, unique_name};
+use crate::{http::Fetch, redis_url, unique_name};
 
 /// A client that shows redirects instead of following them (nginx-rtmp mode answers 302).
 pub fn client() -> reqwest::Client {
@@ -128,21 +128,19 @@ impl Rooms {
 
     /// Usernames listed by `GET /api/rooms`.
     pub async fn live(&self) -> Vec<String> {
-        let body: Value = self
-            .http
-            .get(self.url("/api/rooms?limit=100"))
-            .send()
+        usernames(
+            &self
+                .http
+                .fetch_json(&self.url("/api/rooms?limit=100"))
+                .await,
+        )
+    }
+
+    /// `GET /api/rooms/{username}`: the public view of a live room (an error body when offline).
+    pub async fn room(&self, username: &str) -> Value {
+        self.http
+            .fetch_json(&self.url(&format!("/api/rooms/{username}")))
             .await
-            .expect("list")
-            .json()
-            .await
-            .expect("list json");
-        body["rooms"]
-            .as_array()
-            .expect("rooms")
-            .iter()
-            .filter_map(|r| r["username"].as_str().map(str::to_owned))
-            .collect()
     }
 
     pub async fn is_live(&self, username: &str) -> bool {
@@ -250,6 +248,16 @@ impl Viewer {
         );
         (status, body["viewers"].as_u64())
     }
+}
+
+/// The usernames of a `GET /api/rooms` answer (one page), in its order.
+pub fn usernames(list: &Value) -> Vec<String> {
+    list["rooms"]
+        .as_array()
+        .expect("a list of rooms")
+        .iter()
+        .filter_map(|r| r["username"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// A callback form with nginx-rtmp's fields.

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::Path, time::Duration};
 
 use ferrocast_ingest::hls::{self, Edge, HlsRegistry};
 use ferrocast_testkit::http::exchange;
+use ferrocast_testkit::http::Fetch;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -78,8 +79,7 @@ async fn raw(addr: SocketAddr, method: &str, path: &[u8]) -> (u16, String) {
 }
 
 async fn body_of(url: &str) -> String {
-    let response = client().get(url).send().await.expect("request");
-    response.text().await.expect("body")
+    client().fetch_text(url).await
 }
 
 /// A player's conditional reload: `If-None-Match` with the ETag it has.
@@ -101,8 +101,7 @@ fn upto(last: u64) -> Edge {
 }
 
 async fn status_of(url: &str) -> u16 {
-    let response = client().get(url).send().await.expect("request");
-    response.status().as_u16()
+    client().fetch(url).await.status().as_u16()
 }
 
 fn client() -> reqwest::Client {
@@ -179,10 +178,8 @@ async fn playlists_and_segments_have_player_headers() {
         assert!(!response.bytes().await.expect("body").is_empty());
     }
     let segment = client()
-        .get(format!("{base}/hls/alice/720p/s1_00000.ts"))
-        .send()
+        .fetch(&format!("{base}/hls/alice/720p/s1_00000.ts"))
         .await
-        .expect("request")
         .bytes()
         .await
         .expect("body");
@@ -204,7 +201,7 @@ async fn head_answers_headers_without_a_body() {
 async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
     let origin = origin().await;
     let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
-    let first = client().get(&url).send().await.expect("request");
+    let first = client().fetch(&url).await;
     assert_eq!(first.status(), 200);
     let etag = first.headers()["etag"].clone();
     assert_eq!(
@@ -226,10 +223,11 @@ async fn a_playlist_rewritten_by_ffmpeg_is_served_fresh_and_revalidates() {
     // A segment that left the window is gone at once, not served from memory.
     std::fs::remove_file(dir.join("s1_00000.ts")).expect("remove");
     let gone = client()
-        .get(format!("http://{}/hls/alice/720p/s1_00000.ts", origin.addr))
-        .send()
-        .await
-        .expect("request");
+        .fetch(&format!(
+            "http://{}/hls/alice/720p/s1_00000.ts",
+            origin.addr
+        ))
+        .await;
     assert_eq!(gone.status(), 404);
 }
 
@@ -319,7 +317,7 @@ async fn a_published_segment_is_read_once_and_served_while_the_writer_has_it() {
         &[],
     );
 
-    let response = client().get(&url).send().await.expect("request");
+    let response = client().fetch(&url).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "video/mp2t");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
@@ -342,7 +340,7 @@ async fn a_published_segment_is_read_once_and_served_while_the_writer_has_it() {
     );
     assert_eq!(body_of(&url).await.len(), 188 * 10);
     let never_written = format!("http://{}/hls/alice/720p/s1_00001.ts", origin.addr);
-    let missing = client().get(&never_written).send().await.expect("request");
+    let missing = client().fetch(&never_written).await;
     assert_eq!(missing.status(), 404);
     published.put(
         bytes::Bytes::from_static(b"#EXTM3U\n"),
@@ -350,7 +348,7 @@ async fn a_published_segment_is_read_once_and_served_while_the_writer_has_it() {
         &["s1_00001.ts"],
         &[],
     );
-    let gone = client().get(&url).send().await.expect("request");
+    let gone = client().fetch(&url).await;
     assert_eq!(gone.status(), 404);
 }
 
@@ -445,7 +443,7 @@ async fn parts_are_served_from_memory_then_from_their_segment_and_a_reload_can_w
     let answered = answer_to(held).await;
     assert_eq!(answered.text().await.expect("body"), "#EXTM3U\n4.0\n");
 
-    let response = client().get(&part_url).send().await.expect("request");
+    let response = client().fetch(&part_url).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "video/mp2t");
     assert_eq!(response.bytes().await.expect("body").len(), 188 * 3);
@@ -472,7 +470,7 @@ async fn parts_are_served_from_memory_then_from_their_segment_and_a_reload_can_w
             first.within("s1_00004.ts", 188..188 * 4),
         )],
     );
-    let response = client().get(&part_url).send().await.expect("request");
+    let response = client().fetch(&part_url).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.bytes().await.expect("body").as_ref(),
@@ -542,7 +540,7 @@ async fn cached_segments_are_sent_from_the_file_and_arrive_whole() {
     // The first request reads the file into the cache, the second is answered from it: both
     // send the file's pages.
     for _ in 0..2 {
-        let response = client().get(&url).send().await.expect("request");
+        let response = client().fetch(&url).await;
         assert_eq!(response.status(), 200);
         let body = response.bytes().await.expect("body");
         assert!(body[..] == segment[..], "the segment arrived changed");
@@ -614,11 +612,7 @@ async fn offline_users_and_missing_files_are_404() {
         "/hls/alice/1080p/index.m3u8",
         "/hls/alice/720p/s1_99999.ts",
     ] {
-        let response = client()
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .expect("request");
+        let response = client().fetch(&format!("{base}{path}")).await;
         assert_eq!(response.status(), 404, "{path}");
         assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
     }
@@ -629,15 +623,9 @@ async fn ended_sessions_are_served_until_removed() {
     let origin = origin().await;
     let url = format!("http://{}/hls/alice/720p/index.m3u8", origin.addr);
     origin.registry.end("alice", "s1");
-    assert_eq!(
-        client().get(&url).send().await.expect("request").status(),
-        200
-    );
+    assert_eq!(client().fetch(&url).await.status(), 200);
     origin.registry.remove("alice", "s1");
-    assert_eq!(
-        client().get(&url).send().await.expect("request").status(),
-        404
-    );
+    assert_eq!(client().fetch(&url).await.status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -667,10 +655,8 @@ async fn a_slow_viewer_does_not_delay_other_requests() {
     for _ in 0..20 {
         let started = std::time::Instant::now();
         let response = client
-            .get(format!("{base}/hls/alice/720p/index.m3u8"))
-            .send()
-            .await
-            .expect("request");
+            .fetch(&format!("{base}/hls/alice/720p/index.m3u8"))
+            .await;
         assert_eq!(response.status(), 200);
         response.bytes().await.expect("body");
         // Blocked behind the slow viewer a request would wait for its whole three seconds.

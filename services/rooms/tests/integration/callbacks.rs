@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::platform::rooms::{config, nginx, nginx_config, Rooms};
+use ferrocast_testkit::Streamer;
 
 use crate::start_users;
 
@@ -23,15 +25,7 @@ async fn publish_with_valid_key_lists_the_room_under_its_username() {
     assert_eq!(body["session_id"], "nginx:live:1:127.0.0.1");
 
     assert_eq!(rooms.live().await, vec![alice.username.clone()]);
-    let room: Value = rooms
-        .http
-        .get(rooms.url(&format!("/api/rooms/{}", alice.username)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = rooms.room(&alice.username).await;
     assert_eq!(
         room["hls_url"],
         format!("/hls/{}/master.m3u8", alice.username)
@@ -65,7 +59,7 @@ async fn publish_while_users_is_unreachable_is_refused_with_503_and_creates_no_r
     let response = rooms.publish(&alice.key, "1").await;
     assert_eq!(response.status(), 503);
     assert!(rooms.live().await.is_empty());
-    let ready = rooms.http.get(rooms.url("/readyz")).send().await.unwrap();
+    let ready = rooms.http.fetch(&rooms.url("/readyz")).await;
     assert_eq!(ready.status(), 503);
     assert!(ready.text().await.unwrap().contains("users"));
 }
@@ -102,14 +96,7 @@ async fn publish_done_from_an_old_session_leaves_the_new_room() {
     assert_eq!(rooms.publish(&alice.key, "2").await.status(), 200);
 
     // Late (duplicated) end and update of the first session.
-    assert_eq!(rooms.publish_done(&alice.key, "1").await.status(), 200);
-    assert_eq!(rooms.update(&alice.key, "1").await.status(), 409);
-
-    let room = rooms
-        .internal(&alice.username)
-        .await
-        .expect("new room stays");
-    assert_eq!(room["session_id"], "nginx:live:2:127.0.0.1");
+    the_first_session_cannot_end_the_second(&rooms, &alice).await;
 }
 
 #[tokio::test]
@@ -122,6 +109,11 @@ async fn takeover_replaces_the_room_and_the_old_session_cannot_end_it() {
 
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
     assert_eq!(rooms.publish(&alice.key, "2").await.status(), 200);
+    the_first_session_cannot_end_the_second(&rooms, &alice).await;
+}
+
+/// `publish_done` and `update` of session 1 of `alice`'s key leave the room of session 2.
+async fn the_first_session_cannot_end_the_second(rooms: &Rooms, alice: &Streamer) {
     assert_eq!(rooms.publish_done(&alice.key, "1").await.status(), 200);
     assert_eq!(rooms.update(&alice.key, "1").await.status(), 409);
     let room = rooms
@@ -160,15 +152,7 @@ async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
         ),
     ];
     assert_eq!(rooms.ingest_callback(&update).await.status(), 200);
-    let listed: Value = rooms
-        .http
-        .get(rooms.url(&format!("/api/rooms/{}", alice.username)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = rooms.room(&alice.username).await;
     assert_eq!(listed["renditions"][0]["name"], "720p");
 }
 

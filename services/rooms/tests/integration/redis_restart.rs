@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{
     eventually,
     platform::rooms::{config, nginx, Rooms},
@@ -12,7 +13,7 @@ use ferrocast_testkit::{
 use crate::start_users;
 
 async fn ready_status(rooms: &Rooms) -> (u16, String) {
-    let response = rooms.http.get(rooms.url("/readyz")).send().await.unwrap();
+    let response = rooms.http.fetch(&rooms.url("/readyz")).await;
     (response.status().as_u16(), response.text().await.unwrap())
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use ferrocast_testkit::platform::rooms::{config, Rooms, Viewer};
+use ferrocast_testkit::http::Fetch;
+use ferrocast_testkit::platform::rooms::{config, usernames, Rooms, Viewer};
 
 use crate::start_users;
 
@@ -37,15 +38,7 @@ async fn viewer_count_is_distinct_viewers_and_drops_after_the_window() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(dropped, "the silent viewer is still counted");
-    let room: Value = rooms
-        .http
-        .get(rooms.url(&format!("/api/rooms/{}", alice.username)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = rooms.room(&alice.username).await;
     assert_eq!(room["viewers"], 2);
 
     assert_eq!(v1.beat(&rooms, "nobody_here").await.0, 404);
@@ -211,15 +204,7 @@ async fn title_needs_a_valid_token_and_persists_for_the_next_stream() {
 
     assert_eq!(rooms.publish_done(&alice.key, "1").await.status(), 200);
     assert_eq!(rooms.publish(&alice.key, "2").await.status(), 200);
-    let room: Value = rooms
-        .http
-        .get(rooms.url(&format!("/api/rooms/{}", alice.username)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = rooms.room(&alice.username).await;
     assert_eq!(room["title"], "Speedrun night");
 }
 
@@ -298,20 +283,9 @@ async fn listing_pages_newest_first_with_a_cursor() {
     }
     let first: Value = rooms
         .http
-        .get(rooms.url("/api/rooms?limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page: Vec<&str> = first["rooms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["username"].as_str().unwrap())
-        .collect();
-    assert_eq!(page, vec![names[2].as_str(), names[1].as_str()]);
+        .fetch_json(&rooms.url("/api/rooms?limit=2"))
+        .await;
+    assert_eq!(usernames(&first), [&names[2][..], &names[1][..]]);
     let cursor = first["next_cursor"].as_str().expect("a next page");
     let second: Value = rooms
         .http
@@ -323,28 +297,12 @@ async fn listing_pages_newest_first_with_a_cursor() {
         .json()
         .await
         .unwrap();
-    let page: Vec<&str> = second["rooms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["username"].as_str().unwrap())
-        .collect();
-    assert_eq!(page, vec![names[0].as_str()]);
+    assert_eq!(usernames(&second), [&names[0][..]]);
     assert!(second["next_cursor"].is_null());
 
-    let bad = rooms
-        .http
-        .get(rooms.url("/api/rooms?limit=0"))
-        .send()
-        .await
-        .unwrap();
+    let bad = rooms.http.fetch(&rooms.url("/api/rooms?limit=0")).await;
     assert_eq!(bad.status(), 422);
-    let offline = rooms
-        .http
-        .get(rooms.url("/api/rooms/nobody_here"))
-        .send()
-        .await
-        .unwrap();
+    let offline = rooms.http.fetch(&rooms.url("/api/rooms/nobody_here")).await;
     assert_eq!(offline.status(), 404);
 }
 
@@ -354,46 +312,15 @@ async fn openapi_document_health_and_metrics_are_served() {
     let rooms = Rooms::start(config(&users)).await;
     let doc: Value = rooms
         .http
-        .get(rooms.url("/api/rooms/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json(&rooms.url("/api/rooms/openapi.json"))
+        .await;
     assert!(doc["paths"]["/api/rooms"].is_object());
     assert!(doc["paths"]["/api/rooms/me/title"]["get"].is_object());
     assert!(doc["paths"]["/api/rooms/me/title"]["put"].is_object());
     assert!(doc["components"]["schemas"]["RoomView"].is_object());
-    assert_eq!(
-        rooms
-            .http
-            .get(rooms.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        rooms
-            .http
-            .get(rooms.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(rooms.http.fetch(&rooms.url("/healthz")).await.status(), 200);
+    assert_eq!(rooms.http.fetch(&rooms.url("/readyz")).await.status(), 200);
     rooms.publish("live_unknown_key_for_metrics", "1").await;
-    let metrics = rooms
-        .http
-        .get(rooms.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = rooms.http.fetch_text(&rooms.url("/metrics")).await;
     assert!(metrics.contains("rooms_callbacks_total"), "{metrics}");
 }

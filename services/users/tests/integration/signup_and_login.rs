@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::unique_name;
 use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use serde_json::{json, Value};
@@ -246,33 +247,18 @@ async fn operational_routes_answer() {
     let app = start_users().await;
     let user = app.account().await;
     assert_eq!(
-        app.http
-            .get(app.users_url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.http.fetch(&app.users_url("/healthz")).await.status(),
         200
     );
     assert_eq!(
-        app.http
-            .get(app.users_url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.http.fetch(&app.users_url("/readyz")).await.status(),
         200
     );
 
     let openapi: Value = app
         .http
-        .get(app.users_url("/api/users/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json(&app.users_url("/api/users/openapi.json"))
+        .await;
     for path in [
         "/api/users",
         "/api/users/login",
@@ -286,34 +272,14 @@ async fn operational_routes_answer() {
         );
     }
 
-    let (status, error) = error_of(
-        app.http
-            .get(app.users_url("/api/users/nope"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, error) = error_of(app.http.fetch(&app.users_url("/api/users/nope")).await).await;
     assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
-    let unauthenticated = app
-        .http
-        .get(app.users_url("/api/users/me"))
-        .send()
-        .await
-        .unwrap();
+    let unauthenticated = app.http.fetch(&app.users_url("/api/users/me")).await;
     assert_eq!(error_of(unauthenticated).await.0, 401);
 
     let response = app.get_with_token("/api/users/me", &user.token).await;
     assert!(response.headers().contains_key("x-request-id"));
-    let metrics = app
-        .http
-        .get(app.users_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.http.fetch_text(&app.users_url("/metrics")).await;
     assert!(metrics.contains("users_logins_total"), "{metrics}");
     assert!(metrics.contains("http_requests_total"));
 }

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use ferrocast_proto::client::UsersAuthError;
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use ferrocast_testkit::{eventually, unique_name, DocumentStore};
 use serde_json::Value;
@@ -75,15 +76,7 @@ async fn store_outage_gives_fast_503s_and_the_service_recovers_without_data_loss
     })
     .await;
     assert!(recovered, "login did not recover after the store came back");
-    assert_eq!(
-        client
-            .get(app.users_url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(client.fetch(&app.users_url("/readyz")).await.status(), 200);
     assert_eq!(
         auth.authenticate_stream_key(&key, None)
             .await

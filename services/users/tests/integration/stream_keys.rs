@@ -2,6 +2,7 @@
 //! over gRPC as that user; rotation retires the old key at once.
 
 use ferrocast_proto::client::UsersAuthError;
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{browser, platform::PASSWORD, Options, Platform};
 use serde_json::Value;
 
@@ -35,23 +36,14 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
     let body: Value = login.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["user"]["id"], user["id"]);
-    let me: Value = browser
-        .get(app.users_url("/api/users/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = browser.fetch_json(&app.users_url("/api/users/me")).await;
     assert_eq!(me["username"], username.as_str());
     assert_eq!(me["email"], email.as_str());
 
     // No key yet.
     let none = browser
-        .get(app.users_url("/api/users/me/stream-key"))
-        .send()
-        .await
-        .unwrap();
+        .fetch(&app.users_url("/api/users/me/stream-key"))
+        .await;
     assert_eq!(none.status(), 404);
 
     let created = browser
@@ -67,10 +59,8 @@ async fn created_stream_key_authenticates_its_owner_over_grpc_and_rotation_retir
 
     // Later reads show only the prefix and creation time.
     let info = browser
-        .get(app.users_url("/api/users/me/stream-key"))
-        .send()
-        .await
-        .unwrap();
+        .fetch(&app.users_url("/api/users/me/stream-key"))
+        .await;
     assert_eq!(info.status(), 200);
     let info: Value = info.json().await.unwrap();
     assert_eq!(info["prefix"], created["prefix"]);
@@ -141,10 +131,8 @@ async fn logout_clears_the_session_cookie() {
     );
     assert_eq!(
         browser
-            .get(app.users_url("/api/users/me"))
-            .send()
+            .fetch(&app.users_url("/api/users/me"))
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -160,11 +148,7 @@ async fn logout_clears_the_session_cookie() {
         cleared.starts_with("ferrocast_session=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
     );
-    let me = browser
-        .get(app.users_url("/api/users/me"))
-        .send()
-        .await
-        .unwrap();
+    let me = browser.fetch(&app.users_url("/api/users/me")).await;
     assert_eq!(me.status(), 401);
     assert_eq!(
         me.json::<Value>().await.unwrap()["error"]["code"],
