@@ -435,6 +435,36 @@ pub async fn part_bytes(
         .to_vec()
 }
 
+/// A complete `segment` of `rendition` whose parts `live` lists is its three parts back to back,
+/// the first opening on its keyframe (the origin serves them as ranges of the segment's file).
+pub async fn assert_segment_is_its_parts(
+    registry: &HlsRegistry,
+    user: &str,
+    rendition: &str,
+    rendition_dir: &Path,
+    live: &str,
+    segment: &str,
+) {
+    let stem = segment.trim_end_matches(".ts");
+    let its_parts: Vec<_> = parts(live)
+        .into_iter()
+        .filter(|(_, uri, _)| uri.starts_with(&format!("{stem}-")))
+        .collect();
+    assert_eq!(its_parts.len(), 3, "{segment} in {live}");
+    assert!(
+        its_parts[0].2,
+        "a segment's first part starts at its keyframe: {live}"
+    );
+    let mut joined = Vec::new();
+    for (_, uri, _) in &its_parts {
+        joined.extend(part_bytes(registry, user, rendition, uri).await);
+    }
+    assert_eq!(
+        joined,
+        std::fs::read(rendition_dir.join(segment)).expect("segment")
+    );
+}
+
 /// The parts `live` lists of its segment in progress (those after its last complete segment),
 /// read now, while the origin holds them in memory, are where that segment's file begins once
 /// it is written: the same bytes, in order. Waits up to 5 s for the file.

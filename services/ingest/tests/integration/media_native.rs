@@ -210,24 +210,8 @@ async fn passthrough_only_lists_parts_that_make_up_its_segments() {
     // Each complete segment whose parts are listed is its parts back to back (served, now, as
     // ranges of the segment's file: this checks the ranges).
     for segment in segments(&live) {
-        let stem = segment.trim_end_matches(".ts");
-        let its_parts: Vec<_> = listed
-            .iter()
-            .filter(|(_, uri, _)| uri.starts_with(&format!("{stem}-")))
-            .collect();
-        assert_eq!(its_parts.len(), 3, "{segment} in {live}");
-        assert!(
-            its_parts[0].2,
-            "a segment's first part starts at its keyframe"
-        );
-        let mut joined = Vec::new();
-        for (_, uri, _) in its_parts {
-            joined.extend(part_bytes(registry, &user, "360p", uri).await);
-        }
-        assert_eq!(
-            joined,
-            std::fs::read(dir.join("360p").join(&segment)).expect("segment")
-        );
+        assert_segment_is_its_parts(registry, &user, "360p", &dir.join("360p"), &live, &segment)
+            .await;
     }
     let (_, first, _) = listed
         .iter()

@@ -77,21 +77,16 @@ async fn transcoded_rungs_list_parts_on_the_passthroughs_clock() {
     // on the keyframe the source gave it, and the parts served while it was in progress are
     // what it was written with.
     let segment = segments(&transcoded)[0].clone();
-    let stem = segment.trim_end_matches(".ts");
-    let its_parts: Vec<_> = listed
-        .iter()
-        .filter(|(_, uri, _)| uri.starts_with(&format!("{stem}-")))
-        .collect();
-    assert_eq!(its_parts.len(), 3, "{segment} in {transcoded}");
-    assert!(its_parts[0].2, "{transcoded}");
-    let mut joined = Vec::new();
-    for (_, uri, _) in its_parts {
-        joined.extend(part_bytes(registry, &user, "360p", uri).await);
-    }
-    assert_eq!(
-        joined,
-        std::fs::read(dir.join("360p").join(&segment)).expect("segment")
-    );
+    let rendition_dir = dir.join("360p");
+    assert_segment_is_its_parts(
+        registry,
+        &user,
+        "360p",
+        &rendition_dir,
+        &transcoded,
+        &segment,
+    )
+    .await;
     assert_open_parts_begin_their_segment(registry, &user, "360p", &dir.join("360p"), &transcoded)
         .await;
 

@@ -90,16 +90,21 @@ fn config_with_hls_root(hls_root: &std::path::Path) -> ferrocast_ingest::Config 
     config
 }
 
+/// Why the ingest refuses to start with `config`.
+async fn start_error(config: ferrocast_ingest::Config) -> String {
+    ferrocast_ingest::start(config, CancellationToken::new())
+        .await
+        .err()
+        .expect("start refuses")
+        .to_string()
+}
+
 #[tokio::test]
 async fn start_fails_with_a_clear_message_when_ffmpeg_is_missing() {
     let hls_root = tempfile::tempdir().expect("tempdir");
     let mut config = config_with_hls_root(hls_root.path());
     config.media.ffmpeg_path = hls_root.path().join("no-such-ffmpeg");
-    let error = ferrocast_ingest::start(config, CancellationToken::new())
-        .await
-        .err()
-        .expect("start refuses")
-        .to_string();
+    let error = start_error(config).await;
     assert!(
         error.contains("cannot run ffmpeg") && error.contains("no-such-ffmpeg"),
         "{error}"
@@ -113,11 +118,7 @@ async fn start_fails_with_a_clear_message_when_the_hls_root_cannot_be_created() 
     let file = work.path().join("a-file");
     std::fs::write(&file, b"").expect("file");
     let config = config_with_hls_root(&file.join("hls"));
-    let error = ferrocast_ingest::start(config, CancellationToken::new())
-        .await
-        .err()
-        .expect("start refuses")
-        .to_string();
+    let error = start_error(config).await;
     assert!(
         error.contains("cannot create the HLS root") && error.contains("a-file/hls"),
         "{error}"

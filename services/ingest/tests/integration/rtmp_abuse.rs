@@ -18,10 +18,7 @@ struct Scene {
 }
 
 async fn honest_scene(tweak: impl FnOnce(&mut ferrocast_ingest::Config)) -> Scene {
-    let users = start_users().await;
-    let user = users.streamer().await;
-    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), tweak).await;
+    let (users, user, rooms, ingest) = publishing(15, tweak).await;
     let ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(
         video_flows(&ingest, &user.username, 0, 15).await,

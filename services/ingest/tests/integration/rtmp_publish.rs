@@ -10,10 +10,7 @@ use crate::rtmp_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_key_publishes_media_and_the_room_is_listed() {
-    let users = start_users().await;
-    let user = users.streamer().await;
-    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
+    let (_users, user, rooms, ingest) = publishing(15, |_| {}).await;
 
     let mut ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(
@@ -49,10 +46,7 @@ async fn valid_key_publishes_media_and_the_room_is_listed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_key_is_refused_without_pipeline_or_room() {
     let _refusing = refusing_keys().await;
-    let users = start_users().await;
-    let user = users.streamer().await;
-    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
+    let (users, user, rooms, ingest) = publishing(15, |_| {}).await;
     // Every test that presents a refused key holds `refusing_keys`: this count moves only for ours.
     let refused_before = stream_key_checks(&users, "Unauthenticated").await;
 
@@ -102,10 +96,7 @@ async fn users_service_down_refuses_within_three_seconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_publish_with_the_same_key_is_refused_and_the_first_goes_on() {
-    let users = start_users().await;
-    let user = users.streamer().await;
-    let rooms = start_rooms(&users.users_grpc_url(), 15).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
+    let (_users, user, rooms, ingest) = publishing(15, |_| {}).await;
 
     let _first = ffmpeg_publish(&ingest.url(&user.key));
     assert!(video_flows(&ingest, &user.username, 0, 30).await);
@@ -133,11 +124,8 @@ async fn second_publish_with_the_same_key_is_refused_and_the_first_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frozen_publisher_is_ended_after_the_idle_timeout_with_publish_done() {
-    let users = start_users().await;
-    let user = users.streamer().await;
     // A long lease: the room can only disappear this fast through publish_done.
-    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
+    let (_users, user, rooms, ingest) = publishing(60, |c| {
         c.rtmp.idle_timeout = Duration::from_millis(1_500);
     })
     .await;
@@ -178,10 +166,7 @@ async fn frozen_publisher_is_ended_after_the_idle_timeout_with_publish_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_live_sessions_with_publish_done() {
-    let users = start_users().await;
-    let user = users.streamer().await;
-    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |_| {}).await;
+    let (_users, user, rooms, ingest) = publishing(60, |_| {}).await;
 
     let _ffmpeg = ffmpeg_publish(&ingest.url(&user.key));
     assert!(video_flows(&ingest, &user.username, 0, 10).await);
@@ -199,11 +184,8 @@ async fn rotating_the_key_cuts_the_stream_that_uses_the_old_key() {
     const RENEWAL: Duration = Duration::from_millis(400);
     // The renewals with the old key are refused by users.
     let _refusing = refusing_keys().await;
-    let users = start_users().await;
-    let user = users.streamer().await;
     // A long lease: the room can only disappear this fast through publish_done.
-    let rooms = start_rooms(&users.users_grpc_url(), 60).await;
-    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), |c| {
+    let (users, user, rooms, ingest) = publishing(60, |c| {
         c.sessions.update_interval = RENEWAL;
     })
     .await;

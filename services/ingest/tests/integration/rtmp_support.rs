@@ -18,6 +18,7 @@ use ferrocast_ingest::{
     ports::{BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder},
     Config,
 };
+use ferrocast_testkit::http::Fetch;
 pub use ferrocast_testkit::{
     eventually,
     platform::rooms::Rooms,
@@ -66,15 +67,7 @@ pub async fn rotate_key(users: &Platform, user: &TestUser) -> String {
 /// The recorder is process-wide: it counts the calls of every test in this binary, so compare
 /// before/after while holding [`refusing_keys`].
 pub async fn stream_key_checks(users: &Platform, code: &str) -> u64 {
-    let body = users
-        .http
-        .get(users.users_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = users.http.fetch_text(&users.users_url("/metrics")).await;
     body.lines()
         .filter(|line| {
             line.starts_with("users_grpc_requests_total{")
@@ -102,6 +95,19 @@ pub async fn start_rooms(users_url: &str, lease_seconds: u64) -> Rooms {
     );
     config.leases.lease = Duration::from_secs(lease_seconds);
     Rooms::start(config).await
+}
+
+/// The world of a publish test: users with one streamer, rooms with a lease of
+/// `lease_seconds`, and the ingest (with its [`RecordingTranscoder`]) as `tweak` configures it.
+pub async fn publishing(
+    lease_seconds: u64,
+    tweak: impl FnOnce(&mut Config),
+) -> (Platform, TestUser, Rooms, Ingest) {
+    let users = start_users().await;
+    let user = users.streamer().await;
+    let rooms = start_rooms(&users.users_grpc_url(), lease_seconds).await;
+    let ingest = start_ingest(&users.users_grpc_url(), &rooms.callback_url(), tweak).await;
+    (users, user, rooms, ingest)
 }
 
 /// What reached the media pipeline, per publish.
