@@ -13,6 +13,8 @@
 // A panic is how a test kit reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+#[cfg(feature = "catalog")]
+pub mod catalog;
 mod document_store;
 pub mod hls;
 pub mod http;

@@ -310,9 +310,9 @@ impl Config {
             format!("FERROCAST_CATALOG_PART_BYTES must be at least {MIN_PART_BYTES} (S3's smallest part)"),
         )?;
         ensure(
-            (Duration::from_secs(60)..=Duration::from_secs(7 * 24 * 3600))
+            (Duration::from_secs(1)..=Duration::from_secs(7 * 24 * 3600))
                 .contains(&uploads.url_ttl),
-            "FERROCAST_CATALOG_UPLOAD_URL_TTL_SECONDS must be between 1m and 7 days (S3's longest)",
+            "FERROCAST_CATALOG_UPLOAD_URL_TTL_SECONDS must be between 1s and 7 days (S3's longest)",
         )?;
         ensure(
             uploads.expiry >= uploads.url_ttl,

@@ -14,8 +14,8 @@ use aws_sdk_s3::{
     presigning::{PresignedRequest as SdkPresigned, PresigningConfig},
     primitives::ByteStream,
     types::{
-        ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart,
-        CorsConfiguration, CorsRule, Delete, ObjectIdentifier,
+        ChecksumMode, CompletedMultipartUpload, CompletedPart, CorsConfiguration, CorsRule, Delete,
+        ObjectIdentifier,
     },
     Client,
 };
@@ -155,9 +155,13 @@ fn presigned(method: &'static str, ttl: Duration, request: SdkPresigned) -> Pres
     PresignedRequest {
         method,
         url: request.uri().to_owned(),
+        // Host and Content-Length are signed but every HTTP client (a browser must) sets them
+        // itself from the URL and the body: a mismatch fails the signature.
         headers: request
             .headers()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+            .filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length")
+            })
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect(),
         expires_at: Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default(),
@@ -204,13 +208,14 @@ impl ObjectStore for S3Objects {
         content_type: ContentType,
     ) -> BoxFuture<'a, Result<String, ObjectError>> {
         async move {
+            // No checksum algorithm on the upload itself (SeaweedFS then refuses to complete
+            // it): each part's PUT is still signed with, and checked against, its SHA-256.
             let created = self
                 .client
                 .create_multipart_upload()
                 .bucket(&self.bucket)
                 .key(key)
                 .content_type(content_type.as_str())
-                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .send()
                 .await
                 .map_err(backend)?;
@@ -280,7 +285,6 @@ impl ObjectStore for S3Objects {
                     CompletedPart::builder()
                         .set_part_number(part.part_number)
                         .set_e_tag(part.e_tag.clone())
-                        .set_checksum_sha256(part.checksum_sha256.clone())
                         .build()
                 })
                 .collect();

@@ -1,0 +1,97 @@
+//! The catalogue for a test: a database of its own on PostgreSQL, a bucket of its own on the S3
+//! server, the service in-process on port 0 against a users service the test started.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use ferrocast_catalog::{
+    adapters::s3::{S3Objects, S3Settings},
+    config::Storage,
+    Config,
+};
+use ferrocast_kit::config::Secret;
+use tokio_util::sync::CancellationToken;
+
+use crate::{ObjectStorage, Postgres};
+
+pub struct Catalog {
+    pub postgres: Postgres,
+    pub storage: ObjectStorage,
+    pub config: Config,
+    pub http_addr: SocketAddr,
+    shutdown: CancellationToken,
+    running: Option<ferrocast_catalog::Running>,
+}
+
+impl Catalog {
+    /// The catalogue with its test config (`Config::for_tests`).
+    pub async fn start(users_grpc_url: &str) -> anyhow::Result<Self> {
+        Self::start_with(users_grpc_url, |_| {}).await
+    }
+
+    /// The catalogue with its test config changed by `adjust` first.
+    pub async fn start_with(
+        users_grpc_url: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let postgres = Postgres::start().await?;
+        let storage = ObjectStorage::start().await?;
+        let mut config = Config::for_tests(
+            postgres.url(),
+            Storage {
+                endpoint: storage.endpoint().to_owned(),
+                public_endpoint: None,
+                region: storage.region().to_owned(),
+                bucket: storage.fresh_bucket_name(),
+                access_key: Some(Secret::new(storage.access_key())),
+                secret_key: Some(Secret::new(storage.secret_key())),
+            },
+            users_grpc_url,
+            crate::platform::SERVICE_TOKEN,
+        );
+        adjust(&mut config);
+        let shutdown = CancellationToken::new();
+        let running = ferrocast_catalog::start(config.clone(), shutdown.clone())
+            .await
+            .context("catalog starts")?;
+        Ok(Self {
+            postgres,
+            storage,
+            config,
+            http_addr: running.http_addr,
+            shutdown,
+            running: Some(running),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr)
+    }
+
+    /// The service's own view of its bucket, for checks of what is stored.
+    pub fn objects(&self) -> S3Objects {
+        let storage = &self.config.storage;
+        S3Objects::new(&S3Settings {
+            endpoint: storage.endpoint.clone(),
+            public_endpoint: storage.endpoint.clone(),
+            region: storage.region.clone(),
+            bucket: storage.bucket.clone(),
+            access_key: self.storage.access_key().to_owned(),
+            secret_key: self.storage.secret_key().to_owned(),
+        })
+    }
+
+    /// Stops the service and waits until it has.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(running) = self.running.take() {
+            running.wait().await;
+        }
+    }
+}
+
+impl Drop for Catalog {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
