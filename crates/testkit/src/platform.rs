@@ -171,6 +171,14 @@ impl Options {
         }
     }
 
+    /// Users, rooms and the gateway, no ingest: the system cases of the APIs alone.
+    pub fn without_ingest() -> Self {
+        Self {
+            ingest: false,
+            ..Self::default()
+        }
+    }
+
     /// Users, rooms and the ingest, no gateway: the ingest suite.
     pub fn without_gateway() -> Self {
         Self {

@@ -150,12 +150,7 @@ fn jwt_table(user_id: &str, username: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a4_forged_and_broken_tokens_get_401_through_the_gateway_and_rooms() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     let streamer = platform.streamer().await;
     let client = &platform.http;
 
@@ -218,12 +213,7 @@ async fn a4_forged_and_broken_tokens_get_401_through_the_gateway_and_rooms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a4_grpc_without_or_with_a_wrong_service_token_is_unauthenticated() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     let streamer = platform.streamer().await;
     let channel =
         tonic::transport::Endpoint::from_shared(format!("http://{}", platform.users_grpc))
@@ -283,12 +273,7 @@ fn publish_form(key: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a1_bad_stream_keys_are_refused_at_the_publish_callback() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     let victim = platform.streamer().await;
     let rotated_out = victim.key.clone();
     let current = platform.rotate_key(&victim.token).await;
@@ -433,21 +418,13 @@ const FLOOD_LOGINS: usize = 200;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a3_login_flood_neither_starves_room_listing_nor_reveals_which_users_exist() {
     let _heavy = heavy().await;
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     let existing: Vec<String> = futures::future::join_all((0..4).map(|_| platform.streamer()))
         .await
         .into_iter()
         .map(|s| s.username)
         .collect();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = ferrocast_testkit::http::client(Duration::from_secs(30));
 
     // Honest traffic: GET /api/rooms every 20 ms for the flood's duration.
     let flooding = tokio_util::sync::CancellationToken::new();
@@ -535,17 +512,13 @@ async fn a3b_a_login_flood_past_the_queue_limit_is_shed_with_busy_and_retry_afte
     let _heavy = heavy().await;
     let queue_limit = Duration::from_millis(300);
     let platform = Platform::start(Options {
-        ingest: false,
         password_queue: Some(queue_limit),
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
     let streamer = platform.streamer().await;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = ferrocast_testkit::http::client(Duration::from_secs(30));
     // 80 argon2 checks take at least a second on any machine (one is ≥ 15 ms), several times
     // the 300 ms limit: most of the flood must be shed.
     let count = 80;

@@ -251,9 +251,8 @@ async fn b3_one_address_holding_its_cap_on_every_listener_leaves_others_served_u
 async fn b3_4096_silent_connections_from_64_addresses_fill_the_gateway_only_until_the_deadline() {
     let _heavy = heavy().await;
     let platform = Platform::start(Options {
-        ingest: false,
         max_connections_per_address: PER_ADDRESS,
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
@@ -349,9 +348,8 @@ async fn b3_an_idle_http2_connection_to_the_gateway_gets_goaway_at_its_idle_time
     let idle = Duration::from_secs(1);
     let first_deadline = ServerLimits::default().header_read_timeout;
     let platform = Platform::start(Options {
-        ingest: false,
         gateway_idle_timeout: idle,
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();

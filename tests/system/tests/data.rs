@@ -5,6 +5,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{eventually, unique_name};
 use ferrocast_testkit::{
     heavy,
@@ -37,15 +38,11 @@ async fn d1_a_thousand_signups_under_load_survive_a_store_restart_with_unique_na
     let _heavy = heavy().await;
     let mut platform = Platform::start(Options {
         persistent_store: true,
-        ingest: false,
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let client = ferrocast_testkit::http::client(Duration::from_secs(60));
     let run = unique_name("d");
     let names: Vec<String> = (0..1000).map(|i| format!("{run}_{i:04}")).collect();
 
@@ -177,16 +174,8 @@ async fn d1_a_thousand_signups_under_load_survive_a_store_restart_with_unique_na
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn d1_fifty_parallel_signups_of_one_name_give_exactly_one_201() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
+    let client = ferrocast_testkit::http::client(Duration::from_secs(60));
     let name = unique_name("race_");
     let statuses = futures::future::join_all((0..50).map(|i| {
         let client = client.clone();
@@ -223,8 +212,7 @@ async fn d1_fifty_parallel_signups_of_one_name_give_exactly_one_201() {
 async fn l7_store_outage_answers_503_quickly_and_recovers_with_data_intact() {
     let mut platform = Platform::start(Options {
         persistent_store: true,
-        ingest: false,
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
@@ -257,17 +245,13 @@ async fn l7_store_outage_answers_503_quickly_and_recovers_with_data_intact() {
     let key_during = auth.authenticate_stream_key(&streamer.key, None).await;
     // Rooms does not need the store: listing keeps working.
     let rooms_during = client
-        .get(platform.gateway_url("/api/rooms"))
-        .send()
+        .fetch(&platform.gateway_url("/api/rooms"))
         .await
-        .unwrap()
         .status()
         .as_u16();
     let readyz = client
-        .get(platform.users_url("/readyz"))
-        .send()
+        .fetch(&platform.users_url("/readyz"))
         .await
-        .unwrap()
         .status()
         .as_u16();
     eprintln!("L7 outage: logins {outage:?}, signup {signup_during}, key auth ok: {}, rooms {rooms_during}, users /readyz {readyz}", key_during.is_ok());

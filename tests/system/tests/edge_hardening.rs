@@ -5,6 +5,7 @@
 
 use std::{net::IpAddr, time::Duration};
 
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{http::raw_get, Options, Platform};
 use serde_json::{json, Value};
 
@@ -23,19 +24,12 @@ fn leaks_operations(text: &str) -> Option<&'static str> {
 
 #[tokio::test]
 async fn e1_metrics_and_readiness_answer_only_on_the_internal_listener() {
-    let mut platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let mut platform = Platform::start(Options::without_ingest()).await.unwrap();
     let http = platform.http.clone();
     // Public traffic first, so the metrics have something to show.
     assert_eq!(
-        http.get(platform.gateway_url("/api/rooms"))
-            .send()
+        http.fetch(&platform.gateway_url("/api/rooms"))
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -43,18 +37,18 @@ async fn e1_metrics_and_readiness_answer_only_on_the_internal_listener() {
     // The internal listener serves all three.
     let internal_addr = platform.gateway_internal();
     let internal = move |path: &str| format!("http://{internal_addr}{path}");
-    let metrics = http.get(internal("/metrics")).send().await.unwrap();
+    let metrics = http.fetch(&internal("/metrics")).await;
     assert_eq!(metrics.status(), 200);
     let metrics = metrics.text().await.unwrap();
     assert!(
         metrics.contains("http_requests_total") && metrics.contains("route=\"/api/rooms\""),
         "public requests are counted on the internal listener: {metrics}"
     );
-    let ready = http.get(internal("/readyz")).send().await.unwrap();
+    let ready = http.fetch(&internal("/readyz")).await;
     assert_eq!(ready.status(), 200);
     for path in ["/healthz"] {
         for url in [internal(path), platform.gateway_url(path)] {
-            assert_eq!(http.get(&url).send().await.unwrap().status(), 200, "{url}");
+            assert_eq!(http.fetch(&url).await.status(), 200, "{url}");
         }
     }
 
@@ -118,11 +112,7 @@ async fn e1_metrics_and_readiness_answer_only_on_the_internal_listener() {
 
     // The API documents the gateway forwards describe the public surface only.
     for document in ["/api/users/openapi.json", "/api/rooms/openapi.json"] {
-        let response = http
-            .get(platform.gateway_url(document))
-            .send()
-            .await
-            .unwrap();
+        let response = http.fetch(&platform.gateway_url(document)).await;
         assert_eq!(response.status(), 200, "{document}");
         let text = response.text().await.unwrap();
         for private in ["/internal", "/callbacks", "InternalRoom"] {
@@ -133,15 +123,11 @@ async fn e1_metrics_and_readiness_answer_only_on_the_internal_listener() {
     // With an upstream down, readiness names it and its address: only the internal listener
     // says so.
     platform.stop_users().await;
-    let unready = http.get(internal("/readyz")).send().await.unwrap();
+    let unready = http.fetch(&internal("/readyz")).await;
     assert_eq!(unready.status(), 503);
     let body: Value = unready.json().await.unwrap();
     assert!(body["failing"]["users"].is_string(), "{body}");
-    let public = http
-        .get(platform.gateway_url("/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let public = http.fetch(&platform.gateway_url("/readyz")).await;
     assert_eq!(public.status(), 404);
     let text = public.text().await.unwrap();
     assert_eq!(leaks_operations(&text), None, "{text}");
@@ -160,9 +146,8 @@ async fn e2_hsts_is_sent_only_when_a_trusted_proxy_reports_https() {
     // 127.0.0.1 plays the TLS-terminating proxy; 127.0.0.2 a client reaching the gateway
     // directly.
     let platform = Platform::start(Options {
-        ingest: false,
         gateway_trusted_proxies: "127.0.0.1/32".parse().unwrap(),
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
@@ -227,12 +212,7 @@ async fn e2_hsts_is_sent_only_when_a_trusted_proxy_reports_https() {
 
 #[tokio::test]
 async fn e3_the_csp_pins_form_targets_and_forbids_base() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     for path in [
         "/",
         "/watch/someone",
@@ -240,12 +220,7 @@ async fn e3_the_csp_pins_form_targets_and_forbids_base() {
         "/api/users/me",
         "/hls/x/y.m3u8",
     ] {
-        let response = platform
-            .http
-            .get(platform.gateway_url(path))
-            .send()
-            .await
-            .unwrap();
+        let response = platform.http.fetch(&platform.gateway_url(path)).await;
         let csp = response.headers()["content-security-policy"]
             .to_str()
             .unwrap()
@@ -302,12 +277,7 @@ const FORMAT_CHARACTERS: &[char] = &[
 
 #[tokio::test]
 async fn e4_titles_with_format_characters_are_refused_and_the_title_stays() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     let streamer = platform.streamer().await;
     let put = |title: String| {
         platform

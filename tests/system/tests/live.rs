@@ -476,9 +476,8 @@ fn pipeline_processes_anywhere() -> Vec<u32> {
 async fn l4_ingest_killed_leaves_no_room_beyond_the_lease_and_a_restart_accepts_the_key() {
     let _heavy = heavy().await;
     let platform = Platform::start(Options {
-        ingest: false,
         lease_seconds: 3,
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();

@@ -14,6 +14,7 @@ use std::{
     time::Duration,
 };
 
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{heavy, hls, publisher, Options, Platform};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -85,22 +86,12 @@ fn publish_form<'a>(key: &'a str, origin: &'a str, session: &'a str) -> Vec<(&'a
 }
 
 async fn gateway_get(platform: &Platform, path: &str) -> reqwest::Response {
-    platform
-        .http
-        .get(platform.gateway_url(path))
-        .send()
-        .await
-        .unwrap()
+    platform.http.fetch(&platform.gateway_url(path)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x1_a_callback_without_the_service_token_sets_no_origin_and_no_room() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     let attacker = FakeOrigin::start("127.0.0.5", HOSTILE).await;
     let streamer = platform.streamer().await;
 
@@ -153,9 +144,8 @@ async fn x1_a_callback_without_the_service_token_sets_no_origin_and_no_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x1_the_gateway_connects_to_no_origin_outside_the_ingest_networks_whatever_redis_says() {
     let platform = Platform::start(Options {
-        ingest: false,
         ingest_networks: Some("127.0.0.1/32".into()),
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
@@ -190,12 +180,7 @@ async fn x1_the_gateway_connects_to_no_origin_outside_the_ingest_networks_whatev
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x1_hls_answers_carry_only_allowlisted_headers_and_a_content_type_from_the_extension() {
-    let platform = Platform::start(Options {
-        ingest: false,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
+    let platform = Platform::start(Options::without_ingest()).await.unwrap();
     // A compromised ingest inside the ingest networks.
     let ingest = FakeOrigin::start("127.0.0.1", HOSTILE).await;
     let streamer = platform.streamer().await;
@@ -247,9 +232,8 @@ async fn x1_hls_answers_carry_only_allowlisted_headers_and_a_content_type_from_t
 async fn x1_nginx_rtmp_mode_records_the_configured_origin_whatever_the_publisher_appends() {
     let nginx_http = FakeOrigin::start("127.0.0.1", HOSTILE).await;
     let platform = Platform::start(Options {
-        ingest: false,
         nginx_mode: Some(("hls".into(), nginx_http.url())),
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
@@ -341,10 +325,8 @@ async fn x2_nobody_without_the_service_token_learns_a_session_or_ends_a_live_str
     // The reported attack: read the session id, then end it.
     let lookup = platform
         .http
-        .get(platform.rooms_url(&format!("/internal/rooms/{}", streamer.username)))
-        .send()
-        .await
-        .unwrap();
+        .fetch(&platform.rooms_url(&format!("/internal/rooms/{}", streamer.username)))
+        .await;
     assert_eq!(lookup.status(), 401);
     let body = lookup.text().await.unwrap();
     assert!(!body.contains(&session), "the session id leaked: {body}");

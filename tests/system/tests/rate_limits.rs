@@ -53,9 +53,8 @@ async fn platform() -> Platform {
         tokio::time::sleep(Duration::from_millis(wait)).await;
     }
     Platform::start(Options {
-        ingest: false,
         rate_limits: Some(limits()),
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap()

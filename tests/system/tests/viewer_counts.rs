@@ -10,6 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use ferrocast_testkit::http::Fetch;
 use ferrocast_testkit::{heavy, platform::SERVICE_TOKEN, Options, Platform, Streamer};
 use futures::{stream, StreamExt};
 use serde_json::{json, Value};
@@ -56,13 +57,8 @@ async fn go_live(platform: &Platform, streamer: &Streamer, clientid: &str) {
 async fn viewers(platform: &Platform, username: &str) -> u64 {
     let room: Value = platform
         .http
-        .get(platform.rooms_url(&format!("/api/rooms/{username}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json(&platform.rooms_url(&format!("/api/rooms/{username}")))
+        .await;
     room["viewers"].as_u64().unwrap()
 }
 
@@ -139,10 +135,9 @@ async fn count_viewer_events(
 async fn v1_one_address_moves_a_rooms_viewer_count_by_its_quota_at_most() {
     let _heavy = heavy().await;
     let platform = Platform::start(Options {
-        ingest: false,
         // No publisher renews the rooms: a lease that outlasts the test.
         lease_seconds: 300,
-        ..Options::default()
+        ..Options::without_ingest()
     })
     .await
     .unwrap();
