@@ -199,6 +199,34 @@ pub fn section<T: DeserializeOwned, E: serde::de::Error>(
     })
 }
 
+/// `Deserialize` for a config made of typed sections: every field named is a section, read by
+/// [`section`] from the one flat `FERROCAST_*` namespace the config receives.
+///
+/// ```ignore
+/// ferrocast_kit::config_sections!(Config { common, listen, store });
+/// ```
+#[macro_export]
+macro_rules! config_sections {
+    ($config:ident { $($section:ident),+ $(,)? }) => {
+        /// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
+        impl<'de> $crate::config::serde::Deserialize<'de> for $config {
+            fn deserialize<D: $crate::config::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let vars = <::std::collections::BTreeMap<String, String> as
+                    $crate::config::serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self {
+                    $($section: $crate::config::section(&vars)?,)+
+                })
+            }
+        }
+    };
+}
+
+/// For [`config_sections!`] in the services' crates.
+#[doc(hidden)]
+pub use serde;
+
 /// Reads `T` from literal `(name, value)` pairs: how unit tests state the environment they mean.
 pub fn from_pairs<T: DeserializeOwned>(pairs: &[(&str, &str)]) -> Result<T, ConfigError> {
     from_iter(
@@ -304,15 +332,7 @@ mod tests {
             listen: Listen,
             store: Store,
         }
-        impl<'de> serde::Deserialize<'de> for Sectioned {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let vars = std::collections::BTreeMap::<String, String>::deserialize(d)?;
-                Ok(Self {
-                    listen: section(&vars)?,
-                    store: section(&vars)?,
-                })
-            }
-        }
+        crate::config_sections!(Sectioned { listen, store });
         let config: Sectioned = from_pairs(&[
             ("FERROCAST_HTTP_ADDR", "127.0.0.1:1"),
             ("FERROCAST_LIMIT", "9"),
@@ -357,14 +377,7 @@ mod tests {
         struct Rooms {
             leases: Leases,
         }
-        impl<'de> serde::Deserialize<'de> for Rooms {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let vars = std::collections::BTreeMap::<String, String>::deserialize(d)?;
-                Ok(Self {
-                    leases: section(&vars)?,
-                })
-            }
-        }
+        crate::config_sections!(Rooms { leases });
         let in_a_section = |pairs: &[(&str, &str)]| from_pairs::<Rooms>(pairs).map(|_| ());
         let flat = |pairs: &[(&str, &str)]| from_pairs::<Leases>(pairs).map(|_| ());
         for read in [in_a_section, flat] {

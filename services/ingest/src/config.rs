@@ -1,14 +1,14 @@
 //! The ingest's configuration, read from `FERROCAST_*` variables (names in docs/api.md), checked
 //! once at start. RTMP limits have safe defaults; tests shorten the timeouts.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use ferrocast_kit::{
     config::clients::Clients,
-    config::{duration, ensure, section, Common, ConfigError, Secret},
+    config::{duration, ensure, Common, ConfigError, Secret},
     http::ServerLimits,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::{
     media::MediaConfig,
@@ -180,22 +180,16 @@ pub struct Origin {
     pub http_shards: usize,
 }
 
-/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
-impl<'de> Deserialize<'de> for Config {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
-        Ok(Self {
-            common: section(&vars)?,
-            listen: section(&vars)?,
-            clients: section(&vars)?,
-            upstreams: section(&vars)?,
-            rtmp: section(&vars)?,
-            sessions: section(&vars)?,
-            origin: section(&vars)?,
-            media: section(&vars)?,
-        })
-    }
-}
+ferrocast_kit::config_sections!(Config {
+    common,
+    listen,
+    clients,
+    upstreams,
+    rtmp,
+    sessions,
+    origin,
+    media,
+});
 
 mod defaults {
     use std::time::Duration;

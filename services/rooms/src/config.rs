@@ -1,14 +1,14 @@
 //! The rooms service's configuration, read from `FERROCAST_*` variables (docs/api.md), checked
 //! once at start.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use ferrocast_kit::{
     client::Networks,
     config::clients::Clients,
-    config::{duration, ensure, section, Common, ConfigError, Secret},
+    config::{duration, ensure, Common, ConfigError, Secret},
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// The token dev mode uses when none is set; `./ferrocast up` always sets a random one.
 pub const DEV_SERVICE_TOKEN: &str = ferrocast_kit::config::DEV_SERVICE_TOKEN;
@@ -137,23 +137,17 @@ pub struct Nginx {
     pub push_url: String,
 }
 
-/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
-impl<'de> Deserialize<'de> for Config {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
-        Ok(Self {
-            common: section(&vars)?,
-            listen: section(&vars)?,
-            clients: section(&vars)?,
-            store: section(&vars)?,
-            users: section(&vars)?,
-            leases: section(&vars)?,
-            viewers: section(&vars)?,
-            origins: section(&vars)?,
-            nginx: section(&vars)?,
-        })
-    }
-}
+ferrocast_kit::config_sections!(Config {
+    common,
+    listen,
+    clients,
+    store,
+    users,
+    leases,
+    viewers,
+    origins,
+    nginx,
+});
 
 mod defaults {
     use std::time::Duration;

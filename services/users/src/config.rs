@@ -1,13 +1,13 @@
 //! Configuration from `FERROCAST_*` variables (names in docs/api.md), checked once at start so a
 //! missing secret or a typo fails with a message naming the variable, not at the first request.
 
-use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use ferrocast_kit::{
     config::clients::Clients,
-    config::{duration, ensure, section, Common, ConfigError},
+    config::{duration, ensure, Common, ConfigError},
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::domain::{RateLimit, RateLimits};
 
@@ -128,20 +128,14 @@ pub struct Limits {
     pub key_rotation_per_address: RateLimit,
 }
 
-/// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
-impl<'de> Deserialize<'de> for Config {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
-        Ok(Self {
-            common: section(&vars)?,
-            listen: section(&vars)?,
-            clients: section(&vars)?,
-            store: section(&vars)?,
-            tokens: section(&vars)?,
-            limits: section(&vars)?,
-        })
-    }
-}
+ferrocast_kit::config_sections!(Config {
+    common,
+    listen,
+    clients,
+    store,
+    tokens,
+    limits,
+});
 
 fn default_http_addr() -> String {
     "127.0.0.1:8081".into()
