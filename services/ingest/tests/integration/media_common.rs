@@ -335,8 +335,8 @@ pub struct FullDisk {
 }
 
 /// a 360p stream on a 4 MiB tmpfs; once it has two segments, another writer keeps the disk
-/// full. Returns the pipeline's failure reason once it refused packets (within `refuse_within`),
-/// after a clean `finish` that leaves the user offline. `None` (test skipped, said on stderr)
+/// full. Returns the pipeline's failure reason, which names the full disk, once it refused
+/// packets (within `refuse_within`), after a clean `finish` that leaves the user offline. `None` (test skipped, said on stderr)
 /// where mounting a tmpfs is not permitted.
 pub async fn run_until_the_disk_fills(
     test: &str,
@@ -375,6 +375,10 @@ pub async fn run_until_the_disk_fills(
     let MediaError::Ended(reason) = error else {
         panic!("{error}")
     };
+    assert!(
+        reason.starts_with("no space left on the HLS disk"),
+        "{reason}"
+    );
     drop(hog);
     let ended = read();
     sink.finish().await;
