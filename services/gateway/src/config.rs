@@ -55,6 +55,15 @@ pub struct Routes {
     /// `FERROCAST_ROOMS_HTTP_URL`: `/api/rooms/*`, `/api/events` and the room lookups.
     #[serde(rename = "rooms_http_url", default = "defaults::rooms_url")]
     pub rooms_url: String,
+    /// `FERROCAST_CATALOG_HTTP_URL`: `/api/media/*` and `/api/tags`.
+    #[serde(rename = "catalog_http_url", default = "defaults::catalog_url")]
+    pub catalog_url: String,
+    /// `FERROCAST_S3_PUBLIC_ENDPOINT`, else `FERROCAST_S3_ENDPOINT`: the storage browsers upload
+    /// to straight, which the pages' CSP must let them connect to.
+    #[serde(rename = "s3_public_endpoint", default)]
+    pub storage_public_endpoint: Option<String>,
+    #[serde(rename = "s3_endpoint", default = "defaults::storage_endpoint")]
+    pub storage_endpoint: String,
     /// `FERROCAST_INGEST_NETWORKS`: the only networks the gateway connects to for `/hls`. Rooms
     /// records each room's origin as an address inside them; the gateway checks again, so a
     /// room record can never point it at another host.
@@ -81,6 +90,9 @@ impl Default for Routes {
         Self {
             users_url: defaults::users_url(),
             rooms_url: defaults::rooms_url(),
+            catalog_url: defaults::catalog_url(),
+            storage_public_endpoint: None,
+            storage_endpoint: defaults::storage_endpoint(),
             ingest_networks: Networks::loopback(),
             frontend_dir: defaults::frontend_dir(),
         }
@@ -168,12 +180,28 @@ impl Config {
         self.common.service_token()
     }
 
+    /// The origin (`scheme://host[:port]`) of the storage browsers upload to.
+    pub fn storage_origin(&self) -> Result<String, ConfigError> {
+        let (name, endpoint) = match &self.routes.storage_public_endpoint {
+            Some(url) => ("FERROCAST_S3_PUBLIC_ENDPOINT", url),
+            None => ("FERROCAST_S3_ENDPOINT", &self.routes.storage_endpoint),
+        };
+        let url = reqwest::Url::parse(endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            .ok_or_else(|| {
+                ConfigError(format!("{name} must be an http(s) URL, got {endpoint:?}"))
+            })?;
+        Ok(url.origin().ascii_serialization())
+    }
+
     /// Checks what serde cannot: upstream URLs are plain http(s) bases.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.service_token()?;
         for (name, url) in [
             ("FERROCAST_USERS_HTTP_URL", &self.routes.users_url),
             ("FERROCAST_ROOMS_HTTP_URL", &self.routes.rooms_url),
+            ("FERROCAST_CATALOG_HTTP_URL", &self.routes.catalog_url),
         ] {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             let plain = !url.contains(['?', '#']);
@@ -184,6 +212,7 @@ impl Config {
                 ),
             )?;
         }
+        self.storage_origin()?;
         ensure(
             !self.listen.http_addr.is_empty(),
             "FERROCAST_GATEWAY_HTTP_ADDR must be host:port",
@@ -213,6 +242,12 @@ mod defaults {
     }
     pub fn rooms_url() -> String {
         "http://127.0.0.1:8082".into()
+    }
+    pub fn catalog_url() -> String {
+        "http://127.0.0.1:8084".into()
+    }
+    pub fn storage_endpoint() -> String {
+        "http://127.0.0.1:8333".into()
     }
     pub fn frontend_dir() -> PathBuf {
         "frontend/dist".into()

@@ -88,6 +88,8 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         upstream,
         users_url,
         rooms_url,
+        catalog_url: config.routes.catalog_url.trim_end_matches('/').to_owned(),
+        storage_origin: config.storage_origin()?,
     });
     let router = http::router(
         state,

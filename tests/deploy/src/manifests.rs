@@ -993,14 +993,14 @@ fn compose_catalog_reaches_its_stores_with_the_credentials_they_are_given() {
         Some(user),
         postgres.get("POSTGRES_USER").map(String::as_str)
     );
-    assert_eq!(dot_env_name(password), Some("FERROCAST_POSTGRES_PASSWORD"));
+    assert_eq!(dot_env_name(password), Some("POSTGRES_PASSWORD"));
     assert_eq!(
         dot_env_name(&postgres["POSTGRES_PASSWORD"]),
-        Some("FERROCAST_POSTGRES_PASSWORD")
+        Some("POSTGRES_PASSWORD")
     );
     for value in [password, postgres["POSTGRES_PASSWORD"].as_str()] {
         assert!(
-            value.starts_with("${FERROCAST_POSTGRES_PASSWORD:?"),
+            value.starts_with("${POSTGRES_PASSWORD:?"),
             "the PostgreSQL password must fail clearly when unset, got {value:?}"
         );
     }

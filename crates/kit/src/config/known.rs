@@ -157,8 +157,14 @@ pub const KNOWN: &[Variable] = &[
     // catalog
     var("FERROCAST_CATALOG_HTTP_ADDR", CATALOG),
     var("FERROCAST_POSTGRES_URL", CATALOG),
-    var("FERROCAST_S3_ENDPOINT", CATALOG),
-    var("FERROCAST_S3_PUBLIC_ENDPOINT", CATALOG),
+    var(
+        "FERROCAST_S3_ENDPOINT",
+        &[Service::Catalog, Service::Gateway],
+    ),
+    var(
+        "FERROCAST_S3_PUBLIC_ENDPOINT",
+        &[Service::Catalog, Service::Gateway],
+    ),
     var("FERROCAST_S3_REGION", CATALOG),
     var("FERROCAST_S3_BUCKET", CATALOG),
     var("FERROCAST_S3_ACCESS_KEY", CATALOG),

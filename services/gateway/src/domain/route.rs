@@ -11,6 +11,7 @@ use super::path::{segments, PathError};
 pub enum Upstream {
     Users,
     Rooms,
+    Catalog,
 }
 
 impl Upstream {
@@ -18,6 +19,7 @@ impl Upstream {
         match self {
             Self::Users => "users",
             Self::Rooms => "rooms",
+            Self::Catalog => "catalog",
         }
     }
 }
@@ -64,6 +66,10 @@ pub fn api_route(path: &str) -> Result<ApiRoute, RouteError> {
             upstream: Upstream::Rooms,
             streaming: false,
         }),
+        ["api", "media", ..] | ["api", "tags"] => Ok(ApiRoute {
+            upstream: Upstream::Catalog,
+            streaming: false,
+        }),
         _ => Err(RouteError::NotFound),
     }
 }
@@ -95,6 +101,13 @@ mod tests {
             events.map(|r| (r.upstream, r.streaming)),
             Ok((Upstream::Rooms, true))
         );
+        for path in ["/api/media", "/api/media/abc/finalize", "/api/tags"] {
+            assert_eq!(
+                api_route(path).map(|r| r.upstream),
+                Ok(Upstream::Catalog),
+                "{path}"
+            );
+        }
     }
 
     #[test]
@@ -105,6 +118,7 @@ mod tests {
             "/api/internal",
             "/api",
             "/api/events/x",
+            "/api/tags/x",
         ] {
             assert_eq!(api_route(path), Err(RouteError::NotFound), "{path}");
         }

@@ -51,6 +51,53 @@ async fn api_requests_keep_method_body_status_and_cookies() {
 }
 
 #[tokio::test]
+async fn media_and_tags_go_to_the_catalogue_with_their_method_and_query() {
+    let (users, _) = echo_upstream().await;
+    let (catalog, seen) = echo_upstream().await;
+    let dist = no_dist();
+    let mut config = Config::for_tests();
+    config.routes.users_url = users;
+    config.routes.rooms_url = closed_url();
+    config.routes.catalog_url = catalog;
+    config.routes.frontend_dir = dist.path().to_path_buf();
+    let gateway = Gateway::start(config).await;
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/media"),
+        (reqwest::Method::GET, "/api/media?q=speed%20run&tags=games"),
+        (
+            reqwest::Method::PATCH,
+            "/api/media/0b5f7c4e-8d1a-4c7e-9f3b-2a6d8e1c5b7a",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/media/0b5f7c4e-8d1a-4c7e-9f3b-2a6d8e1c5b7a/finalize",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/media/0b5f7c4e-8d1a-4c7e-9f3b-2a6d8e1c5b7a",
+        ),
+        (reqwest::Method::GET, "/api/tags?prefix=ga"),
+    ] {
+        let response = client()
+            .request(method.clone(), gateway.at(path))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200, "{method} {path}");
+        let echoed: Value = response.json().await.expect("json");
+        assert_eq!(echoed["method"], method.as_str());
+        assert_eq!(echoed["path"], path);
+    }
+    assert_eq!(seen.paths().len(), 6, "every one reached the catalogue");
+    let response = client()
+        .get(gateway.at("/api/tags/x"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 404, "only /api/tags itself");
+}
+
+#[tokio::test]
 async fn request_id_and_forwarded_for_reach_the_upstream_and_hop_headers_do_not() {
     let (users, _) = echo_upstream().await;
     let dist = no_dist();
@@ -288,7 +335,7 @@ async fn security_headers_are_on_every_answer() {
             "media-src 'self' blob:",
             "worker-src 'self' blob:",
             "img-src 'self' data: blob:",
-            "connect-src 'self'",
+            "connect-src 'self' http://127.0.0.1:8333",
             "script-src 'self'",
             "frame-ancestors 'none'",
             "form-action 'self'",

@@ -27,6 +27,9 @@ pub struct AppState {
     pub upstream: UpstreamClient,
     pub users_url: String,
     pub rooms_url: String,
+    pub catalog_url: String,
+    /// The storage origin browsers upload to (the CSP lets pages connect there).
+    pub storage_origin: String,
     pub directory: Arc<dyn OriginDirectory>,
 }
 
@@ -39,6 +42,11 @@ pub fn router(
     proxies: TrustedProxies,
     request_limits: RequestLimits,
 ) -> Router {
+    // An origin is ASCII by construction (config::storage_origin); were it not, pages would get
+    // the strictest policy rather than none.
+    let csp =
+        http::HeaderValue::from_str(&security::content_security_policy(&state.storage_origin))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'none'"));
     // Only the frontend is compressed here: upstreams compress their own answers, and SSE must
     // never sit in an encoder's buffer.
     let frontend = Router::new()
@@ -52,6 +60,9 @@ pub fn router(
         .route("/api/rooms", any(proxy::api))
         .route("/api/rooms/{*rest}", any(proxy::api))
         .route("/api/events", any(proxy::api))
+        .route("/api/media", any(proxy::api))
+        .route("/api/media/{*rest}", any(proxy::api))
+        .route("/api/tags", any(proxy::api))
         .route("/hls/{*rest}", any(proxy::hls))
         .route("/hls", any(error::not_found))
         .with_state(state);
@@ -67,7 +78,7 @@ pub fn router(
         .fallback_service(frontend);
 
     let observed = metrics::count_requests(health::liveness(hidden));
-    security::headers(limits(observed, request_limits), proxies)
+    security::headers(limits(observed, request_limits), proxies, csp)
 }
 
 /// The internal listener's router: `/healthz`, `/readyz` (failures name the upstream and why)

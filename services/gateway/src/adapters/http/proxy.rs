@@ -31,6 +31,7 @@ pub async fn api(
     let base = match route.upstream {
         Upstream::Users => &state.users_url,
         Upstream::Rooms => &state.rooms_url,
+        Upstream::Catalog => &state.catalog_url,
     };
     let (parts, body) = request.into_parts();
     let url = format!("{base}{}", path_and_query(&parts));

@@ -1,7 +1,8 @@
 //! Security headers on every answer of the gateway, proxied ones included.
 //!
 //! The CSP allows only this origin, plus `blob:` where hls.js needs it (media source buffers and
-//! its transmuxing worker) and `data:` images. Framing is refused (clickjacking), forms may only
+//! its transmuxing worker), `data:` images, and connections to the object storage, which
+//! browsers upload to straight. Framing is refused (clickjacking), forms may only
 //! post here and `<base>` is refused (an injected one would re-point every relative URL), MIME
 //! sniffing is off so a segment or upload is never run as script, and referrers leave only as an
 //! origin.
@@ -24,21 +25,26 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::domain::headers::X_FORWARDED_PROTO;
 
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; media-src 'self' blob:; \
-img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; style-src 'self'; \
-script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+/// The policy for pages of a platform whose storage browsers reach at `storage_origin`.
+pub fn content_security_policy(storage_origin: &str) -> String {
+    format!(
+        "default-src 'self'; media-src 'self' blob:; img-src 'self' data: blob:; \
+         connect-src 'self' {storage_origin}; worker-src 'self' blob:; style-src 'self'; \
+         script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+}
 
 /// One year, subdomains included: the value HSTS preload lists ask for.
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
 
-pub fn headers(router: Router, proxies: TrustedProxies) -> Router {
+pub fn headers(router: Router, proxies: TrustedProxies, csp: HeaderValue) -> Router {
     let set = |name, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     router
-        .layer(set(
+        .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
+            csp,
         ))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(
@@ -103,8 +109,10 @@ mod tests {
 
     #[test]
     fn the_csp_restricts_forms_and_base_and_keeps_the_rest() {
-        let directives: Vec<&str> = CONTENT_SECURITY_POLICY.split("; ").collect();
+        let policy = content_security_policy("http://127.0.0.1:8333");
+        let directives: Vec<&str> = policy.split("; ").collect();
         for expected in [
+            "connect-src 'self' http://127.0.0.1:8333",
             "form-action 'self'",
             "base-uri 'none'",
             "default-src 'self'",
