@@ -200,13 +200,27 @@ pub fn section<T: DeserializeOwned, E: serde::de::Error>(
 }
 
 /// `Deserialize` for a config made of typed sections: every field named is a section, read by
-/// [`section`] from the one flat `FERROCAST_*` namespace the config receives.
+/// [`section`] from the one flat `FERROCAST_*` namespace the config receives. Given the service
+/// and each section's type, it also writes `check_known_variables()`, which checks every
+/// section's fields against the known-variable list ([`known::check_fields`]), so the sections
+/// read and the sections checked are one list.
 ///
 /// ```ignore
-/// ferrocast_kit::config_sections!(Config { common, listen, store });
+/// ferrocast_kit::config_sections!(Config for Service::Rooms { common: Common, listen: Listen });
 /// ```
 #[macro_export]
 macro_rules! config_sections {
+    ($config:ident for $service:expr => { $($section:ident: $kind:ty),+ $(,)? }) => {
+        $crate::config_sections!($config { $($section),+ });
+
+        impl $config {
+            /// Checks every section's fields against the known-variable list (a test runs it).
+            pub fn check_known_variables() -> Result<(), $crate::config::ConfigError> {
+                $($crate::config::known::check_fields::<$kind>($service)?;)+
+                Ok(())
+            }
+        }
+    };
     ($config:ident { $($section:ident),+ $(,)? }) => {
         /// Read from the flat `FERROCAST_*` namespace: every section takes its own variables.
         impl<'de> $crate::config::serde::Deserialize<'de> for $config {
