@@ -1,0 +1,3 @@
+//! The catalogue's benchmarks (bench/README.md): upload throughput and search latency.
+
+fn main() {}
