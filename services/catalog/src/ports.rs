@@ -85,6 +85,8 @@ pub trait MediaStore: Send + Sync {
         before: DateTime<Utc>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<MediaItem>, StoreError>>;
+    /// Bytes of every item past its upload, for the stored-bytes gauge.
+    fn stored_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 

@@ -431,6 +431,20 @@ impl MediaStore for PgMediaStore {
         .boxed()
     }
 
+    fn stored_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        async move {
+            let bytes: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(sum(size_bytes), 0)::bigint FROM media \
+                 WHERE status <> 'awaiting_upload'",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(u64::try_from(bytes).unwrap_or(0))
+        }
+        .boxed()
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         async move {
             sqlx::query("SELECT 1")

@@ -212,6 +212,25 @@ impl Catalog {
         caller: &Caller,
         new: NewMedia,
     ) -> Result<(MediaItem, UploadInstructions), CatalogError> {
+        let created = self.create_unchecked(caller, new).await;
+        if let Err(error) = &created {
+            let reason = match error {
+                CatalogError::UnsupportedType(_) => "unsupported_type",
+                CatalogError::TooLarge(_) => "too_large",
+                CatalogError::QuotaExceeded { .. } => "quota_exceeded",
+                CatalogError::Validation { .. } => "invalid",
+                _ => return created,
+            };
+            self.refused(reason);
+        }
+        created
+    }
+
+    async fn create_unchecked(
+        &self,
+        caller: &Caller,
+        new: NewMedia,
+    ) -> Result<(MediaItem, UploadInstructions), CatalogError> {
         let content_type = ContentType::parse(&new.content_type)
             .ok_or_else(|| CatalogError::UnsupportedType(shorten(&new.content_type)))?;
         if content_type.kind() != new.kind {
@@ -601,6 +620,14 @@ impl Catalog {
             .objects
             .presign_get(&item.id.original_key(), &filename, self.settings.url_ttl)
             .await?)
+    }
+
+    /// Sets the `catalog_stored_bytes` gauge from the store (every replica reports the same
+    /// total, so dashboards take the max, not the sum).
+    pub async fn report_stored_bytes(&self) -> Result<(), CatalogError> {
+        let bytes = self.store.stored_bytes().await?;
+        metrics::gauge!("catalog_stored_bytes").set(bytes as f64);
+        Ok(())
     }
 
     /// Removes items whose upload was not finalized within the expiry; how many went.

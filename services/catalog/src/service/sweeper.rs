@@ -1,6 +1,6 @@
 //! The sweep of uploads never finalized: every interval, items older than the expiry that
-//! still await their upload are removed with their bytes. Replicas may sweep at once: removal
-//! is idempotent.
+//! still await their upload are removed with their bytes, and the stored-bytes gauge is
+//! refreshed. Replicas may sweep at once: removal is idempotent.
 
 use std::{sync::Arc, time::Duration};
 
@@ -20,6 +20,9 @@ pub async fn run(catalog: Arc<Catalog>, interval: Duration, shutdown: Cancellati
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired uploads removed"),
             Err(error) => tracing::warn!(%error, "sweep of expired uploads failed"),
+        }
+        if let Err(error) = catalog.report_stored_bytes().await {
+            tracing::warn!(%error, "stored bytes not counted");
         }
     }
 }

@@ -224,6 +224,20 @@ async fn bytes_that_are_not_what_the_type_claims_are_removed_at_finalize() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "and so is the record");
+    let metrics = world
+        .http
+        .get(world.catalog.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("catalog_uploads_refused_total{reason=\"content\"}"),
+        "refusals are counted by reason"
+    );
+    assert!(metrics.contains("catalog_uploads_started_total"));
 }
 
 #[tokio::test]
