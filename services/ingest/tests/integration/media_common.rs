@@ -326,6 +326,26 @@ impl Drop for DiskHog {
     }
 }
 
+/// What `sink`'s pipeline failed with, once it has refused packets (it says so within 1 s).
+pub async fn failure(sink: &dyn MediaSink) -> MediaError {
+    tokio::time::timeout(Duration::from_secs(1), sink.failed())
+        .await
+        .expect("failed() resolved")
+}
+
+/// Why a pipeline that refused packets on a full disk ended: a reason that names the full disk.
+pub async fn no_space_reason(sink: &dyn MediaSink) -> String {
+    let error = failure(sink).await;
+    let MediaError::Ended(reason) = error else {
+        panic!("{error}")
+    };
+    assert!(
+        reason.starts_with("no space left on the HLS disk"),
+        "{reason}"
+    );
+    reason
+}
+
 /// How a stream ended on a full disk (see [`run_until_the_disk_fills`]).
 pub struct FullDisk {
     pub reason: String,
@@ -369,16 +389,7 @@ pub async fn run_until_the_disk_fills(
         .await
         .expect("the pipeline refused packets once the disk was full")
         .expect("feeder");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
-    let MediaError::Ended(reason) = error else {
-        panic!("{error}")
-    };
-    assert!(
-        reason.starts_with("no space left on the HLS disk"),
-        "{reason}"
-    );
+    let reason = no_space_reason(&*sink).await;
     drop(hog);
     let ended = read();
     sink.finish().await;

@@ -207,9 +207,7 @@ async fn killed_ffmpeg_is_restarted_once_then_the_pipeline_fails() {
         .await
         .expect("the pipeline refused packets after the second crash")
         .expect("feeder");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
+    let error = failure(&*sink).await;
     assert!(
         matches!(&error, MediaError::Ended(reason) if reason.contains("ffmpeg")),
         "{error}"
@@ -273,9 +271,7 @@ async fn push_never_blocks_when_ffmpeg_stops_reading() {
     let (sink, _) = tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 5))
         .await
         .expect("the pipeline gave up on the stuck ffmpeg");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
+    let error = failure(&*sink).await;
     assert!(error.to_string().contains("stopped reading"), "{error}");
     tokio::time::timeout(Duration::from_secs(5), sink.finish())
         .await
@@ -298,9 +294,7 @@ async fn output_write_errors_fail_the_pipeline_with_ffmpegs_reason() {
     let (sink, _) = tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 5))
         .await
         .expect("the pipeline refused packets");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
+    let error = failure(&*sink).await;
     assert!(error.to_string().contains("ffmpeg exited"), "{error}");
     sink.finish().await;
     assert!(!registry.is_live(&publisher.username));
@@ -328,9 +322,7 @@ async fn ffmpeg_that_writes_no_segments_is_restarted_then_the_pipeline_fails() {
     let (sink, _) = tokio::time::timeout(Duration::from_secs(15), feed_realtime(sink, packets, 10))
         .await
         .expect("the pipeline gave up on the silent ffmpeg");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
+    let error = failure(&*sink).await;
     assert!(error.to_string().contains("wrote no segment"), "{error}");
     sink.finish().await;
 }
@@ -386,9 +378,7 @@ done
     let (sink, _) = tokio::time::timeout(Duration::from_secs(20), feed_realtime(sink, packets, 15))
         .await
         .expect("the pipeline gave up on the ffmpeg that produced no segment");
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
+    let error = failure(&*sink).await;
     let reason = error.to_string();
     assert!(reason.contains("wrote no segment"), "{reason}");
     assert!(reason.contains("giving up after 1 restart"), "{reason}");
@@ -441,16 +431,7 @@ async fn ffmpeg_reporting_no_space_fails_the_pipeline_at_once_without_restart() 
         "{:?}",
         started.elapsed()
     );
-    let error = tokio::time::timeout(Duration::from_secs(1), sink.failed())
-        .await
-        .expect("failed() resolved");
-    let MediaError::Ended(reason) = error else {
-        panic!("{error}")
-    };
-    assert!(
-        reason.starts_with("no space left on the HLS disk"),
-        "{reason}"
-    );
+    let reason = no_space_reason(&*sink).await;
     assert!(reason.contains("No space left on device"), "{reason}");
     assert!(reason.contains("ffmpeg not restarted"), "{reason}");
     assert_eq!(starts(&counter), 1, "no restart");
