@@ -245,4 +245,5 @@ async fn ten_thousand_searches_at_once_do_not_starve_an_upload() {
     }
     assert_eq!(ok + busy, 10_000);
     assert!(ok > 0, "searches are served: {ok} ok, {busy} busy");
+    eprintln!("10 000 searches: {ok} answered, {busy} shed with 503 busy; the upload finalized");
 }
