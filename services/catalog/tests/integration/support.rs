@@ -98,6 +98,26 @@ impl World {
     }
 }
 
+impl World {
+    /// The owner's original of media `id`, downloaded through the link the API hands out.
+    pub async fn download_original(&self, token: &str, id: &str) -> Response {
+        let (status, link) = self
+            .json(
+                Method::GET,
+                &format!("/api/media/{id}/original"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{link}");
+        self.http
+            .get(link["url"].as_str().expect("url"))
+            .send()
+            .await
+            .expect("storage answers")
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

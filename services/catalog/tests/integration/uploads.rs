@@ -74,21 +74,7 @@ async fn a_presigned_put_then_finalize_makes_an_uploaded_item_whose_original_dow
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["uploaded_at"], item["uploaded_at"]);
 
-    let (status, download) = world
-        .json(
-            Method::GET,
-            &format!("/api/media/{id}/original"),
-            Some(&owner.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{download}");
-    let original = world
-        .http
-        .get(download["url"].as_str().expect("url"))
-        .send()
-        .await
-        .expect("storage answers");
+    let original = world.download_original(&owner.token, &id).await;
     assert_eq!(original.status(), StatusCode::OK);
     assert!(original
         .headers()
@@ -293,21 +279,9 @@ async fn big_files_go_up_in_parts_each_bound_to_its_digest() {
         .await;
     assert_eq!(status, StatusCode::OK, "{item}");
     assert_eq!(item["status"], "uploaded");
-    let (status, download) = world
-        .json(
-            Method::GET,
-            &format!("/api/media/{id}/original"),
-            Some(&owner.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
     let original = world
-        .http
-        .get(download["url"].as_str().expect("url"))
-        .send()
+        .download_original(&owner.token, &id)
         .await
-        .expect("storage answers")
         .bytes()
         .await
         .expect("body");
