@@ -147,6 +147,21 @@ impl Rooms {
         self.live().await.iter().any(|u| u == username)
     }
 
+    /// `PUT /api/rooms/me/title` as `credential`'s user.
+    pub async fn put_title(&self, credential: Credential<'_>, title: &str) -> reqwest::Response {
+        let request = self
+            .http
+            .put(self.url("/api/rooms/me/title"))
+            .json(&json!({ "title": title }));
+        credential.present(request).send().await.expect("put title")
+    }
+
+    /// `GET /api/rooms/me/title` as `credential`'s user.
+    pub async fn get_title(&self, credential: Credential<'_>) -> reqwest::Response {
+        let request = self.http.get(self.url("/api/rooms/me/title"));
+        credential.present(request).send().await.expect("get title")
+    }
+
     /// `GET /internal/rooms/{username}` body, or `None` when offline.
     pub async fn internal(&self, username: &str) -> Option<Value> {
         let response = self
@@ -207,6 +222,27 @@ impl Rooms {
 impl Drop for Rooms {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// How a request about the signed-in user presents their access token: as the API clients do
+/// (a bearer header), as the browser does (the session cookie), or not at all.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    Bearer(&'a str),
+    Cookie(&'a str),
+    Anonymous,
+}
+
+impl Credential<'_> {
+    fn present(self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Credential::Bearer(token) => request.bearer_auth(token),
+            Credential::Cookie(token) => {
+                request.header("cookie", format!("ferrocast_session={token}"))
+            }
+            Credential::Anonymous => request,
+        }
     }
 }
 

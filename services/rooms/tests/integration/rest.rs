@@ -7,7 +7,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use ferrocast_testkit::http::Fetch;
-use ferrocast_testkit::platform::rooms::{config, usernames, Rooms, Viewer};
+use ferrocast_testkit::platform::rooms::{
+    config, usernames,
+    Credential::{Anonymous, Bearer, Cookie},
+    Rooms, Viewer,
+};
 
 use crate::start_users;
 
@@ -163,27 +167,21 @@ async fn title_needs_a_valid_token_and_persists_for_the_next_stream() {
     let mut events = rooms.events().await;
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
 
-    let put = |token: Option<&str>, title: &str| {
-        let mut request = rooms
-            .http
-            .put(rooms.url("/api/rooms/me/title"))
-            .json(&json!({ "title": title }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send()
-    };
-    assert_eq!(put(None, "hi").await.unwrap().status(), 401);
-    assert_eq!(put(Some("not-a-jwt"), "hi").await.unwrap().status(), 401);
-    assert_eq!(put(Some(&alice.token), "").await.unwrap().status(), 422);
+    let alice_bearer = Bearer(&alice.token);
+    assert_eq!(rooms.put_title(Anonymous, "hi").await.status(), 401);
     assert_eq!(
-        put(Some(&alice.token), &"x".repeat(141))
+        rooms.put_title(Bearer("not-a-jwt"), "hi").await.status(),
+        401
+    );
+    assert_eq!(rooms.put_title(alice_bearer, "").await.status(), 422);
+    assert_eq!(
+        rooms
+            .put_title(alice_bearer, &"x".repeat(141))
             .await
-            .unwrap()
             .status(),
         422
     );
-    let ok = put(Some(&alice.token), "  Speedrun night ").await.unwrap();
+    let ok = rooms.put_title(alice_bearer, "  Speedrun night ").await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.json::<Value>().await.unwrap()["title"], "Speedrun night");
     let changed = events
@@ -193,13 +191,8 @@ async fn title_needs_a_valid_token_and_persists_for_the_next_stream() {
 
     // The cookie works as well as the bearer header.
     let by_cookie = rooms
-        .http
-        .put(rooms.url("/api/rooms/me/title"))
-        .header("cookie", format!("ferrocast_session={}", alice.token))
-        .json(&json!({ "title": "Speedrun night" }))
-        .send()
-        .await
-        .unwrap();
+        .put_title(Cookie(&alice.token), "Speedrun night")
+        .await;
     assert_eq!(by_cookie.status(), 200);
 
     assert_eq!(rooms.publish_done(&alice.key, "1").await.status(), 200);
@@ -214,48 +207,26 @@ async fn own_title_is_readable_while_offline() {
     let rooms = Rooms::start(config(&users)).await;
     let alice = users.streamer().await;
     let bob = users.streamer().await;
-    let get = |token: Option<&str>| {
-        let mut request = rooms.http.get(rooms.url("/api/rooms/me/title"));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send()
-    };
-    let title_of = |token: &str| {
-        let request = get(Some(token));
-        async move {
-            let response = request.await.unwrap();
-            assert_eq!(response.status(), 200);
-            response.json::<Value>().await.unwrap()["title"].clone()
-        }
-    };
 
-    assert_eq!(get(None).await.unwrap().status(), 401);
-    assert_eq!(get(Some("not-a-jwt")).await.unwrap().status(), 401);
-    assert_eq!(title_of(&alice.token).await, "");
+    assert_eq!(rooms.get_title(Anonymous).await.status(), 401);
+    assert_eq!(rooms.get_title(Bearer("not-a-jwt")).await.status(), 401);
+    assert_eq!(title_of(&rooms, &alice.token).await, "");
 
     // Alice has never gone live: the title is stored for her, not for a room.
     let put = rooms
-        .http
-        .put(rooms.url("/api/rooms/me/title"))
-        .bearer_auth(&alice.token)
-        .json(&json!({ "title": " Offline plans " }))
-        .send()
-        .await
-        .unwrap();
+        .put_title(Bearer(&alice.token), " Offline plans ")
+        .await;
     assert_eq!(put.status(), 200);
     assert!(rooms.internal(&alice.username).await.is_none());
-    assert_eq!(title_of(&alice.token).await, "Offline plans");
-    assert_eq!(title_of(&bob.token).await, "", "titles are per user");
+    assert_eq!(title_of(&rooms, &alice.token).await, "Offline plans");
+    assert_eq!(
+        title_of(&rooms, &bob.token).await,
+        "",
+        "titles are per user"
+    );
 
     // The browser sends the session cookie instead of a bearer header.
-    let by_cookie = rooms
-        .http
-        .get(rooms.url("/api/rooms/me/title"))
-        .header("cookie", format!("ferrocast_session={}", alice.token))
-        .send()
-        .await
-        .unwrap();
+    let by_cookie = rooms.get_title(Cookie(&alice.token)).await;
     assert_eq!(by_cookie.status(), 200);
     assert_eq!(
         by_cookie.json::<Value>().await.unwrap()["title"],
@@ -266,7 +237,7 @@ async fn own_title_is_readable_while_offline() {
     assert_eq!(rooms.publish(&alice.key, "1").await.status(), 200);
     assert_eq!(rooms.publish_done(&alice.key, "1").await.status(), 200);
     assert!(rooms.internal(&alice.username).await.is_none());
-    assert_eq!(title_of(&alice.token).await, "Offline plans");
+    assert_eq!(title_of(&rooms, &alice.token).await, "Offline plans");
 }
 
 #[tokio::test]
@@ -323,4 +294,11 @@ async fn openapi_document_health_and_metrics_are_served() {
     rooms.publish("live_unknown_key_for_metrics", "1").await;
     let metrics = rooms.http.fetch_text(&rooms.url("/metrics")).await;
     assert!(metrics.contains("rooms_callbacks_total"), "{metrics}");
+}
+
+/// The title `GET /api/rooms/me/title` answers the bearer of `token`.
+async fn title_of(rooms: &Rooms, token: &str) -> Value {
+    let response = rooms.get_title(Bearer(token)).await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["title"].clone()
 }

@@ -3,12 +3,15 @@
 
 use ferrocast_testkit::{
     platform::{
-        rooms::{config, nginx, Rooms},
+        rooms::{
+            config, nginx,
+            Credential::{Bearer, Cookie},
+            Rooms,
+        },
         SERVICE_TOKEN,
     },
     LogCapture, Options, Platform,
 };
-use serde_json::json;
 
 #[test]
 fn keys_and_tokens_never_reach_the_logs() {
@@ -32,18 +35,8 @@ fn keys_and_tokens_never_reach_the_logs() {
         ingest.push(("user_id", &alice.user_id));
         ingest.push(("username", &alice.username));
         rooms.ingest_callback(&ingest).await;
-        for (header, value) in [
-            ("authorization", format!("Bearer {}", alice.token)),
-            ("cookie", format!("ferrocast_session={}", alice.token)),
-        ] {
-            let response = rooms
-                .http
-                .put(rooms.url("/api/rooms/me/title"))
-                .header(header, value)
-                .json(&json!({ "title": "hello" }))
-                .send()
-                .await
-                .unwrap();
+        for credential in [Bearer(&alice.token), Cookie(&alice.token)] {
+            let response = rooms.put_title(credential, "hello").await;
             assert_eq!(response.status(), 200);
         }
         assert_eq!(rooms.publish_done(&alice.key, "1").await.status(), 200);
