@@ -6,13 +6,22 @@
  */
 import { request } from './http';
 import type {
+  CreateMedia,
+  CreatedMedia,
   CreatedStreamKey,
   Heartbeat,
   LoginResponse,
+  Media,
+  MediaPage,
+  PartDigest,
+  PartUrls,
   Room,
   RoomPage,
+  SignedRequest,
   StreamKeyInfo,
+  TagList,
   TitleBody,
+  UpdateMedia,
   User,
 } from './types';
 
@@ -60,4 +69,43 @@ export const api = {
       body: viewerToken ? { viewer_token: viewerToken } : {},
       signal,
     }),
+
+  /** Creates the item (`awaiting_upload`) and says how to send its bytes straight to storage. */
+  createMedia: (body: CreateMedia, signal?: Signal) => request<CreatedMedia>('POST', '/api/media', { body, signal }),
+  /** Signed PUTs for parts of a multipart upload (at most 100 per call), each bound to its digest. */
+  mediaParts: (id: string, parts: PartDigest[], signal?: Signal) =>
+    request<PartUrls>('POST', `/api/media/${seg(id)}/parts`, { body: { parts }, signal }),
+  /** Checks the stored bytes; 409 `not_uploaded`, 422 `upload_refused` (the item is then gone). */
+  finalizeMedia: (id: string, signal?: Signal) => request<Media>('POST', `/api/media/${seg(id)}/finalize`, { signal }),
+  getMedia: (id: string, signal?: Signal) => request<Media>('GET', `/api/media/${seg(id)}`, { signal }),
+  updateMedia: (id: string, body: UpdateMedia, signal?: Signal) =>
+    request<Media>('PATCH', `/api/media/${seg(id)}`, { body, signal }),
+  deleteMedia: (id: string, signal?: Signal) => request<void>('DELETE', `/api/media/${seg(id)}`, { signal }),
+  /** The owner's short-lived download link of the original file. */
+  mediaOriginal: (id: string, signal?: Signal) => request<SignedRequest>('GET', `/api/media/${seg(id)}/original`, { signal }),
+  /**
+   * Search (ranked with `q`, newest first without), filtered by all of `tags` and by `owner`;
+   * `owner` = the signed-in user lists their own items of every status and visibility.
+   */
+  searchMedia: (
+    params: { q?: string; tags?: readonly string[]; owner?: string; cursor?: string | null; limit?: number },
+    signal?: Signal,
+  ) => {
+    const query = new URLSearchParams();
+    if (params.q?.trim()) query.set('q', params.q.trim());
+    if (params.tags?.length) query.set('tags', params.tags.join(','));
+    if (params.owner) query.set('owner', params.owner);
+    if (params.cursor) query.set('cursor', params.cursor);
+    if (params.limit !== undefined) query.set('limit', String(params.limit));
+    const qs = query.toString();
+    return request<MediaPage>('GET', `/api/media${qs ? `?${qs}` : ''}`, { signal });
+  },
+  /** Tags with their public counts, most used first; `prefix` for autocomplete. */
+  tags: (params: { prefix?: string; limit?: number } = {}, signal?: Signal) => {
+    const query = new URLSearchParams();
+    if (params.prefix) query.set('prefix', params.prefix);
+    if (params.limit !== undefined) query.set('limit', String(params.limit));
+    const qs = query.toString();
+    return request<TagList>('GET', `/api/tags${qs ? `?${qs}` : ''}`, { signal });
+  },
 };

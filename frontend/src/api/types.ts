@@ -2,16 +2,18 @@
  * Wire types of the ferrocast HTTP API, under the names the pages use.
  *
  * Each is an alias onto the types `npm run generate` writes to `generated/` from the services'
- * committed OpenAPI documents (`openapi/users.json`, `openapi/rooms.json`); a Rust test in each
- * service fails when its document differs from the handlers, so these cannot drift from what the
- * server sends. Times stay RFC 3339 strings here; pages turn them into dates only where they
+ * committed OpenAPI documents (`openapi/users.json`, `openapi/rooms.json`,
+ * `openapi/catalog.json`); a Rust test in each service fails when its document differs from the
+ * handlers, so these cannot drift from what the server sends. Times stay RFC 3339 strings here; pages turn them into dates only where they
  * display them, so a round trip never changes what the server sent.
  */
+import type { components as CatalogApi } from './generated/catalog';
 import type { components as RoomsApi } from './generated/rooms';
 import type { components as UsersApi } from './generated/users';
 
 type Users = UsersApi['schemas'];
 type Rooms = RoomsApi['schemas'];
+type Catalog = CatalogApi['schemas'];
 
 export type User = Users['UserBody'];
 
@@ -37,3 +39,21 @@ export type RoomPage = Rooms['RoomList'];
 
 /** `GET` and `PUT /api/rooms/me/title`: the owner's stored title (`""` when none is set yet). */
 export type TitleBody = Rooms['TitleBody'];
+
+export type MediaKind = Catalog['MediaKind'];
+export type MediaStatus = Catalog['MediaStatus'];
+export type Visibility = Catalog['Visibility'];
+/** A media item as whoever may see it sees it. */
+export type Media = Catalog['MediaView'];
+export type MediaPage = Catalog['MediaPage'];
+export type CreateMedia = Catalog['CreateMedia'];
+/** `POST /api/media`: the item, and how to send its bytes (one signed PUT, or parts). */
+export type CreatedMedia = Catalog['CreatedMedia'];
+export type UploadPlan = Catalog['UploadView'];
+export type UpdateMedia = Catalog['UpdateMedia'];
+/** A request to send straight to storage: exactly this method, URL and headers (they are signed). */
+export type SignedRequest = Catalog['SignedRequest'];
+export type PartDigest = Catalog['PartDigest'];
+export type PartUrls = Catalog['PartUrls'];
+export type TagCount = Catalog['TagView'];
+export type TagList = Catalog['TagList'];
