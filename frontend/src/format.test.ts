@@ -1,6 +1,6 @@
-/** Wording of "live for …" and viewer counts. */
+/** Wording of "live for …", viewer counts, sizes and speeds. */
 import { describe, expect, it } from 'vitest';
-import { formatLiveFor, formatViewers } from './format';
+import { formatBytes, formatLiveFor, formatProgress, formatSpeed, formatViewers } from './format';
 
 const start = '2026-03-01T10:00:00Z';
 const at = (ms: number) => Date.parse(start) + ms;
@@ -37,5 +37,41 @@ describe('formatViewers', () => {
     expect(formatViewers(2)).toBe('2 viewers');
     expect(formatViewers(12345)).toBe('12,345 viewers');
     expect(formatViewers(-3)).toBe('0 viewers');
+  });
+});
+
+describe('formatBytes', () => {
+  it('keeps bytes whole and shows at most three significant digits above', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1024)).toBe('1.00 KB');
+    expect(formatBytes(1536)).toBe('1.50 KB');
+    expect(formatBytes(15 * 1024 * 1024 + 300_000)).toBe('15.3 MB');
+    expect(formatBytes(200 * 1024 * 1024)).toBe('200 MB');
+    expect(formatBytes(4 * 1024 ** 3)).toBe('4.00 GB');
+  });
+
+  it('never shows a negative or unreadable size', () => {
+    expect(formatBytes(-5)).toBe('0 B');
+    expect(formatBytes(Number.NaN)).toBe('0 B');
+  });
+});
+
+describe('formatSpeed', () => {
+  it('is a size per second, or a dash before there is a rate', () => {
+    expect(formatSpeed(3.2 * 1024 * 1024)).toBe('3.20 MB/s');
+    expect(formatSpeed(null)).toBe('—');
+    expect(formatSpeed(0)).toBe('—');
+    expect(formatSpeed(Number.POSITIVE_INFINITY)).toBe('—');
+  });
+});
+
+describe('formatProgress', () => {
+  it('says how much of the total is done, floored so 100% only means done', () => {
+    expect(formatProgress(0, 2048)).toBe('0 B of 2.00 KB (0%)');
+    expect(formatProgress(1000, 2048)).toBe('1000 B of 2.00 KB (48%)');
+    expect(formatProgress(2047, 2048)).toBe('2.00 KB of 2.00 KB (99%)');
+    expect(formatProgress(2048, 2048)).toBe('2.00 KB of 2.00 KB (100%)');
+    expect(formatProgress(0, 0)).toBe('0 B of 0 B (100%)');
   });
 });

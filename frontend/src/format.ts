@@ -1,5 +1,5 @@
 /**
- * Display text for live rooms: how long a stream has run and how many people watch.
+ * Display text: how long a stream has run, how many people watch, file sizes and transfer speeds.
  *
  * Pure functions of their inputs (the clock is a parameter) so the wording is unit-tested and
  * every page says it the same way.
@@ -39,4 +39,34 @@ export function formatDate(iso: string): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
   return new Date(t).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+
+/**
+ * "512 B", "1.5 MB", "4.0 GB": binary multiples (what file sizes and the upload limit are
+ * counted in) under the short names people read; three significant digits at most.
+ */
+export function formatBytes(bytes: number): string {
+  let value = Math.max(0, Number.isFinite(bytes) ? bytes : 0);
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  if (unit === 0) return `${Math.round(value)} B`;
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+/** "3.20 MB/s"; "—" before there is a rate to show. */
+export function formatSpeed(bytesPerSecond: number | null): string {
+  if (bytesPerSecond === null || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '—';
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** "12.5 MB of 100 MB (12%)": the sent part of a transfer; the percentage is floored so 100% means done. */
+export function formatProgress(done: number, total: number): string {
+  const percent = total > 0 ? Math.floor((Math.min(done, total) / total) * 100) : 100;
+  return `${formatBytes(done)} of ${formatBytes(total)} (${percent}%)`;
 }

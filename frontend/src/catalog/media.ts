@@ -1,0 +1,88 @@
+/**
+ * What the catalogue accepts and how the pages name it: the file types (by MIME type, or by
+ * extension when the browser does not know the type, as with .mkv), the title and description
+ * limits, and the words for visibility and status. Mirrors the service's rules so mistakes are
+ * answered before anything is hashed or sent; the server stays the authority.
+ */
+import type { FieldErrors } from '../api/error';
+import type { MediaKind, MediaStatus, Visibility } from '../api/types';
+
+export const TITLE_MAX_CHARS = 200;
+export const DESCRIPTION_MAX_CHARS = 5000;
+
+const TYPES: readonly { type: string; kind: MediaKind; extensions: readonly string[] }[] = [
+  { type: 'video/mp4', kind: 'video', extensions: ['mp4', 'm4v'] },
+  { type: 'video/quicktime', kind: 'video', extensions: ['mov'] },
+  { type: 'video/webm', kind: 'video', extensions: ['webm'] },
+  { type: 'video/x-matroska', kind: 'video', extensions: ['mkv'] },
+  { type: 'image/jpeg', kind: 'image', extensions: ['jpg', 'jpeg'] },
+  { type: 'image/png', kind: 'image', extensions: ['png'] },
+  { type: 'image/webp', kind: 'image', extensions: ['webp'] },
+  { type: 'image/gif', kind: 'image', extensions: ['gif'] },
+];
+
+/** The file input's `accept`: the types and their extensions. */
+export const ACCEPT = TYPES.flatMap((t) => [t.type, ...t.extensions.map((e) => `.${e}`)]).join(',');
+
+/** A short list for the page: "MP4, MOV, WebM, MKV, JPEG, PNG, WebP or GIF". */
+export const ACCEPTED_NAMES = 'MP4, MOV, WebM, MKV, JPEG, PNG, WebP or GIF';
+
+export interface FileType {
+  contentType: string;
+  kind: MediaKind;
+}
+
+/** The content type to declare for a file, or null when the catalogue would not take it. */
+export function fileType(file: { name: string; type: string }): FileType | null {
+  const declared = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
+  const byType = TYPES.find((t) => t.type === declared);
+  if (byType) return { contentType: byType.type, kind: byType.kind };
+  const extension = /\.([a-z0-9]+)$/i.exec(file.name)?.[1]?.toLowerCase();
+  const byExtension = extension ? TYPES.find((t) => t.extensions.includes(extension)) : undefined;
+  return byExtension ? { contentType: byExtension.type, kind: byExtension.kind } : null;
+}
+
+/** A title from a file name: no extension, separators as spaces, within the limit. */
+export function titleFromFileName(name: string): string {
+  const base = name.replace(/\.[^.]*$/, '') || name;
+  const spaced = base.replace(/[_.]+/g, ' ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/g, ' ').trim();
+  return [...spaced].slice(0, TITLE_MAX_CHARS).join('').trim();
+}
+
+const HIDDEN_LINE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const HIDDEN_TEXT = /[\p{Cf}\p{Zl}\p{Zp}]|[^\P{Cc}\n\t]/u;
+
+/** Field errors for a title and a description, keyed as the API keys them. */
+export function validateDetails(values: { title: string; description: string }): FieldErrors {
+  const errors: FieldErrors = {};
+  const title = values.title.trim();
+  const titleLength = [...title].length;
+  if (titleLength === 0) errors.title = 'Give it a title.';
+  else if (titleLength > TITLE_MAX_CHARS) errors.title = `Use at most ${TITLE_MAX_CHARS} characters.`;
+  else if (HIDDEN_LINE.test(title)) errors.title = 'Remove line breaks and invisible characters.';
+  const description = values.description.replace(/\r\n/g, '\n').trim();
+  if ([...description].length > DESCRIPTION_MAX_CHARS) errors.description = `Use at most ${DESCRIPTION_MAX_CHARS} characters.`;
+  else if (HIDDEN_TEXT.test(description)) errors.description = 'Remove invisible characters.';
+  return errors;
+}
+
+export const VISIBILITIES: readonly { value: Visibility; label: string; hint: string }[] = [
+  { value: 'public', label: 'Public', hint: 'Everyone, and search' },
+  { value: 'unlisted', label: 'Unlisted', hint: 'Anyone with the link' },
+  { value: 'private', label: 'Private', hint: 'Only you' },
+];
+
+export function visibilityLabel(visibility: Visibility): string {
+  return VISIBILITIES.find((v) => v.value === visibility)?.label ?? visibility;
+}
+
+export function statusLabel(status: MediaStatus): string {
+  switch (status) {
+    case 'awaiting_upload':
+      return 'Waiting for upload';
+    case 'uploaded':
+      return 'Uploaded';
+    default:
+      return String(status).replace(/_/g, ' ');
+  }
+}
