@@ -9,7 +9,10 @@ import './styles.css';
 import { dashboardPage } from './pages/dashboard';
 import { loginPage, signupPage } from './pages/auth';
 import { homePage } from './pages/home';
+import { libraryPage } from './pages/library';
+import { myMediaPage } from './pages/my-media';
 import { notFoundPage } from './pages/not-found';
+import { uploadPage } from './pages/upload';
 import { watchPage } from './pages/watch';
 import { startRouter, type Route } from './router';
 import { mountLayout } from './ui/layout';
@@ -42,6 +45,15 @@ function show(route: Route): void {
       break;
     case 'dashboard':
       dashboardPage(main, signal);
+      break;
+    case 'upload':
+      uploadPage(main, signal);
+      break;
+    case 'my_media':
+      myMediaPage(main, signal);
+      break;
+    case 'library':
+      libraryPage(main, signal, { q: route.q, tags: route.tags });
       break;
     case 'not_found':
       notFoundPage(main);

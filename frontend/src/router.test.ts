@@ -1,6 +1,6 @@
 /** Route matching, post-login redirect safety, and which link clicks the router takes over. */
 import { describe, expect, it } from 'vitest';
-import { matchRoute, safeNext, shouldIntercept, watchPath } from './router';
+import { libraryPath, matchRoute, safeNext, shouldIntercept, watchPath } from './router';
 
 describe('matchRoute', () => {
   it('matches the browser routes of docs/api.md', () => {
@@ -9,6 +9,17 @@ describe('matchRoute', () => {
     expect(matchRoute('/dashboard')).toEqual({ name: 'dashboard' });
     expect(matchRoute('/login')).toEqual({ name: 'login', next: null });
     expect(matchRoute('/watch/alice_01')).toEqual({ name: 'watch', username: 'alice_01' });
+    expect(matchRoute('/upload')).toEqual({ name: 'upload' });
+    expect(matchRoute('/media')).toEqual({ name: 'my_media' });
+    expect(matchRoute('/library')).toEqual({ name: 'library', q: '', tags: [] });
+  });
+
+  it('reads the library search from the query, tags folded and once each', () => {
+    expect(matchRoute('/library', '?q=speed+run&tags=Rust,,obs,rust')).toEqual({ name: 'library', q: 'speed run', tags: ['rust', 'obs'] });
+    expect(libraryPath({ q: ' speed run ', tags: ['rust', 'speed run'] })).toBe('/library?q=speed+run&tags=rust%2Cspeed+run');
+    expect(libraryPath({ q: '  ' })).toBe('/library');
+    const back = new URL(libraryPath({ q: 'a&b', tags: ['c d'] }), 'http://x');
+    expect(matchRoute(back.pathname, back.search)).toEqual({ name: 'library', q: 'a&b', tags: ['c d'] });
   });
 
   it('tolerates a trailing slash and folds the username to lower case', () => {

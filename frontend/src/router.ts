@@ -13,6 +13,9 @@ export type Route =
   | { name: 'login'; next: string | null }
   | { name: 'signup' }
   | { name: 'dashboard' }
+  | { name: 'upload' }
+  | { name: 'my_media' }
+  | { name: 'library'; q: string; tags: string[] }
   | { name: 'not_found' };
 
 /** Usernames are `^[a-z0-9_]{3,24}$` and case-folded by the server. */
@@ -33,6 +36,9 @@ export function matchRoute(pathname: string, search = ''): Route {
   if (path === '/login') return { name: 'login', next: safeNext(new URLSearchParams(search).get('next')) };
   if (path === '/signup') return { name: 'signup' };
   if (path === '/dashboard') return { name: 'dashboard' };
+  if (path === '/upload') return { name: 'upload' };
+  if (path === '/media') return { name: 'my_media' };
+  if (path === '/library') return { name: 'library', ...libraryQuery(search) };
   const watch = /^\/watch\/([^/]+)$/.exec(path);
   if (watch?.[1]) {
     const username = watch[1].toLowerCase();
@@ -48,6 +54,24 @@ export function matchRoute(pathname: string, search = ''): Route {
 export function safeNext(next: string | null): string | null {
   if (!next || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return null;
   return next;
+}
+
+/** The library's search (`?q=…&tags=a,b`), so a search can be linked to and survives a reload. */
+function libraryQuery(search: string): { q: string; tags: string[] } {
+  const params = new URLSearchParams(search);
+  const tags = (params.get('tags') ?? '')
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+  return { q: params.get('q') ?? '', tags: [...new Set(tags)] };
+}
+
+export function libraryPath(query: { q?: string; tags?: readonly string[] } = {}): string {
+  const params = new URLSearchParams();
+  if (query.q?.trim()) params.set('q', query.q.trim());
+  if (query.tags?.length) params.set('tags', query.tags.join(','));
+  const qs = params.toString();
+  return qs ? `/library?${qs}` : '/library';
 }
 
 export function watchPath(username: string): string {

@@ -3,7 +3,7 @@
  * (422/409 `error.fields`) onto them.
  *
  * Each field gets `id="field-<name>"`, a `<label for>`, and an error paragraph
- * `id/data-testid="error-<name>"` tied to the input through `aria-describedby` and
+ * (`data-testid="error-<name>"`) tied to the input through `aria-describedby` and
  * `aria-invalid`, so screen readers read the message with the field. Errors for fields the form
  * does not have go to the form-level alert rather than being lost.
  */
@@ -18,29 +18,52 @@ export interface FieldSpec {
   hint?: string;
   value?: string;
   placeholder?: string;
+  /** The control's id, when one page shows two forms with the same field (`field-<name>` otherwise). */
+  id?: string;
 }
 
-export interface FieldView {
-  input: HTMLInputElement;
+export type FormControl = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+
+export interface FieldView<C extends FormControl = HTMLInputElement> {
+  input: C;
   error: HTMLElement;
   element: HTMLElement;
 }
 
 export function field(spec: FieldSpec): FieldView {
-  const id = `field-${spec.name}`;
-  const errorId = `error-${spec.name}`;
-  const hintId = `hint-${spec.name}`;
   const input = h('input', {
-    id,
     name: spec.name,
     type: spec.type ?? 'text',
     autocomplete: spec.autocomplete,
     placeholder: spec.placeholder,
-    'aria-describedby': spec.hint ? `${hintId} ${errorId}` : errorId,
-    'data-testid': `${spec.name}-input`,
   });
+  return labelled(spec, input);
+}
+
+/** A multi-line text field (a description), with the same label, hint and error slots. */
+export function textareaField(spec: FieldSpec & { rows?: number; maxLength?: number }): FieldView<HTMLTextAreaElement> {
+  const input = h('textarea', { name: spec.name, rows: spec.rows ?? 4, placeholder: spec.placeholder, maxlength: spec.maxLength });
+  return labelled(spec, input);
+}
+
+/** A `<select>` of `options` (value and label), with the same label, hint and error slots. */
+export function selectField(
+  spec: FieldSpec,
+  options: readonly { value: string; label: string }[],
+): FieldView<HTMLSelectElement> {
+  const input = h('select', { name: spec.name, class: 'select' }, ...options.map((o) => h('option', { value: o.value }, o.label)));
+  return labelled(spec, input);
+}
+
+function labelled<C extends FormControl>(spec: FieldSpec, input: C): FieldView<C> {
+  const id = spec.id ?? `field-${spec.name}`;
+  const errorId = spec.id ? `${spec.id}-error` : `error-${spec.name}`;
+  const hintId = spec.id ? `${spec.id}-hint` : `hint-${spec.name}`;
+  input.id = id;
+  input.setAttribute('aria-describedby', spec.hint ? `${hintId} ${errorId}` : errorId);
+  input.dataset.testid = `${spec.name}-input`;
   if (spec.value !== undefined) input.value = spec.value;
-  const error = h('p', { id: errorId, class: 'field-error', 'data-testid': errorId, hidden: true });
+  const error = h('p', { id: errorId, class: 'field-error', 'data-testid': `error-${spec.name}`, hidden: true });
   const element = h(
     'div',
     { class: 'field' },
@@ -54,7 +77,7 @@ export function field(spec: FieldSpec): FieldView {
 
 export class FormErrors {
   constructor(
-    private readonly fields: Record<string, FieldView>,
+    private readonly fields: Record<string, FieldView<FormControl>>,
     /** The form-level alert (role="alert"), for errors not tied to one field. */
     private readonly formError: HTMLElement,
   ) {}
@@ -69,7 +92,7 @@ export class FormErrors {
   showFields(fields: FieldErrors, fallbackMessage?: string): void {
     this.clear();
     const orphans: string[] = [];
-    let first: HTMLInputElement | null = null;
+    let first: FormControl | null = null;
     for (const [name, message] of Object.entries(fields)) {
       const view = this.fields[name];
       if (!view) {
@@ -104,7 +127,7 @@ export class FormErrors {
   }
 }
 
-function setFieldError(view: FieldView, message: string | null): void {
+function setFieldError(view: FieldView<FormControl>, message: string | null): void {
   view.error.textContent = message ?? '';
   view.error.hidden = !message;
   if (message) view.input.setAttribute('aria-invalid', 'true');

@@ -22,7 +22,12 @@ export function mountLayout(root: HTMLElement): Layout {
   const nav = h(
     'nav',
     { class: 'site-nav', 'aria-label': 'Main' },
-    h('ul', { class: 'nav-list' }, h('li', {}, h('a', { href: '/', 'data-nav': '/' }, 'Live now'))),
+    h(
+      'ul',
+      { class: 'nav-list' },
+      h('li', {}, h('a', { href: '/', 'data-nav': '/' }, 'Live now')),
+      h('li', {}, h('a', { href: '/library', 'data-nav': '/library', 'data-testid': 'nav-library' }, 'Library')),
+    ),
     userNav,
   );
   const header = h(
@@ -62,6 +67,8 @@ export function mountLayout(root: HTMLElement): Layout {
       });
       replace(
         userNav,
+        h('li', {}, h('a', { href: '/upload', 'data-nav': '/upload', 'data-testid': 'nav-upload' }, 'Upload')),
+        h('li', {}, h('a', { href: '/media', 'data-nav': '/media', 'data-testid': 'nav-media' }, 'My media')),
         h('li', {}, h('a', { href: '/dashboard', 'data-nav': '/dashboard', 'data-testid': 'nav-dashboard' }, 'Dashboard')),
         h('li', { class: 'nav-username', 'data-testid': 'nav-username' }, user.username),
         h('li', {}, logoutButton),
