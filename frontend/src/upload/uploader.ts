@@ -53,7 +53,7 @@ export type UploadState =
       part: { number: number; count: number } | null;
       retry: RetryNotice | null;
     }
-  | { phase: 'finalizing' };
+  | { phase: 'finalizing'; total: number };
 
 export interface UploadDeps {
   api: Pick<typeof api, 'createMedia' | 'mediaParts' | 'finalizeMedia' | 'deleteMedia'>;
@@ -113,7 +113,7 @@ export async function uploadMedia(
 
   try {
     await sendBytes(input.file, id, created.upload, deps, callbacks, signal);
-    callbacks.onState({ phase: 'finalizing' });
+    callbacks.onState({ phase: 'finalizing', total: input.file.size });
     return await retry(() => deps.api.finalizeMedia(id, signal), {
       tries: TRIES,
       backoff: BACKOFF,

@@ -114,6 +114,7 @@ function uploadForm(signal: AbortSignal): HTMLElement {
     chosen.hidden = false;
     if (!titleTouched || !title.input.value.trim()) title.input.value = titleFromFileName(picked.name);
     done.hidden = true;
+    progress.element.hidden = true;
   };
 
   fileInput.addEventListener('change', () => choose(fileInput.files?.[0]));
@@ -235,6 +236,8 @@ function uploadForm(signal: AbortSignal): HTMLElement {
           controller.signal,
         );
         setRunning(null);
+        progress.element.hidden = false;
+        progress.complete(chosenFile.size);
         // The form is ready for the next file; the details of this one are done with.
         file = null;
         digest = null;

@@ -50,4 +50,13 @@ suite('progressPanel', () => {
     panel.show({ phase: 'creating' });
     expect(bar.hasAttribute('value')).toBe(false);
   });
+
+  it('stays full with the size sent once complete', () => {
+    const panel = progressPanel();
+    panel.complete(2048);
+    const bar = panel.element.querySelector('progress')!;
+    expect(bar.value).toBe(bar.max);
+    expect(panel.element.querySelector('[data-testid="upload-step"]')!.textContent).toBe('Upload complete.');
+    expect(panel.element.querySelector('[data-testid="upload-bytes"]')!.textContent).toBe('2.00 KB of 2.00 KB (100%)');
+  });
 });

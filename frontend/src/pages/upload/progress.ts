@@ -44,13 +44,22 @@ export function describe(state: UploadState): Described {
           : '',
       };
     case 'finalizing':
-      return { step: 'Checking the upload…', done: 1, total: 1, amount: '', speed: '', notice: '' };
+      return {
+        step: 'Checking the upload…',
+        done: state.total,
+        total: state.total,
+        amount: formatProgress(state.total, state.total),
+        speed: '',
+        notice: '',
+      };
   }
 }
 
 export interface ProgressPanel {
   element: HTMLElement;
   show(state: UploadState): void;
+  /** The upload is done: the bar stays full, with the size that was sent. */
+  complete(total: number): void;
 }
 
 export function progressPanel(): ProgressPanel {
@@ -83,6 +92,10 @@ export function progressPanel(): ProgressPanel {
       setText(speed, text.speed);
       setText(notice, text.notice);
       notice.hidden = !text.notice;
+    },
+    complete(total) {
+      this.show({ phase: 'finalizing', total });
+      setText(step, 'Upload complete.');
     },
   };
 }
