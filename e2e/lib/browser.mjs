@@ -1,5 +1,5 @@
-// Debian Chromium for the e2e tests, and the streamer's first steps in it (sign up, get a key),
-// shared by every journey that needs a live stream.
+// Debian Chromium for the e2e tests, and a user's first steps in it (sign up, get a key), shared
+// by the journeys.
 
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -24,14 +24,19 @@ export async function newPage(browser, fatalErrors) {
   return page;
 }
 
-/** Signs `username` up in the page, opens the dashboard, creates, reveals and returns the key. */
-export async function signUpForKey(page, web, username) {
+/** Signs `username` up in the page, which signs them in and opens the dashboard. */
+export async function signUp(page, web, username) {
   await page.goto(`${web}/signup`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Email').fill(`${username}@example.com`);
   await page.getByLabel('Password').fill('correct horse battery staple');
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(/\/dashboard/, { timeout: 15000 });
+}
+
+/** Signs `username` up in the page, opens the dashboard, creates, reveals and returns the key. */
+export async function signUpForKey(page, web, username) {
+  await signUp(page, web, username);
   await page.getByTestId('create-key').click();
   await page.getByTestId('reveal-key').click();
   const key = (await page.getByTestId('stream-key').innerText()).trim();

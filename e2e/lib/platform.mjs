@@ -1,9 +1,11 @@
 // Starts the real ferrocast platform for a test run: users, rooms, ingest and gateway from the
 // workspace's debug build, on free loopback ports, against the Redis and document store the test
 // runner provides (./ferrocast test exports their URLs), each run in its own database and Redis
-// key prefix. Stops everything it started.
+// key prefix; with `catalog: true` also the catalogue, in a PostgreSQL database and an S3 bucket
+// of its own on the servers the runner provides. Stops everything it started.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,9 +54,77 @@ async function waitForHttp(url, timeoutMs, name) {
   }
 }
 
-/** `settings`: FERROCAST_* variables that override the test defaults below, for every service. */
-export async function startPlatform({ logDir, leaseSeconds = 4, settings = {} } = {}) {
-  const ports = await freePorts(['users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway']);
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through ./ferrocast test`);
+  return value;
+}
+
+// psql gets the server from PG* variables, so a password in the URL never shows in argv.
+async function psql(serverUrl, sql) {
+  const url = new URL(serverUrl);
+  const env = {
+    PATH: process.env.PATH,
+    PGHOST: url.hostname,
+    PGPORT: url.port || '5432',
+    PGUSER: decodeURIComponent(url.username || 'postgres'),
+    PGDATABASE: decodeURIComponent(url.pathname.slice(1) || 'postgres'),
+    PGCONNECT_TIMEOUT: '10',
+  };
+  if (url.password) env.PGPASSWORD = decodeURIComponent(url.password);
+  await promisify(execFile)('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env, timeout: 30000 });
+}
+
+/**
+ * Deletes the run's bucket, which SeaweedFS answers by freeing the volumes it reserved for it
+ * (7 per bucket, of the test server's 20). Only an empty bucket can go: the test deletes what it
+ * uploaded. curl signs the request; the keys reach it on stdin, never in argv.
+ */
+function deleteBucket({ endpoint, accessKey, secretKey, bucket }) {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      'curl',
+      ['-fsS', '-o', '/dev/null', '--max-time', '10', '-X', 'DELETE', '--aws-sigv4', 'aws:amz:us-east-1:s3', '-K', '-', `${endpoint}/${bucket}`],
+      { stdio: ['pipe', 'ignore', 'ignore'] },
+    );
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`deleting bucket ${bucket}: curl exited ${code}`))));
+    child.stdin.end(`user = "${accessKey}:${secretKey}"\n`);
+  });
+}
+
+/**
+ * The catalogue's own database, created on FERROCAST_TEST_POSTGRES_URL's server and dropped at
+ * stop, and its own bucket on FERROCAST_TEST_S3_ENDPOINT (the catalogue creates it at start).
+ * Database and bucket names are this run's id, so parallel runs never meet.
+ */
+async function catalogStorage(runId) {
+  const server = required('FERROCAST_TEST_POSTGRES_URL');
+  const database = `e2e_catalog_${runId}`;
+  await psql(server, `CREATE DATABASE ${database}`);
+  const url = new URL(server);
+  url.pathname = `/${database}`;
+  return {
+    database: url.toString(),
+    s3: {
+      endpoint: required('FERROCAST_TEST_S3_ENDPOINT'),
+      accessKey: required('FERROCAST_TEST_S3_ACCESS_KEY'),
+      secretKey: required('FERROCAST_TEST_S3_SECRET_KEY'),
+      bucket: `e2e-catalog-${runId}`,
+    },
+    async drop() {
+      await psql(server, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await deleteBucket(this.s3).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * `settings`: FERROCAST_* variables that override the test defaults below, for every service.
+ * `catalog`: also start the catalogue (media uploads, tags, search) and route the gateway to it.
+ */
+export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, catalog = false } = {}) {
+  const ports = await freePorts(['users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway', ...(catalog ? ['catalog'] : [])]);
   const runId = randomBytes(6).toString('hex');
   const hlsRoot = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-hls-'));
   mkdirSync(logDir, { recursive: true });
@@ -93,9 +163,32 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {} } 
     FERROCAST_FRONTEND_DIR: join(ROOT, 'frontend', 'dist'),
     ...settings,
   };
+  // The runner's storage keys are the catalogue's alone (below), not every service's.
+  delete env.FERROCAST_TEST_S3_ACCESS_KEY;
+  delete env.FERROCAST_TEST_S3_SECRET_KEY;
+  const storage = catalog ? await catalogStorage(runId) : null;
+  /** Only the catalogue holds the database URL and the storage keys. */
+  let catalogEnv = null;
+  if (storage) {
+    Object.assign(env, {
+      FERROCAST_CATALOG_HTTP_ADDR: `127.0.0.1:${ports.catalog}`,
+      FERROCAST_CATALOG_HTTP_URL: `http://127.0.0.1:${ports.catalog}`,
+      // The gateway's CSP lets pages connect to the storage they upload to.
+      FERROCAST_S3_ENDPOINT: storage.s3.endpoint,
+      FERROCAST_S3_BUCKET: storage.s3.bucket,
+      FERROCAST_CATALOG_UPLOAD_ORIGINS: `http://127.0.0.1:${ports.gateway}`,
+      ...settings,
+    });
+    catalogEnv = {
+      ...env,
+      FERROCAST_POSTGRES_URL: storage.database,
+      FERROCAST_S3_ACCESS_KEY: storage.s3.accessKey,
+      FERROCAST_S3_SECRET_KEY: storage.s3.secretKey,
+    };
+  }
   const children = [];
-  const start = (name) => {
-    const child = spawn(join(BIN, `ferrocast-${name}`), [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = (name, childEnv = env) => {
+    const child = spawn(join(BIN, `ferrocast-${name}`), [], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(join(logDir, `${name}.log`));
     child.stdout.pipe(log);
     child.stderr.pipe(log);
@@ -122,6 +215,7 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {} } 
         ),
       );
       rmSync(hlsRoot, { recursive: true, force: true });
+      await storage?.drop();
     },
   };
   try {
@@ -131,6 +225,10 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {} } 
     await waitForHttp(`http://127.0.0.1:${ports.rooms}/readyz`, 30000, 'rooms');
     start('ingest');
     await waitForHttp(`http://127.0.0.1:${ports.ingestHttp}/readyz`, 30000, 'ingest');
+    if (catalogEnv) {
+      start('catalog', catalogEnv);
+      await waitForHttp(`http://127.0.0.1:${ports.catalog}/readyz`, 60000, 'catalog');
+    }
     start('gateway');
     await waitForHttp(`${platform.web}/healthz`, 30000, 'gateway');
   } catch (error) {

@@ -1,0 +1,138 @@
+// A user's media journey in a real browser against the real platform with the catalogue:
+// sign up, upload a real video through the page (hashed in the page's worker, sent straight
+// to SeaweedFS with the signed PUT, finalized), see it uploaded in My media, find it in the
+// library by a word of its title and by its tag, then delete it.
+// Screenshots land in e2e/artifacts/ (kept by CI as artifacts).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startPlatform, ROOT } from '../lib/platform.mjs';
+import { launchChromium, newPage, signUp } from '../lib/browser.mjs';
+
+const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
+
+let platform;
+let browser;
+let workDir;
+let video;
+
+/** Lower-case letters only, so the search sees one word. */
+function word(length) {
+  return [...randomBytes(length)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
+}
+
+before(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-media-'));
+  video = join(workDir, 'harbour_walk.mp4');
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
+    '-f', 'lavfi', '-i', 'sine',
+    '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart',
+    video,
+  ]);
+  platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs'), catalog: true });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await platform?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test('a user uploads a video, sees it in My media and finds it in the library by word and by tag', async () => {
+  const username = `e2e_${randomBytes(4).toString('hex')}`;
+  const distinctive = `quay${word(8)}`;
+  const title = `Harbour walk ${distinctive} at dusk`;
+  const tag = `tag${word(8)}`;
+  const pageErrors = [];
+  const page = await newPage(browser, []);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  // Refused connections (CSP, CORS) and script errors; the API's ordinary 401/404 answers
+  // (not signed in yet, no room) are logged by the browser too and are not failures.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/status of 40[14]/.test(message.text())) pageErrors.push(message.text());
+  });
+  // Requests cut short by leaving a page (the event stream) end as ERR_ABORTED; any other
+  // failure (a CORS refusal is ERR_FAILED) is one.
+  page.on('requestfailed', (request) => {
+    const reason = request.failure()?.errorText ?? '';
+    if (reason !== 'net::ERR_ABORTED') pageErrors.push(`${request.url()}: ${reason}`);
+  });
+
+  // 1. Sign up, then open the upload page from the header.
+  await signUp(page, platform.web, username);
+  await page.getByTestId('nav-upload').click();
+  await page.waitForURL(/\/upload$/);
+
+  // 2. Choose the file: the title starts as its name; set a title and a tag, upload.
+  await page.getByTestId('file-input').setInputFiles(video);
+  const size = statSync(video).size;
+  await page.getByTestId('chosen-file').filter({ hasText: 'harbour_walk.mp4' }).waitFor();
+  assert.equal(await page.getByLabel('Title').inputValue(), 'harbour walk', 'the title starts as the file name');
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Description').fill('Boats, gulls and the lighthouse.');
+  await page.getByRole('combobox', { name: 'Tags' }).fill(tag.toUpperCase());
+  await page.getByRole('combobox', { name: 'Tags' }).press('Enter');
+  await page.getByTestId('tag-chip').filter({ hasText: tag }).waitFor();
+  await page.getByTestId('upload-submit').click();
+
+  // 3. The upload ends with the link to My media; the bar counted every byte of the file.
+  const failed = page.getByTestId('error-form');
+  await page.locator('[data-testid="upload-done"]:visible, [data-testid="error-form"]:visible').first().waitFor({ timeout: 60000 });
+  assert.equal(await failed.isVisible(), false, `the upload failed: ${await failed.textContent()}`);
+  await page.getByTestId('upload-step').filter({ hasText: 'Upload complete.' }).waitFor();
+  const bytes = await page.getByTestId('upload-bytes').textContent();
+  assert.equal(bytes, `${(size / 1024).toFixed(1)} KB of ${(size / 1024).toFixed(1)} KB (100%)`, 'the bar counted the whole file');
+  const bar = await page.getByTestId('upload-progress').evaluate((el) => ({ value: el.value, max: el.max }));
+  assert.equal(bar.value, size);
+  assert.equal(bar.max, size);
+  await page.screenshot({ path: join(ARTIFACTS, 'media-1-uploaded.png') });
+
+  // 4. My media lists it as uploaded, public, with its tag.
+  await page.getByTestId('upload-done-link').click();
+  await page.waitForURL(/\/media$/);
+  const mine = page.getByTestId('media-item').filter({ hasText: title });
+  await mine.waitFor({ timeout: 15000 });
+  assert.equal((await mine.getByTestId('media-status').textContent())?.trim(), 'Uploaded');
+  assert.equal((await mine.getByTestId('media-visibility').textContent())?.trim(), 'Public');
+  assert.deepEqual(await mine.getByTestId('item-tags').locator('[data-tag]').allTextContents(), [tag]);
+  await page.screenshot({ path: join(ARTIFACTS, 'media-2-my-media.png') });
+
+  // 5. The library finds it by a word of its title, typed (results come as you type).
+  await page.getByTestId('nav-library').click();
+  await page.waitForURL(/\/library/);
+  await page.getByLabel('Search the library').fill(distinctive);
+  const found = page.getByTestId('library-results').getByTestId('library-item').filter({ hasText: title });
+  await found.waitFor({ timeout: 15000 });
+  assert.equal((await found.getByTestId('library-owner').textContent())?.trim(), username);
+  assert.equal(await page.getByTestId('library-item').count(), 1, 'only the item with that word');
+  assert.match(page.url(), new RegExp(`[?&]q=${distinctive}`), 'the search is in the URL');
+  await page.screenshot({ path: join(ARTIFACTS, 'media-3-library-word.png') });
+
+  // 6. ... and by its tag: clear the words, choose the tag among the top tags.
+  await page.getByLabel('Search the library').fill('');
+  await page.getByTestId('top-tags').getByRole('button', { name: tag }).click();
+  await page.waitForURL(new RegExp(`[?&]tags=${tag}`));
+  await page.getByTestId('library-summary').filter({ hasText: `tagged ${tag}` }).waitFor({ timeout: 15000 });
+  await found.waitFor();
+  assert.equal(await page.getByTestId('library-item').count(), 1, 'only the item with that tag');
+  assert.equal(await page.getByTestId('top-tags').getByRole('button', { name: tag }).getAttribute('aria-pressed'), 'true');
+  await page.screenshot({ path: join(ARTIFACTS, 'media-4-library-tag.png') });
+
+  // 7. Delete it from My media (through the confirm dialog): gone there and from the library.
+  await page.getByTestId('nav-media').click();
+  await mine.getByTestId('media-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await mine.waitFor({ state: 'detached', timeout: 15000 });
+  await page.goto(`${platform.web}/library?tags=${tag}`);
+  await page.getByTestId('library-summary').filter({ hasText: `0 results tagged ${tag}` }).waitFor({ timeout: 15000 });
+
+  assert.deepEqual(pageErrors, [], 'no script errors or refused connections (CSP, CORS) in the page');
+});
