@@ -15,7 +15,7 @@ import { h, replace, setText } from '../../dom';
 import { formatBytes } from '../../format';
 import { navigate } from '../../router';
 import { currentUser, handleExpiredSession } from '../../session';
-import { busy, field, formAlert, FormErrors, selectField, textareaField } from '../../ui/forms';
+import { field, formAlert, FormErrors, selectField, textareaField } from '../../ui/forms';
 import { onLeave } from '../../ui/lifecycle';
 import { tagInput } from '../../ui/tag-input';
 import { workerHasher } from '../../upload/hasher';
@@ -178,8 +178,13 @@ function uploadForm(signal: AbortSignal): HTMLElement {
     cancel.hidden = !controller;
     cancel.disabled = false;
     progress.element.hidden = !controller;
-    if (controller) window.addEventListener('beforeunload', warnBeforeUnload);
-    else window.removeEventListener('beforeunload', warnBeforeUnload);
+    if (controller) {
+      window.addEventListener('beforeunload', warnBeforeUnload);
+      // The progress sits below the form; bring it (and Cancel) into view.
+      progress.element.scrollIntoView?.({ block: 'nearest' });
+      // Upload was just hidden under the keyboard's focus; Cancel takes its place.
+      cancel.focus({ preventScroll: true });
+    } else window.removeEventListener('beforeunload', warnBeforeUnload);
   };
 
   cancel.addEventListener('click', () => {
@@ -211,7 +216,8 @@ function uploadForm(signal: AbortSignal): HTMLElement {
       return;
     }
     const chosenFile = file;
-    void busy(submit, async () => {
+    // `running` keeps a second submit out; Upload itself is hidden meanwhile.
+    void (async () => {
       const controller = new AbortController();
       setRunning(controller);
       try {
@@ -252,13 +258,16 @@ function uploadForm(signal: AbortSignal): HTMLElement {
       } catch (error) {
         setRunning(null);
         if (isAbortError(error)) {
-          if (!signal.aborted) setText(result, 'Upload cancelled; nothing was kept.');
+          if (!signal.aborted) {
+            setText(result, 'Upload cancelled; nothing was kept.');
+            submit.focus();
+          }
           return;
         }
         if (handleExpiredSession(error)) return;
         showUploadError(error);
       }
-    });
+    })();
   });
 
   const showUploadError = (error: unknown) => {
