@@ -1,7 +1,8 @@
 // A user's media journey in a real browser against the real platform with the catalogue:
 // sign up, upload a real video through the page (hashed in the page's worker, sent straight
 // to SeaweedFS with the signed PUT, finalized), see it uploaded in My media, find it in the
-// library by a word of its title and by its tag, then delete it.
+// library by a word of its title and by its tag, then delete it. A larger video goes up in
+// parts on a throttled connection (the speed shows), and a cancelled upload leaves nothing.
 // Screenshots land in e2e/artifacts/ (kept by CI as artifacts).
 
 import { test, before, after } from 'node:test';
@@ -20,6 +21,14 @@ let platform;
 let browser;
 let workDir;
 let video;
+let bigVideo;
+
+const MIB = 1024 * 1024;
+// Files above 1 MiB go up in parts of 5 MiB (S3's smallest), so a 12 MB video is three parts.
+const MULTIPART = {
+  FERROCAST_CATALOG_MULTIPART_THRESHOLD_BYTES: String(MIB),
+  FERROCAST_CATALOG_PART_BYTES: String(5 * MIB),
+};
 
 /** Lower-case letters only, so the search sees one word. */
 function word(length) {
@@ -36,7 +45,15 @@ before(async () => {
     '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart',
     video,
   ]);
-  platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs'), catalog: true });
+  // Lossless, so six seconds of test pattern are about 12 MB.
+  bigVideo = join(workDir, 'lighthouse.mp4');
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
+    '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
+    bigVideo,
+  ]);
+  platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs'), catalog: true, settings: MULTIPART });
   browser = await launchChromium();
 });
 
@@ -135,4 +152,70 @@ test('a user uploads a video, sees it in My media and finds it in the library by
   await page.getByTestId('library-summary').filter({ hasText: `0 results tagged ${tag}` }).waitFor({ timeout: 15000 });
 
   assert.deepEqual(pageErrors, [], 'no script errors or refused connections (CSP, CORS) in the page');
+});
+
+/** Limits the page's uploads to `bytesPerSecond` (Chromium's network emulation). */
+async function throttleUploads(page, bytesPerSecond) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}
+
+async function chooseAndUpload(page, file, title) {
+  await page.getByTestId('nav-upload').click();
+  await page.getByTestId('file-input').setInputFiles(file);
+  await page.getByLabel('Title').fill(title);
+  await page.getByTestId('upload-submit').click();
+}
+
+test('a large video goes up in parts on a slow connection, with its speed shown', async () => {
+  const username = `e2e_${randomBytes(4).toString('hex')}`;
+  const title = `Lighthouse ${word(8)}`;
+  const page = await newPage(browser, []);
+  const partsSent = [];
+  page.on('request', (request) => {
+    const number = new URL(request.url()).searchParams.get('partNumber');
+    if (request.method() === 'PUT' && number) partsSent.push(Number(number));
+  });
+  await signUp(page, platform.web, username);
+  await throttleUploads(page, 4 * MIB);
+  await chooseAndUpload(page, bigVideo, title);
+
+  // While it runs: the part being sent and a measured speed.
+  await page.getByTestId('upload-step').filter({ hasText: /Uploading part \d of 3/ }).waitFor({ timeout: 30000 });
+  await page.getByTestId('upload-speed').filter({ hasText: /\d (KB|MB)\/s$/ }).waitFor({ timeout: 15000 });
+  await page.getByTestId('upload-panel').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(ARTIFACTS, 'media-5-parts.png') });
+  await page.getByTestId('upload-done').waitFor({ timeout: 60000 });
+  assert.deepEqual([...new Set(partsSent)].sort(), [1, 2, 3], 'each of the three parts went to storage');
+
+  await page.getByTestId('upload-done-link').click();
+  const mine = page.getByTestId('media-item').filter({ hasText: title });
+  await mine.waitFor({ timeout: 15000 });
+  assert.equal((await mine.getByTestId('media-status').textContent())?.trim(), 'Uploaded');
+  assert.equal((await mine.getByTestId('media-size').textContent())?.trim(), `${(statSync(bigVideo).size / MIB).toFixed(1)} MB`);
+  await mine.getByTestId('media-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.getByTestId('media-empty').waitFor({ timeout: 15000 });
+});
+
+test('cancelling an upload midway stops it and keeps nothing', async () => {
+  const username = `e2e_${randomBytes(4).toString('hex')}`;
+  const page = await newPage(browser, []);
+  await signUp(page, platform.web, username);
+  await throttleUploads(page, 1 * MIB);
+  await chooseAndUpload(page, bigVideo, `Cancelled ${word(8)}`);
+
+  await page.getByTestId('upload-step').filter({ hasText: 'Uploading part 1 of 3' }).waitFor({ timeout: 30000 });
+  await page.getByTestId('upload-cancel').click();
+  await page.getByTestId('upload-result').filter({ hasText: 'Upload cancelled; nothing was kept.' }).waitFor({ timeout: 15000 });
+  assert.equal(await page.getByTestId('upload-submit').isEnabled(), true, 'the form can be used again');
+
+  await page.getByTestId('nav-media').click();
+  await page.getByTestId('media-empty').waitFor({ timeout: 15000 });
 });
