@@ -31,12 +31,13 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
             Box::pin(async move {
                 // `words <% title` holds from this word similarity on: 0.5 forgives one wrong
                 // letter in a word of eight ("streming" finds "streaming", 0.58), where the
-                // default 0.6 does not.
-                sqlx::Executor::execute(
-                    &mut *connection,
+                // default 0.6 does not. No statement runs longer than a request may take.
+                for setting in [
                     "SET pg_trgm.word_similarity_threshold = 0.5",
-                )
-                .await?;
+                    "SET statement_timeout = '8s'",
+                ] {
+                    sqlx::Executor::execute(&mut *connection, setting).await?;
+                }
                 Ok(())
             })
         })

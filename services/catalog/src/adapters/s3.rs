@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::{
     config::{
-        BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
+        timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
         ResponseChecksumValidation,
     },
     error::{ProvideErrorMetadata, SdkError},
@@ -64,6 +64,15 @@ fn client(settings: &S3Settings, endpoint: &str) -> Client {
         // Checksums only where the service asks for them: the SDK's default CRC32 on every
         // request would land in presigned URLs as a header browsers do not send.
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        // The SDK sets no deadline of its own: a storage that accepts and stalls would hold a
+        // request (and its caller) forever.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(8))
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .http_client(http)
         .build();

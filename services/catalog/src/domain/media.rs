@@ -309,10 +309,13 @@ pub struct MediaItem {
 }
 
 impl MediaItem {
-    /// Whether `caller` (a user id, if signed in) may see the item at all. Private items are
-    /// their owner's alone; unlisted and public ones anyone's who has the id.
+    /// Whether `caller` (a user id, if signed in) may see the item at all. Private items, and
+    /// items whose upload is not finished, are their owner's alone; unlisted and public ones
+    /// anyone's who has the id.
     pub fn visible_to(&self, caller: Option<&str>) -> bool {
-        self.visibility != Visibility::Private || self.is_owner(caller)
+        self.is_owner(caller)
+            || (self.visibility != Visibility::Private
+                && self.status != MediaStatus::AwaitingUpload)
     }
 
     pub fn is_owner(&self, caller: Option<&str>) -> bool {
@@ -381,6 +384,38 @@ mod tests {
         assert_eq!(Sha256::from_base64(&digest.to_base64()), Some(digest));
         assert_eq!(Sha256::parse_hex(&hex[1..]), None);
         assert_eq!(Sha256::parse_hex(&hex.replace('e', "g")), None);
+    }
+
+    #[test]
+    fn others_see_public_and_unlisted_items_once_uploaded() {
+        let mut item = MediaItem {
+            id: MediaId::random(),
+            owner_id: "owner".into(),
+            owner_name: "owner".into(),
+            kind: MediaKind::Video,
+            title: Title::parse("t").expect("title"),
+            description: Description::default(),
+            tags: Vec::new(),
+            visibility: Visibility::Public,
+            status: MediaStatus::AwaitingUpload,
+            content_type: ContentType::Mp4,
+            size: 1,
+            sha256: Sha256([0; 32]),
+            upload: UploadMethod::Single,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            uploaded_at: None,
+        };
+        assert!(item.visible_to(Some("owner")));
+        assert!(!item.visible_to(Some("other")), "not uploaded yet");
+        item.status = MediaStatus::Uploaded;
+        for visibility in [Visibility::Public, Visibility::Unlisted] {
+            item.visibility = visibility;
+            assert!(item.visible_to(None) && item.visible_to(Some("other")));
+        }
+        item.visibility = Visibility::Private;
+        assert!(!item.visible_to(None) && !item.visible_to(Some("other")));
+        assert!(item.visible_to(Some("owner")));
     }
 
     #[test]
