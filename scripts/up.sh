@@ -161,10 +161,6 @@ start_services() {
 # The catalog (media uploads, search), the one service that holds the S3 keys: exported for its
 # start only.
 start_catalog() {
-  if [ ! -x "$1/ferrocast-catalog" ]; then
-    warn "no catalog binary ($1/ferrocast-catalog): running without media uploads"
-    return
-  fi
   export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
   start_owned catalog "$1/ferrocast-catalog" >/dev/null
   export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
