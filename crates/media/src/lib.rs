@@ -10,9 +10,12 @@
 //!   playlist, ffmpeg's variant playlists, the master playlist.
 //! - [`ladder`]: which renditions a source gets, and the ffmpeg command line that makes them.
 //! - [`source`]: what a live source has shown so far, fed packet by packet.
+//! - [`vod`]: an uploaded file — ffprobe's report, the limits, the plan with fast start, ffmpeg
+//!   and Shaka Packager command lines (keys in a flag file, never in argv), the HLS master of
+//!   finished rungs, thumbnails' WebVTT, ClearKey playback.
 //!
 //! Dependencies only point one way: `hls` uses `ts` and `codec`, `source` uses `codec` and
-//! `ladder`, and nothing below uses what is above it.
+//! `ladder`, `vod` uses `ladder`, and nothing below uses what is above it.
 
 pub mod codec;
 pub mod hls;
@@ -20,5 +23,6 @@ pub mod ladder;
 mod packet;
 pub mod source;
 pub mod ts;
+pub mod vod;
 
 pub use packet::MediaPacket;

@@ -160,39 +160,17 @@ impl Command<'_> {
 
     /// The encoder options of `variant`, the output's video stream number `index`.
     fn video_options(&self, args: &mut Args, variant: &Variant, index: usize) {
-        let stream = |option: &str| format!("-{option}:v:{index}");
         match variant.encoding {
-            Encoding::Copy => args.push(&[&stream("c"), "copy"]),
+            Encoding::Copy => args.push(&[&format!("-c:v:{index}"), "copy"]),
             Encoding::X264 { video_kbps } => {
                 let scale = format!("scale={}:{}", variant.width, variant.height);
-                let rate = format!("{video_kbps}k");
-                let max = format!("{}k", max_kbps(video_kbps));
-                let buffer = format!("{}k", video_kbps.saturating_mul(2));
-                args.push(&[
-                    &stream("c"),
-                    "libx264",
-                    &stream("filter"),
-                    &scale,
-                    &stream("preset"),
-                    self.preset,
-                    &stream("profile"),
-                    "high",
-                    &stream("pix_fmt"),
-                    "yuv420p",
-                    &stream("b"),
-                    &rate,
-                    &stream("maxrate"),
-                    &max,
-                    &stream("bufsize"),
-                    &buffer,
-                    &stream("force_key_frames"),
-                    "source",
-                    &stream("sc_threshold"),
-                    "0",
-                ]);
-                if !self.tune.is_empty() {
-                    args.push(&[&stream("tune"), self.tune]);
-                }
+                let options = X264 {
+                    preset: self.preset,
+                    tune: self.tune,
+                    filter: &scale,
+                    force_key_frames: "source",
+                };
+                options.push(args, index, video_kbps);
             }
         }
     }
@@ -212,11 +190,59 @@ impl Command<'_> {
     }
 }
 
+/// How an x264 rung is encoded, live or from a file: every option qualified by the output's
+/// video stream index, high profile, 8-bit 4:2:0, capped rate, keyframes where all rungs put them
+/// and none at scene cuts.
+pub(crate) struct X264<'a> {
+    pub preset: &'a str,
+    /// `-tune`; empty for none.
+    pub tune: &'a str,
+    /// The video filter chain, starting with the scaler.
+    pub filter: &'a str,
+    /// `source`, or an `expr:` the rungs share.
+    pub force_key_frames: &'a str,
+}
+
+impl X264<'_> {
+    pub(crate) fn push(&self, args: &mut Args, index: usize, video_kbps: u32) {
+        let stream = |option: &str| format!("-{option}:v:{index}");
+        let rate = format!("{video_kbps}k");
+        let max = format!("{}k", max_kbps(video_kbps));
+        let buffer = format!("{}k", video_kbps.saturating_mul(2));
+        args.push(&[
+            &stream("c"),
+            "libx264",
+            &stream("filter"),
+            self.filter,
+            &stream("preset"),
+            self.preset,
+            &stream("profile"),
+            "high",
+            &stream("pix_fmt"),
+            "yuv420p",
+            &stream("b"),
+            &rate,
+            &stream("maxrate"),
+            &max,
+            &stream("bufsize"),
+            &buffer,
+            &stream("force_key_frames"),
+            self.force_key_frames,
+            &stream("sc_threshold"),
+            "0",
+        ]);
+        if !self.tune.is_empty() {
+            args.push(&[&stream("tune"), self.tune]);
+        }
+    }
+}
+
+/// An argv under construction.
 #[derive(Default)]
-struct Args(Vec<OsString>);
+pub(crate) struct Args(pub(crate) Vec<OsString>);
 
 impl Args {
-    fn push(&mut self, items: &[&str]) {
+    pub(crate) fn push(&mut self, items: &[&str]) {
         self.0.extend(items.iter().map(OsString::from));
     }
 }

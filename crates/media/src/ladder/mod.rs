@@ -93,16 +93,20 @@ pub fn bandwidth(
         Encoding::X264 { video_kbps } => max_kbps(video_kbps),
         Encoding::Copy => source_video_kbps
             .map(|kbps| kbps.saturating_mul(6) / 5)
-            .unwrap_or_else(|| {
-                rungs
-                    .iter()
-                    .filter(|r| r.height >= variant.height)
-                    .min_by_key(|r| r.height)
-                    .or_else(|| rungs.iter().max_by_key(|r| r.height))
-                    .map_or(6000, |r| r.video_kbps)
-            }),
+            .unwrap_or_else(|| rate_for_height(variant.height, rungs)),
     };
     u64::from(video_kbps.saturating_add(audio_kbps)) * 1000
+}
+
+/// The video rate a picture `height` lines high gets: that of the configured rung closest at or
+/// above it, else of the highest rung (a source above every rung), else 6000 kb/s.
+pub fn rate_for_height(height: u32, rungs: &[RungSpec]) -> u32 {
+    rungs
+        .iter()
+        .filter(|r| r.height >= height)
+        .min_by_key(|r| r.height)
+        .or_else(|| rungs.iter().max_by_key(|r| r.height))
+        .map_or(6000, |r| r.video_kbps)
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
