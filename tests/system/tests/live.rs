@@ -400,7 +400,12 @@ async fn a2_users_store_down_refuses_publishes_and_keeps_live_streams() {
 }
 
 /// Environment of the ingest child process (same settings as the in-process one).
-fn child_env(platform: &Platform, rtmp_port: u16, http_port: u16) -> Vec<(String, String)> {
+fn child_env(
+    platform: &Platform,
+    hls_root: &std::path::Path,
+    rtmp_port: u16,
+    http_port: u16,
+) -> Vec<(String, String)> {
     [
         ("FERROCAST_SERVICE_TOKEN", SERVICE_TOKEN.to_owned()),
         (
@@ -423,10 +428,7 @@ fn child_env(platform: &Platform, rtmp_port: u16, http_port: u16) -> Vec<(String
             "FERROCAST_INGEST_ORIGIN_URL",
             format!("http://127.0.0.1:{http_port}"),
         ),
-        (
-            "FERROCAST_HLS_ROOT",
-            platform.hls_root.join("child").display().to_string(),
-        ),
+        ("FERROCAST_HLS_ROOT", hls_root.display().to_string()),
         ("FERROCAST_HLS_LADDER", String::new()),
         // The child runs an ffmpeg per stream (its binary sets that), so the case can check none
         // is orphaned when the ingest dies.
@@ -483,7 +485,9 @@ async fn l4_ingest_killed_leaves_no_room_beyond_the_lease_and_a_restart_accepts_
     .unwrap();
     let streamer = platform.streamer().await;
     let (rtmp_port, http_port) = (free_port(), free_port());
-    let env = child_env(&platform, rtmp_port, http_port);
+    // The platform runs no ingest of its own, so it has no HLS folder to lend the child.
+    let hls_root = tempfile::tempdir().unwrap();
+    let env = child_env(&platform, hls_root.path(), rtmp_port, http_port);
     let mut child = spawn_child_ingest(&env);
     let url = format!("rtmp://127.0.0.1:{rtmp_port}/live/{}", streamer.key);
     assert!(
