@@ -167,6 +167,11 @@ class Ferrocast:
             "FERROCAST_USERS_HTTP_URL": f"http://127.0.0.1:{p['users']}",
             "FERROCAST_ROOMS_HTTP_URL": f"http://127.0.0.1:{p['rooms']}",
             "FERROCAST_FRONTEND_DIR": str(ROOT / "frontend" / "dist"),
+            # Every bench streamer signs up and gets its key from 127.0.0.1: the per-address
+            # limits that stop a real attacker would stop the bench at its sixth streamer.
+            "FERROCAST_USERS_SIGNUP_LIMIT_PER_ADDRESS": "100000/60",
+            "FERROCAST_USERS_KEY_ROTATION_LIMIT_PER_ADDRESS": "100000/60",
+            "FERROCAST_USERS_LOGIN_LIMIT_PER_ADDRESS": "100000/60",
         }
         for k in [k for k in self.env if k.startswith("FERROCAST_TEST_")]:
             self.env.pop(k)
