@@ -97,7 +97,7 @@ export function tagInput(options: TagInputOptions): TagInput {
   };
 
   const renderSuggestions = () => {
-    const shown = suggestions.filter((s) => !tags.includes(s.tag));
+    const shown = suggestions.filter((s) => !tags.includes(s.tag)).slice(0, SUGGESTIONS);
     if (!shown.length || document.activeElement !== input) {
       close();
       return;
@@ -128,9 +128,10 @@ export function tagInput(options: TagInputOptions): TagInput {
 
   const lookup = liveQuery<string, TagCount[]>({
     delayMs: 150,
+    // Enough that the item's own tags, left out of the list, never leave it short.
     run: async (prefix, signal) => (await api.tags({ prefix, limit: SUGGESTIONS + TAGS_PER_ITEM }, signal)).tags,
     onAnswer: (found) => {
-      suggestions = found.slice(0, SUGGESTIONS + tags.length);
+      suggestions = found;
       active = -1;
       renderSuggestions();
     },
