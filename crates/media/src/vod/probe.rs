@@ -404,7 +404,8 @@ pub(crate) mod tests {
 
     #[test]
     fn not_a_media_file_has_no_container_and_no_streams() {
-        // ffprobe prints `{}` (and exits 1) for a file it cannot read.
+        // ffprobe prints `{}` (and exits 1) for a file it cannot read: text, or an MP4 cut
+        // off before its index ("moov atom not found").
         let probe = fixture("notvideo");
         assert_eq!(probe.container, None);
         assert!(probe.streams.is_empty());
