@@ -1,4 +1,4 @@
-//! The VOD command lines run for real: a 2 s clip made by ffmpeg goes through probe, limits,
+//! The VOD command lines run for real: a 4 s clip made by ffmpeg goes through probe, limits,
 //! plan, the copy and rung encodes, poster and sprites, then Shaka Packager with cbcs and the key
 //! in a flag file. Needs ffmpeg/ffprobe on PATH and the packager (`$PACKAGER`, or `packager` /
 //! `packager-linux-x64` on PATH); without them the test says so and passes.
@@ -62,7 +62,7 @@ fn probe(ffprobe: &Path, file: &Path) -> Probe {
     Probe::parse(&run(ffprobe, &argv::probe(file)).stdout).expect("ffprobe's report parses")
 }
 
-/// A 2 s 640×360 H.264/AAC clip with a keyframe every second, optionally turned 90° on display.
+/// A 4 s 640×360 H.264/AAC clip with a keyframe every second, optionally turned 90° on display.
 fn make_clip(ffmpeg: &Path, dir: &Path, name: &str, rotate: bool) -> PathBuf {
     let plain = dir.join(format!("{name}-plain.mp4"));
     let plain_arg = plain.to_string_lossy().into_owned();
@@ -82,7 +82,7 @@ fn make_clip(ffmpeg: &Path, dir: &Path, name: &str, rotate: bool) -> PathBuf {
             "-i",
             "sine=sample_rate=48000",
             "-t",
-            "2",
+            "4",
             "-c:v",
             "libx264",
             "-preset",
@@ -210,6 +210,23 @@ fn clip_is_encoded_packaged_and_encrypted_with_the_built_commands() {
         input: path,
         name,
     }));
+    // Fast start: the copy packaged alone first, into its own folder...
+    let early = dir.join("early");
+    let early_master = early.join("packager.m3u8");
+    let copy_only = Package {
+        streams: &streams[1..2],
+        out_dir: &early,
+        segment_seconds: plan.segment_seconds,
+        hls_master: &early_master,
+        mpd: None,
+        key_flagfile: Some(&flagfile),
+    };
+    run(&packager, &copy_only.argv().expect("argv"));
+    let early_rungs = master::read_packager_master(&fs::read_to_string(&early_master).expect("m"))
+        .expect("early master");
+    assert_eq!(early_rungs.video.len(), 1);
+    assert!(!early.join("manifest.mpd").exists());
+
     let packager_master = out.join("packager.m3u8");
     let mpd = out.join("manifest.mpd");
     let args = Package {
@@ -247,6 +264,30 @@ fn clip_is_encoded_packaged_and_encrypted_with_the_built_commands() {
         );
         assert!(!playlist.contains(&scratch_path), "{playlist}");
     }
+    // ...and the full run's segments of it are byte-identical (same key and IV), so a player
+    // that started on the early ones can go on with the later ones.
+    for segment in ["1.m4s", "init.mp4"] {
+        let early_bytes = fs::read(early.join("360p").join(segment)).expect("early");
+        let full_bytes = fs::read(out.join("360p").join(segment)).expect("full");
+        if segment == "init.mp4" {
+            // Only the boxes' creation times (whole seconds) may differ.
+            assert_eq!(early_bytes.len(), full_bytes.len());
+        } else {
+            assert!(early_bytes == full_bytes, "{segment} differs between runs");
+        }
+    }
+    // Every rendition cuts its segments at the same instants.
+    let segment_counts: Vec<usize> = ["audio", "360p", "240p", "160p"]
+        .iter()
+        .map(|name| {
+            fs::read_to_string(out.join(format!("{name}.m3u8")))
+                .expect("playlist")
+                .matches("#EXTINF")
+                .count()
+        })
+        .collect();
+    assert_eq!(segment_counts, [2, 2, 2, 2]);
+
     // ffprobe reads the manifest (a real XML parser) and finds every stream.
     let mpd_probe = Probe::parse(&run(&ffprobe, &argv::probe(&mpd)).stdout);
     if let Ok(mpd_probe) = mpd_probe {
