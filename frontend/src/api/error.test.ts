@@ -1,6 +1,6 @@
 /** Error envelope parsing: field errors reach forms, and non-envelope answers still become ApiErrors. */
 import { describe, expect, it } from 'vitest';
-import { ApiError, codeForStatus, isAbortError, parseErrorResponse } from './error';
+import { ApiError, codeForStatus, isAbortError, parseErrorResponse, parseRetryAfter } from './error';
 
 describe('parseErrorResponse', () => {
   it('reads code, message and field errors from the envelope', () => {
@@ -70,5 +70,15 @@ describe('isAbortError', () => {
     expect(isAbortError(new DOMException('aborted', 'AbortError'))).toBe(true);
     expect(isAbortError(new Error('boom'))).toBe(false);
     expect(isAbortError(null)).toBe(false);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds, and nothing else', () => {
+    expect(parseRetryAfter('1')).toBe(1000);
+    expect(parseRetryAfter(' 30 ')).toBe(30_000);
+    expect(parseRetryAfter(null)).toBeNull();
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT')).toBeNull();
+    expect(parseRetryAfter('-1')).toBeNull();
   });
 });

@@ -35,6 +35,9 @@ export class ApiError extends Error {
     super(message);
   }
 
+  /** How long the server asked to wait before trying again (`Retry-After` of a 503 or 429), if it said. */
+  retryAfterMs: number | null = null;
+
   get isNotFound(): boolean {
     return this.status === 404;
   }
@@ -124,4 +127,10 @@ export function isAbortError(error: unknown): boolean {
     'name' in error &&
     (error as { name: unknown }).name === 'AbortError'
   );
+}
+
+/** `Retry-After` in seconds (the form the services send) as milliseconds; null when absent or a date. */
+export function parseRetryAfter(value: string | null): number | null {
+  if (!value || !/^\d{1,6}$/.test(value.trim())) return null;
+  return Number(value.trim()) * 1000;
 }

@@ -54,6 +54,13 @@ describe('request', () => {
     expect((error as ApiError).fields).toEqual({ username: 'must be 3-24 characters' });
   });
 
+  it('keeps the Retry-After of a 503', async () => {
+    stubFetch(new Response('{"error":{"code":"busy","message":"too many searches"}}', { status: 503, headers: { 'Retry-After': '2' } }));
+    const error = (await request('GET', '/api/media?q=x').catch((e: unknown) => e)) as ApiError;
+    expect(error.code).toBe('busy');
+    expect(error.retryAfterMs).toBe(2000);
+  });
+
   it('turns a failed connection into a network ApiError with status 0', async () => {
     stubFetch(new TypeError('Failed to fetch'));
     const error = (await request('GET', '/api/rooms').catch((e: unknown) => e)) as ApiError;

@@ -5,7 +5,7 @@
  * so nothing here stores or sends a token. Every failure leaves as an `ApiError` (see error.ts);
  * an aborted request keeps its `AbortError` so a page being left is not reported as a failure.
  */
-import { ApiError, isAbortError, parseErrorResponse } from './error';
+import { ApiError, isAbortError, parseErrorResponse, parseRetryAfter } from './error';
 
 export interface RequestOptions {
   body?: unknown;
@@ -30,7 +30,11 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
 
   const text = await response.text();
-  if (!response.ok) throw parseErrorResponse(response.status, text);
+  if (!response.ok) {
+    const error = parseErrorResponse(response.status, text);
+    error.retryAfterMs = parseRetryAfter(response.headers.get('Retry-After'));
+    throw error;
+  }
   if (response.status === 204 || text === '') return undefined as T;
   try {
     return JSON.parse(text) as T;

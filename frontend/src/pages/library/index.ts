@@ -130,11 +130,11 @@ export function libraryPage(root: HTMLElement, signal: AbortSignal, initial: Sea
     },
     onError: (error, s) => {
       grid.removeAttribute('aria-busy');
-      // 503 `busy`: the catalogue sheds searches under load; ask again a little later.
+      // 503 `busy`: the catalogue sheds searches under load; ask again when it says to.
       if (error instanceof ApiError && error.status === 503 && busyRetries < 3) {
         busyRetries += 1;
         setText(summary, 'Search is busy; trying again…');
-        after(signal, 1000 * busyRetries, () => {
+        after(signal, error.retryAfterMs ?? 1000 * busyRetries, () => {
           if (s === search) query.now(search);
         });
         return;

@@ -73,6 +73,22 @@ describe('library page', () => {
     );
   });
 
+  it('asks again when the catalogue says it is busy', async () => {
+    let searches = 0;
+    stubApi((_method, url) => {
+      if (url.startsWith('/api/tags')) return json({ tags: [] });
+      searches += 1;
+      if (searches === 1) {
+        return new Response('{"error":{"code":"busy","message":"too many searches"}}', { status: 503, headers: { 'Retry-After': '0' } });
+      }
+      return json({ items: [item('m1', 'Harbour')], next_cursor: null });
+    });
+    libraryPage(root, page.signal, { q: '', tags: [] });
+    await vi.waitFor(() => expect(allByTestId(root, 'library-title').map((e) => e.textContent)).toEqual(['Harbour']));
+    expect(searches).toBe(2);
+    expect(root.querySelector<HTMLElement>('[role="alert"]')!.hidden).toBe(true);
+  });
+
   it('starts from the search in the URL', async () => {
     const api = stubApi((_method, url) =>
       url.startsWith('/api/tags') ? json({ tags: [] }) : json({ items: [], next_cursor: null }),
