@@ -10,7 +10,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 #[cfg(feature = "ingest")]
-use ferrocast_ingest::media::{CopyMuxer, MediaConfig};
+use ferrocast_ingest::adapters::media::{CopyMuxer, MediaConfig};
 use ferrocast_kit::{client::TrustedProxies, http::ServerLimits};
 use ferrocast_proto::{
     client::{UsersAuth, UsersAuthConfig},
@@ -846,7 +846,8 @@ pub fn media_config(options: &Options, hls_root: &std::path::Path) -> MediaConfi
         hls_root: hls_root.to_path_buf(),
         hls_segment_seconds: 1,
         hls_playlist_window: 6,
-        hls_ladder: ferrocast_ingest::media::parse_ladder(&options.ladder).unwrap_or_default(),
+        hls_ladder: ferrocast_ingest::adapters::media::parse_ladder(&options.ladder)
+            .unwrap_or_default(),
         hls_copy_muxer: options.copy_muxer,
         hls_x264_preset: "ultrafast".into(),
         cleanup_grace: Duration::from_secs(5),

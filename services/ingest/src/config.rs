@@ -11,8 +11,8 @@ use ferrocast_kit::{
 use serde::Deserialize;
 
 use crate::{
-    media::MediaConfig,
-    rtmp::{connection::ConnectionSettings, guard::GuardLimits},
+    adapters::media::MediaConfig,
+    adapters::rtmp::{connection::ConnectionSettings, guard::GuardLimits},
 };
 
 /// The token dev mode uses when none is set (one definition for every service).

@@ -1,20 +1,18 @@
 //! ferrocast ingest: RTMP in, HLS out.
 //!
-//! Layout: `domain/` (pure rules: the names that may reach the file system), `rtmp/` (the RTMP
-//! edge: listener, guard, connections), `session/` (the use cases: publish authorisation and
-//! live sessions, with the ports they need), `adapters/` (users gRPC and rooms callbacks),
-//! `media/` (pipeline supervision: ffmpeg and the native remuxer), `hls/` (the HLS origin:
-//! registry, file cache, routes and its sharded listener), the traits between the RTMP and media
-//! sides in [`ports`], and `startup.rs` ([`start`]), which wires them for `main.rs` and tests.
+//! Layout, the shape of every service: `domain/` (pure rules: the names that may reach the file
+//! system), [`ports`] (the traits between the RTMP and media sides), `service/` (the use cases:
+//! publish authorisation and live sessions), `adapters/` (the RTMP edge in `rtmp/`: listener,
+//! guard, connections; pipeline supervision in `media/`: ffmpeg and the native remuxer; the HLS
+//! origin in `hls/`: registry, file cache, routes and its sharded listener; the users gRPC client
+//! and the rooms callbacks), and `startup.rs` ([`start`]), which wires them for `main.rs` and
+//! tests.
 
 pub mod adapters;
 pub mod config;
 pub mod domain;
-pub mod hls;
-pub mod media;
 pub mod ports;
-pub mod rtmp;
-pub mod session;
+pub mod service;
 mod startup;
 
 pub use config::Config;

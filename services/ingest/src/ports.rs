@@ -1,7 +1,8 @@
 //! Ports of the ingest, every trait its use cases and edges meet each other through: the seams
-//! between the RTMP side (`rtmp/`, `session/`) and the media side (`media/`, `hls/`), and what a
-//! publish session needs from the other services (who owns a stream key: users over gRPC;
-//! permission and a lease for the room: rooms over nginx-rtmp style HTTP callbacks). The RTMP
+//! between the RTMP side (`adapters/rtmp/`, `service/`) and the media side (`adapters/media/`,
+//! `adapters/hls/`), and what a publish session needs from the other services (who owns a stream
+//! key: users over gRPC; permission and a lease for the room: rooms over nginx-rtmp style HTTP
+//! callbacks). The RTMP
 //! side only ever talks to these traits, so its logic is unit-testable with in-memory doubles,
 //! and the real adapters (ffmpeg, gRPC, HTTP callbacks) are swapped in by `startup.rs`.
 

@@ -10,12 +10,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    adapters::hls::{self, HlsRegistry},
+    adapters::media::FfmpegTranscoder,
+    adapters::rtmp,
     adapters::{rooms::HttpRoomCallbacks, users::GrpcKeyAuthenticator},
-    hls::{self, HlsRegistry},
-    media::FfmpegTranscoder,
     ports::{self, Transcoder},
-    rtmp,
-    session::SessionDeps,
+    service::SessionDeps,
     Config,
 };
 

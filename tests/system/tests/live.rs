@@ -6,7 +6,7 @@
 
 use std::{process::Stdio, time::Duration};
 
-use ferrocast_ingest::media::CopyMuxer;
+use ferrocast_ingest::adapters::media::CopyMuxer;
 use ferrocast_testkit::{
     eventually, free_port, heavy,
     hls::{self, MediaPlaylist},

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ferrocast_ingest::media::CopyMuxer;
+use ferrocast_ingest::adapters::media::CopyMuxer;
 use ferrocast_kit::config::{Secret, DEV_SERVICE_TOKEN};
 use ferrocast_testkit::{eventually, heavy, process::children_named, publisher, Options, Platform};
 use tokio_util::sync::CancellationToken;

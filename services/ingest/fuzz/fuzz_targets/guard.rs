@@ -1,7 +1,7 @@
 //! Fuzzes the chunk guard alone: any input, split into two reads at a point the input chooses.
 #![no_main]
 
-use ferrocast_ingest::rtmp::harness::guard_only;
+use ferrocast_ingest::adapters::rtmp::harness::guard_only;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

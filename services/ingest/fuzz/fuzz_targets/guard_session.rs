@@ -2,7 +2,7 @@
 //! (connect and publish requests are accepted, so the post-publish paths run too).
 #![no_main]
 
-use ferrocast_ingest::rtmp::harness::guard_then_session;
+use ferrocast_ingest::adapters::rtmp::harness::guard_then_session;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

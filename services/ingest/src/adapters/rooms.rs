@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 
 use crate::{
     ports::{BoxFuture, CallbackError, Client, Publisher, Rendition, RoomCallbacks},
-    session::StreamKey,
+    service::StreamKey,
 };
 
 pub struct HttpRoomCallbacks {

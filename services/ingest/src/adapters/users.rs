@@ -8,7 +8,7 @@ use ferrocast_proto::client::{UsersAuth, UsersAuthError};
 
 use crate::{
     ports::{AuthError, BoxFuture, KeyAuthenticator, KeyOwner},
-    session::StreamKey,
+    service::StreamKey,
 };
 
 pub struct GrpcKeyAuthenticator {

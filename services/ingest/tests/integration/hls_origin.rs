@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
-use ferrocast_ingest::hls::{self, Edge, HlsRegistry};
+use ferrocast_ingest::adapters::hls::{self, Edge, HlsRegistry};
 use ferrocast_testkit::http::exchange;
 use ferrocast_testkit::http::Fetch;
 use tokio::{
@@ -535,7 +535,7 @@ async fn cached_segments_are_sent_from_the_file_and_arrive_whole() {
         &segment,
     );
     let url = format!("http://{}/hls/alice/720p/s1_00001.ts", origin.addr);
-    let before = ferrocast_ingest::hls::sendfile::bytes_sent_from_files();
+    let before = ferrocast_ingest::adapters::hls::sendfile::bytes_sent_from_files();
 
     // The first request reads the file into the cache, the second is answered from it: both
     // send the file's pages.
@@ -546,7 +546,7 @@ async fn cached_segments_are_sent_from_the_file_and_arrive_whole() {
         assert!(body[..] == segment[..], "the segment arrived changed");
     }
 
-    let sent = ferrocast_ingest::hls::sendfile::bytes_sent_from_files() - before;
+    let sent = ferrocast_ingest::adapters::hls::sendfile::bytes_sent_from_files() - before;
     assert!(
         sent >= 2 * segment.len() as u64,
         "only {sent} bytes went by sendfile"

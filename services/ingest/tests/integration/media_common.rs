@@ -15,8 +15,8 @@ use std::{
 
 use bytes::BytesMut;
 use ferrocast_ingest::{
-    hls::HlsRegistry,
-    media::{FfmpegTranscoder, MediaConfig},
+    adapters::hls::HlsRegistry,
+    adapters::media::{FfmpegTranscoder, MediaConfig},
     ports::{MediaError, MediaPacket, MediaSink, Publisher, Transcoder},
 };
 use ferrocast_media::codec::flv_reader::FlvDecoder;

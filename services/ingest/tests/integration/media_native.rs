@@ -5,7 +5,7 @@
 use std::{path::Path, process::Command, time::Duration};
 
 use crate::media_common::*;
-use ferrocast_ingest::{media::MediaConfig, ports::Transcoder};
+use ferrocast_ingest::{adapters::media::MediaConfig, ports::Transcoder};
 
 fn inode(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
@@ -245,7 +245,7 @@ async fn native_passthrough_segments_line_up_with_the_transcoded_rung() {
     let packets = read_packets(&make_flv(work.path(), "854x480", 30, 5));
     let root = work.path().join("hls");
     let mut config = config(&root);
-    config.hls_ladder = ferrocast_ingest::media::parse_ladder("360:800").expect("ladder");
+    config.hls_ladder = ferrocast_ingest::adapters::media::parse_ladder("360:800").expect("ladder");
     let (transcoder, _registry, _shutdown) = transcoder(config);
     let publisher = publisher("aligned");
     let sink = transcoder.start(&publisher).await.expect("pipeline starts");

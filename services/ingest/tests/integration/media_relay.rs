@@ -6,8 +6,8 @@ use std::{path::Path, process::Command, time::Duration};
 
 use crate::media_common::*;
 use ferrocast_ingest::{
-    hls::HlsRegistry,
-    media::{parse_ladder, MediaConfig},
+    adapters::hls::HlsRegistry,
+    adapters::media::{parse_ladder, MediaConfig},
 };
 
 fn read(path: &Path) -> String {

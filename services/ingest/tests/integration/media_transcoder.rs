@@ -10,7 +10,7 @@ use std::{
 use crate::media_common::*;
 use bytes::Bytes;
 use ferrocast_ingest::{
-    media::{CopyMuxer, MediaConfig},
+    adapters::media::{CopyMuxer, MediaConfig},
     ports::{MediaError, MediaPacket, Transcoder},
 };
 
@@ -152,7 +152,7 @@ async fn master_playlist_appears_while_ffmpeg_lags_behind_the_publisher() {
     let root = work.path().join("hls");
     // One transcoded rung with a slow preset: ffmpeg cannot keep up with a flat-out feeder.
     let mut lagging = config(&root);
-    lagging.hls_ladder = vec![ferrocast_ingest::media::RungSpec {
+    lagging.hls_ladder = vec![ferrocast_ingest::adapters::media::RungSpec {
         height: 240,
         video_kbps: 400,
     }];

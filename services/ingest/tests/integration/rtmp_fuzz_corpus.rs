@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ferrocast_ingest::rtmp::harness::{guard_only, guard_then_session};
+use ferrocast_ingest::adapters::rtmp::harness::{guard_only, guard_then_session};
 
 fn corpus_files(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

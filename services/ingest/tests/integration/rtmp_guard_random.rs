@@ -3,7 +3,7 @@
 //! never panic — in debug builds that includes every integer overflow inside rml.
 
 use bytes::Bytes;
-use ferrocast_ingest::rtmp::harness::{guard_only, guard_then_session, Outcome};
+use ferrocast_ingest::adapters::rtmp::harness::{guard_only, guard_then_session, Outcome};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rml_rtmp::{
     chunk_io::ChunkSerializer,

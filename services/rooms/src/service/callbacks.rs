@@ -204,7 +204,7 @@ impl Rooms {
     /// answer keeps the stream (an outage must not cut admitted streams) and renews the lease.
     ///
     /// Updates with the service token come from our ingest, which re-checks the key itself on
-    /// every renewal (`services/ingest/src/session/key_check.rs`) and, by design, sends the key
+    /// every renewal (`services/ingest/src/service/key_check.rs`) and, by design, sends the key
     /// only on `publish` — so there is nothing here to check, and sending the key every few
     /// seconds just for rooms would spread the secret for a check the ingest already makes at
     /// the same cost (one gRPC call per renewal).

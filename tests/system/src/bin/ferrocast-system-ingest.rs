@@ -8,7 +8,7 @@
 async fn main() -> anyhow::Result<()> {
     ferrocast_kit::telemetry::init("ingest");
     let mut config = ferrocast_ingest::Config::from_env()?;
-    config.media.hls_copy_muxer = ferrocast_ingest::media::CopyMuxer::Ffmpeg;
+    config.media.hls_copy_muxer = ferrocast_ingest::adapters::media::CopyMuxer::Ffmpeg;
     let shutdown = ferrocast_kit::shutdown::on_signals();
     let running = ferrocast_ingest::start(config, shutdown).await?;
     running.wait().await;

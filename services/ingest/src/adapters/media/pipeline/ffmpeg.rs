@@ -18,7 +18,7 @@ use ferrocast_media::{
 use tokio::{sync::mpsc, time::Instant};
 
 use super::{running::Running, timestamp, Pipeline};
-use crate::media::{
+use crate::adapters::media::{
     metrics as names,
     outputs::{self, NO_SPACE},
     process::Ffmpeg,

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::guard::{ChunkGuard, GuardError, GuardEvent, GuardLimits};
 use crate::{
     ports::{Client, MediaPacket},
-    session::{self, EndReason, LiveSession, SessionDeps, StreamKey},
+    service::{self, EndReason, LiveSession, SessionDeps, StreamKey},
 };
 
 /// Bytes read from the socket at a time; also bounds what rml's buffers get per call.
@@ -104,7 +104,7 @@ pub async fn serve(
         addr: peer.ip(),
         client_id,
     };
-    let mut live = match session::authorise(&deps, client, key, deadline).await {
+    let mut live = match service::authorise(&deps, client, key, deadline).await {
         Ok(live) => live,
         Err(refusal) => {
             metrics::counter!("ingest_publishes_total", "result" => refusal.label()).increment(1);

@@ -45,7 +45,7 @@ use ferrocast_media::{
 };
 
 use super::outputs::NO_SPACE;
-use crate::hls::{Edge, PublishedPart, PublishedPlaylist, MAX_CACHED_FILE_BYTES};
+use crate::adapters::hls::{Edge, PublishedPart, PublishedPlaylist, MAX_CACHED_FILE_BYTES};
 
 const PLAYLIST: &str = "index.m3u8";
 

@@ -29,7 +29,7 @@ use super::{
     pipeline::{Pipeline, Shared},
 };
 use crate::{
-    hls::{self, HlsRegistry},
+    adapters::hls::{self, HlsRegistry},
     ports::{BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder},
 };
 

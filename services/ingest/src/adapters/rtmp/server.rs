@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::connection::{self, ConnectionSettings};
-use crate::session::SessionDeps;
+use crate::service::SessionDeps;
 
 /// Accepts until `shutdown` fires, then waits for every connection task to end.
 pub async fn run(

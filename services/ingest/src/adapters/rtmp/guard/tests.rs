@@ -9,7 +9,7 @@ use rml_rtmp::{
 };
 
 use super::*;
-use crate::rtmp::amf::tests::{nested_objects, number, object, string};
+use crate::adapters::rtmp::amf::tests::{nested_objects, number, object, string};
 
 fn payload(type_id: u8, data: Vec<u8>) -> MessagePayload {
     MessagePayload {

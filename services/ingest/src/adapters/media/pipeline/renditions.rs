@@ -13,7 +13,7 @@ use ferrocast_media::{
 };
 
 use crate::{
-    media::{
+    adapters::media::{
         config::CopyMuxer, metrics as names, native::NativeRendition, outputs, rung::RungPlan,
     },
     ports::Rendition,
@@ -142,7 +142,7 @@ impl Pipeline {
     }
 
     /// How `variant` is written natively. Every natively written rung (the passthrough, and the
-    /// transcoded ones read back through a [`Relay`](crate::media::relay::Relay)) is cut into
+    /// transcoded ones read back through a [`Relay`](crate::adapters::media::relay::Relay)) is cut into
     /// low-latency parts when they are on: a ladder is either all native or all ffmpeg's.
     pub(super) fn rung_plan(&self, variant: &Variant, audio: AudioPlan) -> RungPlan {
         let target_ms = self.config.hls_segment_seconds.saturating_mul(1000);

@@ -15,7 +15,7 @@ use ferrocast_media::{
 };
 
 use super::native::NativeRendition;
-use crate::hls::{HlsRegistry, PublishedPlaylist};
+use crate::adapters::hls::{HlsRegistry, PublishedPlaylist};
 
 /// One rendition's folder, names and playlist shape.
 #[derive(Debug, Clone)]

@@ -34,7 +34,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{config::MediaConfig, metrics as names, outputs};
 use crate::{
-    hls::HlsRegistry,
+    adapters::hls::HlsRegistry,
     ports::{MediaPacket, Publisher, Rendition},
 };
 
