@@ -248,7 +248,7 @@ impl Args {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ladder::{parse_ladder, plan, DEFAULT_LADDER};
 
@@ -259,7 +259,7 @@ mod tests {
 
     /// The argv for `variants` of a 720p source's session `0123abcd`, as strings.
     fn argv_of(variants: &[Variant], audio: AudioPlan, outputs: Outputs) -> Vec<String> {
-        Command {
+        let argv = Command {
             variants,
             audio,
             out_dir: Path::new("/hls/alice/0123abcd"),
@@ -270,13 +270,19 @@ mod tests {
             tune: "zerolatency",
             outputs,
         }
-        .argv()
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
+        .argv();
+        strings(argv)
     }
 
-    fn after<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+    /// An argv as strings, to compare.
+    pub(crate) fn strings(argv: Vec<OsString>) -> Vec<String> {
+        argv.into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Every value given to `flag`, in order.
+    pub(crate) fn after<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
         args.windows(2)
             .filter(|w| w[0] == flag)
             .map(|w| w[1].as_str())

@@ -320,6 +320,7 @@ pub fn display(argv: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ladder::argv::tests::{after, strings};
     use crate::vod::{
         limits::{check, Limits},
         plan::{plan, PlanOptions},
@@ -329,19 +330,6 @@ mod tests {
     fn plan_of(name: &str) -> VodPlan {
         let source = check(&fixture(name), &Limits::default()).expect("accepted");
         plan(&source, &PlanOptions::default())
-    }
-
-    fn strings(argv: Vec<OsString>) -> Vec<String> {
-        argv.into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
-    }
-
-    fn after<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
-        args.windows(2)
-            .filter(|w| w[0] == flag)
-            .map(|w| w[1].as_str())
-            .collect()
     }
 
     fn rung_argv(plan: &VodPlan, index: usize) -> Vec<String> {

@@ -290,6 +290,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::ladder::argv::tests::strings;
 
     const KID: [u8; 16] = [
         0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee,
@@ -299,12 +300,6 @@ mod tests {
 
     fn key() -> ContentKey {
         ContentKey::new(KID, KEY, [0x01; 16])
-    }
-
-    fn strings(argv: Vec<OsString>) -> Vec<String> {
-        argv.into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
     }
 
     fn streams() -> Vec<PackStream<'static>> {
