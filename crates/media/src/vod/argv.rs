@@ -69,7 +69,7 @@ pub fn encode_rung(
     options: &EncodeOptions,
     output: &Path,
 ) -> Vec<OsString> {
-    let mut args = start(input);
+    let mut args = start(input, plan.duration);
     args.push(&["-map", "0:v:0", "-an", "-sn", "-dn"]);
     match rung.encoding {
         Encoding::Copy => args.push(&["-c:v:0", "copy"]),
@@ -105,7 +105,7 @@ pub fn copy_source(
     video_output: &Path,
     audio_output: &Path,
 ) -> Vec<OsString> {
-    let mut args = start(input);
+    let mut args = start(input, plan.duration);
     args.push(&["-map", "0:v:0", "-an", "-sn", "-dn", "-c:v", "copy"]);
     finish_mp4(&mut args, video_output);
     if plan.audio != AudioPlan::None {
@@ -121,7 +121,7 @@ pub fn audio(input: &Path, plan: &VodPlan, output: &Path) -> Option<Vec<OsString
     if plan.audio == AudioPlan::None {
         return None;
     }
-    let mut args = start(input);
+    let mut args = start(input, plan.duration);
     audio_output_options(&mut args, plan.audio);
     finish_mp4(&mut args, output);
     Some(args.0)
@@ -175,7 +175,7 @@ pub fn sprites(input: &Path, plan: &VodPlan, output_dir: &Path) -> Vec<OsString>
         thumbs.columns,
         thumbs.rows
     );
-    let mut args = start(input);
+    let mut args = start(input, plan.duration);
     args.push(&[
         "-map",
         "0:v:0",
@@ -250,8 +250,10 @@ pub fn progress_percent(line: &str, duration: Duration) -> Option<u8> {
 }
 
 /// The head every file command shares: quiet, never reading stdin, overwriting a redelivered
-/// job's leftovers, progress as `key=value` lines on stdout.
-fn start(input: &Path) -> Args {
+/// job's leftovers, progress as `key=value` lines on stdout, and reading no further than the
+/// probed duration (plus a second of slack): a file whose header claims 2 s but whose stream
+/// runs for hours is cut where the limits were checked.
+fn start(input: &Path, duration: Duration) -> Args {
     let mut args = Args::default();
     args.push(&[
         "-hide_banner",
@@ -263,6 +265,8 @@ fn start(input: &Path) -> Args {
         "-progress",
         "pipe:1",
     ]);
+    let limit = format!("{:.3}", (duration + Duration::from_secs(1)).as_secs_f64());
+    args.push(&["-t", &limit]);
     input_args(&mut args, input);
     args
 }
@@ -358,6 +362,9 @@ mod tests {
             Some("file:/scratch/job1/360p.mp4")
         );
         assert_eq!(after(&args, "-f"), ["mp4"]);
+        // Reading stops a second after the probed 2 s.
+        assert_eq!(after(&args, "-t"), ["3.000"]);
+        assert!(args.iter().position(|a| a == "-t") < input);
     }
 
     #[test]
