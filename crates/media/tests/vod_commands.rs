@@ -18,6 +18,7 @@ use ferrocast_media::{
         argv::{self, EncodeOptions},
         master,
         package::{self, ContentKey, PackKind, PackStream, Package},
+        probe::longest_keyframe_gap,
         Limits, PlanOptions, Probe,
     },
 };
@@ -134,7 +135,11 @@ fn clip_is_encoded_packaged_and_encrypted_with_the_built_commands() {
     let source = make_clip(&ffmpeg, dir, "source", false);
 
     let probe = probe(&ffprobe, &source);
-    let accepted = vod::check(&probe, &Limits::default()).expect("accepted");
+    let mut accepted = vod::check(&probe, &Limits::default()).expect("accepted");
+    let packets = run(&ffprobe, &argv::keyframes(&source)).stdout;
+    accepted.keyframe_gap = longest_keyframe_gap(&String::from_utf8_lossy(&packets));
+    let gap = accepted.keyframe_gap.expect("keyframes listed");
+    assert!((gap.as_secs_f64() - 1.0).abs() < 0.05, "{gap:?}");
     let options = PlanOptions {
         rungs: parse_ladder("240:400,160:250").expect("ladder"),
         ..PlanOptions::default()

@@ -61,6 +61,32 @@ pub fn probe(input: &Path) -> Vec<OsString> {
     args.0
 }
 
+/// How much of the video [`keyframes`] lists: enough to know how the source was encoded.
+pub const KEYFRAME_PROBE_SECONDS: u32 = 60;
+
+/// `ffprobe` listing the first minute of video packets as `PTS,FLAGS` lines, for
+/// [`super::probe::longest_keyframe_gap`]. Demuxing only, no decoding: fast even for 4K.
+pub fn keyframes(input: &Path) -> Vec<OsString> {
+    let interval = format!("%+{KEYFRAME_PROBE_SECONDS}");
+    let mut args = Args::default();
+    args.push(&[
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-select_streams",
+        "v:0",
+        "-read_intervals",
+        &interval,
+        "-show_entries",
+        "packet=pts_time,flags",
+        "-of",
+        "csv=p=0",
+    ]);
+    args.0.push(file_url(input));
+    args.0
+}
+
 /// Encodes `rung` of `plan` from `input` into the MP4 `output`: video only, progress on stdout.
 pub fn encode_rung(
     input: &Path,
@@ -530,6 +556,15 @@ mod tests {
         assert_eq!(progress_percent("progress=continue", ten_seconds), None);
         assert_eq!(progress_percent("out_time_us=N/A", ten_seconds), None);
         assert_eq!(progress_percent("frame=12", ten_seconds), None);
+    }
+
+    #[test]
+    fn keyframe_listing_reads_the_first_minute_of_packets() {
+        let args = strings(keyframes(Path::new("/s/in")));
+        assert_eq!(after(&args, "-read_intervals"), ["%+60"]);
+        assert_eq!(after(&args, "-show_entries"), ["packet=pts_time,flags"]);
+        assert_eq!(after(&args, "-protocol_whitelist"), ["file"]);
+        assert_eq!(args.last().map(String::as_str), Some("file:/s/in"));
     }
 
     #[test]

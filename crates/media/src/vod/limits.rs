@@ -61,6 +61,10 @@ pub struct Source {
     /// The video stream's own rate, else the file's, in bits per second.
     pub video_bit_rate: Option<u64>,
     pub audio: Option<SourceAudio>,
+    /// The longest time between keyframes, when the worker measured it
+    /// ([`super::argv::keyframes`], [`super::probe::longest_keyframe_gap`]); [`check`] leaves
+    /// it `None`, and the plan then trusts the source's keyframes.
+    pub keyframe_gap: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,6 +348,7 @@ pub fn check(probe: &Probe, limits: &Limits) -> Result<Source, Refusal> {
         bit_depth: video.bit_depth.unwrap_or(8),
         video_bit_rate,
         audio,
+        keyframe_gap: None,
     })
 }
 

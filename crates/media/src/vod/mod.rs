@@ -16,6 +16,7 @@
 //! 1. Run [`argv::probe`]; [`Probe::parse`] its stdout (ffprobe printing `{}` and exiting 1 means
 //!    "not media": still parse it, [`check`] says why).
 //! 2. [`check`] against [`Limits`]: a [`Refusal`]'s `Display` is the job's `FAILED` reason.
+//!    Then set `keyframe_gap` from [`argv::keyframes`] and [`probe::longest_keyframe_gap`].
 //! 3. [`plan()`] with [`PlanOptions`]; `transcode_reasons` say why the source is not copied.
 //! 4. Fast start (`copy_source`): run [`argv::copy_source`], package the copy and the audio
 //!    ([`package::Package`] with `mpd: None`), write [`master::render`] of what

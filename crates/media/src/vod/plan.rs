@@ -25,6 +25,8 @@ pub struct PlanOptions {
     /// A source above this rate is encoded even when browsers could play it: its copy would
     /// stall on ordinary connections.
     pub max_copy_kbps: u32,
+    /// A source with keyframes further apart is encoded: its copy's segments would be that long.
+    pub max_copy_keyframe_gap: Duration,
     /// Encoded rungs never exceed this frame rate.
     pub max_output_fps: u32,
     pub thumbnail_width: u32,
@@ -41,6 +43,7 @@ impl Default for PlanOptions {
             segment_seconds: 2,
             audio_kbps: 128,
             max_copy_kbps: 20_000,
+            max_copy_keyframe_gap: Duration::from_secs(5),
             max_output_fps: 60,
             thumbnail_width: 160,
             sprite_grid: (10, 10),
@@ -63,6 +66,8 @@ pub enum TranscodeReason {
         kbps: u64,
         max: u32,
     },
+    /// The longest measured time between keyframes.
+    SparseKeyframes(Duration),
 }
 
 impl fmt::Display for TranscodeReason {
@@ -91,6 +96,12 @@ impl fmt::Display for TranscodeReason {
             Self::FrameRate(fps) => write!(
                 f,
                 "the source has {fps:.0} frames per second: encoded at a lower rate"
+            ),
+            Self::SparseKeyframes(gap) => write!(
+                f,
+                "the source has keyframes up to {:.1} s apart: encoded so it can be cut into short \
+                 segments",
+                gap.as_secs_f64()
             ),
             Self::Bitrate { kbps, max } => write!(
                 f,
@@ -180,6 +191,11 @@ pub fn plan(source: &Source, options: &PlanOptions) -> VodPlan {
                 kbps,
                 max: options.max_copy_kbps,
             });
+        }
+    }
+    if let Some(gap) = source.keyframe_gap {
+        if gap > options.max_copy_keyframe_gap {
+            reasons.push(TranscodeReason::SparseKeyframes(gap));
         }
     }
     let copy_source = reasons.is_empty();
@@ -414,6 +430,27 @@ mod tests {
         let plan = plan_of_source(&odd);
         let top = plan.rungs.last().expect("a rung");
         assert_eq!((top.width, top.height), (1000, 700));
+    }
+
+    #[test]
+    fn sparse_keyframes_are_encoded_when_measured() {
+        let source = check(&fixture("h264_aac_720p"), &Limits::default()).expect("ok");
+        let sparse = Source {
+            keyframe_gap: Some(Duration::from_millis(8_300)),
+            ..source.clone()
+        };
+        let plan = plan_of_source(&sparse);
+        assert!(!plan.copy_source);
+        assert_eq!(
+            plan.transcode_reasons[0].to_string(),
+            "the source has keyframes up to 8.3 s apart: encoded so it can be cut into short \
+             segments"
+        );
+        let dense = Source {
+            keyframe_gap: Some(Duration::from_secs(2)),
+            ..source
+        };
+        assert!(plan_of_source(&dense).copy_source);
     }
 
     fn plan_of_source(source: &Source) -> VodPlan {

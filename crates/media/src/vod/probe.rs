@@ -244,6 +244,40 @@ fn rotation(side_data: &[SideData], rotate_tag: Option<&str>) -> u16 {
     (quarters as u16) * 90
 }
 
+/// The longest stretch without a keyframe in the video packets listed by [`super::argv::keyframes`]
+/// (`PTS,FLAGS` per line, `K` marking a keyframe), counting the stretch after the last one;
+/// `None` when no keyframe is listed. Reads at most [`MAX_PACKET_LINES`] lines.
+///
+/// A copied source can only be cut into segments at its keyframes: an encoder's default of one
+/// keyframe every 250 frames makes 8–10 s segments, a screen recording may have a single one.
+pub fn longest_keyframe_gap(packets: &str) -> Option<Duration> {
+    let (mut last_key, mut end, mut longest): (Option<f64>, f64, f64) = (None, 0.0, 0.0);
+    for line in packets.lines().take(MAX_PACKET_LINES) {
+        let Some((pts, flags)) = line.trim().split_once(',') else {
+            continue;
+        };
+        let Ok(pts) = pts.parse::<f64>() else {
+            continue;
+        };
+        if !pts.is_finite() {
+            continue;
+        }
+        end = end.max(pts);
+        if flags.starts_with('K') {
+            if let Some(previous) = last_key {
+                longest = longest.max(pts - previous);
+            }
+            last_key = Some(pts);
+        }
+    }
+    let last_key = last_key?;
+    Duration::try_from_secs_f64(longest.max(end - last_key)).ok()
+}
+
+/// Packets [`longest_keyframe_gap`] reads: a minute of 240 fps video, far more than the minute
+/// [`super::argv::keyframes`] asks ffprobe for at any accepted frame rate.
+pub const MAX_PACKET_LINES: usize = 60 * 240;
+
 fn seconds(text: &str) -> Option<Duration> {
     let value: f64 = text.trim().parse().ok()?;
     (value.is_finite() && value >= 0.0)
@@ -436,6 +470,30 @@ pub(crate) mod tests {
         assert_eq!(stream.bit_rate, None);
         assert_eq!(Rational::parse("30000/1001").map(|r| r.num), Some(30000));
         assert_eq!(Rational::parse("1/0"), None);
+    }
+
+    #[test]
+    fn keyframe_gaps_are_measured_from_the_packet_list() {
+        // As `ffprobe -show_entries packet=pts_time,flags -of csv=p=0` prints them.
+        let every_second = (0..90)
+            .map(|frame| {
+                let flags = if frame % 30 == 0 { "K_" } else { "__" };
+                format!("{:.6},{flags}\n", f64::from(frame) / 30.0)
+            })
+            .collect::<String>();
+        let gap = longest_keyframe_gap(&every_second).expect("keyframes");
+        assert!((gap.as_secs_f64() - 1.0).abs() < 0.05, "{gap:?}");
+        // One keyframe at the start of 2 s: the stretch after it counts.
+        let single = "0.000000,K_\n0.033333,__\n1.966667,__\n";
+        assert_eq!(
+            longest_keyframe_gap(single),
+            Some(Duration::from_secs_f64(1.966667))
+        );
+        // B-frames list packets out of presentation order; N/A and junk are skipped.
+        let odd = "0.0,K_\nN/A,__\n0.2,__\n0.1,__\nnonsense\n4.0,K_\n4.5,__\n";
+        assert_eq!(longest_keyframe_gap(odd), Some(Duration::from_secs(4)));
+        assert_eq!(longest_keyframe_gap("0.0,__\n1.0,__\n"), None);
+        assert_eq!(longest_keyframe_gap(""), None);
     }
 
     #[test]
