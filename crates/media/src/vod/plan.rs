@@ -207,14 +207,17 @@ pub fn plan(source: &Source, options: &PlanOptions) -> VodPlan {
             // Above every configured rung: the highest configured one is the top when encoding.
             rungs.remove(0);
         } else if let Some(top) = rungs.first_mut() {
-            top.encoding = Encoding::X264 {
-                video_kbps: ladder::rate_for_height(height, &options.rungs),
-            };
             // x264 needs even sizes; the copy could keep odd ones.
-            top.width = ladder::scaled_width(width, height, height & !1);
-            top.height = height & !1;
-            top.name = format!("{}p", top.height);
+            let even = (height & !1).max(2);
+            top.encoding = Encoding::X264 {
+                video_kbps: ladder::rate_for_height(even, &options.rungs),
+            };
+            top.width = ladder::scaled_width(width, height, even);
+            top.height = even;
+            top.name = format!("{even}p");
         }
+        // A 721-line source made even is the 720 rung already planned below it.
+        rungs.dedup_by_key(|r| r.height);
     }
     // Copy first (it is ready at once), then the encoded rungs smallest first.
     rungs.sort_by_key(|r| match r.encoding {
@@ -430,6 +433,23 @@ mod tests {
         let plan = plan_of_source(&odd);
         let top = plan.rungs.last().expect("a rung");
         assert_eq!((top.width, top.height), (1000, 700));
+        let one_line_over = Source {
+            width: 1280,
+            height: 721,
+            ..odd
+        };
+        let plan = plan_of_source(&one_line_over);
+        assert_eq!(
+            plan.rungs
+                .iter()
+                .map(|r| (r.name.as_str(), r.encoding))
+                .collect::<Vec<_>>(),
+            [
+                ("360p", Encoding::X264 { video_kbps: 800 }),
+                ("480p", Encoding::X264 { video_kbps: 1500 }),
+                ("720p", Encoding::X264 { video_kbps: 3000 }),
+            ]
+        );
     }
 
     #[test]
