@@ -387,3 +387,49 @@ fn probe_video(ffprobe: &Path, file: &Path) -> (u32, u32, u16) {
     let (_, video) = probe.video().expect("a video stream");
     (video.width, video.height, video.rotation)
 }
+
+#[test]
+fn anamorphic_clip_is_encoded_with_square_pixels_at_its_shown_size() {
+    let (Some(ffmpeg), Some(ffprobe)) = (on_path("ffmpeg"), on_path("ffprobe")) else {
+        println!("skipped: ffmpeg/ffprobe not on PATH");
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let source = scratch.path().join("pal.mp4");
+    run_str(
+        &ffmpeg,
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=720x576:rate=25",
+            "-t",
+            "1",
+            "-vf",
+            "setsar=64/45",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            &source.to_string_lossy(),
+        ],
+    );
+    let accepted = vod::check(&probe(&ffprobe, &source), &Limits::default()).expect("accepted");
+    assert_eq!(accepted.display_size(), (1024, 576));
+    let plan = vod::plan(&accepted, &PlanOptions::default());
+    let top = plan.rungs.last().expect("a rung");
+    let output = scratch.path().join("top.mp4");
+    run(
+        &ffmpeg,
+        &argv::encode_rung(&source, &plan, top, &FAST, &output),
+    );
+    let made = probe(&ffprobe, &output);
+    let (_, video) = made.video().expect("video");
+    assert_eq!((video.width, video.height, video.sar), (1024, 576, None));
+}

@@ -100,7 +100,9 @@ pub fn encode_rung(
     match rung.encoding {
         Encoding::Copy => args.push(&["-c:v:0", "copy"]),
         Encoding::X264 { video_kbps } => {
-            let mut filter = format!("scale={}:{}", rung.width, rung.height);
+            // `setsar=1`: the rung's size already is the shown one (non-square pixels made
+            // square), so its pixels must be square too.
+            let mut filter = format!("scale={}:{},setsar=1", rung.width, rung.height);
             if let Some(fps) = plan.output_fps {
                 let _ = write!(filter, ",fps={fps}");
             }
@@ -158,7 +160,7 @@ pub fn poster(input: &Path, plan: &VodPlan, output: &Path) -> Vec<OsString> {
     let (width, height) = plan.display_size;
     let poster_width = width.min(POSTER_MAX_WIDTH) & !1;
     let scale = format!(
-        "scale={poster_width}:{}",
+        "scale={poster_width}:{},setsar=1",
         scaled_width(height, width, poster_width)
     );
     let at = format!("{:.3}", plan.poster_at.as_secs_f64());
@@ -194,7 +196,7 @@ pub fn poster(input: &Path, plan: &VodPlan, output: &Path) -> Vec<OsString> {
 pub fn sprites(input: &Path, plan: &VodPlan, output_dir: &Path) -> Vec<OsString> {
     let thumbs = &plan.thumbnails;
     let filter = format!(
-        "fps=1/{},scale={}:{},tile={}x{}",
+        "fps=1/{},scale={}:{},setsar=1,tile={}x{}",
         thumbs.interval.as_secs().max(1),
         thumbs.width,
         thumbs.height,
@@ -399,7 +401,7 @@ mod tests {
         let args = rung_argv(&plan, 1);
         assert_eq!(plan.rungs[1].name, "360p");
         assert_eq!(after(&args, "-c:v:0"), ["libx264"]);
-        assert_eq!(after(&args, "-filter:v:0"), ["scale=640:360"]);
+        assert_eq!(after(&args, "-filter:v:0"), ["scale=640:360,setsar=1"]);
         assert_eq!(after(&args, "-pix_fmt:v:0"), ["yuv420p"]);
         assert_eq!(after(&args, "-profile:v:0"), ["high"]);
         assert_eq!(after(&args, "-preset:v:0"), ["veryfast"]);
@@ -420,10 +422,13 @@ mod tests {
             after(&args, "-force_key_frames:v:0"),
             ["expr:gte(t,n_forced*2)"]
         );
-        assert_eq!(after(&args, "-filter:v:0"), ["scale=1280:720"]);
+        assert_eq!(after(&args, "-filter:v:0"), ["scale=1280:720,setsar=1"]);
         let vfr = plan_of("vfr");
         let args = rung_argv(&vfr, 0);
-        assert_eq!(after(&args, "-filter:v:0"), ["scale=640:360,fps=24"]);
+        assert_eq!(
+            after(&args, "-filter:v:0"),
+            ["scale=640:360,setsar=1,fps=24"]
+        );
     }
 
     #[test]
@@ -432,7 +437,7 @@ mod tests {
         let args = rung_argv(&plan, 0);
         // Autorotate is on (never `-noautorotate`), so the scaler sees the upright picture.
         assert!(!args.iter().any(|a| a == "-noautorotate"));
-        assert_eq!(after(&args, "-filter:v:0"), ["scale=202:360"]);
+        assert_eq!(after(&args, "-filter:v:0"), ["scale=202:360,setsar=1"]);
         assert_eq!(after(&args, "-metadata:s:v:0"), ["rotate=0"]);
     }
 
@@ -488,10 +493,10 @@ mod tests {
         assert!(seek < input);
         assert_eq!(after(&args, "-ss"), ["0.200"]);
         assert_eq!(after(&args, "-frames:v"), ["1"]);
-        assert_eq!(after(&args, "-vf"), ["scale=1080:1920"]);
+        assert_eq!(after(&args, "-vf"), ["scale=1080:1920,setsar=1"]);
         let wide = plan_of("h264_aac_720p");
         let args = strings(poster(Path::new("/s/in"), &wide, Path::new("/s/p.jpg")));
-        assert_eq!(after(&args, "-vf"), ["scale=1280:720"]);
+        assert_eq!(after(&args, "-vf"), ["scale=1280:720,setsar=1"]);
         assert_eq!(args.last().map(String::as_str), Some("file:/s/p.jpg"));
     }
 
@@ -503,7 +508,10 @@ mod tests {
             &plan,
             Path::new("/s/thumbs"),
         ));
-        assert_eq!(after(&args, "-vf"), ["fps=1/1,scale=160:90,tile=10x10"]);
+        assert_eq!(
+            after(&args, "-vf"),
+            ["fps=1/1,scale=160:90,setsar=1,tile=10x10"]
+        );
         assert_eq!(
             args.last().map(String::as_str),
             Some("file:/s/thumbs/sprite_%d.jpg")

@@ -7,7 +7,7 @@
 
 use std::{fmt, time::Duration};
 
-use super::probe::Probe;
+use super::probe::{display_size, Probe, Rational};
 
 /// The limits of an upload. Configurable; the defaults take anything a phone or camera makes up
 /// to 4K60 and two hours.
@@ -51,6 +51,8 @@ pub struct Source {
     pub height: u32,
     /// Clockwise quarter turns on display, in degrees (0, 90, 180, 270).
     pub rotation: u16,
+    /// Non-square pixels' aspect ratio; `None` for square.
+    pub sar: Option<Rational>,
     pub duration: Duration,
     /// The mean frame rate.
     pub fps: f64,
@@ -76,11 +78,7 @@ pub struct SourceAudio {
 impl Source {
     /// Size as shown: rotation applied.
     pub fn display_size(&self) -> (u32, u32) {
-        if self.rotation % 180 == 90 {
-            (self.height, self.width)
-        } else {
-            (self.width, self.height)
-        }
+        display_size(self.width, self.height, self.sar, self.rotation)
     }
 
     /// H.264 in 8-bit 4:2:0, the only video every browser decodes: anything else is transcoded.
@@ -340,6 +338,7 @@ pub fn check(probe: &Probe, limits: &Limits) -> Result<Source, Refusal> {
         width: video.width,
         height: video.height,
         rotation: video.rotation,
+        sar: video.sar,
         duration,
         fps,
         variable_frame_rate: video.variable_frame_rate(),

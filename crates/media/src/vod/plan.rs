@@ -68,6 +68,8 @@ pub enum TranscodeReason {
     },
     /// The longest measured time between keyframes.
     SparseKeyframes(Duration),
+    /// Pixels that are not square: the rungs are made square at the shown size.
+    NonSquarePixels,
 }
 
 impl fmt::Display for TranscodeReason {
@@ -102,6 +104,9 @@ impl fmt::Display for TranscodeReason {
                 "the source has keyframes up to {:.1} s apart: encoded so it can be cut into short \
                  segments",
                 gap.as_secs_f64()
+            ),
+            Self::NonSquarePixels => f.write_str(
+                "the source's pixels are not square: encoded with square pixels at its shown size",
             ),
             Self::Bitrate { kbps, max } => write!(
                 f,
@@ -175,6 +180,9 @@ pub fn plan(source: &Source, options: &PlanOptions) -> VodPlan {
         reasons.push(TranscodeReason::BitDepth(source.bit_depth));
     } else if source.pix_fmt != "yuv420p" {
         reasons.push(TranscodeReason::PixelFormat(source.pix_fmt.clone()));
+    }
+    if source.sar.is_some() {
+        reasons.push(TranscodeReason::NonSquarePixels);
     }
     if source.rotation != 0 {
         reasons.push(TranscodeReason::Rotated(source.rotation));
@@ -449,6 +457,25 @@ mod tests {
                 ("480p", Encoding::X264 { video_kbps: 1500 }),
                 ("720p", Encoding::X264 { video_kbps: 3000 }),
             ]
+        );
+    }
+
+    #[test]
+    fn anamorphic_source_is_planned_at_its_shown_size() {
+        let source = check(&fixture("h264_aac_720p"), &Limits::default()).expect("ok");
+        let pal = Source {
+            width: 720,
+            height: 576,
+            sar: crate::vod::probe::Rational::parse("64/45"),
+            ..source
+        };
+        let plan = plan_of_source(&pal);
+        assert_eq!(plan.display_size, (1024, 576));
+        assert_eq!(plan.transcode_reasons, [TranscodeReason::NonSquarePixels]);
+        let top = plan.rungs.last().expect("a rung");
+        assert_eq!(
+            (top.name.as_str(), top.width, top.height),
+            ("576p", 1024, 576)
         );
     }
 

@@ -76,7 +76,27 @@ pub struct Video {
     pub avg_frame_rate: Option<Rational>,
     /// Clockwise degrees the picture is turned on display: 0, 90, 180 or 270.
     pub rotation: u16,
+    /// Sample (pixel) aspect ratio when not square: a DV or DVD picture's 720 pixels are shown
+    /// wider or narrower. `None` for square pixels or unknown (`0:1`).
+    pub sar: Option<Rational>,
     pub frames: Option<u64>,
+}
+
+/// The size a `width`×`height` picture is shown at: pixels made square, then turned.
+pub fn display_size(width: u32, height: u32, sar: Option<Rational>, rotation: u16) -> (u32, u32) {
+    let width = match sar {
+        Some(sar) => {
+            let stretched = (u64::from(width) * u64::from(sar.num) + u64::from(sar.den) / 2)
+                / u64::from(sar.den);
+            u32::try_from(stretched).unwrap_or(u32::MAX)
+        }
+        None => width,
+    };
+    if rotation % 180 == 90 {
+        (height, width)
+    } else {
+        (width, height)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,11 +129,7 @@ impl Video {
     /// Width and height as the picture is shown: a phone's portrait video is often stored as
     /// 1920×1080 and turned 90° on display.
     pub fn display_size(&self) -> (u32, u32) {
-        if self.rotation % 180 == 90 {
-            (self.height, self.width)
-        } else {
-            (self.width, self.height)
-        }
+        display_size(self.width, self.height, self.sar, self.rotation)
     }
 
     /// The frame rate to plan with: the average when known (a variable rate's real mean), else
@@ -191,6 +207,11 @@ impl From<RawStream> for Stream {
                 r_frame_rate: raw.r_frame_rate.as_deref().and_then(Rational::parse),
                 avg_frame_rate: raw.avg_frame_rate.as_deref().and_then(Rational::parse),
                 rotation: rotation(&raw.side_data_list, raw.tags.rotate.as_deref()),
+                sar: raw
+                    .sample_aspect_ratio
+                    .as_deref()
+                    .and_then(|text| Rational::parse(&text.replace(':', "/")))
+                    .filter(|sar| sar.num != sar.den),
                 frames: raw.nb_frames.as_deref().and_then(number),
             }),
             Some("audio") => StreamKind::Audio(Audio {
@@ -315,6 +336,7 @@ struct RawStream {
     width: Option<u32>,
     height: Option<u32>,
     pix_fmt: Option<String>,
+    sample_aspect_ratio: Option<String>,
     bits_per_raw_sample: Option<String>,
     r_frame_rate: Option<String>,
     avg_frame_rate: Option<String>,
@@ -389,6 +411,23 @@ pub(crate) mod tests {
         assert_eq!((video.width, video.height), (1920, 1080));
         assert_eq!(video.rotation % 180, 90);
         assert_eq!(video.display_size(), (1080, 1920));
+    }
+
+    #[test]
+    fn non_square_pixels_are_shown_stretched() {
+        let json = br#"{"streams":[{"codec_type":"video","codec_name":"mpeg2video",
+            "width":720,"height":576,"sample_aspect_ratio":"64:45","r_frame_rate":"25/1"}],
+            "format":{"format_name":"mpeg","duration":"10.0"}}"#;
+        let probe = Probe::parse(json).expect("parses");
+        let (_, video) = probe.video().expect("video");
+        assert_eq!(video.sar, Some(Rational { num: 64, den: 45 }));
+        assert_eq!(video.display_size(), (1024, 576));
+        assert_eq!(
+            fixture("h264_aac_720p").video().map(|(_, v)| v.sar),
+            Some(None)
+        );
+        let sar = Rational::parse("8/9");
+        assert_eq!(display_size(720, 480, sar, 90), (480, 640));
     }
 
     #[test]
