@@ -3,10 +3,11 @@
 //! The rungs come from the live planner ([`ladder::plan`]) fed the picture as it is shown, so a
 //! portrait phone video (stored 1920×1080, turned 90°) is planned as 1080×1920 and its rungs keep
 //! that shape. **Fast start**: a source browsers already decode (H.264 8-bit 4:2:0, not rotated,
-//! constant frame rate, a sane bit rate) is packaged as it is first, so the video plays within
-//! seconds of the upload; the encoded rungs join the master as they finish, smallest first
-//! because it finishes first. Anything else (HEVC, 10-bit, rotated, variable frame rate...) is
-//! encoded to H.264 8-bit for every rung and the plan says why.
+//! square pixels, constant frame rate, keyframes at most 5 s apart, a sane bit rate) is packaged
+//! as it is first, so the video plays within seconds of the upload; the encoded rungs join the
+//! master as they finish, smallest first because it finishes first. Anything else (HEVC, 10-bit,
+//! rotated, variable frame rate...) is encoded to H.264 8-bit for every rung and the plan says
+//! why.
 
 use std::{fmt, time::Duration};
 
