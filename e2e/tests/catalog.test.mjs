@@ -1,7 +1,7 @@
 // A user's media journey in a real browser against the real platform with the catalogue:
 // sign up, upload a real video through the page (hashed in the page's worker, sent straight
 // to SeaweedFS with the signed PUT, finalized), see it uploaded in My media, find it in the
-// library by a word of its title and by its tag, then delete it. A larger video goes up in
+// library by a word of its title and by its tag, download it, then delete it. A larger video goes up in
 // parts on a throttled connection (the speed shows), and a cancelled upload leaves nothing.
 // Screenshots land in e2e/artifacts/ (kept by CI as artifacts).
 
@@ -144,8 +144,18 @@ test('a user uploads a video, sees it in My media and finds it in the library by
   assert.equal(await page.getByTestId('top-tags').getByRole('button', { name: tag }).getAttribute('aria-pressed'), 'true');
   await page.screenshot({ path: join(ARTIFACTS, 'media-4-library-tag.png') });
 
-  // 7. Delete it from My media (through the confirm dialog): gone there and from the library.
+  // 7. Its owner downloads the original straight from storage.
   await page.getByTestId('nav-media').click();
+  const original = page.waitForResponse(
+    (response) => response.url().startsWith(process.env.FERROCAST_TEST_S3_ENDPOINT) && response.request().method() === 'GET',
+  );
+  await mine.getByTestId('media-download').click();
+  const download = await original;
+  assert.ok(download.ok(), `storage serves the original (${download.status()})`);
+  assert.equal(download.headers()['content-type'], 'video/mp4');
+  await page.goto(`${platform.web}/media`);
+
+  // 8. Delete it from My media (through the confirm dialog): gone there and from the library.
   await mine.getByTestId('media-delete').click();
   await page.getByTestId('confirm-ok').click();
   await mine.waitFor({ state: 'detached', timeout: 15000 });

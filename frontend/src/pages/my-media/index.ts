@@ -1,7 +1,7 @@
 /**
  * `/media` — "My media": the signed-in user's own items of every status and visibility
  * (`GET /api/media?owner=<me>`), each with its status, size, visibility and tags, an inline
- * editor, and delete behind the confirm dialog. Visitors are sent to log in and brought back.
+ * editor, a download of the original, and delete behind the confirm dialog. Visitors are sent to log in and brought back.
  */
 import { api } from '../../api/endpoints';
 import { isAbortError } from '../../api/error';
@@ -83,7 +83,11 @@ export function myMediaPage(root: HTMLElement, signal: AbortSignal): void {
     );
     const edit = h('button', { type: 'button', class: 'btn', 'data-testid': 'media-edit', 'aria-label': `Edit ${item.title}` }, 'Edit');
     const remove = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'media-delete', 'aria-label': `Delete ${item.title}` }, 'Delete');
-    const actions = h('div', { class: 'actions media-actions' }, edit, remove);
+    const download =
+      item.status === 'uploaded'
+        ? h('button', { type: 'button', class: 'btn', 'data-testid': 'media-download', 'aria-label': `Download ${item.title}` }, 'Download')
+        : null;
+    const actions = h('div', { class: 'actions media-actions' }, edit, download, remove);
     const li = h('li', { class: 'card media-row', 'data-testid': 'media-item', 'data-id': item.id }, mediaThumb(item), details, actions);
 
     if (editing === item.id) {
@@ -102,6 +106,19 @@ export function myMediaPage(root: HTMLElement, signal: AbortSignal): void {
     edit.addEventListener('click', () => {
       editing = item.id;
       render();
+    });
+    // The link is short-lived, so it is asked for on the click rather than put in an href.
+    download?.addEventListener('click', async () => {
+      download.disabled = true;
+      try {
+        const link = await api.mediaOriginal(item.id, signal);
+        window.location.assign(link.url);
+      } catch (error) {
+        if (isAbortError(error) || handleExpiredSession(error)) return;
+        showFailure(`Could not download “${item.title}”: ${error instanceof Error ? error.message : 'please try again.'}`);
+      } finally {
+        download.disabled = false;
+      }
     });
     remove.addEventListener('click', async () => {
       const ok = await confirmDialog({

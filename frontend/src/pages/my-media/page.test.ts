@@ -37,6 +37,7 @@ beforeEach(() => {
 afterEach(() => {
   page.abort();
   globalThis.fetch = realFetch;
+  vi.unstubAllGlobals();
   document.querySelector('dialog')?.remove();
 });
 
@@ -50,6 +51,22 @@ describe('my media page', () => {
     expect(allByTestId(root, 'media-visibility').map((e) => e.textContent)).toEqual(['Public', 'Private']);
     expect(allByTestId(root, 'media-size')[0]!.textContent).toBe('3.00 MB');
     expect(byTestId(root, 'item-tags').textContent).toBe('boats');
+  });
+
+  it('offers the original for download once uploaded, through a link asked for on the click', async () => {
+    const assign = vi.fn();
+    vi.stubGlobal('location', { ...window.location, assign, pathname: '/media' });
+    const api = stubApi((_method, url) =>
+      url === '/api/media/m1/original'
+        ? json({ method: 'GET', url: 'https://s3.example/m1?sig=x', headers: {}, expires_at: '2026-01-01T00:05:00Z' })
+        : json({ items: [clip, draft], next_cursor: null }),
+    );
+    myMediaPage(root, page.signal);
+    await vi.waitFor(() => expect(allByTestId(root, 'media-item')).toHaveLength(2));
+    expect(allByTestId(root, 'media-download')).toHaveLength(1);
+    byTestId<HTMLButtonElement>(root, 'media-download').click();
+    await vi.waitFor(() => expect(assign).toHaveBeenCalledWith('https://s3.example/m1?sig=x'));
+    expect(api.calls.at(-1)!.url).toBe('/api/media/m1/original');
   });
 
   it('saves an edit with only the changed fields', async () => {
