@@ -1,8 +1,9 @@
 // A user's media journey in a real browser against the real platform with the catalogue:
 // sign up, upload a real video through the page (hashed in the page's worker, sent straight
 // to SeaweedFS with the signed PUT, finalized), see it uploaded in My media, find it in the
-// library by a word of its title and by its tag, download it, then delete it. A larger video goes up in
-// parts on a throttled connection (the speed shows), and a cancelled upload leaves nothing.
+// library by a word of its title and by its tag, download it, then delete it. A larger video
+// goes up in parts on a throttled connection (the speed shows), and a cancelled upload leaves
+// nothing.
 // Screenshots land in e2e/artifacts/ (kept by CI as artifacts).
 
 import { test, before, after } from 'node:test';
