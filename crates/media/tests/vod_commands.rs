@@ -65,6 +65,13 @@ fn run_str(program: &Path, args: &[&str]) -> Output {
     run(program, &args)
 }
 
+/// ffmpeg making a test input: quiet, overwriting.
+fn make(ffmpeg: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["-hide_banner", "-loglevel", "error", "-y"];
+    all.extend_from_slice(args);
+    run_str(ffmpeg, &all)
+}
+
 fn probe(ffprobe: &Path, file: &Path) -> Probe {
     Probe::parse(&run(ffprobe, &argv::probe(file)).stdout).expect("ffprobe's report parses")
 }
@@ -73,13 +80,9 @@ fn probe(ffprobe: &Path, file: &Path) -> Probe {
 fn make_clip(ffmpeg: &Path, dir: &Path, name: &str, rotate: bool) -> PathBuf {
     let plain = dir.join(format!("{name}-plain.mp4"));
     let plain_arg = plain.to_string_lossy().into_owned();
-    run_str(
+    make(
         ffmpeg,
         &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
             "-f",
             "lavfi",
             "-i",
@@ -107,13 +110,9 @@ fn make_clip(ffmpeg: &Path, dir: &Path, name: &str, rotate: bool) -> PathBuf {
         return plain;
     }
     let rotated = dir.join(format!("{name}.mp4"));
-    run_str(
+    make(
         ffmpeg,
         &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
             "-i",
             &plain_arg,
             "-c",
@@ -396,13 +395,9 @@ fn anamorphic_clip_is_encoded_with_square_pixels_at_its_shown_size() {
     };
     let scratch = tempfile::tempdir().expect("tempdir");
     let source = scratch.path().join("pal.mp4");
-    run_str(
+    make(
         &ffmpeg,
         &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
             "-f",
             "lavfi",
             "-i",
