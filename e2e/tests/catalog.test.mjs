@@ -23,6 +23,7 @@ let browser;
 let workDir;
 let video;
 let bigVideo;
+let image;
 
 const MIB = 1024 * 1024;
 // Files above 1 MiB go up in parts of 5 MiB (S3's smallest): the large video is eight parts.
@@ -55,6 +56,8 @@ before(async () => {
     '-t', '18', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
     bigVideo,
   ]);
+  image = join(workDir, 'gull.png');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1', image]);
   platform = await startPlatform({ logDir: join(ARTIFACTS, 'logs'), catalog: true, settings: MULTIPART });
   browser = await launchChromium();
 });
@@ -234,5 +237,34 @@ test('cancelling an upload midway stops it and keeps nothing', async () => {
   assert.equal(await page.getByTestId('upload-submit').isEnabled(), true, 'the form can be used again');
 
   await page.getByTestId('nav-media').click();
+  await page.getByTestId('media-empty').waitFor({ timeout: 15000 });
+});
+
+test('an image goes up as an image, private, and stays out of the library', async () => {
+  const username = `e2e_${randomBytes(4).toString('hex')}`;
+  const title = `Gull ${word(8)}`;
+  const page = await newPage(browser, []);
+  await signUp(page, platform.web, username);
+  await page.getByTestId('nav-upload').click();
+  await page.getByTestId('file-input').setInputFiles(image);
+  await page.getByTestId('chosen-file').filter({ hasText: 'gull.png' }).filter({ hasText: 'Image' }).waitFor();
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Who can see it').selectOption('private');
+  await page.getByTestId('upload-submit').click();
+  await page.getByTestId('upload-done').waitFor({ timeout: 30000 });
+
+  await page.getByTestId('upload-done-link').click();
+  const mine = page.getByTestId('media-item').filter({ hasText: title });
+  await mine.waitFor({ timeout: 15000 });
+  assert.equal((await mine.getByTestId('media-status').textContent())?.trim(), 'Uploaded');
+  assert.equal((await mine.getByTestId('media-visibility').textContent())?.trim(), 'Private');
+  assert.match((await mine.textContent()) ?? '', /Image/);
+
+  await page.goto(`${platform.web}/library?q=${encodeURIComponent(title)}`);
+  await page.getByTestId('library-summary').filter({ hasText: '0 results for' }).waitFor({ timeout: 15000 });
+
+  await page.getByTestId('nav-media').click();
+  await mine.getByTestId('media-delete').click();
+  await page.getByTestId('confirm-ok').click();
   await page.getByTestId('media-empty').waitFor({ timeout: 15000 });
 });
