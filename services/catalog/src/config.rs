@@ -1,12 +1,10 @@
 //! The catalogue's configuration, read from `FERROCAST_*` variables (docs/api.md), checked once
 //! at start.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
-use ferrocast_kit::config::{
-    clients::Clients, duration, ensure, section, Common, ConfigError, Secret,
-};
-use serde::{Deserialize, Deserializer};
+use ferrocast_kit::config::{clients::Clients, duration, ensure, Common, ConfigError, Secret};
+use serde::Deserialize;
 
 use crate::domain::upload::{UploadLimits, MIN_PART_BYTES};
 
@@ -131,21 +129,16 @@ pub struct Search {
     pub concurrency: usize,
 }
 
-impl<'de> Deserialize<'de> for Config {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let vars = BTreeMap::<String, String>::deserialize(deserializer)?;
-        Ok(Self {
-            common: section(&vars)?,
-            listen: section(&vars)?,
-            clients: section(&vars)?,
-            store: section(&vars)?,
-            storage: section(&vars)?,
-            users: section(&vars)?,
-            uploads: section(&vars)?,
-            search: section(&vars)?,
-        })
-    }
-}
+ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service::Catalog => {
+    common: Common,
+    listen: Listen,
+    clients: Clients,
+    store: Store,
+    storage: Storage,
+    users: Users,
+    uploads: Uploads,
+    search: Search,
+});
 
 mod defaults {
     use std::time::Duration;
@@ -246,19 +239,6 @@ impl Config {
                 concurrency: defaults::search_concurrency(),
             },
         }
-    }
-
-    /// Checks every section's fields against the known-variable list.
-    pub fn check_known_variables() -> Result<(), ConfigError> {
-        use ferrocast_kit::config::known::{check_fields, Service};
-        check_fields::<Common>(Service::Catalog)?;
-        check_fields::<Listen>(Service::Catalog)?;
-        check_fields::<Clients>(Service::Catalog)?;
-        check_fields::<Store>(Service::Catalog)?;
-        check_fields::<Storage>(Service::Catalog)?;
-        check_fields::<Users>(Service::Catalog)?;
-        check_fields::<Uploads>(Service::Catalog)?;
-        check_fields::<Search>(Service::Catalog)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
