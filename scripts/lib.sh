@@ -203,7 +203,7 @@ start_seaweedfs() {
   # A cleared environment: the server needs none of our secrets (its keys are in CONFIG).
   start_owned "$name" env -i PATH="$PATH" HOME="$HOME" "$STATE/venv/bin/weed" -logtostderr server -dir="$dir/data" \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.volumeSizeLimitMB=64 -master.electionTimeout=1s \
-    -master.telemetry=false -volume.max=20 -volume.preStopSeconds=0 \
+    -master.telemetry=false -volume.max=0 -volume.preStopSeconds=0 \
     -master.port="${p[0]}" -master.port.grpc="${p[1]}" -volume.port="${p[2]}" -volume.port.grpc="${p[3]}" \
     -filer -filer.port="${p[4]}" -filer.port.grpc="${p[5]}" -filer.localSocket="$dir/filer.sock" \
     -s3 -s3.port="${p[6]}" -s3.port.grpc="${p[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \

@@ -151,7 +151,7 @@ impl Weed {
             .args(["-master.volumeSizeLimitMB=64", "-master.electionTimeout=1s"])
             .args([
                 "-master.telemetry=false",
-                "-volume.max=20",
+                "-volume.max=0",
                 "-volume.preStopSeconds=0",
             ])
             .args([
