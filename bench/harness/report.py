@@ -24,6 +24,8 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     context: list[tuple[str, str]] = field(default_factory=list)
+    # Markdown sections of their own, after the table (the catalogue's figures have other peers).
+    sections: list[str] = field(default_factory=list)
 
     def add(self, *a, **kw) -> Row:
         r = Row(*a, **kw)
@@ -39,8 +41,9 @@ class Report:
         out = [f"# {title}", ""]
         for k, v in self.context:
             out.append(f"- **{k}**: {v}")
-        out += ["", "| section | figure | ferrocast | nginx-rtmp | ferrocast ÷ nginx | target | met |",
-                "|---|---|---|---|---|---|---|"]
+        if self.rows:
+            out += ["", "| section | figure | ferrocast | nginx-rtmp | ferrocast ÷ nginx | target | met |",
+                    "|---|---|---|---|---|---|---|"]
         for r in self.rows:
             met = "–" if r.met is None else ("yes" if r.met else "**no**")
             metric = r.metric + (f" ({r.unit})" if r.unit else "")
@@ -50,6 +53,8 @@ class Report:
         if self.notes:
             out += ["", "Notes:", ""]
             out += [f"- {n}" for n in self.notes]
+        for section in self.sections:
+            out += ["", section]
         return "\n".join(out) + "\n"
 
 
