@@ -73,12 +73,18 @@ pub trait MediaStore: Send + Sync {
         &'a self,
         query: &'a MediaQuery,
     ) -> BoxFuture<'a, Result<Vec<MediaItem>, StoreError>>;
-    /// Tags that start with `prefix`, most used first.
+    /// Tags that start with `prefix`, most used first, as last counted by [`count_tags`].
+    ///
+    /// [`count_tags`]: MediaStore::count_tags
     fn tags<'a>(
         &'a self,
         prefix: &'a str,
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<TagCount>, StoreError>>;
+    /// Counts again how many public items carry each tag (autocomplete reads the counts, so a
+    /// lookup never joins every tagged item).
+    /// `Some(tags)`: only those (after a write that changed what carries them).
+    fn count_tags<'a>(&'a self, only: Option<&'a [Tag]>) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Items still awaiting their upload that were created before `before`.
     fn expired_uploads(
         &self,

@@ -67,6 +67,10 @@ const COLUMNS: &str = "m.id, m.owner_id, m.owner_name, m.kind, m.title, m.descri
     COALESCE((SELECT array_agg(t.name ORDER BY mt.position) FROM media_tags mt \
       JOIN tags t ON t.id = mt.tag_id WHERE mt.media_id = m.id), '{}') AS tags";
 
+/// How many of the newest matches a ranked search scores (see `search`); ranked pages end
+/// there (`domain::search::MAX_RANKED_OFFSET`).
+const RANK_CANDIDATES: i64 = crate::domain::search::MAX_RANKED_OFFSET as i64;
+
 /// What is public: listed, and past its upload.
 const PUBLIC: &str = "(m.visibility = 'public' AND m.status <> 'awaiting_upload')";
 
@@ -314,11 +318,14 @@ impl MediaStore for PgMediaStore {
         query: &'a MediaQuery,
     ) -> BoxFuture<'a, Result<Vec<MediaItem>, StoreError>> {
         async move {
-            let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM media m"));
-            if let Some(text) = &query.text {
-                sql.push(", to_tsquery('simple', ")
-                    .push_bind(&text.tsquery)
-                    .push(") AS q");
+            let mut sql = QueryBuilder::<Postgres>::new("");
+            // A ranked search scores only the newest RANK_CANDIDATES matches: no index returns
+            // rows in relevance order, and scoring every match of a common word is a scan of
+            // most of the table.
+            if query.text.is_some() {
+                sql.push(format!("SELECT {COLUMNS} FROM (SELECT m.* FROM media m"));
+            } else {
+                sql.push(format!("SELECT {COLUMNS} FROM media m"));
             }
             match &query.owner {
                 Some(owner) => {
@@ -333,19 +340,20 @@ impl MediaStore for PgMediaStore {
                 }
             }
             if let Some(text) = &query.text {
-                sql.push(" AND (m.search @@ q OR ")
+                sql.push(" AND (m.search @@ to_tsquery('simple', ")
+                    .push_bind(&text.tsquery)
+                    .push(") OR ")
                     .push_bind(&text.words)
                     .push(" <% lower(m.title))");
             }
-            if !query.tags.is_empty() {
-                let names: Vec<&str> = query.tags.iter().map(Tag::as_str).collect();
+            // One EXISTS per tag: the newest-first scan stops at a page of a popular tag
+            // instead of gathering all of its items first.
+            for tag in &query.tags {
                 sql.push(
-                    " AND m.id IN (SELECT mt.media_id FROM media_tags mt \
-                     JOIN tags t ON t.id = mt.tag_id WHERE t.name = ANY(",
+                    " AND EXISTS (SELECT 1 FROM media_tags mt JOIN tags t ON t.id = mt.tag_id \
+                     WHERE mt.media_id = m.id AND t.name = ",
                 )
-                .push_bind(names)
-                .push(") GROUP BY mt.media_id HAVING count(*) = ")
-                .push_bind(query.tags.len() as i64)
+                .push_bind(tag.as_str())
                 .push(")");
             }
             let limit = i64::from(query.limit) + 1;
@@ -355,7 +363,11 @@ impl MediaStore for PgMediaStore {
                         Some(Cursor::Offset { n }) => i64::from(*n),
                         _ => 0,
                     };
-                    sql.push(" ORDER BY ts_rank(m.search, q) + word_similarity(")
+                    sql.push(" ORDER BY m.created_at DESC LIMIT ")
+                        .push_bind(RANK_CANDIDATES)
+                        .push(") m ORDER BY ts_rank(m.search, to_tsquery('simple', ")
+                        .push_bind(&text.tsquery)
+                        .push(")) + word_similarity(")
                         .push_bind(&text.words)
                         .push(", lower(m.title)) DESC, m.created_at DESC, m.id DESC OFFSET ")
                         .push_bind(offset)
@@ -390,12 +402,10 @@ impl MediaStore for PgMediaStore {
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<TagCount>, StoreError>> {
         async move {
-            let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
-                "SELECT t.name, count(*) AS n FROM tags t \
-                 JOIN media_tags mt ON mt.tag_id = t.id \
-                 JOIN media m ON m.id = mt.media_id AND {PUBLIC} \
-                 WHERE t.name LIKE $1 GROUP BY t.name ORDER BY n DESC, t.name LIMIT $2"
-            ))
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT name, public_count FROM tags WHERE public_count > 0 AND name LIKE $1 \
+                 ORDER BY public_count DESC, name LIMIT $2",
+            )
             .bind(starts_with_pattern(prefix))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
@@ -408,6 +418,25 @@ impl MediaStore for PgMediaStore {
                     count: u64::try_from(count).unwrap_or(0),
                 })
                 .collect())
+        }
+        .boxed()
+    }
+
+    fn count_tags<'a>(&'a self, only: Option<&'a [Tag]>) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let names: Option<Vec<&str>> = only.map(|tags| tags.iter().map(Tag::as_str).collect());
+            sqlx::query(&format!(
+                "WITH c AS (SELECT t.id, (SELECT count(*) FROM media_tags mt \
+                   JOIN media m ON m.id = mt.media_id AND {PUBLIC} WHERE mt.tag_id = t.id) AS n \
+                   FROM tags t WHERE $1::text[] IS NULL OR t.name = ANY($1)) \
+                 UPDATE tags SET public_count = c.n FROM c \
+                 WHERE tags.id = c.id AND tags.public_count <> c.n"
+            ))
+            .bind(names)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(())
         }
         .boxed()
     }

@@ -429,6 +429,7 @@ impl Catalog {
                 .await);
         }
         if self.store.mark_uploaded(item.id).await? {
+            self.store.count_tags(Some(&item.tags)).await?;
             metrics::counter!("catalog_uploads_finalized_total").increment(1);
             tracing::info!(media = %item.id, size = item.size, "upload finalized");
         }
@@ -471,6 +472,7 @@ impl Catalog {
         }
         self.objects.delete_prefix(&item.id.prefix()).await?;
         self.store.delete(item.id).await?;
+        self.store.count_tags(Some(&item.tags)).await?;
         Ok(())
     }
 
@@ -509,11 +511,18 @@ impl Catalog {
         id: MediaId,
         changes: MediaChanges,
     ) -> Result<MediaItem, CatalogError> {
-        self.owned(caller, id).await?;
-        self.store
+        let before = self.owned(caller, id).await?;
+        let after = self
+            .store
             .update(id, &changes)
             .await?
-            .ok_or(CatalogError::NotFound)
+            .ok_or(CatalogError::NotFound)?;
+        if changes.tags.is_some() || changes.visibility.is_some() {
+            let mut touched = before.tags;
+            touched.extend(after.tags.iter().cloned());
+            self.store.count_tags(Some(&touched)).await?;
+        }
+        Ok(after)
     }
 
     pub async fn delete(&self, caller: &Caller, id: MediaId) -> Result<(), CatalogError> {
@@ -622,9 +631,11 @@ impl Catalog {
             .await?)
     }
 
-    /// Sets the `catalog_stored_bytes` gauge from the store (every replica reports the same
-    /// total, so dashboards take the max, not the sum).
-    pub async fn report_stored_bytes(&self) -> Result<(), CatalogError> {
+    /// Counts every tag's public items again (writes recount only their own tags; this also
+    /// catches what a failed write left behind) and sets the `catalog_stored_bytes` gauge from
+    /// the store (every replica reports the same total, so dashboards take the max).
+    pub async fn recount(&self) -> Result<(), CatalogError> {
+        self.store.count_tags(None).await?;
         let bytes = self.store.stored_bytes().await?;
         metrics::gauge!("catalog_stored_bytes").set(bytes as f64);
         Ok(())

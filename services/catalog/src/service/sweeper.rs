@@ -1,6 +1,6 @@
 //! The sweep of uploads never finalized: every interval, items older than the expiry that
-//! still await their upload are removed with their bytes, and the stored-bytes gauge is
-//! refreshed. Replicas may sweep at once: removal is idempotent.
+//! still await their upload are removed with their bytes, and tag counts and the stored-bytes
+//! gauge are refreshed. Replicas may sweep at once: removal is idempotent.
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,8 +21,8 @@ pub async fn run(catalog: Arc<Catalog>, interval: Duration, shutdown: Cancellati
             Ok(removed) => tracing::info!(removed, "expired uploads removed"),
             Err(error) => tracing::warn!(%error, "sweep of expired uploads failed"),
         }
-        if let Err(error) = catalog.report_stored_bytes().await {
-            tracing::warn!(%error, "stored bytes not counted");
+        if let Err(error) = catalog.recount().await {
+            tracing::warn!(%error, "tags and stored bytes not counted");
         }
     }
 }
