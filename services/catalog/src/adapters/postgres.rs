@@ -51,6 +51,32 @@ pub struct PgMediaStore {
     pool: PgPool,
 }
 
+/// Whose items a listing or search may show (the owner filter, or what is public), and one
+/// EXISTS per tag filter: a newest-first scan stops at a page of a popular tag instead of
+/// gathering all of its items first.
+fn push_filters<'q>(sql: &mut QueryBuilder<'q, Postgres>, query: &'q MediaQuery) {
+    match &query.owner {
+        Some(owner) => {
+            sql.push(" WHERE m.owner_name = ")
+                .push_bind(owner)
+                .push(" AND (m.owner_id = ")
+                .push_bind(query.caller.as_deref().unwrap_or(""))
+                .push(format!(" OR {PUBLIC})"));
+        }
+        None => {
+            sql.push(format!(" WHERE {PUBLIC}"));
+        }
+    }
+    for tag in &query.tags {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM media_tags mt JOIN tags t ON t.id = mt.tag_id \
+                 WHERE mt.media_id = m.id AND t.name = ",
+        )
+        .push_bind(tag.as_str())
+        .push(")");
+    }
+}
+
 impl PgMediaStore {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
@@ -177,6 +203,32 @@ fn starts_with_pattern(prefix: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("{escaped}%")
+}
+
+impl PgMediaStore {
+    /// One page (never a cursor: at most `limit` items) of what `query` asks with titles
+    /// similar to `words` instead of its words.
+    async fn similar_titles(
+        &self,
+        query: &MediaQuery,
+        words: &str,
+    ) -> Result<Vec<MediaItem>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM media m"));
+        push_filters(&mut sql, query);
+        sql.push(" AND ")
+            .push_bind(words)
+            .push(" <% lower(m.title)");
+        sql.push(" ORDER BY word_similarity(")
+            .push_bind(words)
+            .push(", lower(m.title)) DESC, m.created_at DESC, m.id DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows: Vec<MediaRow> = sql
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        to_items(rows)
+    }
 }
 
 impl MediaStore for PgMediaStore {
@@ -327,34 +379,11 @@ impl MediaStore for PgMediaStore {
             } else {
                 sql.push(format!("SELECT {COLUMNS} FROM media m"));
             }
-            match &query.owner {
-                Some(owner) => {
-                    sql.push(" WHERE m.owner_name = ")
-                        .push_bind(owner)
-                        .push(" AND (m.owner_id = ")
-                        .push_bind(query.caller.as_deref().unwrap_or(""))
-                        .push(format!(" OR {PUBLIC})"));
-                }
-                None => {
-                    sql.push(format!(" WHERE {PUBLIC}"));
-                }
-            }
+            push_filters(&mut sql, query);
             if let Some(text) = &query.text {
-                sql.push(" AND (m.search @@ to_tsquery('simple', ")
+                sql.push(" AND m.search @@ to_tsquery('simple', ")
                     .push_bind(&text.tsquery)
-                    .push(") OR ")
-                    .push_bind(&text.words)
-                    .push(" <% lower(m.title))");
-            }
-            // One EXISTS per tag: the newest-first scan stops at a page of a popular tag
-            // instead of gathering all of its items first.
-            for tag in &query.tags {
-                sql.push(
-                    " AND EXISTS (SELECT 1 FROM media_tags mt JOIN tags t ON t.id = mt.tag_id \
-                     WHERE mt.media_id = m.id AND t.name = ",
-                )
-                .push_bind(tag.as_str())
-                .push(")");
+                    .push(")");
             }
             let limit = i64::from(query.limit) + 1;
             match (&query.text, &query.cursor) {
@@ -367,9 +396,7 @@ impl MediaStore for PgMediaStore {
                         .push_bind(RANK_CANDIDATES)
                         .push(") m ORDER BY ts_rank(m.search, to_tsquery('simple', ")
                         .push_bind(&text.tsquery)
-                        .push(")) + word_similarity(")
-                        .push_bind(&text.words)
-                        .push(", lower(m.title)) DESC, m.created_at DESC, m.id DESC OFFSET ")
+                        .push(")) DESC, m.created_at DESC, m.id DESC OFFSET ")
                         .push_bind(offset)
                         .push(" LIMIT ")
                         .push_bind(limit);
@@ -391,7 +418,15 @@ impl MediaStore for PgMediaStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-            to_items(rows)
+            match &query.text {
+                // No word matched as written: perhaps one is misspelt. Titles whose words are
+                // similar (trigrams) make one page, the most similar first; checking every
+                // search this way would cost most searches a similarity per candidate.
+                Some(text) if rows.is_empty() && query.cursor.is_none() => {
+                    self.similar_titles(query, &text.words).await
+                }
+                _ => to_items(rows),
+            }
         }
         .boxed()
     }
