@@ -156,6 +156,14 @@ fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
         .and_then(ProvideErrorMetadata::code)
 }
 
+/// Whether storage says the multipart upload is gone (completed or aborted): by its error code,
+/// or by a bare 404 where the answer carries no body to name it.
+fn no_such_upload<E: ProvideErrorMetadata>(
+    error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    code(error) == Some("NoSuchUpload") || status(error) == Some(404)
+}
+
 fn status<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
     error.raw_response().map(|r| r.status().as_u16())
 }
@@ -280,11 +288,7 @@ impl ObjectStore for S3Objects {
                 .await
             {
                 Ok(listed) => listed,
-                Err(error)
-                    if code(&error) == Some("NoSuchUpload") || status(&error) == Some(404) =>
-                {
-                    return Err(ObjectError::NoSuchUpload)
-                }
+                Err(error) if no_such_upload(&error) => return Err(ObjectError::NoSuchUpload),
                 Err(error) => return Err(backend(error)),
             };
             let mut completed: Vec<CompletedPart> = listed
@@ -354,11 +358,7 @@ impl ObjectStore for S3Objects {
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(error)
-                    if code(&error) == Some("NoSuchUpload") || status(&error) == Some(404) =>
-                {
-                    Err(ObjectError::NoSuchUpload)
-                }
+                Err(error) if no_such_upload(&error) => Err(ObjectError::NoSuchUpload),
                 Err(error) => Err(backend(error)),
             }
         }
