@@ -65,10 +65,11 @@ impl std::fmt::Display for Use {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "machine {:.0} % of {:.0} cores busy; this process (services + client) {:.0} %, \
-             its PostgreSQL backends {:.0} % of a core",
+            "machine {:.0} % busy (of {:.0} %: {:.0} cores); this process (services + \
+             client) {:.0} %, its PostgreSQL backends {:.0} %",
             self.machine,
             self.cores * 100.0,
+            self.cores,
             self.own,
             self.backends
         )

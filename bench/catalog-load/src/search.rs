@@ -6,9 +6,15 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
+use ferrocast_catalog::{
+    adapters::postgres::{self, PgMediaStore},
+    domain::{
+        search::{parse_tag_filter, PAGE_SIZE},
+        Cursor, MediaQuery, SearchText,
+    },
+};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
 
 use crate::{
     load::Planned,
@@ -207,93 +213,36 @@ pub async fn listing_cursors(
     Ok(cursors)
 }
 
-// The statements below are the catalogue store's (services/catalog/src/adapters/postgres.rs),
-// with the request's values written in: EXPLAIN shows the plan of the real query shape.
-const COLUMNS: &str = "m.id, m.owner_id, m.owner_name, m.kind, m.title, m.description, \
-    m.visibility, m.status, m.content_type, m.size_bytes, m.sha256, m.upload_id, m.part_size, \
-    m.created_at, m.updated_at, m.uploaded_at, \
-    COALESCE((SELECT array_agg(t.name ORDER BY mt.position) FROM media_tags mt \
-      JOIN tags t ON t.id = mt.tag_id WHERE mt.media_id = m.id), '{}') AS tags";
-const PUBLIC: &str = "(m.visibility = 'public' AND m.status <> 'awaiting_upload')";
-const PAGE: u32 = 24;
-
-/// A SQL literal; the bench's words and tags are letters, digits, spaces and hyphens, and the
-/// quote is doubled anyway.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// The statement the store runs for `query` (a cursor's page is explained as the first page).
-fn statement(query: &Query) -> String {
-    if let Some(prefix) = &query.tag_prefix {
-        return format!(
-            "SELECT t.name, count(*) AS n FROM tags t \
-             JOIN media_tags mt ON mt.tag_id = t.id \
-             JOIN media m ON m.id = mt.media_id AND {PUBLIC} \
-             WHERE t.name LIKE {} GROUP BY t.name ORDER BY n DESC, t.name LIMIT 20",
-            literal(&format!("{prefix}%"))
-        );
-    }
-    let words: Option<(String, String)> = query.q.as_ref().map(|q| {
-        let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
-        let tsquery = words
-            .iter()
-            .map(|w| format!("{w}:*"))
-            .collect::<Vec<_>>()
-            .join(" & ");
-        (words.join(" "), tsquery)
-    });
-    let mut sql = format!("SELECT {COLUMNS} FROM media m");
-    if let Some((_, tsquery)) = &words {
-        sql += &format!(", to_tsquery('simple', {}) AS q", literal(tsquery));
-    }
-    sql += &format!(" WHERE {PUBLIC}");
-    if let Some((words, _)) = &words {
-        sql += &format!(
-            " AND (m.search @@ q OR {} <% lower(m.title))",
-            literal(words)
-        );
-    }
-    if !query.tags.is_empty() {
-        let names: Vec<String> = query.tags.iter().map(String::as_str).map(literal).collect();
-        sql += &format!(
-            " AND m.id IN (SELECT mt.media_id FROM media_tags mt JOIN tags t ON t.id = mt.tag_id \
-             WHERE t.name = ANY(ARRAY[{}]) GROUP BY mt.media_id HAVING count(*) = {})",
-            names.join(", "),
-            query.tags.len()
-        );
-    }
-    match &words {
-        Some((words, _)) => {
-            sql += &format!(
-                " ORDER BY ts_rank(m.search, q) + word_similarity({}, lower(m.title)) DESC, \
-                 m.created_at DESC, m.id DESC OFFSET 0 LIMIT {}",
-                literal(words),
-                PAGE + 1
-            );
-        }
-        None => {
-            sql += &format!(" ORDER BY m.created_at DESC, m.id DESC LIMIT {}", PAGE + 1);
-        }
-    }
-    sql
-}
-
-/// `EXPLAIN (ANALYZE, BUFFERS)` of each query, on a connection set up as the store's are.
+/// `EXPLAIN (ANALYZE, BUFFERS)` of each media search, as the catalogue's store plans it (its
+/// own statement, on a pool set up as the service's is); tag lookups are not explained.
 pub async fn explain(url: &str, queries: &[&Query]) -> anyhow::Result<HashMap<String, String>> {
-    let mut connection = PgConnection::connect(url).await?;
-    sqlx::query("SET pg_trgm.word_similarity_threshold = 0.5")
-        .execute(&mut connection)
-        .await?;
+    let store = PgMediaStore::new(postgres::connect(url).await?);
     let mut plans = HashMap::new();
     for query in queries {
-        let lines: Vec<String> =
-            sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement(query)))
-                .fetch_all(&mut connection)
-                .await
-                .with_context(|| format!("explaining {}", query.path()))?;
+        if query.tag_prefix.is_some() {
+            continue;
+        }
+        let asked = media_query(query)?;
+        let lines = store
+            .explain(&asked)
+            .await
+            .with_context(|| format!("explaining {}", query.path()))?;
         plans.insert(query.path(), lines.join("\n"));
     }
-    connection.close().await.ok();
     Ok(plans)
+}
+
+/// The store's form of a bench search, parsed by the catalogue's own rules.
+fn media_query(query: &Query) -> anyhow::Result<MediaQuery> {
+    let text = match &query.q {
+        Some(q) => SearchText::parse(q).map_err(anyhow::Error::msg)?,
+        None => None,
+    };
+    Ok(MediaQuery {
+        text,
+        tags: parse_tag_filter(&query.tags.join(",")).map_err(anyhow::Error::msg)?,
+        cursor: query.cursor.as_deref().and_then(Cursor::decode),
+        limit: PAGE_SIZE,
+        ..MediaQuery::default()
+    })
 }

@@ -2,7 +2,9 @@
 //! database in bulk (through the API it would take hours), shaped like a streaming site's:
 //! titles and descriptions drawn from a vocabulary by a Zipf law (a few words are everywhere,
 //! most are rare), tags likewise (a few carry tens of thousands of items), owners, kinds and a
-//! year of creation times. Every item is uploaded and public, so every item is searchable.
+//! year of creation times, written oldest first as uploads arrive (so the table's order follows
+//! creation time, as a live catalogue's does). Every item is uploaded and public, so every
+//! item is searchable.
 
 use std::time::{Duration, Instant};
 
@@ -427,8 +429,11 @@ pub async fn seed(url: &str, items: usize, tags: usize) -> anyhow::Result<Seeded
             let mut digest = vec![0u8; 32];
             rng.fill_bytes(&mut digest);
             batch.digests.push(digest);
-            let age = chrono::Duration::seconds(rng.gen_range(0..365 * 24 * 3600));
-            batch.created.push(now - age);
+            // Evenly over the past year, oldest first, a little jitter within a slot.
+            let slot = 365 * 24 * 3600 / i64::try_from(items)?.max(1);
+            let left = i64::try_from(items - written - batch.ids.len() + 1)?;
+            let age = slot * left - rng.gen_range(0..slot.max(1));
+            batch.created.push(now - chrono::Duration::seconds(age));
             let mut chosen: Vec<i64> = Vec::new();
             for _ in 0..rng.gen_range(0..=6) {
                 let tag = tag_ids[tag_rank.sample(&mut rng)];
@@ -436,17 +441,20 @@ pub async fn seed(url: &str, items: usize, tags: usize) -> anyhow::Result<Seeded
                     chosen.push(tag);
                 }
             }
-            for (position, tag) in chosen.into_iter().enumerate() {
-                batch.link_media.push(id);
-                batch.link_tags.push(tag);
-                batch.link_positions.push(i16::try_from(position + 1)?);
-            }
+            links += chosen.len();
+            batch.tag_ids.push(format!(
+                "{{{}}}",
+                chosen
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
         }
-        links += batch.link_media.len();
         batch.write(&pool).await?;
         written += n;
     }
-    for table in ["media", "tags", "media_tags"] {
+    for table in ["media", "tags", "search_words"] {
         sqlx::query(&format!("VACUUM ANALYZE {table}"))
             .execute(&pool)
             .await?;
@@ -490,9 +498,8 @@ struct Batch {
     sizes: Vec<i64>,
     digests: Vec<Vec<u8>>,
     created: Vec<DateTime<Utc>>,
-    link_media: Vec<Uuid>,
-    link_tags: Vec<i64>,
-    link_positions: Vec<i16>,
+    /// Each item's tag ids as an array literal (`{3,17}`): arrays of arrays do not bind.
+    tag_ids: Vec<String>,
 }
 
 impl Batch {
@@ -500,13 +507,15 @@ impl Batch {
         let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO media (id, owner_id, owner_name, kind, title, description, visibility, \
-             status, content_type, size_bytes, sha256, created_at, updated_at, uploaded_at) \
+             status, content_type, size_bytes, sha256, created_at, updated_at, uploaded_at, \
+             tag_ids) \
              SELECT id, owner_id, owner_name, kind, title, description, 'public', 'uploaded', \
-             content_type, size_bytes, sha256, created_at, created_at, created_at \
+             content_type, size_bytes, sha256, created_at, created_at, created_at, \
+             tag_ids::int8[] \
              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::text[], $8::int8[], $9::bytea[], $10::timestamptz[]) \
-             AS u(id, owner_id, owner_name, kind, title, description, content_type, size_bytes, \
-             sha256, created_at)",
+             $7::text[], $8::int8[], $9::bytea[], $10::timestamptz[], $11::text[]) \
+             WITH ORDINALITY AS u(id, owner_id, owner_name, kind, title, description, \
+             content_type, size_bytes, sha256, created_at, tag_ids, n) ORDER BY n",
         )
         .bind(&self.ids)
         .bind(&self.owner_ids)
@@ -518,15 +527,7 @@ impl Batch {
         .bind(&self.sizes)
         .bind(&self.digests)
         .bind(&self.created)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO media_tags (media_id, tag_id, position) \
-             SELECT * FROM unnest($1::uuid[], $2::int8[], $3::int2[])",
-        )
-        .bind(&self.link_media)
-        .bind(&self.link_tags)
-        .bind(&self.link_positions)
+        .bind(&self.tag_ids)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

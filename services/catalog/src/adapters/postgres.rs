@@ -1,6 +1,7 @@
 //! The [`MediaStore`] port on PostgreSQL: items, the shared tag list, full-text search
-//! (`tsvector` + GIN, prefix terms) with trigram typo tolerance on titles. Migrations are
-//! embedded and run at start. Every value travels as a bind parameter.
+//! (`tsvector` + GIN, prefix terms) with typo tolerance from a trigram-indexed vocabulary of
+//! title words. Migrations are embedded and run at start. Every value travels as a bind
+//! parameter.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::{
+    domain::search::MAX_ALTERNATIVES,
     domain::{
         ContentType, Cursor, Description, MediaId, MediaItem, MediaKind, MediaQuery, MediaStatus,
         Sha256, Tag, Title, UploadMethod, Visibility,
@@ -29,11 +31,14 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(|connection, _| {
             Box::pin(async move {
-                // `words <% title` holds from this word similarity on: 0.5 forgives one wrong
-                // letter in a word of eight ("streming" finds "streaming", 0.58), where the
-                // default 0.6 does not. No statement runs longer than a request may take.
+                // Every statement is planned for its values: how common a tag or a word is
+                // decides between walking the newest items and collecting the matches, and a
+                // generic plan would pick one for all. `word % term` holds from a similarity of
+                // 0.4 ("streming" → "streaming" is 0.58, "pastq" → "pasta" 0.44). No statement
+                // runs longer than a request may take.
                 for setting in [
-                    "SET pg_trgm.word_similarity_threshold = 0.5",
+                    "SET plan_cache_mode = force_custom_plan",
+                    "SET pg_trgm.similarity_threshold = 0.4",
                     "SET statement_timeout = '8s'",
                 ] {
                     sqlx::Executor::execute(&mut *connection, setting).await?;
@@ -51,10 +56,13 @@ pub struct PgMediaStore {
     pool: PgPool,
 }
 
-/// Whose items a listing or search may show (the owner filter, or what is public), and one
-/// EXISTS per tag filter: a newest-first scan stops at a page of a popular tag instead of
-/// gathering all of its items first.
-fn push_filters<'q>(sql: &mut QueryBuilder<'q, Postgres>, query: &'q MediaQuery) {
+/// Whose items a listing or search may show (the owner filter, or what is public), and the
+/// tag filter as the ids the item's tag array must hold.
+fn push_filters<'q>(
+    sql: &mut QueryBuilder<'q, Postgres>,
+    query: &'q MediaQuery,
+    tag_ids: &'q [i64],
+) {
     match &query.owner {
         Some(owner) => {
             sql.push(" WHERE m.owner_name = ")
@@ -67,13 +75,8 @@ fn push_filters<'q>(sql: &mut QueryBuilder<'q, Postgres>, query: &'q MediaQuery)
             sql.push(format!(" WHERE {PUBLIC}"));
         }
     }
-    for tag in &query.tags {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM media_tags mt JOIN tags t ON t.id = mt.tag_id \
-                 WHERE mt.media_id = m.id AND t.name = ",
-        )
-        .push_bind(tag.as_str())
-        .push(")");
+    if !tag_ids.is_empty() {
+        sql.push(" AND m.tag_ids @> ").push_bind(tag_ids);
     }
 }
 
@@ -90,12 +93,11 @@ fn backend(error: sqlx::Error) -> StoreError {
 const COLUMNS: &str = "m.id, m.owner_id, m.owner_name, m.kind, m.title, m.description, \
     m.visibility, m.status, m.content_type, m.size_bytes, m.sha256, m.upload_id, m.part_size, \
     m.created_at, m.updated_at, m.uploaded_at, \
-    COALESCE((SELECT array_agg(t.name ORDER BY mt.position) FROM media_tags mt \
-      JOIN tags t ON t.id = mt.tag_id WHERE mt.media_id = m.id), '{}') AS tags";
+    ARRAY(SELECT t.name FROM unnest(m.tag_ids) WITH ORDINALITY AS u(id, n) \
+      JOIN tags t ON t.id = u.id ORDER BY u.n) AS tags";
 
-/// How many of the newest matches a ranked search scores (see `search`); ranked pages end
-/// there (`domain::search::MAX_RANKED_OFFSET`).
-const RANK_CANDIDATES: i64 = crate::domain::search::MAX_RANKED_OFFSET as i64;
+/// How many of the newest matches a ranked search scores (see `search`).
+const RANK_CANDIDATES: i64 = crate::domain::search::RANKED_RESULTS as i64;
 
 /// What is public: listed, and past its upload.
 const PUBLIC: &str = "(m.visibility = 'public' AND m.status <> 'awaiting_upload')";
@@ -166,28 +168,26 @@ fn signed(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Replaces an item's tags inside `tx`: new names join the shared list, the item's links are
-/// rewritten in the given order.
+/// Replaces an item's tags inside `tx`: new names join the shared list, the item's tag array
+/// becomes their ids in the given order.
 async fn write_tags(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     id: Uuid,
     tags: &[Tag],
 ) -> Result<(), sqlx::Error> {
-    let names: Vec<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
-    sqlx::query("DELETE FROM media_tags WHERE media_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    if names.is_empty() {
-        return Ok(());
-    }
-    sqlx::query("INSERT INTO tags (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING")
+    let names: Vec<&str> = tags.iter().map(Tag::as_str).collect();
+    if !names.is_empty() {
+        sqlx::query(
+            "INSERT INTO tags (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING",
+        )
         .bind(&names)
         .execute(&mut **tx)
         .await?;
+    }
     sqlx::query(
-        "INSERT INTO media_tags (media_id, tag_id, position) \
-         SELECT $1, t.id, array_position($2::text[], t.name) FROM tags t WHERE t.name = ANY($2)",
+        "UPDATE media SET tag_ids = ARRAY(SELECT t.id FROM unnest($2::text[]) \
+           WITH ORDINALITY AS u(name, n) JOIN tags t ON t.name = u.name ORDER BY u.n) \
+         WHERE id = $1",
     )
     .bind(id)
     .bind(&names)
@@ -206,29 +206,110 @@ fn starts_with_pattern(prefix: &str) -> String {
 }
 
 impl PgMediaStore {
-    /// One page (never a cursor: at most `limit` items) of what `query` asks with titles
-    /// similar to `words` instead of its words.
-    async fn similar_titles(
+    /// The ids of `tags`, or `None` when one of them is on no item (then nothing matches).
+    async fn tag_ids(&self, tags: &[Tag]) -> Result<Option<Vec<i64>>, StoreError> {
+        if tags.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let names: Vec<&str> = tags.iter().map(Tag::as_str).collect();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM tags WHERE name = ANY($1)")
+            .bind(&names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok((ids.len() == tags.len()).then_some(ids))
+    }
+
+    /// Up to `MAX_ALTERNATIVES` title words similar to each of `words`, the most similar first.
+    async fn alternatives(&self, words: &[String]) -> Result<Vec<Vec<String>>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT ARRAY(SELECT s.word FROM search_words s WHERE s.word % u.term \
+               ORDER BY similarity(s.word, u.term) DESC, s.word LIMIT $2) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS u(term, n) ORDER BY u.n",
+        )
+        .bind(words)
+        .bind(MAX_ALTERNATIVES as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    /// One page of `query`, its words matched as the `tsquery` text says.
+    async fn page(
         &self,
         query: &MediaQuery,
-        words: &str,
+        tsquery: Option<&str>,
+        tag_ids: &[i64],
     ) -> Result<Vec<MediaItem>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM media m"));
-        push_filters(&mut sql, query);
-        sql.push(" AND ")
-            .push_bind(words)
-            .push(" <% lower(m.title)");
-        sql.push(" ORDER BY word_similarity(")
-            .push_bind(words)
-            .push(", lower(m.title)) DESC, m.created_at DESC, m.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit));
-        let rows: Vec<MediaRow> = sql
+        let rows: Vec<MediaRow> = page_statement("", query, tsquery, tag_ids)
             .build_query_as()
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         to_items(rows)
     }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of the statement a search runs first, with its values: for
+    /// benchmarks and for operators chasing a slow search.
+    pub async fn explain(&self, query: &MediaQuery) -> Result<Vec<String>, StoreError> {
+        let tag_ids = self.tag_ids(&query.tags).await?.unwrap_or_default();
+        let tsquery = query.text.as_ref().map(|text| text.tsquery.as_str());
+        page_statement("EXPLAIN (ANALYZE, BUFFERS) ", query, tsquery, &tag_ids)
+            .build_query_scalar()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)
+    }
+}
+
+/// The statement of one page of `query` (see [`PgMediaStore::page`]) after `prefix`.
+fn page_statement<'q>(
+    prefix: &str,
+    query: &'q MediaQuery,
+    tsquery: Option<&'q str>,
+    tag_ids: &'q [i64],
+) -> QueryBuilder<'q, Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new(prefix);
+    // A ranked search scores only the newest RANK_CANDIDATES matches: no index returns
+    // rows in relevance order, and scoring every match of a common word is a scan of
+    // most of the table.
+    if tsquery.is_some() {
+        sql.push(format!("SELECT {COLUMNS} FROM (SELECT m.* FROM media m"));
+    } else {
+        sql.push(format!("SELECT {COLUMNS} FROM media m"));
+    }
+    push_filters(&mut sql, query, tag_ids);
+    let limit = i64::from(query.limit) + 1;
+    match tsquery {
+        Some(tsquery) => {
+            let offset = match &query.cursor {
+                Some(Cursor::Offset { n }) => i64::from(*n),
+                _ => 0,
+            };
+            sql.push(" AND m.search @@ to_tsquery('simple', ")
+                .push_bind(tsquery)
+                .push(") ORDER BY m.created_at DESC LIMIT ")
+                .push_bind(RANK_CANDIDATES)
+                .push(") m ORDER BY ts_rank(m.search, to_tsquery('simple', ")
+                .push_bind(tsquery)
+                .push(")) DESC, m.created_at DESC, m.id DESC OFFSET ")
+                .push_bind(offset)
+                .push(" LIMIT ")
+                .push_bind(limit);
+        }
+        None => {
+            if let Some(Cursor::After { at, id }) = &query.cursor {
+                sql.push(" AND (m.created_at, m.id) < (")
+                    .push_bind(*at)
+                    .push(", ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            sql.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
+                .push_bind(limit);
+        }
+    }
+    sql
 }
 
 impl MediaStore for PgMediaStore {
@@ -370,62 +451,24 @@ impl MediaStore for PgMediaStore {
         query: &'a MediaQuery,
     ) -> BoxFuture<'a, Result<Vec<MediaItem>, StoreError>> {
         async move {
-            let mut sql = QueryBuilder::<Postgres>::new("");
-            // A ranked search scores only the newest RANK_CANDIDATES matches: no index returns
-            // rows in relevance order, and scoring every match of a common word is a scan of
-            // most of the table.
-            if query.text.is_some() {
-                sql.push(format!("SELECT {COLUMNS} FROM (SELECT m.* FROM media m"));
-            } else {
-                sql.push(format!("SELECT {COLUMNS} FROM media m"));
-            }
-            push_filters(&mut sql, query);
-            if let Some(text) = &query.text {
-                sql.push(" AND m.search @@ to_tsquery('simple', ")
-                    .push_bind(&text.tsquery)
-                    .push(")");
-            }
-            let limit = i64::from(query.limit) + 1;
-            match (&query.text, &query.cursor) {
-                (Some(text), cursor) => {
-                    let offset = match cursor {
-                        Some(Cursor::Offset { n }) => i64::from(*n),
-                        _ => 0,
-                    };
-                    sql.push(" ORDER BY m.created_at DESC LIMIT ")
-                        .push_bind(RANK_CANDIDATES)
-                        .push(") m ORDER BY ts_rank(m.search, to_tsquery('simple', ")
-                        .push_bind(&text.tsquery)
-                        .push(")) DESC, m.created_at DESC, m.id DESC OFFSET ")
-                        .push_bind(offset)
-                        .push(" LIMIT ")
-                        .push_bind(limit);
-                }
-                (None, cursor) => {
-                    if let Some(Cursor::After { at, id }) = cursor {
-                        sql.push(" AND (m.created_at, m.id) < (")
-                            .push_bind(*at)
-                            .push(", ")
-                            .push_bind(*id)
-                            .push(")");
-                    }
-                    sql.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
-                        .push_bind(limit);
-                }
-            }
-            let rows: Vec<MediaRow> = sql
-                .build_query_as()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+            let Some(tag_ids) = self.tag_ids(&query.tags).await? else {
+                return Ok(Vec::new());
+            };
+            let tsquery = query.text.as_ref().map(|text| text.tsquery.as_str());
+            let items = self.page(query, tsquery, &tag_ids).await?;
             match &query.text {
-                // No word matched as written: perhaps one is misspelt. Titles whose words are
-                // similar (trigrams) make one page, the most similar first; checking every
-                // search this way would cost most searches a similarity per candidate.
-                Some(text) if rows.is_empty() && query.cursor.is_none() => {
-                    self.similar_titles(query, &text.words).await
+                // No word matched as written: perhaps one is misspelt. Each word may then also
+                // be one of the title words most like it; one more search, on the first page
+                // only (later pages continue what the first page showed).
+                Some(text) if items.is_empty() && query.cursor.is_none() => {
+                    let alternatives = self.alternatives(&text.words).await?;
+                    if alternatives.iter().all(Vec::is_empty) {
+                        return Ok(items);
+                    }
+                    let widened = text.with_alternatives(&alternatives);
+                    self.page(query, Some(&widened), &tag_ids).await
                 }
-                _ => to_items(rows),
+                _ => Ok(items),
             }
         }
         .boxed()
@@ -461,8 +504,8 @@ impl MediaStore for PgMediaStore {
         async move {
             let names: Option<Vec<&str>> = only.map(|tags| tags.iter().map(Tag::as_str).collect());
             sqlx::query(&format!(
-                "WITH c AS (SELECT t.id, (SELECT count(*) FROM media_tags mt \
-                   JOIN media m ON m.id = mt.media_id AND {PUBLIC} WHERE mt.tag_id = t.id) AS n \
+                "WITH c AS (SELECT t.id, (SELECT count(*) FROM media m \
+                   WHERE m.tag_ids @> ARRAY[t.id] AND {PUBLIC}) AS n \
                    FROM tags t WHERE $1::text[] IS NULL OR t.name = ANY($1)) \
                  UPDATE tags SET public_count = c.n FROM c \
                  WHERE tags.id = c.id AND tags.public_count <> c.n"

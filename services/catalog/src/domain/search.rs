@@ -3,8 +3,9 @@
 //!
 //! The query is cut into words of letters and digits; everything else (`'`, `&`, `|`, `!`,
 //! `:*`, `\`, parentheses) only separates words. Each word becomes a prefix term, all must
-//! match, so `spee run` finds "Speedrun practice". Typo tolerance comes from trigram similarity
-//! of the words with the title, in the store.
+//! match, so `spee run` finds "Speedrun practice". Typo tolerance: when nothing matches, the
+//! store looks up words of titles similar to each query word (trigrams) and searches again with
+//! them as alternatives ([`SearchText::with_alternatives`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,15 +18,18 @@ pub const MAX_WORD_CHARS: usize = 64;
 pub const MAX_QUERY_CHARS: usize = 200;
 pub const MAX_TAG_FILTERS: usize = 5;
 pub const PAGE_SIZE: u32 = 24;
-/// Ranked results past this offset are not served (deep pages of a relevance order are noise
-/// and cost the store a sort each).
-pub const MAX_RANKED_OFFSET: u32 = 1000;
+/// A ranked search orders the newest this many matches by relevance, ten pages; pages past
+/// them are not served (no index returns rows in relevance order, so every candidate is
+/// scored on each page).
+pub const RANKED_RESULTS: u32 = 240;
+/// Similar words tried in place of a query word that matches nothing.
+pub const MAX_ALTERNATIVES: usize = 3;
 
 /// The words of a query, ready for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText {
-    /// The words, lower case, space-separated: compared with titles by trigram similarity.
-    pub words: String,
+    /// The words, lower case.
+    pub words: Vec<String>,
     /// `word:* & word:*`: a `to_tsquery('simple', …)` text made of letters and digits only.
     pub tsquery: String,
 }
@@ -56,8 +60,31 @@ impl SearchText {
                 .map(|w| format!("{w}:*"))
                 .collect::<Vec<_>>()
                 .join(" & "),
-            words: words.join(" "),
+            words,
         }))
+    }
+
+    /// The tsquery text with each word widened to `word:* | alternative | …`, the alternatives
+    /// of word `i` at `alternatives[i]` (words of letters and digits only; anything else is
+    /// dropped, so the text stays free of tsquery syntax whatever the store returned).
+    pub fn with_alternatives(&self, alternatives: &[Vec<String>]) -> String {
+        self.words
+            .iter()
+            .enumerate()
+            .map(|(i, word)| {
+                let mut terms = vec![format!("{word}:*")];
+                for alternative in alternatives.get(i).into_iter().flatten() {
+                    let plain = !alternative.is_empty()
+                        && alternative.chars().all(char::is_alphanumeric)
+                        && alternative.chars().count() <= MAX_WORD_CHARS;
+                    if plain && alternative != word && terms.len() <= MAX_ALTERNATIVES {
+                        terms.push(alternative.to_lowercase());
+                    }
+                }
+                format!("({})", terms.join(" | "))
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
     }
 }
 
@@ -87,7 +114,7 @@ impl Cursor {
             .ok()?;
         let cursor: Self = serde_json::from_slice(&json).ok()?;
         match cursor {
-            Self::Offset { n } if n > MAX_RANKED_OFFSET => None,
+            Self::Offset { n } if n >= RANKED_RESULTS => None,
             other => Some(other),
         }
     }
@@ -137,7 +164,7 @@ mod tests {
             .expect("ok")
             .expect("words");
         assert_eq!(text.tsquery, "speed:* & run:* & 2024:*");
-        assert_eq!(text.words, "speed run 2024");
+        assert_eq!(text.words, ["speed", "run", "2024"]);
         for hostile in [
             "' OR 1=1 --",
             "a & b | !c",
@@ -155,6 +182,30 @@ mod tests {
             );
         }
         assert_eq!(SearchText::parse("  &|!:* ").expect("ok"), None);
+    }
+
+    #[test]
+    fn alternatives_widen_each_word_and_never_carry_syntax() {
+        let text = SearchText::parse("streming practis")
+            .expect("ok")
+            .expect("words");
+        let alternatives = vec![
+            vec!["streaming".to_owned(), "streming".to_owned()],
+            vec![
+                "practice".to_owned(),
+                "x|y".to_owned(),
+                "a:*".to_owned(),
+                String::new(),
+                "practise".to_owned(),
+                "practised".to_owned(),
+                "practises".to_owned(),
+            ],
+        ];
+        assert_eq!(
+            text.with_alternatives(&alternatives),
+            "(streming:* | streaming) & (practis:* | practice | practise | practised)"
+        );
+        assert_eq!(text.with_alternatives(&[]), "(streming:*) & (practis:*)");
     }
 
     #[test]

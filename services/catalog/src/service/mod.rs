@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     domain::{
-        search::{self, MAX_RANKED_OFFSET, PAGE_SIZE},
+        search::{self, PAGE_SIZE, RANKED_RESULTS},
         sniff,
         tags::{self, parse_prefix},
         upload::{self, Plan, PlanError, UploadLimits},
@@ -592,7 +592,7 @@ impl Catalog {
                     _ => 0,
                 };
                 let n = start + items.len() as u32;
-                (n <= MAX_RANKED_OFFSET).then_some(Cursor::Offset { n })
+                (n < RANKED_RESULTS).then_some(Cursor::Offset { n })
             }
         };
         Ok(Page {

@@ -38,7 +38,7 @@ async fn words_prefixes_typos_tags_and_owners_find_the_right_items() {
             &mp4_bytes(3000, 1),
         )
         .await;
-    world
+    let pasta = world
         .upload(
             &alice.token,
             "Cooking pasta at home",
@@ -80,6 +80,44 @@ async fn words_prefixes_typos_tags_and_owners_find_the_right_items() {
         ["Streaming setup tour"],
         "typo"
     );
+    assert_eq!(
+        titles(&search(&world, "q=speedrun%20practis", None).await),
+        ["Speedrun practice"],
+        "one word right, one misspelt"
+    );
+    assert_eq!(
+        titles(&search(&world, "q=streming&tags=food", None).await),
+        Vec::<String>::new(),
+        "a typo still honours the tag filter"
+    );
+    assert_eq!(
+        titles(&search(&world, "q=xyzzyq", None).await),
+        Vec::<String>::new(),
+        "nothing similar"
+    );
+    assert_eq!(
+        titles(&search(&world, "tags=games,nosuchtag", None).await),
+        Vec::<String>::new(),
+        "a tag on no item matches nothing"
+    );
+    // An edit's title words and tags are searched from then on.
+    let (status, edited) = world
+        .json(
+            Method::PATCH,
+            &format!("/api/media/{}", pasta["id"].as_str().expect("id")),
+            Some(&alice.token),
+            Some(
+                serde_json::json!({"title": "Cooking lasagne at home", "tags": ["dinner", "food"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["tags"], serde_json::json!(["dinner", "food"]));
+    assert_eq!(
+        titles(&search(&world, "q=lasagna&tags=dinner", None).await),
+        ["Cooking lasagne at home"],
+        "typo of a word an edit brought"
+    );
     let games: BTreeSet<String> = titles(&search(&world, "tags=Games", None).await)
         .into_iter()
         .collect();
@@ -95,7 +133,7 @@ async fn words_prefixes_typos_tags_and_owners_find_the_right_items() {
     );
     assert_eq!(
         titles(&search(&world, &format!("owner={}", alice.username), None).await),
-        ["Cooking pasta at home", "Speedrun practice"],
+        ["Cooking lasagne at home", "Speedrun practice"],
         "newest first"
     );
     // Bob sees his own unfinished item when he lists his own.
