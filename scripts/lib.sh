@@ -222,3 +222,31 @@ remove_seaweedfs_sockets() {
   rm -f "${SEAWEEDFS_SOCKETS[@]}"
   SEAWEEDFS_SOCKETS=()
 }
+
+# --- NATS JetStream -------------------------------------------------------------------------------
+
+# nats_server_bin: Debian installs nats-server in /usr/sbin, which a normal user's PATH lacks.
+nats_server_bin() {
+  local bin
+  bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
+  [ -x "$bin" ] || die "nats-server not found (Debian package nats-server; run ./ferrocast setup)"
+  echo "$bin"
+}
+
+# nats_jetstream_at HOST PORT: true when a NATS server answers there with JetStream enabled. A
+# server greets every client with one INFO line before anything is sent; it says "jetstream":true
+# only when JetStream runs.
+nats_jetstream_at() {
+  local info
+  info="$( (exec 3<>"/dev/tcp/$1/$2" && IFS= read -r -t 2 line <&3 && printf '%s' "$line") 2>/dev/null || true)"
+  [[ "$info" == INFO* && "$info" == *'"jetstream":true'* ]]
+}
+
+# wait_for_nats HOST PORT SECONDS NAME
+wait_for_nats() {
+  local deadline=$((SECONDS + $3))
+  until nats_jetstream_at "$1" "$2"; do
+    ((SECONDS < deadline)) || die "$4 did not answer with JetStream on $1:$2 within $3 s (logs: $STATE/logs)"
+    sleep 0.2
+  done
+}

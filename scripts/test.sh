@@ -41,7 +41,9 @@ run_all_tests() {
 }
 
 # Real Redis, one shared document store, PostgreSQL and S3 for the whole run; each test
-# namespaces itself (unique database name, unique Redis key prefix, unique bucket).
+# namespaces itself (unique database name, unique Redis key prefix, unique bucket). NATS is not
+# shared: a test that needs JetStream starts a nats-server of its own (testkit's Nats), found
+# on PATH or in /usr/sbin, where Debian puts it.
 start_test_dependencies() {
   if [ -z "${FERROCAST_TEST_REDIS_URL:-}" ]; then
     if port_open 127.0.0.1 6379; then
@@ -67,6 +69,8 @@ start_test_dependencies() {
   fi
   start_test_postgres "postgres://postgres@127.0.0.1:5432/postgres"
   start_test_object_storage
+  # The VOD packaging tests skip without it; setup installs it into the virtualenv, off PATH.
+  export PACKAGER="${PACKAGER:-$STATE/venv/bin/packager}"
 }
 
 # start_test_postgres CANDIDATE_URL: FERROCAST_TEST_POSTGRES_URL, a server URL whose user may

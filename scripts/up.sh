@@ -1,7 +1,8 @@
 # ./ferrocast up: builds and runs the whole platform on this machine with embedded defaults.
-# Starts Redis, the document store, PostgreSQL and the S3 storage only when none is reachable
-# (data under .ferrocast/, kept across runs), then users, rooms, ingest, catalog and gateway;
-# prints where to go. Ctrl-C stops everything it started, and only that. Sourced by ./ferrocast.
+# Starts Redis, the document store, PostgreSQL, the S3 storage and NATS JetStream (the VOD job
+# queue) only when none is reachable (data under .ferrocast/, kept across runs), then users,
+# rooms, ingest, catalog and gateway; prints where to go. Ctrl-C stops everything it started,
+# and only that. Sourced by ./ferrocast.
 
 platform_up() {
   local demo=1 arg
@@ -26,6 +27,7 @@ platform_up() {
   start_local_document_store
   start_local_postgres postgres://postgres@127.0.0.1:5432
   start_local_object_storage
+  start_local_nats
   export_local_config
   start_services
   ((demo)) && create_demo_stream_key
@@ -133,11 +135,29 @@ start_local_object_storage() {
   wait_for_s3 "$S3_ENDPOINT" "$FERROCAST_S3_ACCESS_KEY" "$FERROCAST_S3_SECRET_KEY" 90 "SeaweedFS"
 }
 
+# NATS with JetStream for the VOD job queue: the server on 127.0.0.1:4222 when it has JetStream,
+# else one of our own there, its streams (queued jobs) kept in .ferrocast/nats across runs.
+start_local_nats() {
+  local bin
+  NATS_URL="${FERROCAST_NATS_URL:-nats://127.0.0.1:4222}"
+  if nats_jetstream_at 127.0.0.1 4222; then
+    say "using the NATS JetStream server already running on 127.0.0.1:4222"
+    return
+  fi
+  port_open 127.0.0.1 4222 && die "127.0.0.1:4222 answers but not as NATS with JetStream; stop it or enable JetStream (-js)"
+  bin="$(nats_server_bin)"
+  mkdir -p "$STATE/nats"
+  say "starting NATS JetStream on 127.0.0.1:4222 (data in .ferrocast/nats)"
+  # A cleared environment: the server needs none of our secrets.
+  start_owned nats env -i PATH="$PATH" "$bin" -js -a 127.0.0.1 -p 4222 -sd "$STATE/nats" >/dev/null
+  wait_for_nats 127.0.0.1 4222 20 nats-server
+}
+
 export_local_config() {
   export FERROCAST_DEV_MODE=true FERROCAST_COOKIE_SECURE=false
   export FERROCAST_REDIS_URL="$REDIS_URL" FERROCAST_MONGODB_URL="$MONGODB_URL"
   export FERROCAST_POSTGRES_URL="$POSTGRES_URL" FERROCAST_S3_ENDPOINT="$S3_ENDPOINT"
-  export FERROCAST_S3_BUCKET="${FERROCAST_S3_BUCKET:-ferrocast-media}"
+  export FERROCAST_S3_BUCKET="${FERROCAST_S3_BUCKET:-ferrocast-media}" FERROCAST_NATS_URL="$NATS_URL"
   export FERROCAST_HLS_ROOT="${FERROCAST_HLS_ROOT:-$STATE/hls}"
   export FERROCAST_INGEST_RTMP_ADDR="${FERROCAST_INGEST_RTMP_ADDR:-0.0.0.0:1935}"
   export FERROCAST_FRONTEND_DIR="${FERROCAST_FRONTEND_DIR:-$ROOT/frontend/dist}"

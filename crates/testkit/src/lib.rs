@@ -19,6 +19,7 @@ mod document_store;
 pub mod hls;
 pub mod http;
 mod logs;
+pub mod nats;
 mod object_storage;
 pub mod openapi;
 #[cfg(feature = "users")]

@@ -1,13 +1,14 @@
-//! The kit's PostgreSQL and S3 dependencies work as the catalogue's tests rely on: every test
-//! gets a database of its own that takes queries, and the object storage answers requests signed
-//! the way the services sign them (aws-sdk-s3, SigV4, path-style).
+//! The kit's PostgreSQL, S3 and NATS dependencies work as the catalogue's and the worker's tests
+//! rely on: every test gets a database of its own that takes queries, the object storage answers
+//! requests signed the way the services sign them (aws-sdk-s3, SigV4, path-style), and a NATS
+//! server of a test's own comes back where it was after a kill.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use ferrocast_testkit::{ObjectStorage, Postgres};
+use ferrocast_testkit::{nats::Nats, ObjectStorage, Postgres};
 use sqlx::{Connection, PgConnection};
 
 async fn current_database(url: &str) -> String {
@@ -129,4 +130,22 @@ async fn object_storage_of_its_own_answers_signed_requests_and_refuses_wrong_key
             .build(),
     );
     assert!(impostor.list_buckets().send().await.is_err());
+}
+
+#[tokio::test]
+async fn a_killed_nats_restarts_on_the_same_port_with_jetstream() {
+    let mut nats = Nats::start().await.unwrap();
+    let url = nats.url();
+    let address = url.strip_prefix("nats://").unwrap().to_owned();
+    assert!(nats.answers().await, "{url} greets with JetStream");
+
+    nats.kill().await.unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "{url} still listens after the kill"
+    );
+
+    nats.restart().await.unwrap();
+    assert_eq!(nats.url(), url);
+    assert!(nats.answers().await, "{url} greets with JetStream again");
 }

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_norway::Value;
 
 /// Env names allowed besides the documented `FERROCAST_*` ones: the downward-API helpers the
-/// ingest origin URL is built from, the log filter, the PostgreSQL password the catalog's URL is
-/// built from, and the official postgres and SeaweedFS images' own variables.
+/// ingest origin URL and the NATS server names are built from, the log filter, the PostgreSQL
+/// password the catalog's URL is built from, the official postgres and SeaweedFS images' own
+/// variables, and the Go runtime's memory target for nats-server.
 const HELPER_ENV: &[&str] = &[
     "POD_NAME",
     "POD_NAMESPACE",
@@ -23,10 +24,11 @@ const HELPER_ENV: &[&str] = &[
     "PGDATA",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
+    "GOMEMLIMIT",
 ];
 const FERROCAST_SERVICES: &[&str] = &["users", "rooms", "ingest", "gateway", "catalog"];
 /// The stores the services need, by their compose service names.
-const STORES: &[&str] = &["redis", "mongo", "postgres", "s3"];
+const STORES: &[&str] = &["redis", "mongo", "postgres", "s3", "nats"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -345,7 +347,7 @@ fn compose_publishes_web_and_rtmp_and_declares_its_volumes() {
             }
         }
     }
-    for volume in ["mongo-data", "postgres-data", "s3-data", "hls"] {
+    for volume in ["mongo-data", "postgres-data", "s3-data", "nats-data", "hls"] {
         assert!(used.contains(volume), "{volume} unused: {used:?}");
     }
     let hls_root = compose_env(&services["ingest"])["FERROCAST_HLS_ROOT"].clone();
@@ -595,6 +597,7 @@ fn every_k8s_workload_has_probes_resources_and_runs_as_non_root() {
         .collect();
     for expected in [
         "users", "rooms", "gateway", "ingest", "catalog", "redis", "mongodb", "postgres", "s3",
+        "nats",
     ] {
         assert!(
             names.contains(expected),
@@ -1144,4 +1147,148 @@ fn k8s_catalog_reaches_its_stores_with_the_credentials_they_are_given() {
         Some("http://catalog:8084"),
         "the gateway finds the catalog"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// NATS JetStream, the VOD job queue
+
+/// The path JetStream's health endpoint answers 200 on only when JetStream runs.
+const NATS_HEALTH: &str = "/healthz?js-enabled-only=true";
+
+/// The value after `flag` in a command line, given as `flag value` or `flag=value`.
+fn option<'a>(words: &[&'a str], flag: &str) -> Option<&'a str> {
+    words.iter().enumerate().find_map(|(i, word)| {
+        if *word == flag {
+            words.get(i + 1).copied()
+        } else {
+            word.strip_prefix(flag)?.strip_prefix('=')
+        }
+    })
+}
+
+#[test]
+fn compose_nats_keeps_jetstream_on_a_volume_and_checks_jetstream_health() {
+    let services = compose_services(&compose());
+    let nats = &services["nats"];
+    assert_eq!(str_at(nats, &["image"]), Some("nats:2.10-alpine"));
+    let command: Vec<&str> = seq(nats, &["command"])
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(command.contains(&"-js"), "JetStream is on: {command:?}");
+    let store = option(&command, "-sd").expect("a JetStream store directory (-sd)");
+    assert!(
+        seq(nats, &["volumes"])
+            .iter()
+            .any(|m| m.as_str() == Some(&format!("nats-data:{store}"))),
+        "the store {store} is on the nats-data volume"
+    );
+    let monitor = option(&command, "-m").expect("the monitoring port (-m) the healthcheck asks");
+    let check = seq(nats, &["healthcheck", "test"])
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        check.contains(&format!("127.0.0.1:{monitor}{NATS_HEALTH}")),
+        "compose nats healthcheck: {check}"
+    );
+    assert!(
+        seq(nats, &["ports"]).is_empty(),
+        "the queue is reached inside the network only"
+    );
+}
+
+#[test]
+fn k8s_nats_is_a_three_server_jetstream_cluster_with_a_volume_per_server() {
+    let documents = k8s_documents();
+    let nats = named(&documents, "StatefulSet", "nats").expect("nats is a StatefulSet");
+    assert_eq!(
+        at(nats, &["spec", "replicas"]).and_then(Value::as_u64),
+        Some(3)
+    );
+    let container = &containers(nats)[0];
+    let words: Vec<&str> = seq(container, &["args"])
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let port_named = |name: &str| {
+        seq(container, &["ports"])
+            .iter()
+            .find(|p| str_at(p, &["name"]) == Some(name))
+            .and_then(|p| at(p, &["containerPort"]).and_then(Value::as_u64))
+            .unwrap_or_else(|| panic!("nats: no container port {name}"))
+    };
+    let flag = |name: &str| option(&words, name).unwrap_or_else(|| panic!("nats: no {name}"));
+
+    assert!(
+        words.contains(&"--jetstream") || words.contains(&"-js"),
+        "{words:?}"
+    );
+    assert_eq!(flag("--port"), port_named("client").to_string());
+    assert_eq!(flag("--http_port"), port_named("monitor").to_string());
+    assert!(!flag("--cluster_name").is_empty());
+    let cluster_port = port_named("cluster");
+    assert!(
+        flag("--cluster").ends_with(&format!(":{cluster_port}")),
+        "routes are accepted on the cluster port"
+    );
+    // JetStream's cluster tells its servers apart by name: each pod's own, stable one.
+    assert_eq!(flag("--name"), "$(POD_NAME)");
+    let (_, pod_name) = env_entry(container, "POD_NAME").expect("POD_NAME");
+    assert_eq!(
+        str_at(pod_name, &["valueFrom", "fieldRef", "fieldPath"]),
+        Some("metadata.name")
+    );
+
+    // Routes name every pod through the headless Service, on the cluster port.
+    let service_name = str_at(nats, &["spec", "serviceName"]).expect("serviceName");
+    let headless = named(&documents, "Service", service_name).expect("the StatefulSet's Service");
+    assert_eq!(str_at(headless, &["spec", "clusterIP"]), Some("None"));
+    assert!(seq(headless, &["spec", "ports"])
+        .iter()
+        .any(|p| at(p, &["port"]).and_then(Value::as_u64) == Some(cluster_port)));
+    let routes: BTreeSet<&str> = flag("--routes").split(',').collect();
+    let expected: BTreeSet<String> = (0..3)
+        .map(|i| format!("nats://nats-{i}.{service_name}:{cluster_port}"))
+        .collect();
+    assert_eq!(
+        routes,
+        expected.iter().map(String::as_str).collect(),
+        "routes to the three pods"
+    );
+
+    // The store sits on a volume of each pod's own.
+    let store = flag("--store_dir");
+    let mount = seq(container, &["volumeMounts"])
+        .iter()
+        .find(|m| str_at(m, &["mountPath"]) == Some(store))
+        .and_then(|m| str_at(m, &["name"]))
+        .unwrap_or_else(|| panic!("nothing is mounted at the store {store}"));
+    assert!(
+        seq(nats, &["spec", "volumeClaimTemplates"])
+            .iter()
+            .any(|t| str_at(t, &["metadata", "name"]) == Some(mount)),
+        "the store's volume {mount} is claimed per pod"
+    );
+
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(
+            str_at(container, &[probe, "httpGet", "path"]),
+            Some(NATS_HEALTH),
+            "{probe}"
+        );
+        assert_eq!(
+            str_at(container, &[probe, "httpGet", "port"]),
+            Some("monitor"),
+            "{probe}"
+        );
+    }
+
+    let client = named(&documents, "Service", "nats").expect("the client Service nats");
+    assert_ne!(str_at(client, &["spec", "clusterIP"]), Some("None"));
+    assert!(seq(client, &["spec", "ports"])
+        .iter()
+        .any(|p| at(p, &["port"]).and_then(Value::as_u64) == Some(4222)
+            && str_at(p, &["targetPort"]) == Some("client")));
 }
