@@ -8,7 +8,11 @@ pub mod client;
 pub mod config;
 pub mod health;
 pub mod http;
+#[cfg(feature = "jobs")]
+pub mod jobs;
 pub mod metrics;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;

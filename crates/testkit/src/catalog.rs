@@ -4,12 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use ferrocast_catalog::{
-    adapters::s3::{S3Objects, S3Settings},
-    config::Storage,
-    Config,
-};
-use ferrocast_kit::config::Secret;
+use ferrocast_catalog::{adapters::s3::S3Objects, Config};
 use tokio_util::sync::CancellationToken;
 
 use crate::{ObjectStorage, Postgres};
@@ -38,14 +33,7 @@ impl Catalog {
         let storage = ObjectStorage::start().await?;
         let mut config = Config::for_tests(
             postgres.url(),
-            Storage {
-                endpoint: storage.endpoint().to_owned(),
-                public_endpoint: None,
-                region: storage.region().to_owned(),
-                bucket: storage.fresh_bucket_name(),
-                access_key: Some(Secret::new(storage.access_key())),
-                secret_key: Some(Secret::new(storage.secret_key())),
-            },
+            storage.fresh_bucket(),
             users_grpc_url,
             crate::platform::SERVICE_TOKEN,
         );
@@ -70,15 +58,7 @@ impl Catalog {
 
     /// The service's own view of its bucket, for checks of what is stored.
     pub fn objects(&self) -> S3Objects {
-        let storage = &self.config.storage;
-        S3Objects::new(&S3Settings {
-            endpoint: storage.endpoint.clone(),
-            public_endpoint: storage.endpoint.clone(),
-            region: storage.region.clone(),
-            bucket: storage.bucket.clone(),
-            access_key: self.storage.access_key().to_owned(),
-            secret_key: self.storage.secret_key().to_owned(),
-        })
+        S3Objects::new(&self.config.storage)
     }
 
     /// Stops the service and waits until it has.

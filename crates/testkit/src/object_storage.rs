@@ -94,6 +94,21 @@ impl ObjectStorage {
         unique_name("test-")
     }
 
+    /// The services' storage section for a fresh bucket of this server (made by the service
+    /// that first uses it).
+    #[cfg(feature = "storage")]
+    pub fn fresh_bucket(&self) -> ferrocast_kit::config::storage::Storage {
+        use ferrocast_kit::config::Secret;
+        ferrocast_kit::config::storage::Storage {
+            endpoint: self.endpoint.clone(),
+            public_endpoint: None,
+            region: self.region().to_owned(),
+            bucket: self.fresh_bucket_name(),
+            access_key: Some(Secret::new(self.access_key.clone())),
+            secret_key: Some(Secret::new(self.secret_key.clone())),
+        }
+    }
+
     /// Whether a SigV4-signed ListBuckets succeeds. curl signs it (`--aws-sigv4`), reading the
     /// keys from its config on stdin, never from argv.
     async fn answers_signed_request(&self) -> bool {

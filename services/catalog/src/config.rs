@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub use ferrocast_kit::config::storage::Storage;
 use ferrocast_kit::config::{clients::Clients, duration, ensure, Common, ConfigError, Secret};
 use serde::Deserialize;
 
@@ -36,30 +37,6 @@ pub struct Store {
     /// `FERROCAST_POSTGRES_URL` (may hold a password: never printed).
     #[serde(rename = "postgres_url", default = "defaults::postgres_url")]
     pub url: Secret,
-}
-
-/// The object storage the bytes go to.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Storage {
-    /// `FERROCAST_S3_ENDPOINT`: where the service reaches the storage.
-    #[serde(rename = "s3_endpoint", default = "defaults::s3_endpoint")]
-    pub endpoint: String,
-    /// `FERROCAST_S3_PUBLIC_ENDPOINT`: where browsers reach it (presigned URLs name this
-    /// host); the endpoint when unset.
-    #[serde(rename = "s3_public_endpoint", default)]
-    pub public_endpoint: Option<String>,
-    /// `FERROCAST_S3_REGION`
-    #[serde(rename = "s3_region", default = "defaults::s3_region")]
-    pub region: String,
-    /// `FERROCAST_S3_BUCKET`
-    #[serde(rename = "s3_bucket", default = "defaults::s3_bucket")]
-    pub bucket: String,
-    /// `FERROCAST_S3_ACCESS_KEY`
-    #[serde(rename = "s3_access_key", default)]
-    pub access_key: Option<Secret>,
-    /// `FERROCAST_S3_SECRET_KEY`
-    #[serde(rename = "s3_secret_key", default)]
-    pub secret_key: Option<Secret>,
 }
 
 /// The users service, which vouches for tokens.
@@ -153,15 +130,6 @@ mod defaults {
     pub fn postgres_url() -> Secret {
         Secret::new("postgres://postgres@127.0.0.1:5432/ferrocast")
     }
-    pub fn s3_endpoint() -> String {
-        "http://127.0.0.1:8333".into()
-    }
-    pub fn s3_region() -> String {
-        "us-east-1".into()
-    }
-    pub fn s3_bucket() -> String {
-        "ferrocast-media".into()
-    }
     pub fn users_grpc_url() -> String {
         "http://127.0.0.1:50051".into()
     }
@@ -244,41 +212,11 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.common.service_token()?;
         self.clients.validate()?;
-        for (name, key) in [
-            ("FERROCAST_S3_ACCESS_KEY", &self.storage.access_key),
-            ("FERROCAST_S3_SECRET_KEY", &self.storage.secret_key),
-        ] {
-            ensure(
-                key.as_ref().is_some_and(|k| !k.expose().is_empty()),
-                format!("{name} is required"),
-            )?;
-        }
-        for (name, url) in [
-            ("FERROCAST_S3_ENDPOINT", Some(&self.storage.endpoint)),
-            (
-                "FERROCAST_S3_PUBLIC_ENDPOINT",
-                self.storage.public_endpoint.as_ref(),
-            ),
-        ] {
-            if let Some(url) = url {
-                ensure(
-                    url.starts_with("http://") || url.starts_with("https://"),
-                    format!("{name} must be an http:// or https:// URL"),
-                )?;
-            }
-        }
+        self.storage.validate()?;
         ensure(
             self.store.url.expose().starts_with("postgres://")
                 || self.store.url.expose().starts_with("postgresql://"),
             "FERROCAST_POSTGRES_URL must be a postgres:// URL",
-        )?;
-        ensure(
-            !self.storage.bucket.is_empty()
-                && self.storage.bucket.len() <= 63
-                && self.storage.bucket.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
-                }),
-            "FERROCAST_S3_BUCKET must be a bucket name (3-63 of a-z, 0-9, '-' and '.')",
         )?;
         let uploads = &self.uploads;
         ensure(

@@ -10,13 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    adapters::{
-        self,
-        http::AppState,
-        postgres::PgMediaStore,
-        s3::{S3Objects, S3Settings},
-        users::GrpcUsers,
-    },
+    adapters::{self, http::AppState, postgres::PgMediaStore, s3::S3Objects, users::GrpcUsers},
     service::{self, Catalog, Settings},
     Config,
 };
@@ -57,26 +51,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let pool = adapters::postgres::connect(config.store.url.expose())
         .await
         .map_err(|e| StartError::Postgres(e.to_string()))?;
-    let storage = &config.storage;
-    let objects = S3Objects::new(&S3Settings {
-        endpoint: storage.endpoint.clone(),
-        public_endpoint: storage
-            .public_endpoint
-            .clone()
-            .unwrap_or_else(|| storage.endpoint.clone()),
-        region: storage.region.clone(),
-        bucket: storage.bucket.clone(),
-        access_key: storage
-            .access_key
-            .as_ref()
-            .map(|k| k.expose().to_owned())
-            .unwrap_or_default(),
-        secret_key: storage
-            .secret_key
-            .as_ref()
-            .map(|k| k.expose().to_owned())
-            .unwrap_or_default(),
-    });
+    let objects = S3Objects::new(&config.storage);
     objects
         .prepare_bucket(&config.upload_origins())
         .await

@@ -19,6 +19,7 @@ pub enum Service {
     Ingest,
     Gateway,
     Catalog,
+    Worker,
 }
 
 impl Service {
@@ -28,6 +29,7 @@ impl Service {
         Service::Ingest,
         Service::Gateway,
         Service::Catalog,
+        Service::Worker,
     ];
 
     /// The name docs/api.md uses in its "used by" column.
@@ -38,6 +40,7 @@ impl Service {
             Service::Ingest => "ingest",
             Service::Gateway => "gateway",
             Service::Catalog => "catalog",
+            Service::Worker => "worker",
         }
     }
 }
@@ -55,6 +58,8 @@ const ROOMS: &[Service] = &[Service::Rooms];
 const INGEST: &[Service] = &[Service::Ingest];
 const GATEWAY: &[Service] = &[Service::Gateway];
 const CATALOG: &[Service] = &[Service::Catalog];
+const WORKER: &[Service] = &[Service::Worker];
+const MEDIA_STORAGE: &[Service] = &[Service::Catalog, Service::Worker];
 
 const fn var(name: &'static str, services: &'static [Service]) -> Variable {
     Variable { name, services }
@@ -74,6 +79,7 @@ pub const KNOWN: &[Variable] = &[
             Service::Rooms,
             Service::Ingest,
             Service::Catalog,
+            Service::Worker,
         ],
     ),
     var(
@@ -159,16 +165,16 @@ pub const KNOWN: &[Variable] = &[
     var("FERROCAST_POSTGRES_URL", CATALOG),
     var(
         "FERROCAST_S3_ENDPOINT",
-        &[Service::Catalog, Service::Gateway],
+        &[Service::Catalog, Service::Gateway, Service::Worker],
     ),
     var(
         "FERROCAST_S3_PUBLIC_ENDPOINT",
-        &[Service::Catalog, Service::Gateway],
+        &[Service::Catalog, Service::Gateway, Service::Worker],
     ),
-    var("FERROCAST_S3_REGION", CATALOG),
-    var("FERROCAST_S3_BUCKET", CATALOG),
-    var("FERROCAST_S3_ACCESS_KEY", CATALOG),
-    var("FERROCAST_S3_SECRET_KEY", CATALOG),
+    var("FERROCAST_S3_REGION", MEDIA_STORAGE),
+    var("FERROCAST_S3_BUCKET", MEDIA_STORAGE),
+    var("FERROCAST_S3_ACCESS_KEY", MEDIA_STORAGE),
+    var("FERROCAST_S3_SECRET_KEY", MEDIA_STORAGE),
     var("FERROCAST_CATALOG_UPLOAD_ORIGINS", CATALOG),
     var("FERROCAST_CATALOG_MAX_UPLOAD_BYTES", CATALOG),
     var("FERROCAST_CATALOG_QUOTA_BYTES", CATALOG),
@@ -178,6 +184,19 @@ pub const KNOWN: &[Variable] = &[
     var("FERROCAST_CATALOG_UPLOAD_EXPIRY_SECONDS", CATALOG),
     var("FERROCAST_CATALOG_SWEEP_INTERVAL_SECONDS", CATALOG),
     var("FERROCAST_CATALOG_SEARCH_CONCURRENCY", CATALOG),
+    // worker
+    var("FERROCAST_NATS_URL", WORKER),
+    var("FERROCAST_WORKER_HTTP_ADDR", WORKER),
+    var("FERROCAST_WORKER_SCRATCH_DIR", WORKER),
+    var("FERROCAST_WORKER_MAX_SOURCE_BYTES", WORKER),
+    var("FERROCAST_WORKER_JOBS", WORKER),
+    var("FERROCAST_WORKER_ATTEMPTS", WORKER),
+    var("FERROCAST_WORKER_ACK_WAIT_SECONDS", WORKER),
+    var("FERROCAST_WORKER_FFMPEG", WORKER),
+    var("FERROCAST_WORKER_FFPROBE", WORKER),
+    var("FERROCAST_WORKER_PACKAGER", WORKER),
+    var("FERROCAST_WORKER_LADDER", WORKER),
+    var("FERROCAST_WORKER_X264_PRESET", WORKER),
 ];
 
 /// Variables of the tools around the services, never read by one: the test runner's

@@ -6,10 +6,6 @@
 use std::time::Duration;
 
 use aws_sdk_s3::{
-    config::{
-        timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
-        ResponseChecksumValidation,
-    },
     error::{ProvideErrorMetadata, SdkError},
     presigning::{PresignedRequest as SdkPresigned, PresigningConfig},
     primitives::ByteStream,
@@ -19,8 +15,11 @@ use aws_sdk_s3::{
     },
     Client,
 };
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use chrono::Utc;
+use ferrocast_kit::{
+    config::storage::Storage,
+    s3::{self, Deadlines},
+};
 use futures::{future::BoxFuture, FutureExt};
 
 use crate::{
@@ -28,63 +27,18 @@ use crate::{
     ports::{ObjectError, ObjectInfo, ObjectStore, PresignedRequest},
 };
 
-/// Where the storage is and who the service is to it.
-#[derive(Debug, Clone)]
-pub struct S3Settings {
-    pub endpoint: String,
-    pub public_endpoint: String,
-    pub region: String,
-    pub bucket: String,
-    pub access_key: String,
-    pub secret_key: String,
-}
-
 pub struct S3Objects {
     client: Client,
     signer: Client,
     bucket: String,
 }
 
-fn client(settings: &S3Settings, endpoint: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(settings.region.clone()))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(Credentials::new(
-            settings.access_key.clone(),
-            settings.secret_key.clone(),
-            None,
-            None,
-            "ferrocast",
-        ))
-        // Checksums only where the service asks for them: the SDK's default CRC32 on every
-        // request would land in presigned URLs as a header browsers do not send.
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        // The SDK sets no deadline of its own: a storage that accepts and stalls would hold a
-        // request (and its caller) forever.
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(8))
-                .operation_timeout(Duration::from_secs(20))
-                .build(),
-        )
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .http_client(http)
-        .build();
-    Client::from_conf(config)
-}
-
 impl S3Objects {
-    pub fn new(settings: &S3Settings) -> Self {
+    pub fn new(storage: &Storage) -> Self {
         Self {
-            client: client(settings, &settings.endpoint),
-            signer: client(settings, &settings.public_endpoint),
-            bucket: settings.bucket.clone(),
+            client: s3::client(storage, &storage.endpoint, Deadlines::QUICK),
+            signer: s3::client(storage, storage.public_endpoint(), Deadlines::QUICK),
+            bucket: storage.bucket.clone(),
         }
     }
 

@@ -1,0 +1,193 @@
+//! A world for worker tests: a NATS server and a bucket of the test's own, an uploaded clip,
+//! jobs put on the queue, and every report read as it is published.
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use async_nats::jetstream;
+use aws_sdk_s3::{primitives::ByteStream, Client};
+use ferrocast_kit::{
+    config::storage::Storage,
+    jobs::{self, Event, Job, Report},
+    s3::{self, Deadlines},
+};
+use ferrocast_testkit::{nats::Nats, workspace_root, ObjectStorage};
+use ferrocast_worker::Config;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub struct World {
+    pub nats: Nats,
+    /// Dropped with the world: the server stops.
+    _storage_server: ObjectStorage,
+    pub storage: Storage,
+    pub s3: Client,
+    pub js: jetstream::Context,
+    pub scratch: tempfile::TempDir,
+    events: async_nats::Subscriber,
+}
+
+/// The packager `./ferrocast setup` installs, or `$PACKAGER`.
+pub fn packager() -> PathBuf {
+    std::env::var_os("PACKAGER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".ferrocast/venv/bin/packager"))
+}
+
+impl World {
+    pub async fn start() -> Self {
+        let nats = Nats::start().await.expect("nats-server starts");
+        let storage_server = ObjectStorage::start().await.expect("SeaweedFS starts");
+        let storage = storage_server.fresh_bucket();
+        let s3 = s3::client(&storage, &storage.endpoint, Deadlines::QUICK);
+        s3.create_bucket()
+            .bucket(&storage.bucket)
+            .send()
+            .await
+            .expect("bucket");
+        let client = async_nats::connect(nats.url()).await.expect("nats client");
+        let events = client.subscribe("vod.events.>").await.expect("subscribe");
+        let js = jetstream::new(client);
+        jobs::ensure_streams(&js).await.expect("streams");
+        Self {
+            nats,
+            _storage_server: storage_server,
+            storage,
+            s3,
+            js,
+            scratch: tempfile::tempdir().expect("scratch"),
+            events,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::for_tests(
+            self.nats.url(),
+            self.storage.clone(),
+            self.scratch.path().join("work"),
+            ferrocast_kit::config::TEST_SERVICE_TOKEN,
+        );
+        config.work.packager = packager();
+        config
+    }
+
+    /// A worker in this process until the token is cancelled.
+    pub async fn worker(&self, config: Config) -> (CancellationToken, ferrocast_worker::Running) {
+        let shutdown = CancellationToken::new();
+        let running = ferrocast_worker::start(config, shutdown.clone())
+            .await
+            .expect("worker starts");
+        (shutdown, running)
+    }
+
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(&self.storage.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .expect("put");
+    }
+
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.storage.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(object.body.collect().await.ok()?.into_bytes().to_vec())
+    }
+
+    pub async fn keys(&self, prefix: &str) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.storage.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list");
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    /// Uploads `bytes` as an original and queues its job.
+    pub async fn queue(&self, bytes: Vec<u8>) -> Job {
+        let media = Uuid::new_v4();
+        let key = format!("originals/{media}");
+        self.put(&key, bytes).await;
+        let job = Job::new(media, key);
+        self.js
+            .publish(
+                jobs::JOBS_SUBJECT,
+                serde_json::to_vec(&job).expect("json").into(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+        job
+    }
+
+    /// Reports until one about `job` ends it (done or failed), all of them in order.
+    pub async fn reports_until_end(&mut self, job: &Job, within: Duration) -> Vec<Report> {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.events.next())
+                .await
+                .unwrap_or_else(|_| panic!("no end within {within:?}; reports: {seen:?}"))
+                .expect("subscription open");
+            let event: Event = serde_json::from_slice(&message.payload).expect("event");
+            if event.job_id != job.job_id {
+                continue;
+            }
+            let end = matches!(event.report, Report::Done(_) | Report::Failed { .. });
+            seen.push(event.report);
+            if end {
+                return seen;
+            }
+        }
+    }
+
+    /// Messages left in a stream.
+    pub async fn messages_in(&self, stream: &str) -> u64 {
+        let mut stream = self.js.get_stream(stream).await.expect("stream");
+        stream.info().await.expect("info").state.messages
+    }
+}
+
+/// A `seconds` long 640×360 30 fps H.264/AAC MP4, a keyframe every second.
+pub fn clip(seconds: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("clip.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=sample_rate=48000"])
+        .args(["-t", &seconds.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:a", "aac", "-movflags", "+faststart"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    std::fs::read(&path).expect("clip")
+}
