@@ -7,11 +7,12 @@
 //! Packager (HLS + DASH), poster and scrubbing thumbnails. Outputs go to storage under the job's
 //! own prefix; reports (started, percent, playable, done, failed) go to the report stream, which
 //! the catalogue records. Layout: `domain/` (pure rules), `service/` (the loop and the
-//! pipeline), `adapters/` (NATS, S3, the tools), `startup.rs` ([`start`]).
+//! pipeline), `ports.rs`, `adapters/` (NATS, S3, the tools), `startup.rs` ([`start`]).
 
 pub mod adapters;
 pub mod config;
 pub mod domain;
+pub mod ports;
 pub mod service;
 mod startup;
 

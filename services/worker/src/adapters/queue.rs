@@ -6,7 +6,7 @@ use async_nats::jetstream::{self, consumer::PullConsumer};
 use ferrocast_kit::jobs::{self, Delivery, Event, Job, Report};
 use futures::{future::BoxFuture, FutureExt};
 
-use crate::service::pipeline::Progress;
+use crate::ports::Progress;
 
 pub type Error = jobs::Error;
 

@@ -12,7 +12,9 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::queue::{Queue, Reporter};
-use pipeline::{JobError, Pipeline, Progress};
+use pipeline::{JobError, Pipeline};
+
+use crate::ports::Progress;
 
 pub struct Worker {
     pub queue: Queue,

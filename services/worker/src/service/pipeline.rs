@@ -24,9 +24,12 @@ use ferrocast_media::{
     },
 };
 
-use crate::adapters::{
-    storage::{Objects, StorageError},
-    tools::{self, ToolError, Tools},
+use crate::{
+    adapters::{
+        storage::{Objects, StorageError},
+        tools::{self, ToolError, Tools},
+    },
+    ports::Progress,
 };
 
 /// Why a job did not finish.
@@ -72,11 +75,6 @@ pub struct Pipeline {
     pub limits: Limits,
     pub rungs: Vec<RungSpec>,
     pub preset: String,
-}
-
-/// Where a job tells how far it got.
-pub trait Progress: Send + Sync {
-    fn report(&self, report: Report) -> futures::future::BoxFuture<'_, ()>;
 }
 
 impl Pipeline {
