@@ -1,6 +1,8 @@
 //! The worker against real NATS JetStream, SeaweedFS, ffmpeg/ffprobe and Shaka Packager: jobs
 //! end done with playable outputs, bad files end failed with a reason, and a worker killed
-//! mid-job loses nothing. One test binary (crates/testkit's rule).
+//! mid-job, a queue server killed with jobs waiting, a job that crashes its worker and workers
+//! sharing the queue lose nothing and do nothing twice. One test binary (crates/testkit's rule).
 
 mod jobs;
+mod resilience;
 mod support;

@@ -1,9 +1,9 @@
 //! A world for worker tests: a NATS server and a bucket of the test's own, an uploaded clip,
 //! jobs put on the queue, and every report read as it is published.
 
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::{collections::HashMap, path::PathBuf, process::Command, time::Duration};
 
-use async_nats::jetstream;
+use async_nats::jetstream::{self, consumer};
 use aws_sdk_s3::{primitives::ByteStream, Client};
 use ferrocast_kit::{
     config::storage::Storage,
@@ -119,6 +119,73 @@ impl World {
             .collect()
     }
 
+    /// The worker binary, configured by environment from `config` alone, its log in `log`.
+    pub fn worker_binary(config: &Config, log: &std::path::Path) -> tokio::process::Command {
+        let work = &config.work;
+        let storage = &config.storage;
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ferrocast-worker"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .envs([
+                ("FERROCAST_DEV_MODE", "false".to_owned()),
+                (
+                    "FERROCAST_SERVICE_TOKEN",
+                    ferrocast_kit::config::TEST_SERVICE_TOKEN.to_owned(),
+                ),
+                (
+                    "FERROCAST_WORKER_HTTP_ADDR",
+                    config.listen.http_addr.clone(),
+                ),
+                ("FERROCAST_NATS_URL", config.queue.url.expose().to_owned()),
+                (
+                    "FERROCAST_WORKER_ATTEMPTS",
+                    config.queue.attempts.to_string(),
+                ),
+                (
+                    "FERROCAST_WORKER_ACK_WAIT_SECONDS",
+                    config.queue.ack_wait.as_secs().to_string(),
+                ),
+                ("FERROCAST_S3_ENDPOINT", storage.endpoint.clone()),
+                ("FERROCAST_S3_REGION", storage.region.clone()),
+                ("FERROCAST_S3_BUCKET", storage.bucket.clone()),
+                ("FERROCAST_S3_ACCESS_KEY", storage.access_key().to_owned()),
+                ("FERROCAST_S3_SECRET_KEY", storage.secret_key().to_owned()),
+                (
+                    "FERROCAST_WORKER_SCRATCH_DIR",
+                    work.scratch_dir.display().to_string(),
+                ),
+                (
+                    "FERROCAST_WORKER_MAX_SOURCE_BYTES",
+                    work.max_source_bytes.to_string(),
+                ),
+                ("FERROCAST_WORKER_JOBS", work.jobs.to_string()),
+                ("FERROCAST_WORKER_FFMPEG", work.ffmpeg.display().to_string()),
+                (
+                    "FERROCAST_WORKER_FFPROBE",
+                    work.ffprobe.display().to_string(),
+                ),
+                (
+                    "FERROCAST_WORKER_PACKAGER",
+                    work.packager.display().to_string(),
+                ),
+                ("FERROCAST_WORKER_LADDER", work.ladder.clone()),
+                ("FERROCAST_WORKER_X264_PRESET", work.preset.clone()),
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .expect("worker log"),
+            )
+            .kill_on_drop(true);
+        command
+    }
+
     /// Uploads `bytes` as an original and queues its job.
     pub async fn queue(&self, bytes: Vec<u8>) -> Job {
         let media = Uuid::new_v4();
@@ -156,6 +223,88 @@ impl World {
                 return seen;
             }
         }
+    }
+
+    /// Every report stored in `VOD_EVENTS` so far, by job, in order. Read from the stream, not
+    /// a subscription, so none is missed while the queue server restarts, and a report sent
+    /// twice is counted twice. Empty while the server cannot answer.
+    pub async fn stored_reports(&self) -> HashMap<Uuid, Vec<Report>> {
+        let mut by_job: HashMap<Uuid, Vec<Report>> = HashMap::new();
+        let read = async {
+            let stream = self.js.get_stream(jobs::EVENTS_STREAM).await.ok()?;
+            let consumer = stream
+                .create_consumer(consumer::pull::Config {
+                    ack_policy: consumer::AckPolicy::None,
+                    inactive_threshold: Duration::from_secs(5),
+                    ..Default::default()
+                })
+                .await
+                .ok()?;
+            let pending = consumer.cached_info().num_pending;
+            let mut events = Vec::new();
+            if pending > 0 {
+                let mut batch = consumer
+                    .batch()
+                    .max_messages(usize::try_from(pending).ok()?)
+                    .expires(Duration::from_secs(5))
+                    .messages()
+                    .await
+                    .ok()?;
+                while let Some(message) = batch.next().await {
+                    let message = message.ok()?;
+                    events.push(serde_json::from_slice::<Event>(&message.payload).expect("event"));
+                }
+            }
+            Some(events)
+        };
+        for event in tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+        {
+            by_job.entry(event.job_id).or_default().push(event.report);
+        }
+        by_job
+    }
+
+    /// The stored reports of each of `jobs` once every one has ended (done or failed).
+    pub async fn stored_until_end(
+        &self,
+        jobs: &[&Job],
+        within: Duration,
+    ) -> HashMap<Uuid, Vec<Report>> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let stored = self.stored_reports().await;
+            let ended = jobs.iter().all(|job| {
+                stored.get(&job.job_id).is_some_and(|reports| {
+                    reports
+                        .iter()
+                        .any(|r| matches!(r, Report::Done(_) | Report::Failed { .. }))
+                })
+            });
+            if ended {
+                return stored;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not every job ended within {within:?}; reports: {stored:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Messages in a stream, or `None` while the server cannot say.
+    pub async fn messages_in_if_answering(&self, stream: &str) -> Option<u64> {
+        let answer = async {
+            let mut stream = self.js.get_stream(stream).await.ok()?;
+            Some(stream.info().await.ok()?.state.messages)
+        };
+        tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Messages left in a stream.
