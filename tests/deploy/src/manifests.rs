@@ -26,7 +26,7 @@ const HELPER_ENV: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "GOMEMLIMIT",
 ];
-const FERROCAST_SERVICES: &[&str] = &["users", "rooms", "ingest", "gateway", "catalog"];
+const FERROCAST_SERVICES: &[&str] = &["users", "rooms", "ingest", "gateway", "catalog", "worker"];
 /// The stores the services need, by their compose service names.
 const STORES: &[&str] = &["redis", "mongo", "postgres", "s3", "nats"];
 
@@ -229,6 +229,9 @@ fn compose_env_names_are_documented_and_secrets_must_come_from_dot_env() {
         ("catalog", "FERROCAST_SERVICE_TOKEN"),
         ("catalog", "FERROCAST_S3_ACCESS_KEY"),
         ("catalog", "FERROCAST_S3_SECRET_KEY"),
+        ("worker", "FERROCAST_SERVICE_TOKEN"),
+        ("worker", "FERROCAST_S3_ACCESS_KEY"),
+        ("worker", "FERROCAST_S3_SECRET_KEY"),
     ] {
         let env = compose_env(&services[service]);
         let value = env
@@ -596,8 +599,8 @@ fn every_k8s_workload_has_probes_resources_and_runs_as_non_root() {
         .filter_map(|w| str_at(w, &["metadata", "name"]))
         .collect();
     for expected in [
-        "users", "rooms", "gateway", "ingest", "catalog", "redis", "mongodb", "postgres", "s3",
-        "nats",
+        "users", "rooms", "gateway", "ingest", "catalog", "worker", "redis", "mongodb", "postgres",
+        "s3", "nats",
     ] {
         assert!(
             names.contains(expected),
@@ -1291,4 +1294,157 @@ fn k8s_nats_is_a_three_server_jetstream_cluster_with_a_volume_per_server() {
         .iter()
         .any(|p| at(p, &["port"]).and_then(Value::as_u64) == Some(4222)
             && str_at(p, &["targetPort"]) == Some("client")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The VOD worker
+
+#[test]
+fn compose_worker_shares_the_catalogs_storage_and_queue_and_its_image_carries_the_tools() {
+    let services = compose_services(&compose());
+    let worker = compose_env(&services["worker"]);
+    let catalog = compose_env(&services["catalog"]);
+    for store in ["nats", "s3"] {
+        assert_eq!(
+            str_at(&services["worker"], &["depends_on", store, "condition"]),
+            Some("service_healthy"),
+            "the worker waits for a healthy {store}"
+        );
+    }
+    for key in [
+        "FERROCAST_S3_ENDPOINT",
+        "FERROCAST_S3_BUCKET",
+        "FERROCAST_S3_ACCESS_KEY",
+        "FERROCAST_S3_SECRET_KEY",
+        "FERROCAST_NATS_URL",
+    ] {
+        assert_eq!(
+            worker.get(key),
+            catalog.get(key),
+            "the worker and the catalog agree on {key}"
+        );
+    }
+    assert_eq!(
+        host_port(&worker["FERROCAST_NATS_URL"]),
+        Some(("nats".to_owned(), 4222))
+    );
+    let check = seq(&services["worker"], &["healthcheck", "test"])
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let port = bound_port(&worker["FERROCAST_WORKER_HTTP_ADDR"]);
+    assert!(
+        check.contains(&format!("127.0.0.1:{port}/readyz")),
+        "{check}"
+    );
+
+    let stages = dockerfile_stages("deploy/docker/Dockerfile");
+    let image = stages["worker"].1.join("\n");
+    assert!(image.contains("ffmpeg"), "the worker image carries ffmpeg");
+    let packager = &worker["FERROCAST_WORKER_PACKAGER"];
+    assert!(
+        image
+            .lines()
+            .any(|l| l.starts_with("COPY ") && l.ends_with(&format!(" {packager}"))),
+        "the worker image puts Shaka Packager at {packager}"
+    );
+    let scratch = &worker["FERROCAST_WORKER_SCRATCH_DIR"];
+    assert!(
+        image.contains(&format!("mkdir -p {scratch}")) && image.contains("chown -R 10001:10001"),
+        "the worker image makes {scratch} for its user"
+    );
+}
+
+#[test]
+fn k8s_worker_probes_its_http_port_and_works_in_a_bounded_scratch_volume() {
+    let documents = k8s_documents();
+    let config_map = named(&documents, "ConfigMap", "ferrocast-config").expect("ferrocast-config");
+    let data = |key: &str| {
+        str_at(config_map, &["data", key]).unwrap_or_else(|| panic!("ConfigMap lacks {key}"))
+    };
+    let worker = named(&documents, "Deployment", "worker").expect("worker Deployment");
+    assert_eq!(
+        at(worker, &["spec", "replicas"]).and_then(Value::as_u64),
+        Some(2)
+    );
+    let container = &containers(worker)[0];
+    let port = seq(container, &["ports"])
+        .iter()
+        .find(|p| str_at(p, &["name"]) == Some("http"))
+        .and_then(|p| at(p, &["containerPort"]).and_then(Value::as_u64))
+        .expect("http port");
+    assert_eq!(
+        u64::from(bound_port(data("FERROCAST_WORKER_HTTP_ADDR"))),
+        port
+    );
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        assert_eq!(
+            str_at(container, &[probe, "httpGet", "path"]),
+            Some(path),
+            "{probe}"
+        );
+        assert_eq!(
+            str_at(container, &[probe, "httpGet", "port"]),
+            Some("http"),
+            "{probe}"
+        );
+    }
+    for key in [
+        "FERROCAST_SERVICE_TOKEN",
+        "FERROCAST_S3_ACCESS_KEY",
+        "FERROCAST_S3_SECRET_KEY",
+    ] {
+        assert_eq!(
+            secret_key_of(container, key).as_deref(),
+            Some(key),
+            "the worker's {key} comes from the Secret"
+        );
+    }
+
+    // The root filesystem is read-only: the scratch folder is an emptyDir with a size limit.
+    assert_eq!(
+        at(container, &["securityContext", "readOnlyRootFilesystem"]).and_then(Value::as_bool),
+        Some(true)
+    );
+    let volume_at = |path: &str| {
+        let name = seq(container, &["volumeMounts"])
+            .iter()
+            .find(|m| str_at(m, &["mountPath"]) == Some(path))
+            .and_then(|m| str_at(m, &["name"]))
+            .unwrap_or_else(|| panic!("nothing is mounted at {path}"));
+        seq(worker, &["spec", "template", "spec", "volumes"])
+            .iter()
+            .find(|v| str_at(v, &["name"]) == Some(name))
+            .unwrap_or_else(|| panic!("no volume {name}"))
+    };
+    for path in [data("FERROCAST_WORKER_SCRATCH_DIR"), "/tmp"] {
+        assert!(
+            str_at(volume_at(path), &["emptyDir", "sizeLimit"]).is_some(),
+            "{path}: an emptyDir with a sizeLimit"
+        );
+    }
+
+    // The image the ConfigMap's tools name, and settings the worker accepts.
+    let stages = dockerfile_stages("deploy/docker/Dockerfile");
+    let packager = data("FERROCAST_WORKER_PACKAGER");
+    assert!(
+        stages["worker"]
+            .1
+            .iter()
+            .any(|l| l.starts_with("COPY ") && l.ends_with(&format!(" {packager}"))),
+        "the worker image puts Shaka Packager at {packager}"
+    );
+    assert_eq!(
+        host_port(data("FERROCAST_NATS_URL")),
+        Some(("nats".to_owned(), 4222))
+    );
+    let number = |key: &str| -> u64 {
+        data(key)
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} is a number"))
+    };
+    assert!((1..=20).contains(&number("FERROCAST_WORKER_ATTEMPTS")));
+    assert!(number("FERROCAST_WORKER_ACK_WAIT_SECONDS") >= 3);
+    assert!((1..=16).contains(&number("FERROCAST_WORKER_JOBS")));
 }
