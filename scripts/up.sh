@@ -1,7 +1,7 @@
 # ./ferrocast up: builds and runs the whole platform on this machine with embedded defaults.
 # Starts Redis, the document store, PostgreSQL, the S3 storage and NATS JetStream (the VOD job
 # queue) only when none is reachable (data under .ferrocast/, kept across runs), then users,
-# rooms, ingest, catalog and gateway; prints where to go. Ctrl-C stops everything it started,
+# rooms, ingest, catalog, the VOD worker and gateway; prints where to go. Ctrl-C stops everything it started,
 # and only that. Sourced by ./ferrocast.
 
 platform_up() {
@@ -38,7 +38,8 @@ platform_up() {
 
 # Random per-install secrets, generated once and kept in a file only this user can read; passed
 # to the services through the environment, never argv. The S3 keys (added to an older file on
-# its first run with the storage) reach only the catalog: the other services never see them.
+# its first run with the storage) reach only the catalog and the worker: the other services
+# never see them.
 load_local_secrets() {
   local file="$STATE/secrets.env"
   if [ ! -f "$file" ]; then
@@ -166,7 +167,7 @@ export_local_config() {
 
 start_services() {
   local bin="$ROOT/target/release"
-  say "starting users, rooms, ingest, catalog, gateway (logs in .ferrocast/logs)"
+  say "starting users, rooms, ingest, catalog, worker, gateway (logs in .ferrocast/logs)"
   start_owned users "$bin/ferrocast-users" >/dev/null
   wait_for_http "http://127.0.0.1:8081/readyz" 60 users
   start_owned rooms "$bin/ferrocast-rooms" >/dev/null
@@ -174,6 +175,7 @@ start_services() {
   start_owned ingest "$bin/ferrocast-ingest" >/dev/null
   wait_for_http "http://127.0.0.1:8083/readyz" 60 ingest
   start_catalog "$bin"
+  start_worker "$bin"
   start_owned gateway "$bin/ferrocast-gateway" >/dev/null
   wait_for_http "http://127.0.0.1:8080/healthz" 60 gateway
 }
@@ -185,6 +187,18 @@ start_catalog() {
   start_owned catalog "$1/ferrocast-catalog" >/dev/null
   export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
   wait_for_http "http://127.0.0.1:8084/readyz" 60 catalog
+}
+
+# The VOD worker: jobs from the queue, ffmpeg and the Shaka Packager `setup` installed, a job's
+# files in .ferrocast/worker while it runs. Needs the S3 keys too: exported for its start only.
+start_worker() {
+  local scratch="$STATE/worker"
+  mkdir -p "$scratch"
+  export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  start_owned worker env FERROCAST_WORKER_PACKAGER="$STATE/venv/bin/packager" \
+    FERROCAST_WORKER_SCRATCH_DIR="$scratch" "$1/ferrocast-worker" >/dev/null
+  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  wait_for_http "http://127.0.0.1:8085/readyz" 60 worker
 }
 
 # A demo streamer so the first run can go live at once: signs up (or logs in on later runs),
