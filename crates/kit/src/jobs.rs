@@ -44,13 +44,24 @@ pub struct Job {
 }
 
 impl Job {
+    /// A new job for `media_id`, its outputs under `vod/{media_id}/{job_id}/`.
     pub fn new(media_id: Uuid, source_key: String) -> Self {
-        let job_id = Uuid::new_v4();
+        Self::for_item(
+            media_id,
+            Uuid::new_v4(),
+            source_key,
+            &format!("vod/{media_id}/"),
+        )
+    }
+
+    /// Job `job_id` of the item whose objects all live under `item_prefix` (ends with `/`):
+    /// its outputs go to `{item_prefix}vod/{job_id}/`, so removing the item removes them.
+    pub fn for_item(media_id: Uuid, job_id: Uuid, source_key: String, item_prefix: &str) -> Self {
         Self {
             job_id,
             media_id,
             source_key,
-            output_prefix: format!("vod/{media_id}/{job_id}/"),
+            output_prefix: format!("{item_prefix}vod/{job_id}/"),
         }
     }
 }
@@ -195,6 +206,61 @@ pub async fn catalog_consumer(js: &jetstream::Context) -> Result<consumer::PullC
         .await?)
 }
 
+/// How an output file is stored and served: its content type and caching. Segments, init
+/// segments, posters and sprites never change under their name (a job writes under a prefix
+/// of its own), so a CDN may keep them for a year; playlists and manifests change while
+/// renditions join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileKind {
+    pub content_type: &'static str,
+    pub cache_control: &'static str,
+    /// Written after what it names.
+    pub playlist: bool,
+}
+
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const CHANGING: &str = "public, max-age=2";
+
+/// The kind of output `name` (a path under a job's prefix) is, by its extension; `None` for a
+/// name no job writes.
+pub fn file_kind(name: &str) -> Option<FileKind> {
+    let (_, extension) = name.rsplit_once('.')?;
+    let (content_type, playlist) = match extension {
+        "m3u8" => ("application/vnd.apple.mpegurl", true),
+        "mpd" => ("application/dash+xml", true),
+        "m4s" => ("video/iso.segment", false),
+        "mp4" => ("video/mp4", false),
+        "jpg" => ("image/jpeg", false),
+        "vtt" => ("text/vtt", false),
+        _ => return None,
+    };
+    Some(FileKind {
+        content_type,
+        cache_control: if playlist { CHANGING } else { IMMUTABLE },
+        playlist,
+    })
+}
+
+/// Whether `path` may name an output to serve: one or two segments of `[a-z0-9_-]` before a
+/// known extension (`master.m3u8`, `360p/7.m4s`, `thumbs/sprite_0.jpg`), nothing else — no
+/// `..`, no absolute path, no empty segment, at most 128 bytes.
+pub fn servable(path: &str) -> bool {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    let Some((stem, _)) = path.rsplit_once('.') else {
+        return false;
+    };
+    let parts: Vec<&str> = stem.split('/').collect();
+    path.len() <= 128
+        && file_kind(path).is_some()
+        && (1..=2).contains(&parts.len())
+        && parts.iter().all(|p| plain(p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +277,42 @@ mod tests {
         assert_eq!(json["kind"], "progress");
         assert_eq!(json["percent"], 40);
         assert_eq!(serde_json::from_value::<Event>(json).expect("back"), event);
+    }
+
+    #[test]
+    fn outputs_are_typed_by_name_and_only_plain_names_are_served() {
+        let segment = file_kind("360p/1.m4s").expect("segment");
+        assert_eq!(segment.cache_control, IMMUTABLE);
+        assert!(file_kind("master.m3u8").expect("master").playlist);
+        assert!(file_kind("manifest.mpd").expect("mpd").playlist);
+        assert_eq!(
+            file_kind("thumbs/thumbnails.vtt").map(|k| k.content_type),
+            Some("text/vtt")
+        );
+        assert_eq!(file_kind("source"), None);
+        for good in [
+            "master.m3u8",
+            "360p/7.m4s",
+            "thumbs/sprite_0.jpg",
+            "audio/init.mp4",
+        ] {
+            assert!(servable(good), "{good}");
+        }
+        for bad in [
+            "../original",
+            "/etc/passwd.m3u8",
+            "a/../b.m3u8",
+            "a//b.m4s",
+            "a/b/c.m4s",
+            "Master.m3u8",
+            "x.m3u8?y",
+            "source",
+            "x.html",
+            ".m3u8",
+            "a%2fb.m4s",
+        ] {
+            assert!(!servable(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The catalogue for a test: a database of its own on PostgreSQL, a bucket of its own on the S3
-//! server, the service in-process on port 0 against a users service the test started.
+//! server, a NATS server of its own, the service in-process on port 0 against a users service
+//! the test started.
 
 use std::net::SocketAddr;
 
@@ -7,11 +8,13 @@ use anyhow::Context;
 use ferrocast_catalog::{adapters::s3::S3Objects, Config};
 use tokio_util::sync::CancellationToken;
 
-use crate::{ObjectStorage, Postgres};
+use crate::{nats::Nats, ObjectStorage, Postgres};
 
 pub struct Catalog {
     pub postgres: Postgres,
     pub storage: ObjectStorage,
+    /// The job queue of this catalogue alone (a worker a test starts takes jobs from it).
+    pub nats: Nats,
     pub config: Config,
     pub http_addr: SocketAddr,
     shutdown: CancellationToken,
@@ -31,10 +34,12 @@ impl Catalog {
     ) -> anyhow::Result<Self> {
         let postgres = Postgres::start().await?;
         let storage = ObjectStorage::start().await?;
+        let nats = Nats::start().await?;
         let mut config = Config::for_tests(
             postgres.url(),
             storage.fresh_bucket(),
             users_grpc_url,
+            nats.url(),
             crate::platform::SERVICE_TOKEN,
         );
         adjust(&mut config);
@@ -45,6 +50,7 @@ impl Catalog {
         Ok(Self {
             postgres,
             storage,
+            nats,
             config,
             http_addr: running.http_addr,
             shutdown,

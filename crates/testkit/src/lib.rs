@@ -15,6 +15,7 @@
 
 #[cfg(feature = "catalog")]
 pub mod catalog;
+pub mod clip;
 mod document_store;
 pub mod hls;
 pub mod http;

@@ -22,6 +22,7 @@ pub struct Config {
     pub users: Users,
     pub uploads: Uploads,
     pub search: Search,
+    pub queue: Queue,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +97,14 @@ pub struct Uploads {
     pub sweep_interval: Duration,
 }
 
+/// Where video processing jobs go and their reports come from.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Queue {
+    /// `FERROCAST_NATS_URL` (may hold credentials: never printed).
+    #[serde(rename = "nats_url", default = "defaults::nats_url")]
+    pub url: Secret,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Search {
     /// `FERROCAST_CATALOG_SEARCH_CONCURRENCY`: searches running at once per replica.
@@ -115,6 +124,7 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
     users: Users,
     uploads: Uploads,
     search: Search,
+    queue: Queue,
 });
 
 mod defaults {
@@ -129,6 +139,9 @@ mod defaults {
     }
     pub fn postgres_url() -> Secret {
         Secret::new("postgres://postgres@127.0.0.1:5432/ferrocast")
+    }
+    pub fn nats_url() -> Secret {
+        Secret::new("nats://127.0.0.1:4222")
     }
     pub fn users_grpc_url() -> String {
         "http://127.0.0.1:50051".into()
@@ -175,6 +188,7 @@ impl Config {
         postgres_url: impl Into<String>,
         storage: Storage,
         users_grpc_url: impl Into<String>,
+        nats_url: impl Into<String>,
         service_token: impl Into<String>,
     ) -> Self {
         Self {
@@ -206,6 +220,9 @@ impl Config {
             search: Search {
                 concurrency: defaults::search_concurrency(),
             },
+            queue: Queue {
+                url: Secret::new(nats_url),
+            },
         }
     }
 
@@ -213,6 +230,11 @@ impl Config {
         self.common.service_token()?;
         self.clients.validate()?;
         self.storage.validate()?;
+        ensure(
+            self.queue.url.expose().starts_with("nats://")
+                || self.queue.url.expose().starts_with("tls://"),
+            "FERROCAST_NATS_URL must be a nats:// or tls:// URL",
+        )?;
         ensure(
             self.store.url.expose().starts_with("postgres://")
                 || self.store.url.expose().starts_with("postgresql://"),

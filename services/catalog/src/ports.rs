@@ -1,13 +1,17 @@
 //! What the use cases need from the outside world, as traits the adapters implement: the media
-//! store (PostgreSQL), object storage (S3) and the users service (who a token belongs to).
+//! store (PostgreSQL), object storage (S3), the users service (who a token belongs to) and the
+//! job queue (NATS JetStream) the workers take videos from.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ferrocast_kit::jobs::{Event, Job};
 use futures::future::BoxFuture;
+use uuid::Uuid;
 
 use crate::domain::{
-    ContentType, Description, MediaId, MediaItem, MediaQuery, Sha256, Tag, Title, Visibility,
+    processing::Processing, ContentType, Description, MediaId, MediaItem, MediaQuery, Sha256, Tag,
+    Title, Visibility,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +97,25 @@ pub trait MediaStore: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<MediaItem>, StoreError>>;
     /// Bytes of every item past its upload, for the stored-bytes gauge.
     fn stored_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+    /// Writes an item's processing record (a new job replaces the previous one).
+    fn save_processing<'a>(
+        &'a self,
+        id: MediaId,
+        processing: &'a Processing,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Applies a worker's report to its item's record, atomically (replicas record reports
+    /// concurrently); the record after it when it changed.
+    fn record<'a>(
+        &'a self,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<Option<Processing>, StoreError>>;
+    fn mark_queued(&self, id: MediaId, job_id: Uuid) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Jobs created before `before` that the queue has not taken yet.
+    fn unqueued_jobs(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<(MediaId, Uuid)>, StoreError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
@@ -165,6 +188,9 @@ pub trait ObjectStore: Send + Sync {
         upload_id: &'a str,
     ) -> BoxFuture<'a, Result<(), ObjectError>>;
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectInfo>, ObjectError>>;
+    /// A whole object to stream out; `None` when there is none by that key.
+    fn open<'a>(&'a self, key: &'a str)
+        -> BoxFuture<'a, Result<Option<OpenedObject>, ObjectError>>;
     /// The first `length` bytes of an object.
     fn read_start<'a>(
         &'a self,
@@ -191,4 +217,21 @@ pub trait Authenticator: Send + Sync {
         request_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Caller, AuthError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), AuthError>>;
+}
+
+/// An object being read: its length and its bytes as they arrive.
+pub struct OpenedObject {
+    pub length: u64,
+    pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("job queue: {0}")]
+pub struct QueueError(pub String);
+
+pub trait JobQueue: Send + Sync {
+    /// Returns once the queue stored the job. The same job twice is stored once (the job id is
+    /// the message id the queue deduplicates by).
+    fn enqueue<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), QueueError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), QueueError>>;
 }

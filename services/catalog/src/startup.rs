@@ -1,5 +1,6 @@
 //! `start`: config → PostgreSQL (migrated), object storage (bucket made, CORS set), the users
-//! gRPC client → use cases → the upload sweeper and the HTTP server, and the `Running` handle
+//! gRPC client, the job queue (connecting in the background) → use cases → the report
+//! recorder, the sweeper and the HTTP server, and the `Running` handle
 //! tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
 
 use std::{net::SocketAddr, sync::Arc};
@@ -10,7 +11,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    adapters::{self, http::AppState, postgres::PgMediaStore, s3::S3Objects, users::GrpcUsers},
+    adapters::{
+        self, http::AppState, postgres::PgMediaStore, queue::NatsJobs, s3::S3Objects,
+        users::GrpcUsers,
+    },
     service::{self, Catalog, Settings},
     Config,
 };
@@ -30,6 +34,8 @@ pub enum StartError {
     Storage(String),
     #[error("invalid users service settings: {0}")]
     Users(String),
+    #[error("job queue: {0}")]
+    Queue(String),
 }
 
 pub struct Running {
@@ -61,10 +67,15 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         config.service_token(),
     ))
     .map_err(|e| StartError::Users(e.to_string()))?;
+    let jobs = NatsJobs::connect(config.queue.url.expose())
+        .await
+        .map_err(|e| StartError::Queue(e.to_string()))?;
+    let reports = jobs.jetstream();
     let catalog = Arc::new(Catalog::new(
         Arc::new(PgMediaStore::new(pool)),
         Arc::new(objects),
         Arc::new(GrpcUsers::new(users)),
+        Arc::new(jobs),
         Settings {
             limits: config.upload_limits(),
             quota: config.uploads.quota,
@@ -81,6 +92,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             source,
         })?;
     let mut tasks = JoinSet::new();
+    tasks.spawn(adapters::queue::record_reports(
+        reports,
+        catalog.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(service::sweeper::run(
         catalog.clone(),
         config.uploads.sweep_interval,

@@ -6,12 +6,11 @@
 //! ladder (the source copied first when browsers play it as it is), CMAF packaging with Shaka
 //! Packager (HLS + DASH), poster and scrubbing thumbnails. Outputs go to storage under the job's
 //! own prefix; reports (started, percent, playable, done, failed) go to the report stream, which
-//! the catalogue records. Layout: `domain/` (pure rules), `service/` (the loop and the
-//! pipeline), `ports.rs`, `adapters/` (NATS, S3, the tools), `startup.rs` ([`start`]).
+//! the catalogue records. The rules are crates/media's (`vod`) and the kit's (`jobs`: the queue
+//! and the output files); here: `service/` (the loop and the pipeline), `ports.rs`, `adapters/` (NATS, S3, the tools), `startup.rs` ([`start`]).
 
 pub mod adapters;
 pub mod config;
-pub mod domain;
 pub mod ports;
 pub mod service;
 mod startup;

@@ -2,5 +2,6 @@
 
 pub mod http;
 pub mod postgres;
+pub mod queue;
 pub mod s3;
 pub mod users;

@@ -6,12 +6,17 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ferrocast_kit::jobs::{Event, Outputs};
 use futures::{future::BoxFuture, FutureExt};
-use sqlx::{postgres::PgPoolOptions, PgPool, Postgres, QueryBuilder};
+use serde::Deserialize;
+use sqlx::{postgres::PgPoolOptions, types::Json, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::{
-    domain::search::MAX_ALTERNATIVES,
+    domain::{
+        processing::{JobState, Processing},
+        search::MAX_ALTERNATIVES,
+    },
     domain::{
         ContentType, Cursor, Description, MediaId, MediaItem, MediaKind, MediaQuery, MediaStatus,
         Sha256, Tag, Title, UploadMethod, Visibility,
@@ -94,7 +99,8 @@ const COLUMNS: &str = "m.id, m.owner_id, m.owner_name, m.kind, m.title, m.descri
     m.visibility, m.status, m.content_type, m.size_bytes, m.sha256, m.upload_id, m.part_size, \
     m.created_at, m.updated_at, m.uploaded_at, \
     ARRAY(SELECT t.name FROM unnest(m.tag_ids) WITH ORDINALITY AS u(id, n) \
-      JOIN tags t ON t.id = u.id ORDER BY u.n) AS tags";
+      JOIN tags t ON t.id = u.id ORDER BY u.n) AS tags, \
+    (SELECT to_jsonb(j) FROM media_jobs j WHERE j.media_id = m.id) AS job";
 
 /// How many of the newest matches a ranked search scores (see `search`).
 const RANK_CANDIDATES: i64 = crate::domain::search::RANKED_RESULTS as i64;
@@ -121,6 +127,45 @@ struct MediaRow {
     updated_at: DateTime<Utc>,
     uploaded_at: Option<DateTime<Utc>>,
     tags: Vec<String>,
+    job: Option<Json<JobRow>>,
+}
+
+/// A `media_jobs` row, as `to_jsonb` writes it.
+#[derive(Debug, Deserialize)]
+struct JobRow {
+    job_id: Uuid,
+    state: String,
+    percent: i16,
+    attempts: i32,
+    reason: Option<String>,
+    master: Option<String>,
+    renditions: Vec<String>,
+    outputs: Option<Outputs>,
+    queued: bool,
+    queued_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    playable_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobRow {
+    fn processing(self) -> Option<Processing> {
+        Some(Processing {
+            job_id: self.job_id,
+            state: JobState::from_db(&self.state)?,
+            percent: u8::try_from(self.percent).unwrap_or(0).min(100),
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            reason: self.reason,
+            master: self.master,
+            renditions: self.renditions,
+            outputs: self.outputs,
+            queued: self.queued,
+            queued_at: self.queued_at,
+            started_at: self.started_at,
+            playable_at: self.playable_at,
+            finished_at: self.finished_at,
+        })
+    }
 }
 
 impl TryFrom<MediaRow> for MediaItem {
@@ -156,6 +201,10 @@ impl TryFrom<MediaRow> for MediaItem {
             created_at: row.created_at,
             updated_at: row.updated_at,
             uploaded_at: row.uploaded_at,
+            processing: match row.job {
+                Some(Json(job)) => Some(job.processing().ok_or_else(|| corrupt("job"))?),
+                None => None,
+            },
         })
     }
 }
@@ -553,6 +602,80 @@ impl MediaStore for PgMediaStore {
         .boxed()
     }
 
+    fn save_processing<'a>(
+        &'a self,
+        id: MediaId,
+        processing: &'a Processing,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            save_processing(&self.pool, id.0, processing)
+                .await
+                .map_err(backend)
+        }
+        .boxed()
+    }
+
+    fn record<'a>(
+        &'a self,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<Option<Processing>, StoreError>> {
+        async move {
+            let mut tx = self.pool.begin().await.map_err(backend)?;
+            let row: Option<Json<JobRow>> = sqlx::query_scalar(
+                "SELECT to_jsonb(j) FROM media_jobs j WHERE j.media_id = $1 FOR UPDATE",
+            )
+            .bind(event.media_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let Some(current) = row.and_then(|Json(row)| row.processing()) else {
+                return Ok(None);
+            };
+            let Some(next) = current.apply(event) else {
+                return Ok(None);
+            };
+            save_processing(&mut *tx, event.media_id, &next)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            Ok(Some(next))
+        }
+        .boxed()
+    }
+
+    fn mark_queued(&self, id: MediaId, job_id: Uuid) -> BoxFuture<'_, Result<(), StoreError>> {
+        async move {
+            sqlx::query("UPDATE media_jobs SET queued = true WHERE media_id = $1 AND job_id = $2")
+                .bind(id.0)
+                .bind(job_id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn unqueued_jobs(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<(MediaId, Uuid)>, StoreError>> {
+        async move {
+            let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "SELECT media_id, job_id FROM media_jobs WHERE NOT queued AND queued_at < $1 \
+                 ORDER BY queued_at LIMIT $2",
+            )
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(rows.into_iter().map(|(m, j)| (MediaId(m), j)).collect())
+        }
+        .boxed()
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         async move {
             sqlx::query("SELECT 1")
@@ -563,6 +686,40 @@ impl MediaStore for PgMediaStore {
         }
         .boxed()
     }
+}
+
+/// Inserts or replaces the processing record of `media`.
+async fn save_processing<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    media: Uuid,
+    p: &Processing,
+) -> Result<(), sqlx::Error> {
+    let outputs = p.outputs.as_ref().map(Json);
+    sqlx::query(
+        "INSERT INTO media_jobs (media_id, job_id, state, percent, attempts, reason, master, \
+           renditions, outputs, queued, queued_at, started_at, playable_at, finished_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (media_id) DO UPDATE SET job_id = $2, state = $3, percent = $4, \
+           attempts = $5, reason = $6, master = $7, renditions = $8, outputs = $9, \
+           queued = $10, queued_at = $11, started_at = $12, playable_at = $13, finished_at = $14",
+    )
+    .bind(media)
+    .bind(p.job_id)
+    .bind(p.state.as_str())
+    .bind(i16::from(p.percent))
+    .bind(i32::try_from(p.attempts).unwrap_or(i32::MAX))
+    .bind(p.reason.as_deref())
+    .bind(p.master.as_deref())
+    .bind(&p.renditions)
+    .bind(outputs)
+    .bind(p.queued)
+    .bind(p.queued_at)
+    .bind(p.started_at)
+    .bind(p.playable_at)
+    .bind(p.finished_at)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@ use ferrocast_kit::{
     config::storage::Storage,
     s3::{self, Deadlines},
 };
-use futures::{future::BoxFuture, FutureExt};
+use futures::{future::BoxFuture, FutureExt, StreamExt};
 
 use crate::{
     domain::{ContentType, Sha256},
-    ports::{ObjectError, ObjectInfo, ObjectStore, PresignedRequest},
+    ports::{ObjectError, ObjectInfo, ObjectStore, OpenedObject, PresignedRequest},
 };
 
 pub struct S3Objects {
@@ -343,6 +343,45 @@ impl ObjectStore for S3Objects {
                 Err(error) if status(&error) == Some(404) => Ok(None),
                 Err(error) => Err(backend(error)),
             }
+        }
+        .boxed()
+    }
+
+    fn open<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<OpenedObject>, ObjectError>> {
+        async move {
+            let object = match self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(object) => object,
+                Err(error)
+                    if error.as_service_error().is_some_and(
+                        aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
+                    ) =>
+                {
+                    return Ok(None)
+                }
+                Err(error) => return Err(backend(error)),
+            };
+            let length = u64::try_from(object.content_length().unwrap_or(0)).unwrap_or(0);
+            // Ends after the first error.
+            let body = futures::stream::unfold(Some(object.body), |body| async move {
+                let mut body = body?;
+                match body.try_next().await {
+                    Ok(Some(chunk)) => Some((Ok(chunk), Some(body))),
+                    Ok(None) => None,
+                    Err(error) => Some((Err(std::io::Error::other(error.to_string())), None)),
+                }
+            })
+            .boxed();
+            Ok(Some(OpenedObject { length, body }))
         }
         .boxed()
     }

@@ -306,6 +306,8 @@ pub struct MediaItem {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
+    /// A video's processing, once its upload is finalized.
+    pub processing: Option<super::processing::Processing>,
 }
 
 impl MediaItem {
@@ -405,6 +407,7 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             uploaded_at: None,
+            processing: None,
         };
         assert!(item.visible_to(Some("owner")));
         assert!(!item.visible_to(Some("other")), "not uploaded yet");

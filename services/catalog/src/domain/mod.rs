@@ -2,6 +2,7 @@
 //! are, how a file goes up, and what a search asks. No I/O here.
 
 pub mod media;
+pub mod processing;
 pub mod search;
 pub mod sniff;
 pub mod tags;

@@ -8,10 +8,13 @@ pub mod sweeper;
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
+use ferrocast_kit::jobs::{self, Event, Report};
 use tokio::sync::Semaphore;
+use uuid::Uuid;
 
 use crate::{
     domain::{
+        processing::{self, JobState, Processing},
         search::{self, PAGE_SIZE, RANKED_RESULTS},
         sniff,
         tags::{self, parse_prefix},
@@ -20,8 +23,8 @@ use crate::{
         SearchText, Sha256, Title, UploadMethod, Visibility,
     },
     ports::{
-        AuthError, Authenticator, Caller, MediaChanges, MediaStore, ObjectError, ObjectStore,
-        PresignedRequest, StoreError, TagCount,
+        AuthError, Authenticator, Caller, JobQueue, MediaChanges, MediaStore, ObjectError,
+        ObjectStore, OpenedObject, PresignedRequest, StoreError, TagCount,
     },
 };
 
@@ -145,15 +148,20 @@ pub struct Catalog {
     store: Arc<dyn MediaStore>,
     objects: Arc<dyn ObjectStore>,
     auth: Arc<dyn Authenticator>,
+    jobs: Arc<dyn JobQueue>,
     settings: Settings,
     searches: Semaphore,
 }
+
+/// A job the queue did not take at finalize is queued again by the sweeper after this long.
+const REQUEUE_AFTER: Duration = Duration::from_secs(5);
 
 impl Catalog {
     pub fn new(
         store: Arc<dyn MediaStore>,
         objects: Arc<dyn ObjectStore>,
         auth: Arc<dyn Authenticator>,
+        jobs: Arc<dyn JobQueue>,
         settings: Settings,
     ) -> Self {
         let searches = Semaphore::new(settings.search_concurrency.max(1));
@@ -161,9 +169,72 @@ impl Catalog {
             store,
             objects,
             auth,
+            jobs,
             settings,
             searches,
         }
+    }
+
+    pub fn jobs(&self) -> &Arc<dyn JobQueue> {
+        &self.jobs
+    }
+
+    /// A new processing job for an uploaded video: recorded first (so it cannot be lost),
+    /// then queued; when the queue is away the sweeper queues it later.
+    async fn start_processing(&self, id: MediaId) -> Result<(), CatalogError> {
+        let processing = Processing::new(Uuid::new_v4(), Utc::now());
+        self.store.save_processing(id, &processing).await?;
+        metrics::counter!("catalog_jobs_created_total").increment(1);
+        self.queue(id, processing.job_id).await;
+        Ok(())
+    }
+
+    /// Puts job `job_id` of `id` on the queue and notes that it is there.
+    async fn queue(&self, id: MediaId, job_id: Uuid) -> bool {
+        match self.jobs.enqueue(&processing::job(id, job_id)).await {
+            Ok(()) => match self.store.mark_queued(id, job_id).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(media = %id, %error, "queued job not marked; it may be queued twice (the queue drops the copy)");
+                    false
+                }
+            },
+            Err(error) => {
+                tracing::warn!(media = %id, %error, "job not queued yet; the sweeper retries");
+                false
+            }
+        }
+    }
+
+    /// Queues the jobs the queue did not take when they were made; how many it queued.
+    pub async fn requeue(&self) -> Result<usize, CatalogError> {
+        let before = Utc::now() - chrono::Duration::from_std(REQUEUE_AFTER).unwrap_or_default();
+        let mut queued = 0;
+        for (id, job_id) in self.store.unqueued_jobs(before, 100).await? {
+            if self.queue(id, job_id).await {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Records a worker's report. Reports about an item that is gone (deleted while its job
+    /// ran) remove what the job wrote after the deletion.
+    pub async fn record(&self, event: &Event) -> Result<(), CatalogError> {
+        let media = MediaId(event.media_id);
+        if let Some(processing) = self.store.record(event).await? {
+            tracing::debug!(media = %media, state = ?processing.state, "processing recorded");
+            if processing.state == JobState::Done {
+                metrics::counter!("catalog_jobs_done_total").increment(1);
+            } else if processing.state == JobState::Failed {
+                metrics::counter!("catalog_jobs_failed_total").increment(1);
+            }
+        } else if self.store.get(media).await?.is_none()
+            && matches!(event.report, Report::Done(_) | Report::Failed { .. })
+        {
+            self.objects.delete_prefix(&media.prefix()).await?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<dyn MediaStore> {
@@ -285,6 +356,7 @@ impl Catalog {
             created_at: now,
             updated_at: now,
             uploaded_at: None,
+            processing: None,
         };
         if let Err(error) = self.store.create(&item, self.settings.quota).await {
             if let UploadMethod::Multipart { upload_id, .. } = &item.upload {
@@ -432,6 +504,9 @@ impl Catalog {
             self.store.count_tags(Some(&item.tags)).await?;
             metrics::counter!("catalog_uploads_finalized_total").increment(1);
             tracing::info!(media = %item.id, size = item.size, "upload finalized");
+            if item.kind == MediaKind::Video {
+                self.start_processing(item.id).await?;
+            }
         }
         self.store.get(item.id).await?.ok_or(CatalogError::NotFound)
     }
@@ -629,6 +704,34 @@ impl Catalog {
             .objects
             .presign_get(&item.id.original_key(), &filename, self.settings.url_ttl)
             .await?)
+    }
+
+    /// A file of a video's current processing output (`file` relative to the job's folder),
+    /// for whoever may see the item; whether the item is private (its bytes are then not for
+    /// shared caches).
+    pub async fn stream(
+        &self,
+        token: Option<&str>,
+        request_id: Option<&str>,
+        id: MediaId,
+        job_id: Uuid,
+        file: &str,
+    ) -> Result<(OpenedObject, bool), CatalogError> {
+        if !jobs::servable(file) {
+            return Err(CatalogError::NotFound);
+        }
+        let item = self.get(token, request_id, id).await?;
+        let current = item.processing.as_ref().is_some_and(|p| p.job_id == job_id);
+        if !current {
+            return Err(CatalogError::NotFound);
+        }
+        let job = processing::job(id, job_id);
+        let object = self
+            .objects
+            .open(&format!("{}{file}", job.output_prefix))
+            .await?
+            .ok_or(CatalogError::NotFound)?;
+        Ok((object, item.visibility == Visibility::Private))
     }
 
     /// Counts every tag's public items again (writes recount only their own tags; this also

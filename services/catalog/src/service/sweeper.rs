@@ -1,6 +1,6 @@
 //! The sweep of uploads never finalized: every interval, items older than the expiry that
-//! still await their upload are removed with their bytes, and tag counts and the stored-bytes
-//! gauge are refreshed. Replicas may sweep at once: removal is idempotent.
+//! still await their upload are removed with their bytes, jobs the queue did not take are
+//! queued, and tag counts and the stored-bytes gauge are refreshed. Replicas may sweep at once: removal is idempotent.
 
 use std::{sync::Arc, time::Duration};
 
@@ -20,6 +20,11 @@ pub async fn run(catalog: Arc<Catalog>, interval: Duration, shutdown: Cancellati
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired uploads removed"),
             Err(error) => tracing::warn!(%error, "sweep of expired uploads failed"),
+        }
+        match catalog.requeue().await {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "jobs queued late"),
+            Err(error) => tracing::warn!(%error, "jobs not queued"),
         }
         if let Err(error) = catalog.recount().await {
             tracing::warn!(%error, "tags and stored bytes not counted");

@@ -1,7 +1,9 @@
 //! The catalogue against real dependencies: PostgreSQL, SeaweedFS (a real S3 server that checks
-//! signatures and checksums) and the users service in-process.
+//! signatures and checksums), NATS JetStream, the users service and (for processing) a worker
+//! in-process with real ffmpeg and Shaka Packager.
 
 mod access;
+mod processing;
 mod search;
 mod support;
 mod uploads;

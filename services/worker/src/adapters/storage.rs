@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use aws_sdk_s3::{primitives::ByteStream, Client};
 use ferrocast_kit::{
     config::storage::Storage,
+    jobs::{file_kind, FileKind, IMMUTABLE},
     s3::{self, Deadlines},
 };
 use tokio::io::AsyncWriteExt;
-
-use crate::domain::outputs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -109,7 +108,7 @@ impl Objects {
     pub async fn upload_dir(&self, dir: &Path, prefix: &str) -> Result<usize, StorageError> {
         let mut files = Vec::new();
         walk(dir, &mut files)?;
-        files.sort_by_key(|path| (outputs::is_playlist(path), path.clone()));
+        files.sort_by_key(|path| (kind(path).playlist, path.clone()));
         for path in &files {
             let relative = path
                 .strip_prefix(dir)
@@ -123,7 +122,7 @@ impl Objects {
     }
 
     pub async fn upload_file(&self, path: &Path, key: &str) -> Result<(), StorageError> {
-        let kind = outputs::kind(path);
+        let kind = kind(path);
         let body = ByteStream::from_path(path).await.map_err(backend)?;
         self.client
             .put_object()
@@ -137,6 +136,15 @@ impl Objects {
             .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         Ok(())
     }
+}
+
+/// A file the worker made, as it is stored (anything unknown as plain immutable bytes).
+fn kind(path: &Path) -> FileKind {
+    file_kind(&path.to_string_lossy()).unwrap_or(FileKind {
+        content_type: "application/octet-stream",
+        cache_control: IMMUTABLE,
+        playlist: false,
+    })
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -148,13 +148,21 @@ impl Worker {
             }
             Err(JobError::Retry(reason)) => {
                 tracing::warn!(job = %job.job_id, attempt, %reason, "job failed for the last time");
-                self.fail(
-                    &reporter,
-                    format!("processing failed {attempt} times; the last error: {reason}"),
-                    attempt,
-                    Gave::Up,
-                )
-                .await
+                // The person gets what happened, the dead letter (an operator) the error.
+                let settle = self
+                    .fail(
+                        &reporter,
+                        format!(
+                            "processing failed {attempt} times on our side; it was not your file"
+                        ),
+                        attempt,
+                        Gave::Up,
+                    )
+                    .await;
+                match settle {
+                    Settle::Dead(said) => Settle::Dead(format!("{said}: {reason}")),
+                    other => other,
+                }
             }
         }
     }

@@ -2,10 +2,14 @@
 //! body, so strangers learn nothing about the rules; reads take a token when one comes along.
 
 use axum::{
+    body::Body,
     extract::{rejection::JsonRejection, Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
     Json,
 };
+use ferrocast_kit::jobs;
+use uuid::Uuid;
 
 use super::{
     error::{invalid_body, ApiError},
@@ -218,6 +222,47 @@ pub async fn original(
     let caller = caller(&state, &headers).await?;
     let request = state.catalog.original(&caller, media_id(&id)?).await?;
     Ok(Json(request.into()))
+}
+
+/// A file of a video's processed output: the HLS master and media playlists, the DASH
+/// manifest, segments, poster, thumbnails. Public and unlisted videos are cacheable by a CDN
+/// (segments for a year: a job's files never change under their name); private ones only by
+/// their owner's browser.
+#[utoipa::path(get, path = "/api/media/{id}/vod/{job}/{file}",
+    responses((status = 200, description = "the file, typed by its name"),
+        (status = 404, description = "no such item, job or file, or not yours to see")))]
+pub async fn vod_file(
+    State(state): State<AppState>,
+    Path((id, job, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let job = Uuid::parse_str(&job).map_err(|_| CatalogError::NotFound)?;
+    let token = ferrocast_kit::http::caller_token(&headers);
+    let (object, private) = state
+        .catalog
+        .stream(
+            token.as_deref(),
+            request_id(&headers),
+            media_id(&id)?,
+            job,
+            &file,
+        )
+        .await?;
+    let kind = jobs::file_kind(&file).ok_or(CatalogError::NotFound)?;
+    let cache_control = if private {
+        "private, max-age=60".to_owned()
+    } else {
+        kind.cache_control.to_owned()
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.content_type.to_owned()),
+            (header::CACHE_CONTROL, cache_control),
+            (header::CONTENT_LENGTH, object.length.to_string()),
+        ],
+        Body::from_stream(object.body),
+    )
+        .into_response())
 }
 
 /// Search (ranked, with `q`) or the newest items (without), filtered by tags and owner.

@@ -38,6 +38,7 @@ pub fn router(state: AppState, request_limits: RequestLimits) -> Router {
         .route("/api/media/{id}/parts", post(media::parts))
         .route("/api/media/{id}/finalize", post(media::finalize))
         .route("/api/media/{id}/original", get(media::original))
+        .route("/api/media/{id}/vod/{job}/{*file}", get(media::vod_file))
         .route("/api/tags", get(media::tags))
         .with_state(state);
     let routes = health::routes(routes, checks);

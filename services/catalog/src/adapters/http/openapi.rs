@@ -22,6 +22,7 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         media::update,
         media::delete,
         media::original,
+        media::vod_file,
         media::search,
         media::tags
     ),
@@ -30,6 +31,8 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         MediaStatus,
         Visibility,
         views::MediaView,
+        views::ProcessingView,
+        crate::domain::processing::JobState,
         views::SignedRequest,
         views::UploadView,
         views::CreatedMedia,

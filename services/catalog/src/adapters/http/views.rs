@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    domain::{MediaItem, MediaKind, MediaStatus, Visibility},
+    domain::{
+        processing::{JobState, Processing},
+        MediaId, MediaItem, MediaKind, MediaStatus, Visibility,
+    },
     ports::{PresignedRequest, TagCount},
     service::UploadInstructions,
 };
@@ -29,6 +32,60 @@ pub struct MediaView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
+    /// A video's processing once its upload is finalized.
+    pub processing: Option<ProcessingView>,
+}
+
+/// Where a video's processing is, and what to play once it plays. URLs are this API's paths
+/// (`/api/media/{id}/vod/{job}/…`), relative to its origin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessingView {
+    pub status: JobState,
+    pub percent: u8,
+    pub attempts: u32,
+    /// Why it failed, for the uploader.
+    pub reason: Option<String>,
+    /// The HLS master once a first rendition plays; more join until `DONE`.
+    pub hls_url: Option<String>,
+    /// The DASH manifest, once `DONE`.
+    pub dash_url: Option<String>,
+    pub poster_url: Option<String>,
+    /// WebVTT of scrubbing thumbnails (sprite regions).
+    pub thumbnails_url: Option<String>,
+    /// Renditions playable so far, e.g. `["720p", "360p"]`.
+    pub renditions: Vec<String>,
+    pub duration_ms: Option<u64>,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub playable_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ProcessingView {
+    fn new(id: MediaId, p: Processing) -> Self {
+        // An output's key is `media/{id}/vod/{job}/{file}`; its URL `/api/media/{id}/vod/{job}/{file}`.
+        let url = |key: &str| {
+            key.strip_prefix(&id.prefix())
+                .map(|rest| format!("/api/media/{id}/{rest}"))
+        };
+        let outputs = p.outputs.as_ref();
+        Self {
+            status: p.state,
+            percent: p.percent,
+            attempts: p.attempts,
+            reason: p.reason,
+            hls_url: p.master.as_deref().and_then(url),
+            dash_url: outputs.and_then(|o| url(&o.mpd)),
+            poster_url: outputs.and_then(|o| url(&o.poster)),
+            thumbnails_url: outputs.and_then(|o| url(&o.thumbnails)),
+            renditions: p.renditions,
+            duration_ms: outputs.map(|o| o.duration_ms),
+            queued_at: p.queued_at,
+            started_at: p.started_at,
+            playable_at: p.playable_at,
+            finished_at: p.finished_at,
+        }
+    }
 }
 
 impl From<MediaItem> for MediaView {
@@ -47,6 +104,7 @@ impl From<MediaItem> for MediaView {
             created_at: item.created_at,
             updated_at: item.updated_at,
             uploaded_at: item.uploaded_at,
+            processing: item.processing.map(|p| ProcessingView::new(item.id, p)),
         }
     }
 }
