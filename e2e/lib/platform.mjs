@@ -6,7 +6,7 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, createWriteStream, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, createWriteStream, mkdirSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -119,12 +119,22 @@ async function catalogStorage(runId) {
   };
 }
 
+/** `nats-server` from FERROCAST_NATS_SERVER, PATH or Debian's /usr/sbin. */
+function natsServer() {
+  if (process.env.FERROCAST_NATS_SERVER) return process.env.FERROCAST_NATS_SERVER;
+  const onPath = (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'nats-server')).find((p) => existsSync(p));
+  return onPath ?? '/usr/sbin/nats-server';
+}
+
 /**
  * `settings`: FERROCAST_* variables that override the test defaults below, for every service.
  * `catalog`: also start the catalogue (media uploads, tags, search) and route the gateway to it.
  */
 export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, catalog = false } = {}) {
-  const ports = await freePorts(['users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway', ...(catalog ? ['catalog'] : [])]);
+  const ports = await freePorts([
+    'users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway',
+    ...(catalog ? ['catalog', 'nats', 'natsMonitor'] : []),
+  ]);
   const runId = randomBytes(6).toString('hex');
   const hlsRoot = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-hls-'));
   mkdirSync(logDir, { recursive: true });
@@ -181,12 +191,15 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
     });
     catalogEnv = {
       ...env,
+      // The run's own queue server (below): jobs of this run never reach another's workers.
+      FERROCAST_NATS_URL: `nats://127.0.0.1:${ports.nats}`,
       FERROCAST_POSTGRES_URL: storage.database,
       FERROCAST_S3_ACCESS_KEY: storage.s3.accessKey,
       FERROCAST_S3_SECRET_KEY: storage.s3.secretKey,
     };
   }
   const children = [];
+  const cleanups = [];
   const start = (name, childEnv = env) => {
     const child = spawn(join(BIN, `ferrocast-${name}`), [], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(join(logDir, `${name}.log`));
@@ -215,6 +228,7 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
         ),
       );
       rmSync(hlsRoot, { recursive: true, force: true });
+      for (const cleanup of cleanups) cleanup();
       await storage?.drop();
     },
   };
@@ -226,6 +240,18 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
     start('ingest');
     await waitForHttp(`http://127.0.0.1:${ports.ingestHttp}/readyz`, 30000, 'ingest');
     if (catalogEnv) {
+      const natsStore = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-nats-'));
+      cleanups.push(() => rmSync(natsStore, { recursive: true, force: true }));
+      const nats = spawn(
+        natsServer(),
+        ['-js', '-a', '127.0.0.1', '-p', String(ports.nats), '-m', String(ports.natsMonitor), '-sd', natsStore],
+        { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const natsLog = createWriteStream(join(logDir, 'nats.log'));
+      nats.stdout.pipe(natsLog);
+      nats.stderr.pipe(natsLog);
+      children.push(nats);
+      await waitForHttp(`http://127.0.0.1:${ports.natsMonitor}/healthz?js-enabled-only=true`, 30000, 'nats');
       start('catalog', catalogEnv);
       await waitForHttp(`http://127.0.0.1:${ports.catalog}/readyz`, 60000, 'catalog');
     }

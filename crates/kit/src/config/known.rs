@@ -202,7 +202,8 @@ pub const KNOWN: &[Variable] = &[
 /// Variables of the tools around the services, never read by one: the test runner's
 /// (`FERROCAST_TEST_*`: dependency URLs, log switches, thread count), the bench's
 /// (`FERROCAST_BENCH_*`), the browser tests' (`FERROCAST_E2E_*`), the soak test's
-/// (`FERROCAST_SOAK_*`) and the servers the tests start (`FERROCAST_SECANTUSD`, `FERROCAST_WEED`). The bench
+/// (`FERROCAST_SOAK_*`) and the servers the tests start (`FERROCAST_SECANTUSD`, `FERROCAST_WEED`,
+/// `FERROCAST_NATS_SERVER`). The bench
 /// and the e2e runner start services inside the environment that holds them, so a service lets
 /// them pass instead of refusing to start.
 pub const TOOL_PREFIXES: &[&str] = &[
@@ -212,6 +213,7 @@ pub const TOOL_PREFIXES: &[&str] = &[
     "FERROCAST_SOAK_",
     "FERROCAST_SECANTUSD",
     "FERROCAST_WEED",
+    "FERROCAST_NATS_SERVER",
 ];
 
 /// Variables that were public once and are no longer read, with what a start that sets one is

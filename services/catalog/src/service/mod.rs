@@ -24,7 +24,7 @@ use crate::{
     },
     ports::{
         AuthError, Authenticator, Caller, JobQueue, MediaChanges, MediaStore, ObjectError,
-        ObjectStore, OpenedObject, PresignedRequest, StoreError, TagCount,
+        ObjectStore, OpenedObject, PresignedRequest, QueueError, StoreError, TagCount,
     },
 };
 
@@ -155,6 +155,8 @@ pub struct Catalog {
 
 /// A job the queue did not take at finalize is queued again by the sweeper after this long.
 const REQUEUE_AFTER: Duration = Duration::from_secs(5);
+/// How long finalize waits for the queue to store a job.
+const ENQUEUE_WAIT: Duration = Duration::from_secs(2);
 
 impl Catalog {
     pub fn new(
@@ -189,9 +191,14 @@ impl Catalog {
         Ok(())
     }
 
-    /// Puts job `job_id` of `id` on the queue and notes that it is there.
+    /// Puts job `job_id` of `id` on the queue and notes that it is there. A queue that does
+    /// not answer within [`ENQUEUE_WAIT`] is left to the sweeper: finalize does not wait on it.
     async fn queue(&self, id: MediaId, job_id: Uuid) -> bool {
-        match self.jobs.enqueue(&processing::job(id, job_id)).await {
+        let job = processing::job(id, job_id);
+        let queued = tokio::time::timeout(ENQUEUE_WAIT, self.jobs.enqueue(&job))
+            .await
+            .unwrap_or_else(|_| Err(QueueError("no answer in time".into())));
+        match queued {
             Ok(()) => match self.store.mark_queued(id, job_id).await {
                 Ok(()) => true,
                 Err(error) => {
