@@ -9,6 +9,7 @@
 pub mod clients;
 pub mod duration;
 pub mod known;
+pub mod nats;
 pub mod storage;
 
 use serde::{de::DeserializeOwned, Deserialize};

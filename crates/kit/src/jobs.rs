@@ -132,9 +132,10 @@ impl Default for Delivery {
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Creates the three streams when they are missing (every catalogue and worker replica does so
-/// at start; the same settings make it idempotent).
-pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), Error> {
+/// Creates the three streams when they are missing, each kept on `replicas` servers of a
+/// cluster (every catalogue and worker replica does so at start; the same settings make it
+/// idempotent).
+pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<(), Error> {
     for (name, subjects, retention, max_age) in [
         (
             JOBS_STREAM,
@@ -161,6 +162,7 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), Error> {
             retention,
             max_age,
             storage: stream::StorageType::File,
+            num_replicas: replicas,
             ..Default::default()
         })
         .await?;

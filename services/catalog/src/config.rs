@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-pub use ferrocast_kit::config::storage::Storage;
 use ferrocast_kit::config::{clients::Clients, duration, ensure, Common, ConfigError, Secret};
+pub use ferrocast_kit::config::{nats::Nats, storage::Storage};
 use serde::Deserialize;
 
 use crate::domain::upload::{UploadLimits, MIN_PART_BYTES};
@@ -22,7 +22,8 @@ pub struct Config {
     pub users: Users,
     pub uploads: Uploads,
     pub search: Search,
-    pub queue: Queue,
+    /// Where video processing jobs go and their reports come from.
+    pub queue: Nats,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,14 +98,6 @@ pub struct Uploads {
     pub sweep_interval: Duration,
 }
 
-/// Where video processing jobs go and their reports come from.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Queue {
-    /// `FERROCAST_NATS_URL` (may hold credentials: never printed).
-    #[serde(rename = "nats_url", default = "defaults::nats_url")]
-    pub url: Secret,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct Search {
     /// `FERROCAST_CATALOG_SEARCH_CONCURRENCY`: searches running at once per replica.
@@ -124,7 +117,7 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
     users: Users,
     uploads: Uploads,
     search: Search,
-    queue: Queue,
+    queue: Nats,
 });
 
 mod defaults {
@@ -139,9 +132,6 @@ mod defaults {
     }
     pub fn postgres_url() -> Secret {
         Secret::new("postgres://postgres@127.0.0.1:5432/ferrocast")
-    }
-    pub fn nats_url() -> Secret {
-        Secret::new("nats://127.0.0.1:4222")
     }
     pub fn users_grpc_url() -> String {
         "http://127.0.0.1:50051".into()
@@ -220,9 +210,7 @@ impl Config {
             search: Search {
                 concurrency: defaults::search_concurrency(),
             },
-            queue: Queue {
-                url: Secret::new(nats_url),
-            },
+            queue: Nats::new(nats_url),
         }
     }
 
@@ -230,11 +218,7 @@ impl Config {
         self.common.service_token()?;
         self.clients.validate()?;
         self.storage.validate()?;
-        ensure(
-            self.queue.url.expose().starts_with("nats://")
-                || self.queue.url.expose().starts_with("tls://"),
-            "FERROCAST_NATS_URL must be a nats:// or tls:// URL",
-        )?;
+        self.queue.validate()?;
         ensure(
             self.store.url.expose().starts_with("postgres://")
                 || self.store.url.expose().starts_with("postgresql://"),

@@ -67,15 +67,16 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         config.service_token(),
     ))
     .map_err(|e| StartError::Users(e.to_string()))?;
-    let jobs = NatsJobs::connect(config.queue.url.expose())
-        .await
-        .map_err(|e| StartError::Queue(e.to_string()))?;
-    let reports = jobs.jetstream();
+    let jobs = Arc::new(
+        NatsJobs::connect(&config.queue)
+            .await
+            .map_err(|e| StartError::Queue(e.to_string()))?,
+    );
     let catalog = Arc::new(Catalog::new(
         Arc::new(PgMediaStore::new(pool)),
         Arc::new(objects),
         Arc::new(GrpcUsers::new(users)),
-        Arc::new(jobs),
+        jobs.clone(),
         Settings {
             limits: config.upload_limits(),
             quota: config.uploads.quota,
@@ -93,7 +94,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         })?;
     let mut tasks = JoinSet::new();
     tasks.spawn(adapters::queue::record_reports(
-        reports,
+        jobs,
         catalog.clone(),
         shutdown.clone(),
     ));

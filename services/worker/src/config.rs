@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-pub use ferrocast_kit::config::storage::Storage;
+pub use ferrocast_kit::config::{nats::Nats, storage::Storage};
 use ferrocast_kit::{
     config::{clients::Clients, duration, ensure, Common, ConfigError, Secret},
     jobs::Delivery,
@@ -20,6 +20,7 @@ pub struct Config {
     pub listen: Listen,
     pub clients: Clients,
     pub storage: Storage,
+    pub nats: Nats,
     pub queue: Queue,
     pub work: Work,
 }
@@ -31,11 +32,9 @@ pub struct Listen {
     pub http_addr: String,
 }
 
+/// How jobs are delivered.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Queue {
-    /// `FERROCAST_NATS_URL` (may hold credentials: never printed).
-    #[serde(rename = "nats_url", default = "defaults::nats_url")]
-    pub url: Secret,
     /// `FERROCAST_WORKER_ATTEMPTS`: tries at a job before it is dead-lettered.
     #[serde(rename = "worker_attempts", default = "defaults::attempts")]
     pub attempts: u32,
@@ -85,6 +84,7 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
     listen: Listen,
     clients: Clients,
     storage: Storage,
+    nats: Nats,
     queue: Queue,
     work: Work,
 });
@@ -92,15 +92,10 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
 mod defaults {
     use std::{path::PathBuf, time::Duration};
 
-    use ferrocast_kit::config::Secret;
-
     use super::GIB;
 
     pub fn http_addr() -> String {
         "127.0.0.1:8085".into()
-    }
-    pub fn nats_url() -> Secret {
-        Secret::new("nats://127.0.0.1:4222")
     }
     pub fn attempts() -> u32 {
         4
@@ -159,8 +154,8 @@ impl Config {
             },
             clients: Clients::default(),
             storage,
+            nats: Nats::new(nats_url),
             queue: Queue {
-                url: Secret::new(nats_url),
                 attempts: defaults::attempts(),
                 ack_wait: Duration::from_secs(5),
             },
@@ -181,11 +176,7 @@ impl Config {
         self.common.service_token()?;
         self.clients.validate()?;
         self.storage.validate()?;
-        ensure(
-            self.queue.url.expose().starts_with("nats://")
-                || self.queue.url.expose().starts_with("tls://"),
-            "FERROCAST_NATS_URL must be a nats:// or tls:// URL",
-        )?;
+        self.nats.validate()?;
         ensure(
             (1..=20).contains(&self.queue.attempts),
             "FERROCAST_WORKER_ATTEMPTS must be between 1 and 20",

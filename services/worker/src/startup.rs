@@ -63,7 +63,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         path: work.scratch_dir.display().to_string(),
         source,
     })?;
-    let queue = Queue::connect(config.queue.url.expose(), config.delivery())
+    let queue = Queue::connect(&config.nats, config.delivery())
         .await
         .map_err(|e| StartError::Queue(e.to_string()))?;
     let worker = Arc::new(Worker {

@@ -186,6 +186,10 @@ pub const KNOWN: &[Variable] = &[
     var("FERROCAST_CATALOG_SEARCH_CONCURRENCY", CATALOG),
     // worker
     var("FERROCAST_NATS_URL", &[Service::Catalog, Service::Worker]),
+    var(
+        "FERROCAST_NATS_STREAM_REPLICAS",
+        &[Service::Catalog, Service::Worker],
+    ),
     var("FERROCAST_WORKER_HTTP_ADDR", WORKER),
     var("FERROCAST_WORKER_SCRATCH_DIR", WORKER),
     var("FERROCAST_WORKER_MAX_SOURCE_BYTES", WORKER),

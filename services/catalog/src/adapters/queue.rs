@@ -8,7 +8,10 @@ use async_nats::{
     jetstream::{self, AckKind},
     HeaderMap,
 };
-use ferrocast_kit::jobs::{self, Event, Job};
+use ferrocast_kit::{
+    config::nats::Nats,
+    jobs::{self, Event, Job},
+};
 use futures::{future::BoxFuture, FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +23,7 @@ use crate::{
 
 pub struct NatsJobs {
     js: jetstream::Context,
+    replicas: usize,
     /// Set once the streams are known to exist.
     streams: OnceCell<()>,
 }
@@ -30,23 +34,28 @@ fn error(e: impl std::fmt::Display) -> QueueError {
 
 impl NatsJobs {
     /// A client that connects (and reconnects) in the background.
-    pub async fn connect(url: &str) -> Result<Self, QueueError> {
+    pub async fn connect(nats: &Nats) -> Result<Self, QueueError> {
         let client = async_nats::ConnectOptions::new()
             .name("ferrocast-catalog")
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect(nats.url.expose())
             .await
             .map_err(error)?;
         Ok(Self {
             js: jetstream::new(client),
+            replicas: nats.stream_replicas,
             streams: OnceCell::new(),
         })
     }
 
     async fn ready(&self) -> Result<(), QueueError> {
         self.streams
-            .get_or_try_init(|| async { jobs::ensure_streams(&self.js).await.map_err(error) })
+            .get_or_try_init(|| async {
+                jobs::ensure_streams(&self.js, self.replicas)
+                    .await
+                    .map_err(error)
+            })
             .await
             .map(|_| ())
     }
@@ -86,12 +95,12 @@ impl JobQueue for NatsJobs {
 /// Records every report until `shutdown`: each is acked once stored, handed back on a store
 /// error. Pulling restarts after a second when NATS is away.
 pub async fn record_reports(
-    js: jetstream::Context,
+    jobs: Arc<NatsJobs>,
     catalog: Arc<Catalog>,
     shutdown: CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
-        if let Err(error) = record_some(&js, &catalog, &shutdown).await {
+        if let Err(error) = record_some(&jobs, &catalog, &shutdown).await {
             tracing::warn!(%error, "reading workers' reports failed; trying again");
         }
         tokio::select! {
@@ -102,12 +111,12 @@ pub async fn record_reports(
 }
 
 async fn record_some(
-    js: &jetstream::Context,
+    jobs: &NatsJobs,
     catalog: &Catalog,
     shutdown: &CancellationToken,
 ) -> Result<(), jobs::Error> {
-    jobs::ensure_streams(js).await?;
-    let consumer = jobs::catalog_consumer(js).await?;
+    jobs.ready().await?;
+    let consumer = jobs::catalog_consumer(&jobs.js).await?;
     let messages = consumer.messages().await?;
     let mut messages = Box::pin(messages.take_until(shutdown.clone().cancelled_owned()));
     while let Some(message) = messages.next().await {
@@ -128,11 +137,4 @@ async fn record_some(
         }
     }
     Ok(())
-}
-
-impl NatsJobs {
-    /// The JetStream handle the report loop reads with.
-    pub fn jetstream(&self) -> jetstream::Context {
-        self.js.clone()
-    }
 }

@@ -3,7 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
-use ferrocast_kit::jobs::{self, Delivery, Event, Job, Report};
+use ferrocast_kit::{
+    config::nats::Nats,
+    jobs::{self, Delivery, Event, Job, Report},
+};
 use futures::{future::BoxFuture, FutureExt};
 
 use crate::ports::Progress;
@@ -18,15 +21,15 @@ pub struct Queue {
 impl Queue {
     /// Connects (retrying in the background after a first success, as the client does) and
     /// makes sure the streams and the workers' consumer exist.
-    pub async fn connect(url: &str, delivery: Delivery) -> Result<Self, Error> {
+    pub async fn connect(nats: &Nats, delivery: Delivery) -> Result<Self, Error> {
         let client = async_nats::ConnectOptions::new()
             .name("ferrocast-worker")
             .retry_on_initial_connect()
             .connection_timeout(std::time::Duration::from_secs(5))
-            .connect(url)
+            .connect(nats.url.expose())
             .await?;
         let js = jetstream::new(client);
-        jobs::ensure_streams(&js).await?;
+        jobs::ensure_streams(&js, nats.stream_replicas).await?;
         let consumer = jobs::workers_consumer(&js, delivery).await?;
         Ok(Self { js, consumer })
     }

@@ -11,7 +11,7 @@ use std::{
 use ferrocast_media::vod::argv;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, BufReader},
-    process::Command,
+    process::{Child, Command},
 };
 
 /// What a failed tool run left for the logs.
@@ -29,17 +29,26 @@ const STDERR_KEEP: usize = 4096;
 /// A probe report larger than this is not one ffprobe writes for a sane file.
 const MAX_STDOUT: usize = ferrocast_media::vod::probe::MAX_REPORT_BYTES;
 
-fn command(program: &Path, args: &[OsString]) -> Command {
-    let mut command = Command::new(program);
-    command
+/// `program` started with `args`, stdout and stderr piped.
+fn spawn(program: &Path, args: &[OsString]) -> Result<Child, ToolError> {
+    Command::new(program)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| failure(program, "did not start", e.to_string()))
+}
+
+fn failure(program: &Path, status: impl Into<String>, stderr_tail: String) -> ToolError {
+    ToolError {
+        program: name(program),
+        status: status.into(),
+        stderr_tail,
+    }
 }
 
 fn name(program: &Path) -> String {
@@ -56,11 +65,7 @@ pub async fn output(
     args: &[OsString],
     keep_failed_stdout: bool,
 ) -> Result<Vec<u8>, ToolError> {
-    let mut child = command(program, args).spawn().map_err(|e| ToolError {
-        program: name(program),
-        status: "did not start".into(),
-        stderr_tail: e.to_string(),
-    })?;
+    let mut child = spawn(program, args)?;
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
     let read_out = async {
@@ -72,20 +77,11 @@ pub async fn output(
             .map(|_| buffer)
     };
     let (out, err, status) = tokio::join!(read_out, tail(stderr), child.wait());
-    let status = status.map_err(|e| ToolError {
-        program: name(program),
-        status: "could not be waited for".into(),
-        stderr_tail: e.to_string(),
-    })?;
-    let out = out.unwrap_or_default();
+    let status = status.map_err(|e| failure(program, "could not be waited for", e.to_string()))?;
     if status.success() || keep_failed_stdout {
-        return Ok(out);
+        return Ok(out.unwrap_or_default());
     }
-    Err(ToolError {
-        program: name(program),
-        status: status.to_string(),
-        stderr_tail: err,
-    })
+    Err(failure(program, status.to_string(), err))
 }
 
 /// Runs ffmpeg with `-progress pipe:1`, calling `on_line` with each stdout line.
@@ -94,32 +90,22 @@ pub async fn with_progress(
     args: &[OsString],
     mut on_line: impl FnMut(&str),
 ) -> Result<(), ToolError> {
-    let mut child = command(program, args).spawn().map_err(|e| ToolError {
-        program: name(program),
-        status: "did not start".into(),
-        stderr_tail: e.to_string(),
-    })?;
+    let mut child = spawn(program, args)?;
     let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
-    let stderr = tokio::spawn(tail(stderr));
+    let stderr = tokio::spawn(tail(child.stderr.take().expect("piped")));
     let mut lines = BufReader::new(stdout).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         on_line(&line);
     }
-    let status = child.wait().await.map_err(|e| ToolError {
-        program: name(program),
-        status: "could not be waited for".into(),
-        stderr_tail: e.to_string(),
-    })?;
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| failure(program, "could not be waited for", e.to_string()))?;
     let err = stderr.await.unwrap_or_default();
     if status.success() {
         return Ok(());
     }
-    Err(ToolError {
-        program: name(program),
-        status: status.to_string(),
-        stderr_tail: err,
-    })
+    Err(failure(program, status.to_string(), err))
 }
 
 /// The last [`STDERR_KEEP`] bytes of a stream, read to its end.

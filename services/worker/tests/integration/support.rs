@@ -1,7 +1,7 @@
 //! A world for worker tests: a NATS server and a bucket of the test's own, an uploaded clip,
 //! jobs put on the queue, and every report read as it is published.
 
-use std::{collections::HashMap, path::PathBuf, process::Command, time::Duration};
+use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use async_nats::jetstream::{self, consumer};
 use aws_sdk_s3::{primitives::ByteStream, Client};
@@ -15,6 +15,8 @@ use ferrocast_worker::Config;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+pub use ferrocast_testkit::clip::mp4 as clip;
 
 pub struct World {
     pub nats: Nats,
@@ -48,7 +50,7 @@ impl World {
         let client = async_nats::connect(nats.url()).await.expect("nats client");
         let events = client.subscribe("vod.events.>").await.expect("subscribe");
         let js = jetstream::new(client);
-        jobs::ensure_streams(&js).await.expect("streams");
+        jobs::ensure_streams(&js, 1).await.expect("streams");
         Self {
             nats,
             _storage_server: storage_server,
@@ -138,7 +140,7 @@ impl World {
                     "FERROCAST_WORKER_HTTP_ADDR",
                     config.listen.http_addr.clone(),
                 ),
-                ("FERROCAST_NATS_URL", config.queue.url.expose().to_owned()),
+                ("FERROCAST_NATS_URL", config.nats.url.expose().to_owned()),
                 (
                     "FERROCAST_WORKER_ATTEMPTS",
                     config.queue.attempts.to_string(),
@@ -312,31 +314,4 @@ impl World {
         let mut stream = self.js.get_stream(stream).await.expect("stream");
         stream.info().await.expect("info").state.messages
     }
-}
-
-/// A `seconds` long 640×360 30 fps H.264/AAC MP4, a keyframe every second.
-pub fn clip(seconds: u32) -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("clip.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=sample_rate=48000"])
-        .args(["-t", &seconds.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "30",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-c:a", "aac", "-movflags", "+faststart"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
-    std::fs::read(&path).expect("clip")
 }
