@@ -1,7 +1,8 @@
 // Starts the real ferrocast platform for a test run: users, rooms, ingest and gateway from the
 // workspace's debug build, on free loopback ports, against the Redis and document store the test
 // runner provides (./ferrocast test exports their URLs), each run in its own database and Redis
-// key prefix; with `catalog: true` also the catalogue, in a PostgreSQL database and an S3 bucket
+// key prefix; with `catalog: true` also the catalogue and a VOD worker, with a NATS server of
+// the run's own, in a PostgreSQL database and an S3 bucket
 // of its own on the servers the runner provides. Stops everything it started.
 
 import { execFile, spawn } from 'node:child_process';
@@ -133,7 +134,7 @@ function natsServer() {
 export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, catalog = false } = {}) {
   const ports = await freePorts([
     'users', 'grpc', 'rooms', 'ingestHttp', 'rtmp', 'gateway',
-    ...(catalog ? ['catalog', 'nats', 'natsMonitor'] : []),
+    ...(catalog ? ['catalog', 'nats', 'natsMonitor', 'worker'] : []),
   ]);
   const runId = randomBytes(6).toString('hex');
   const hlsRoot = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-hls-'));
@@ -253,6 +254,18 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
       children.push(nats);
       await waitForHttp(`http://127.0.0.1:${ports.natsMonitor}/healthz?js-enabled-only=true`, 30000, 'nats');
       start('catalog', catalogEnv);
+      // A VOD worker on the same queue and bucket; small rungs keep the run short.
+      const scratch = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-worker-'));
+      cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
+      start('worker', {
+        ...catalogEnv,
+        FERROCAST_WORKER_HTTP_ADDR: `127.0.0.1:${ports.worker}`,
+        FERROCAST_WORKER_SCRATCH_DIR: scratch,
+        FERROCAST_WORKER_PACKAGER: process.env.PACKAGER ?? join(ROOT, '.ferrocast', 'venv', 'bin', 'packager'),
+        FERROCAST_WORKER_LADDER: '180:300,120:150',
+        FERROCAST_WORKER_X264_PRESET: 'ultrafast',
+      });
+      await waitForHttp(`http://127.0.0.1:${ports.worker}/readyz`, 60000, 'worker');
       await waitForHttp(`http://127.0.0.1:${ports.catalog}/readyz`, 60000, 'catalog');
     }
     start('gateway');

@@ -127,6 +127,33 @@ test('a user uploads a video, sees it in My media and finds it in the library by
   assert.deepEqual(await mine.getByTestId('item-tags').locator('[data-tag]').allTextContents(), [tag]);
   await page.screenshot({ path: join(ARTIFACTS, 'media-2-my-media.png') });
 
+  // 4b. A worker processes it: My media shows the state and, once a rendition plays, a link
+  // to the video's page, where hls.js plays the packaged ladder (the 240p source copied, 180p
+  // and 120p encoded).
+  const watch = mine.getByTestId('media-watch');
+  for (let tries = 0; !(await watch.isVisible()) && tries < 60; tries += 1) {
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await mine.waitFor({ timeout: 15000 });
+  }
+  assert.ok(await watch.isVisible(), `no watch link; processing: ${await mine.getByTestId('media-processing').textContent()}`);
+  await watch.click();
+  await page.waitForURL(/\/videos\/[0-9a-f-]{36}$/);
+  await page.getByTestId('video-title').filter({ hasText: title }).waitFor();
+  await page.waitForFunction(
+    () => {
+      const video = document.querySelector('[data-testid="vod-video"]');
+      return video instanceof HTMLVideoElement && video.currentTime > 0.3 && (window.__ferrocast?.levels().length ?? 0) >= 3;
+    },
+    undefined,
+    { timeout: 60000 },
+  );
+  const levels = await page.evaluate(() => window.__ferrocast.levels());
+  assert.deepEqual([...levels].sort((a, b) => b - a), [240, 180, 120], 'the source and two encoded rungs');
+  await page.screenshot({ path: join(ARTIFACTS, 'media-2b-playing.png') });
+  await page.goBack();
+  await page.waitForURL(/\/media$/);
+
   // 5. The library finds it by a word of its title, typed (results come as you type).
   await page.getByTestId('nav-library').click();
   await page.waitForURL(/\/library/);

@@ -13,6 +13,7 @@ import { libraryPage } from './pages/library';
 import { myMediaPage } from './pages/my-media';
 import { notFoundPage } from './pages/not-found';
 import { uploadPage } from './pages/upload';
+import { videoPage } from './pages/video';
 import { watchPage } from './pages/watch';
 import { startRouter, type Route } from './router';
 import { mountLayout } from './ui/layout';
@@ -54,6 +55,9 @@ function show(route: Route): void {
       break;
     case 'library':
       libraryPage(main, signal, { q: route.q, tags: route.tags });
+      break;
+    case 'video':
+      videoPage(main, signal, route.id);
       break;
     case 'not_found':
       notFoundPage(main);

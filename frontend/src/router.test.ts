@@ -1,6 +1,6 @@
 /** Route matching, post-login redirect safety, and which link clicks the router takes over. */
 import { describe, expect, it } from 'vitest';
-import { libraryPath, matchRoute, safeNext, shouldIntercept, watchPath } from './router';
+import { libraryPath, matchRoute, safeNext, shouldIntercept, videoPath, watchPath } from './router';
 
 describe('matchRoute', () => {
   it('matches the browser routes of docs/api.md', () => {
@@ -90,5 +90,16 @@ describe('shouldIntercept', () => {
   it('leaves gateway paths (/api, /hls) to the browser', () => {
     expect(shouldIntercept(click(), anchor('/api/users/openapi.json'), origin)).toBe(false);
     expect(shouldIntercept(click(), anchor('/hls/bob/master.m3u8'), origin)).toBe(false);
+  });
+});
+
+describe('video routes', () => {
+  it('takes a media id, case-folded, and nothing else', () => {
+    const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    expect(matchRoute(`/videos/${id}`)).toEqual({ name: 'video', id });
+    expect(matchRoute(`/videos/${id.toUpperCase()}/`)).toEqual({ name: 'video', id });
+    expect(matchRoute('/videos/not-an-id')).toEqual({ name: 'not_found' });
+    expect(matchRoute(`/videos/${id}/extra`)).toEqual({ name: 'not_found' });
+    expect(videoPath(id)).toBe(`/videos/${id}`);
   });
 });

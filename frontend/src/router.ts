@@ -16,10 +16,13 @@ export type Route =
   | { name: 'upload' }
   | { name: 'my_media' }
   | { name: 'library'; q: string; tags: string[] }
+  | { name: 'video'; id: string }
   | { name: 'not_found' };
 
 /** Usernames are `^[a-z0-9_]{3,24}$` and case-folded by the server. */
 const USERNAME = /^[a-z0-9_]{3,24}$/;
+/** Media ids are UUIDs. */
+const MEDIA_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Maps a location (path plus optional query) to a route. A trailing slash is tolerated;
@@ -39,6 +42,11 @@ export function matchRoute(pathname: string, search = ''): Route {
   if (path === '/upload') return { name: 'upload' };
   if (path === '/media') return { name: 'my_media' };
   if (path === '/library') return { name: 'library', ...libraryQuery(search) };
+  const video = /^\/videos\/([^/]+)$/.exec(path);
+  if (video?.[1]) {
+    const id = video[1].toLowerCase();
+    if (MEDIA_ID.test(id)) return { name: 'video', id };
+  }
   const watch = /^\/watch\/([^/]+)$/.exec(path);
   if (watch?.[1]) {
     const username = watch[1].toLowerCase();
@@ -72,6 +80,10 @@ export function libraryPath(query: { q?: string; tags?: readonly string[] } = {}
   if (query.tags?.length) params.set('tags', query.tags.join(','));
   const qs = params.toString();
   return qs ? `/library?${qs}` : '/library';
+}
+
+export function videoPath(id: string): string {
+  return `/videos/${encodeURIComponent(id)}`;
 }
 
 export function watchPath(username: string): string {

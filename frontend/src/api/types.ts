@@ -45,6 +45,7 @@ export type MediaStatus = Catalog['MediaStatus'];
 export type Visibility = Catalog['Visibility'];
 /** A media item as whoever may see it sees it. */
 export type Media = Catalog['MediaView'];
+export type Processing = Catalog['ProcessingView'];
 export type MediaPage = Catalog['MediaPage'];
 export type CreateMedia = Catalog['CreateMedia'];
 /** `POST /api/media`: the item, and how to send its bytes (one signed PUT, or parts). */

@@ -1,6 +1,7 @@
 /** Accepted files, titles from file names and the detail limits. */
 import { describe, expect, it } from 'vitest';
-import { ACCEPT, fileType, statusLabel, titleFromFileName, validateDetails } from './media';
+import type { Processing } from '../api/types';
+import { ACCEPT, fileType, playable, processingLabel, statusLabel, titleFromFileName, validateDetails } from './media';
 
 describe('fileType', () => {
   it('takes the browser type when the catalogue accepts it', () => {
@@ -59,5 +60,27 @@ describe('statusLabel', () => {
   it('words each status', () => {
     expect(statusLabel('awaiting_upload')).toBe('Waiting for upload');
     expect(statusLabel('uploaded')).toBe('Uploaded');
+  });
+});
+
+describe('processingLabel', () => {
+  const base: Processing = {
+    status: 'PENDING',
+    percent: 0,
+    attempts: 0,
+    renditions: [],
+    queued_at: '2026-12-07T10:00:00Z',
+  };
+  it('names each state, with the percent and the reason', () => {
+    expect(processingLabel(undefined)).toBeNull();
+    expect(processingLabel(base)).toBe('Waiting to be processed');
+    expect(processingLabel({ ...base, status: 'IN PROGRESS', percent: 40 })).toBe('Processing 40 %');
+    expect(processingLabel({ ...base, status: 'IN PROGRESS', percent: 60, hls_url: '/m.m3u8' })).toBe('Playable, processing 60 %');
+    expect(processingLabel({ ...base, status: 'DONE', percent: 100 })).toBe('Ready to watch');
+    expect(processingLabel({ ...base, status: 'FAILED', reason: 'not a video' })).toBe('Could not be processed: not a video');
+  });
+  it('plays once a master exists', () => {
+    expect(playable(base)).toBe(false);
+    expect(playable({ ...base, status: 'IN PROGRESS', hls_url: '/m.m3u8' })).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  * answered before anything is hashed or sent; the server stays the authority.
  */
 import type { FieldErrors } from '../api/error';
-import type { MediaKind, MediaStatus, Visibility } from '../api/types';
+import type { MediaKind, MediaStatus, Processing, Visibility } from '../api/types';
 
 export const TITLE_MAX_CHARS = 200;
 export const DESCRIPTION_MAX_CHARS = 5000;
@@ -85,4 +85,26 @@ export function statusLabel(status: MediaStatus): string {
     default:
       return String(status).replace(/_/g, ' ');
   }
+}
+
+/** How far a video's processing got, for a person; null when there is none (images, unfinished uploads). */
+export function processingLabel(processing: Processing | null | undefined): string | null {
+  if (!processing) return null;
+  switch (processing.status) {
+    case 'PENDING':
+      return 'Waiting to be processed';
+    case 'IN PROGRESS':
+      return processing.hls_url ? `Playable, processing ${processing.percent} %` : `Processing ${processing.percent} %`;
+    case 'DONE':
+      return 'Ready to watch';
+    case 'FAILED':
+      return `Could not be processed: ${processing.reason ?? 'unknown reason'}`;
+    default:
+      return String(processing.status);
+  }
+}
+
+/** Whether there is something to play yet. */
+export function playable(processing: Processing | null | undefined): boolean {
+  return Boolean(processing?.hls_url);
 }

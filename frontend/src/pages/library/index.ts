@@ -11,7 +11,7 @@ import type { Media, MediaPage } from '../../api/types';
 import { h, replace, setText } from '../../dom';
 import { formatDate } from '../../format';
 import { liveQuery } from '../../live-query';
-import { libraryPath } from '../../router';
+import { libraryPath, videoPath } from '../../router';
 import { after } from '../../ui/lifecycle';
 import { mediaThumb, tagList } from '../../ui/media';
 
@@ -101,7 +101,11 @@ export function libraryPage(root: HTMLElement, signal: AbortSignal, initial: Sea
       h(
         'div',
         { class: 'media-card-body' },
-        h('h2', { class: 'media-title', 'data-testid': 'library-title' }, item.title),
+        h(
+          'h2',
+          { class: 'media-title', 'data-testid': 'library-title' },
+          item.kind === 'video' ? h('a', { href: videoPath(item.id) }, item.title) : item.title,
+        ),
         h('p', { class: 'media-meta' }, h('span', { 'data-testid': 'library-owner' }, item.owner), ' · ', h('time', { datetime: item.created_at }, formatDate(item.created_at))),
         item.tags.length
           ? tagList(item.tags, { onTag: (tag) => setSearch({ ...search, tags: toggleTag(search.tags, tag) }), selected: search.tags, label: `Tags of ${item.title}` })

@@ -6,10 +6,10 @@
 import { api } from '../../api/endpoints';
 import { isAbortError } from '../../api/error';
 import type { Media } from '../../api/types';
-import { statusLabel, visibilityLabel } from '../../catalog/media';
+import { playable, processingLabel, statusLabel, visibilityLabel } from '../../catalog/media';
 import { h, replace, setText } from '../../dom';
 import { formatBytes, formatDate } from '../../format';
-import { navigate } from '../../router';
+import { navigate, videoPath } from '../../router';
 import { currentUser, handleExpiredSession } from '../../session';
 import { confirmDialog } from '../../ui/confirm';
 import { mediaThumb, tagList } from '../../ui/media';
@@ -80,6 +80,8 @@ export function myMediaPage(root: HTMLElement, signal: AbortSignal): void {
       item.status === 'awaiting_upload'
         ? h('p', { class: 'field-hint' }, 'The upload did not finish; it is removed after a day unless it is completed.')
         : null,
+      item.processing ? h('p', { class: 'field-hint', 'data-testid': 'media-processing' }, processingLabel(item.processing)) : null,
+      playable(item.processing) ? h('a', { href: videoPath(item.id), 'data-testid': 'media-watch' }, 'Watch') : null,
     );
     const edit = h('button', { type: 'button', class: 'btn', 'data-testid': 'media-edit', 'aria-label': `Edit ${item.title}` }, 'Edit');
     const remove = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'media-delete', 'aria-label': `Delete ${item.title}` }, 'Delete');
