@@ -26,6 +26,18 @@ pub const CATALOG_CONSUMER: &str = "catalog";
 /// Reports are kept this long for a catalogue that was down to catch up.
 pub const EVENTS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Core NATS (not stored): "stop working on `media`, it was deleted", heard by every worker.
+pub const CANCEL_SUBJECTS: &str = "vod.cancel.*";
+
+pub fn cancel_subject(media: Uuid) -> String {
+    format!("vod.cancel.{media}")
+}
+
+/// The media id a cancel subject names.
+pub fn cancelled_media(subject: &str) -> Option<Uuid> {
+    subject.strip_prefix("vod.cancel.")?.parse().ok()
+}
+
 /// The subject a report about `media` goes to.
 pub fn events_subject(media: Uuid) -> String {
     format!("vod.events.{media}")
@@ -315,6 +327,14 @@ mod tests {
         ] {
             assert!(!servable(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn cancel_subjects_name_their_media() {
+        let media = Uuid::new_v4();
+        assert_eq!(cancelled_media(&cancel_subject(media)), Some(media));
+        assert_eq!(cancelled_media("vod.cancel.x"), None);
+        assert_eq!(cancelled_media("vod.events.x"), None);
     }
 
     #[test]

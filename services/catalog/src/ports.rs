@@ -110,6 +110,13 @@ pub trait MediaStore: Send + Sync {
         event: &'a Event,
     ) -> BoxFuture<'a, Result<Option<Processing>, StoreError>>;
     fn mark_queued(&self, id: MediaId, job_id: Uuid) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Videos uploaded before `before` that have no processing job (their finalize stopped
+    /// between the two writes, or they predate processing).
+    fn videos_without_job(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<MediaId>, StoreError>>;
     /// Jobs created before `before` that the queue has not taken yet.
     fn unqueued_jobs(
         &self,
@@ -233,5 +240,7 @@ pub trait JobQueue: Send + Sync {
     /// Returns once the queue stored the job. The same job twice is stored once (the job id is
     /// the message id the queue deduplicates by).
     fn enqueue<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), QueueError>>;
+    /// Tells the workers to stop any job of `media` (deleted); nobody listening is fine.
+    fn cancel(&self, media: Uuid) -> BoxFuture<'_, Result<(), QueueError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), QueueError>>;
 }

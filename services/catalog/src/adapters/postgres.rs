@@ -656,6 +656,28 @@ impl MediaStore for PgMediaStore {
         .boxed()
     }
 
+    fn videos_without_job(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<MediaId>, StoreError>> {
+        async move {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT m.id FROM media m WHERE m.kind = 'video' AND m.status = 'uploaded' \
+                 AND m.uploaded_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM media_jobs j WHERE j.media_id = m.id) \
+                 ORDER BY m.uploaded_at LIMIT $2",
+            )
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(ids.into_iter().map(MediaId).collect())
+        }
+        .boxed()
+    }
+
     fn unqueued_jobs(
         &self,
         before: DateTime<Utc>,

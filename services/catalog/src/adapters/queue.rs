@@ -79,6 +79,18 @@ impl JobQueue for NatsJobs {
         .boxed()
     }
 
+    fn cancel(&self, media: uuid::Uuid) -> BoxFuture<'_, Result<(), QueueError>> {
+        async move {
+            let client = self.js.client();
+            client
+                .publish(jobs::cancel_subject(media), bytes::Bytes::new())
+                .await
+                .map_err(error)?;
+            client.flush().await.map_err(error)
+        }
+        .boxed()
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), QueueError>> {
         async move {
             self.ready().await?;

@@ -213,9 +213,14 @@ impl Catalog {
         }
     }
 
-    /// Queues the jobs the queue did not take when they were made; how many it queued.
+    /// Queues the jobs the queue did not take when they were made, and makes the jobs of
+    /// uploaded videos that have none; how many it queued.
     pub async fn requeue(&self) -> Result<usize, CatalogError> {
         let before = Utc::now() - chrono::Duration::from_std(REQUEUE_AFTER).unwrap_or_default();
+        for id in self.store.videos_without_job(before, 100).await? {
+            tracing::info!(media = %id, "an uploaded video without a job gets one");
+            self.start_processing(id).await?;
+        }
         let mut queued = 0;
         for (id, job_id) in self.store.unqueued_jobs(before, 100).await? {
             if self.queue(id, job_id).await {
@@ -550,6 +555,12 @@ impl Catalog {
             {
                 Ok(()) | Err(ObjectError::NoSuchUpload) => {}
                 Err(other) => return Err(other.into()),
+            }
+        }
+        if item.processing.is_some() {
+            if let Err(error) = self.jobs.cancel(item.id.0).await {
+                // A job still running ends on its own; its report then removes its files.
+                tracing::warn!(media = %item.id, %error, "job not cancelled");
             }
         }
         self.objects.delete_prefix(&item.id.prefix()).await?;

@@ -213,3 +213,85 @@ async fn an_uploaded_video_is_processed_recorded_and_played_through_the_catalogu
     stop.cancel();
     running.wait().await;
 }
+
+#[tokio::test]
+async fn deleting_a_video_stops_its_running_job_and_leaves_no_files() {
+    // Long enough to still be processing when it is deleted; one PUT, not parts.
+    let world = World::start_with(|config| config.uploads.multipart_threshold = 64 << 20).await;
+    let owner = world.account().await;
+    let scratch = tempfile::tempdir().expect("scratch");
+    let (stop, running) = worker(&world, scratch.path()).await;
+    let item = world
+        .upload(&owner.token, "Long walk", &[], &clip::mp4(30))
+        .await;
+    let id = item["id"].as_str().expect("id").to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let hls = loop {
+        let now = processing(&world, None, &id).await;
+        if let Some(url) = now["hls_url"].as_str() {
+            break url.to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never playable: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let deleted = world
+        .call(
+            Method::DELETE,
+            &format!("/api/media/{id}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+    // The worker stops the job and says why; nothing of the video stays in storage.
+    let reason = cancelled_report(&world, &id).await;
+    assert_eq!(reason, "the video was deleted");
+    let master_key = format!(
+        "media/{id}/{}",
+        hls.strip_prefix(&format!("/api/media/{id}/"))
+            .expect("own url")
+    );
+    let objects = world.catalog.objects();
+    let gone = ferrocast_testkit::eventually(Duration::from_secs(10), || async {
+        objects.head(&master_key).await.expect("head").is_none()
+    })
+    .await;
+    assert!(gone, "the job's files are still stored");
+    stop.cancel();
+    running.wait().await;
+}
+
+/// The reason of the failed report about `media`, read from the report stream.
+async fn cancelled_report(world: &World, media: &str) -> String {
+    use futures::StreamExt;
+    let client = async_nats::connect(world.catalog.nats.url())
+        .await
+        .expect("nats");
+    let js = async_nats::jetstream::new(client);
+    let stream = js.get_stream("VOD_EVENTS").await.expect("stream");
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+            filter_subject: format!("vod.events.{media}"),
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let deadline = Duration::from_secs(30);
+    loop {
+        let message = tokio::time::timeout(deadline, messages.next())
+            .await
+            .expect("a failed report in time")
+            .expect("open")
+            .expect("message");
+        let event: Value = serde_json::from_slice(&message.payload).expect("json");
+        if event["kind"] == "failed" {
+            return event["reason"].as_str().unwrap_or_default().to_owned();
+        }
+        assert_ne!(event["kind"], "done", "the job ran to its end: {event}");
+    }
+}

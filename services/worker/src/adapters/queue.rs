@@ -7,7 +7,9 @@ use ferrocast_kit::{
     config::nats::Nats,
     jobs::{self, Delivery, Event, Job, Report},
 };
-use futures::{future::BoxFuture, FutureExt};
+use futures::{future::BoxFuture, FutureExt, StreamExt};
+use tokio::sync::broadcast;
+use uuid::Uuid;
 
 use crate::ports::Progress;
 
@@ -16,6 +18,8 @@ pub type Error = jobs::Error;
 pub struct Queue {
     pub js: jetstream::Context,
     pub consumer: PullConsumer,
+    /// Media ids whose jobs must stop (deleted), as they are announced.
+    pub cancels: broadcast::Sender<Uuid>,
 }
 
 impl Queue {
@@ -28,10 +32,24 @@ impl Queue {
             .connection_timeout(std::time::Duration::from_secs(5))
             .connect(nats.url.expose())
             .await?;
+        let mut announcements = client.subscribe(jobs::CANCEL_SUBJECTS).await?;
+        let (cancels, _) = broadcast::channel(64);
+        let forward = cancels.clone();
+        tokio::spawn(async move {
+            while let Some(message) = announcements.next().await {
+                if let Some(media) = jobs::cancelled_media(&message.subject) {
+                    let _ = forward.send(media);
+                }
+            }
+        });
         let js = jetstream::new(client);
         jobs::ensure_streams(&js, nats.stream_replicas).await?;
         let consumer = jobs::workers_consumer(&js, delivery).await?;
-        Ok(Self { js, consumer })
+        Ok(Self {
+            js,
+            consumer,
+            cancels,
+        })
     }
 
     /// Sends `event` and waits until the stream stored it.

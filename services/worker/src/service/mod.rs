@@ -107,6 +107,7 @@ impl Worker {
         }
         tracing::info!(job = %job.job_id, media = %job.media_id, attempt, "job started");
         reporter.report(Report::Started { attempt }).await;
+        let mut cancels = self.queue.cancels.subscribe();
         let result = {
             let run = self.pipeline.run(job, &reporter);
             tokio::pin!(run);
@@ -118,6 +119,14 @@ impl Worker {
                     _ = beats.tick() => {
                         if let Err(error) = message.ack_with(AckKind::Progress).await {
                             tracing::warn!(job = %job.job_id, %error, "heartbeat not sent");
+                        }
+                    }
+                    Ok(media) = cancels.recv() => {
+                        if media == job.media_id {
+                            // Dropping the run kills its ffmpeg; the report tells the catalogue,
+                            // which removes whatever the job wrote.
+                            tracing::info!(job = %job.job_id, "job cancelled: its video was deleted");
+                            break Err(JobError::Refused("the video was deleted".into()));
                         }
                     }
                 }
