@@ -3,6 +3,7 @@
 //! mid-job, a queue server killed with jobs waiting, a job that crashes its worker and workers
 //! sharing the queue lose nothing and do nothing twice. One test binary (crates/testkit's rule).
 
+mod inputs;
 mod jobs;
 mod resilience;
 mod support;
