@@ -1,8 +1,9 @@
-"""Section `catalog`: the catalogue's upload throughput and search latency, measured by the Rust
-binary `ferrocast-bench-catalog-load` (bench/catalog-load), which starts the users service and the
-catalogue in its own process (with PostgreSQL and SeaweedFS as the test kit finds or starts them),
-prints a markdown section of its own (its peers are plain S3 uploads and a latency target, not
-nginx-rtmp), and stops everything it started."""
+"""Sections measured by a Rust binary that starts what it measures in its own process, prints a
+markdown section of its own (its peers are not nginx-rtmp) and stops everything it started:
+`catalog` (`ferrocast-bench-catalog-load`, bench/catalog-load: the catalogue's upload throughput
+and search latency, with PostgreSQL and SeaweedFS as the test kit finds or starts them) and `vod`
+(`ferrocast-bench-vod-worker`, bench/vod-worker: the VOD worker's fast start, full ladder and
+overhead against the same commands run by hand, with NATS and SeaweedFS of its own)."""
 
 from __future__ import annotations
 
@@ -15,27 +16,34 @@ from report import Report
 from util import OWNED, log
 
 ROOT = Path(__file__).resolve().parents[2]
-BINARY = "ferrocast-bench-catalog-load"
 
 
-def binary(allow_debug: bool) -> tuple[Path | None, str]:
+def binary(name: str, allow_debug: bool) -> tuple[Path | None, str]:
     for profile in ("release", "debug") if allow_debug else ("release",):
-        p = ROOT / "target" / profile / BINARY
+        p = ROOT / "target" / profile / name
         if p.is_file():
             return p, profile
     return None, ""
 
 
 def measure_catalog(rep: Report, smoke: bool, logs: Path) -> None:
-    exe, profile = binary(allow_debug=smoke)
+    measure_binary(rep, smoke, logs, "ferrocast-bench-catalog-load", "9 catalogue", "uploads and search", "catalog")
+
+
+def measure_vod(rep: Report, smoke: bool, logs: Path) -> None:
+    measure_binary(rep, smoke, logs, "ferrocast-bench-vod-worker", "10 VOD worker", "fast start and overhead", "vod")
+
+
+def measure_binary(rep: Report, smoke: bool, logs: Path, name: str, row: str, what: str, log_name: str) -> None:
+    exe, profile = binary(name, allow_debug=smoke)
     if exe is None:
-        rep.add("9 catalogue", "uploads and search", f"not measured: target/release/{BINARY} is missing "
-                "(`cargo build --release -p ferrocast-bench-catalog-load`)", None)
+        rep.add(row, what, f"not measured: target/release/{name} is missing (`cargo build --release -p {name}`)", None)
         return
     argv = [str(exe)] + (["--smoke"] if smoke else [])
     timeout = 300 if smoke else 3600
-    log(f"{BINARY} ({profile}{', smoke sizes' if smoke else ''}); progress in {logs / 'catalog.log'}")
-    p = OWNED.start("catalog-load", argv, log_path=logs / "catalog.log", stdout=subprocess.PIPE)
+    log_path = logs / f"{log_name}.log"
+    log(f"{name} ({profile}{', smoke sizes' if smoke else ''}); progress in {log_path}")
+    p = OWNED.start(log_name, argv, log_path=log_path, stdout=subprocess.PIPE)
     timed_out = False
     try:
         out, _ = p.communicate(timeout=timeout)
@@ -50,10 +58,10 @@ def measure_catalog(rep: Report, smoke: bool, logs: Path) -> None:
     if md:
         rep.sections.append(md)
     if timed_out:
-        rep.add("9 catalogue", "uploads and search", f"not measured: no result within {timeout} s", None)
+        rep.add(row, what, f"not measured: no result within {timeout} s", None)
     elif p.returncode != 0:
-        rep.add("9 catalogue", "uploads and search", f"not measured: {BINARY} exited with {p.returncode} "
-                f"(its error is in the section's notes, or in {logs / 'catalog.log'})", None)
+        rep.add(row, what, f"not measured: {name} exited with {p.returncode} "
+                f"(its error is in the section's notes, or in {log_path})", None)
 
 
 def stop_group(p: subprocess.Popen) -> None:

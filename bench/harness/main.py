@@ -34,8 +34,8 @@ from util import OWNED, NotMeasured, log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
-SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "profile", "catalog")
-SMOKE_SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "catalog")
+SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "profile", "catalog", "vod")
+SMOKE_SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "catalog", "vod")
 
 
 def sh(argv: list[str]) -> str:
@@ -164,8 +164,9 @@ def main() -> int:
         src = source_file(BENCH / ".cache")
         # ------------------------------------------------------------------ peers
         sides: dict = {}
-        # The catalogue section starts what it measures itself: alone, it needs neither peer.
-        needs_peers = any(s != "catalog" for s in sections)
+        # The catalogue and VOD sections start what they measure themselves: alone, they need
+        # neither peer.
+        needs_peers = any(s not in ("catalog", "vod") for s in sections)
         ngx = nginx.NginxRtmp(work, seg, window)
         if needs_peers:
             try:
@@ -181,7 +182,7 @@ def main() -> int:
                 try:
                     ferro.build_release()
                 except NotMeasured as e:
-                    rep.note(f"{e}; the catalogue section measures what target/release holds")
+                    rep.note(f"{e}; the catalogue and VOD sections measure what target/release holds")
         elif not args.no_ferrocast:
             try:
                 if not args.smoke and not args.no_build:
@@ -271,6 +272,8 @@ def main() -> int:
                 M.measure_auth(rep, fc if ferro_err is None else None, sz, ferro_err)
             elif section == "catalog":
                 catalog.measure_catalog(rep, args.smoke, logs)
+            elif section == "vod":
+                catalog.measure_vod(rep, args.smoke, logs)
             log(f"== {section} done in {time.monotonic() - t:.0f} s")
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); stopping what the bench started")
