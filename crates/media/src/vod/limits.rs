@@ -355,6 +355,9 @@ fn seconds(duration: Duration) -> String {
     let value = duration.as_secs_f64();
     if value.fract() == 0.0 {
         format!("{value:.0}")
+    } else if value < 0.1 {
+        // A single frame: "0.0" would read as no video at all.
+        format!("{value:.2}")
     } else {
         format!("{value:.1}")
     }
@@ -488,6 +491,10 @@ mod tests {
         assert_eq!(
             refusal(&edited(0.0, |_| {})).to_string(),
             "0-second video: the shortest accepted is 0.5 s"
+        );
+        assert_eq!(
+            refusal(&edited(0.034, |_| {})).to_string(),
+            "0.03-second video: the shortest accepted is 0.5 s"
         );
         let mut unknown = edited(1.0, |_| {});
         unknown.duration = None;
