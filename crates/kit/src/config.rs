@@ -50,6 +50,14 @@ pub struct Common {
 }
 
 impl Common {
+    /// A test config's: dev mode off, `service_token` set.
+    pub fn for_tests(service_token: impl Into<String>) -> Self {
+        Self {
+            dev_mode: false,
+            service_token: Some(Secret::new(service_token)),
+        }
+    }
+
     /// The service token under [`service_token`]'s one rule.
     pub fn service_token(&self) -> Result<Secret, ConfigError> {
         service_token(

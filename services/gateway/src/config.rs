@@ -162,10 +162,7 @@ impl Config {
     /// What in-process tests run: the defaults on loopback port 0 with the tests' service token.
     pub fn for_tests() -> Self {
         Self {
-            common: Common {
-                dev_mode: false,
-                service_token: Some(Secret::new(ferrocast_kit::config::TEST_SERVICE_TOKEN)),
-            },
+            common: Common::for_tests(ferrocast_kit::config::TEST_SERVICE_TOKEN),
             listen: Listen {
                 http_addr: "127.0.0.1:0".into(),
                 internal_addr: "127.0.0.1:0".into(),

@@ -200,10 +200,7 @@ impl Config {
         service_token: impl Into<String>,
     ) -> Self {
         Self {
-            common: Common {
-                dev_mode: false,
-                service_token: Some(Secret::new(service_token)),
-            },
+            common: Common::for_tests(service_token),
             listen: Listen {
                 http_addr: "127.0.0.1:0".into(),
             },

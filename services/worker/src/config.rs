@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 
 pub use ferrocast_kit::config::{nats::Nats, storage::Storage};
 use ferrocast_kit::{
-    config::{clients::Clients, duration, ensure, Common, ConfigError, Secret},
+    config::{clients::Clients, duration, ensure, Common, ConfigError},
     jobs::Delivery,
 };
 use ferrocast_media::ladder::{parse_ladder, RungSpec};
@@ -145,10 +145,7 @@ impl Config {
         service_token: impl Into<String>,
     ) -> Self {
         Self {
-            common: Common {
-                dev_mode: false,
-                service_token: Some(Secret::new(service_token)),
-            },
+            common: Common::for_tests(service_token),
             listen: Listen {
                 http_addr: "127.0.0.1:0".into(),
             },
