@@ -5,10 +5,13 @@
 use std::time::Duration;
 
 use aws_sdk_s3::{
+    config::http::HttpResponse,
     config::{
         timeout::TimeoutConfig, BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
         ResponseChecksumValidation,
     },
+    error::SdkError,
+    operation::get_object::{GetObjectError, GetObjectOutput},
     Client,
 };
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -67,4 +70,23 @@ pub fn client(storage: &Storage, endpoint: &str, deadlines: Deadlines) -> Client
         .http_client(http)
         .build();
     Client::from_conf(config)
+}
+
+/// GET of `key`, or `None` when the bucket has no such key (any other failure is an error).
+pub async fn get_if_exists(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<GetObjectOutput>, SdkError<GetObjectError, HttpResponse>> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(object) => Ok(Some(object)),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(GetObjectError::is_no_such_key) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }

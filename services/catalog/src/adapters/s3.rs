@@ -352,23 +352,11 @@ impl ObjectStore for S3Objects {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<OpenedObject>, ObjectError>> {
         async move {
-            let object = match self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
+            let Some(object) = s3::get_if_exists(&self.client, &self.bucket, key)
                 .await
-            {
-                Ok(object) => object,
-                Err(error)
-                    if error.as_service_error().is_some_and(
-                        aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
-                    ) =>
-                {
-                    return Ok(None)
-                }
-                Err(error) => return Err(backend(error)),
+                .map_err(backend)?
+            else {
+                return Ok(None);
             };
             let length = u64::try_from(object.content_length().unwrap_or(0)).unwrap_or(0);
             // Ends after the first error.

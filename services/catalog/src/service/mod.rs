@@ -177,10 +177,6 @@ impl Catalog {
         }
     }
 
-    pub fn jobs(&self) -> &Arc<dyn JobQueue> {
-        &self.jobs
-    }
-
     /// A new processing job for an uploaded video: recorded first (so it cannot be lost),
     /// then queued; when the queue is away the sweeper queues it later.
     async fn start_processing(&self, id: MediaId) -> Result<(), CatalogError> {

@@ -61,26 +61,10 @@ impl Objects {
 
     /// Streams `key` into `file`, refusing an object above `limit` bytes before reading it.
     pub async fn download(&self, key: &str, file: &Path, limit: u64) -> Result<u64, StorageError> {
-        let object = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+        let object = s3::get_if_exists(&self.client, &self.bucket, key)
             .await
-        {
-            Ok(object) => object,
-            Err(error) => {
-                let missing = error
-                    .as_service_error()
-                    .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key);
-                return Err(if missing {
-                    StorageError::Missing(key.to_owned())
-                } else {
-                    backend(aws_sdk_s3::error::DisplayErrorContext(error))
-                });
-            }
-        };
+            .map_err(|e| backend(aws_sdk_s3::error::DisplayErrorContext(e)))?
+            .ok_or_else(|| StorageError::Missing(key.to_owned()))?;
         let size = u64::try_from(object.content_length().unwrap_or(0)).unwrap_or(0);
         if size > limit {
             return Err(StorageError::TooLarge { size, limit });

@@ -8,7 +8,6 @@ use std::{
     process::Stdio,
 };
 
-use ferrocast_media::vod::argv;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, BufReader},
     process::{Child, Command},
@@ -149,10 +148,5 @@ impl Tools {
             output(program, &[OsString::from(flag)], false).await?;
         }
         Ok(())
-    }
-
-    /// For a failure's log line: what ran, with the paths the worker chose.
-    pub fn describe(args: &[OsString]) -> String {
-        argv::display(args)
     }
 }

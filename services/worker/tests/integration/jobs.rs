@@ -113,3 +113,32 @@ async fn files_that_are_not_playable_videos_fail_once_with_a_reason_and_are_not_
     shutdown.cancel();
     running.wait().await;
 }
+
+#[tokio::test]
+async fn a_job_whose_original_is_gone_fails_once_with_that_reason() {
+    let mut world = World::start().await;
+    let (shutdown, running) = world.worker(world.config()).await;
+    let media = uuid::Uuid::new_v4();
+    let job = ferrocast_kit::jobs::Job::new(media, format!("originals/{media}"));
+    world
+        .js
+        .publish(
+            ferrocast_kit::jobs::JOBS_SUBJECT,
+            serde_json::to_vec(&job).expect("json").into(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    let reports = world.reports_until_end(&job, Duration::from_secs(60)).await;
+    let Some(Report::Failed { reason, attempts }) = reports.last() else {
+        panic!("not failed: {reports:?}");
+    };
+    assert_eq!(
+        (reason.as_str(), *attempts),
+        ("the original file is gone", 1)
+    );
+    assert_eq!(world.messages_in(DEAD_STREAM).await, 0);
+    shutdown.cancel();
+    running.wait().await;
+}
