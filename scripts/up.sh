@@ -37,9 +37,9 @@ platform_up() {
 }
 
 # Random per-install secrets, generated once and kept in a file only this user can read; passed
-# to the services through the environment, never argv. The S3 keys (added to an older file on
-# its first run with the storage) reach only the catalog and the worker: the other services
-# never see them.
+# to the services through the environment, never argv. The S3 keys and the platform key that
+# seals videos' content keys (added to an older file on its first run with them) reach only the
+# catalog and the worker: the other services never see them.
 load_local_secrets() {
   local file="$STATE/secrets.env"
   if [ ! -f "$file" ]; then
@@ -53,11 +53,14 @@ load_local_secrets() {
         "$(random_secret | tr -dc 'A-Za-z0-9' | head -c 20)" "$(random_secret)" >>"$file"
     )
   fi
+  if ! grep -q '^FERROCAST_CONTENT_KEY_SECRET=' "$file"; then
+    (umask 077 && printf 'FERROCAST_CONTENT_KEY_SECRET=%s\n' "$(random_secret)" >>"$file")
+  fi
   set -a
   # shellcheck disable=SC1090
   source "$file"
   set +a
-  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY FERROCAST_CONTENT_KEY_SECRET
 }
 
 start_local_redis() {
@@ -180,24 +183,25 @@ start_services() {
   wait_for_http "http://127.0.0.1:8080/healthz" 60 gateway
 }
 
-# The catalog (media uploads, search), the one service that holds the S3 keys: exported for its
-# start only.
+# The catalog (media uploads, search), which holds the S3 keys and the content-key platform key:
+# exported for its start only.
 start_catalog() {
-  export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY FERROCAST_CONTENT_KEY_SECRET
   start_owned catalog "$1/ferrocast-catalog" >/dev/null
-  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY FERROCAST_CONTENT_KEY_SECRET
   wait_for_http "http://127.0.0.1:8084/readyz" 60 catalog
 }
 
 # The VOD worker: jobs from the queue, ffmpeg and the Shaka Packager `setup` installed, a job's
-# files in .ferrocast/worker while it runs. Needs the S3 keys too: exported for its start only.
+# files in .ferrocast/worker while it runs. Needs the S3 keys and the platform key too: exported
+# for its start only.
 start_worker() {
   local scratch="$STATE/worker"
   mkdir -p "$scratch"
-  export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  export FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY FERROCAST_CONTENT_KEY_SECRET
   start_owned worker env FERROCAST_WORKER_PACKAGER="$STATE/venv/bin/packager" \
     FERROCAST_WORKER_SCRATCH_DIR="$scratch" "$1/ferrocast-worker" >/dev/null
-  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY
+  export -n FERROCAST_S3_ACCESS_KEY FERROCAST_S3_SECRET_KEY FERROCAST_CONTENT_KEY_SECRET
   wait_for_http "http://127.0.0.1:8085/readyz" 60 worker
 }
 

@@ -1,9 +1,13 @@
 """Sections measured by a Rust binary that starts what it measures in its own process, prints a
 markdown section of its own (its peers are not nginx-rtmp) and stops everything it started:
-`catalog` (`ferrocast-bench-catalog-load`, bench/catalog-load: the catalogue's upload throughput
-and search latency, with PostgreSQL and SeaweedFS as the test kit finds or starts them) and `vod`
-(`ferrocast-bench-vod-worker`, bench/vod-worker: the VOD worker's fast start, full ladder and
-overhead against the same commands run by hand, with NATS and SeaweedFS of its own)."""
+`catalog` (`ferrocast-bench-catalog-load --only upload,search`, bench/catalog-load: the
+catalogue's upload throughput and search latency, with PostgreSQL and SeaweedFS as the test kit
+finds or starts them), `playback` (`ferrocast-bench-catalog-load --only playback`: playback
+session decisions under load on two replicas and slot handovers, against bare Redis), `vod`
+(`ferrocast-bench-vod-worker --only vod`, bench/vod-worker: the VOD worker's fast start, full
+ladder and overhead against the same commands run by hand, with NATS and SeaweedFS of its own)
+and `queue` (`ferrocast-bench-vod-worker --only queue`: the job loop's dispatch rate, latency and
+fairness with no-op work against bare JetStream, with a NATS server of its own)."""
 
 from __future__ import annotations
 
@@ -27,19 +31,32 @@ def binary(name: str, allow_debug: bool) -> tuple[Path | None, str]:
 
 
 def measure_catalog(rep: Report, smoke: bool, logs: Path) -> None:
-    measure_binary(rep, smoke, logs, "ferrocast-bench-catalog-load", "9 catalogue", "uploads and search", "catalog")
+    measure_binary(rep, smoke, logs, "ferrocast-bench-catalog-load", "9 catalogue", "uploads and search", "catalog",
+                   ["--only", "upload,search"])
+
+
+def measure_playback(rep: Report, smoke: bool, logs: Path) -> None:
+    measure_binary(rep, smoke, logs, "ferrocast-bench-catalog-load", "12 playback sessions", "decisions and handovers",
+                   "playback", ["--only", "playback"])
 
 
 def measure_vod(rep: Report, smoke: bool, logs: Path) -> None:
-    measure_binary(rep, smoke, logs, "ferrocast-bench-vod-worker", "10 VOD worker", "fast start and overhead", "vod")
+    measure_binary(rep, smoke, logs, "ferrocast-bench-vod-worker", "10 VOD worker", "fast start and overhead", "vod",
+                   ["--only", "vod"])
 
 
-def measure_binary(rep: Report, smoke: bool, logs: Path, name: str, row: str, what: str, log_name: str) -> None:
+def measure_queue(rep: Report, smoke: bool, logs: Path) -> None:
+    measure_binary(rep, smoke, logs, "ferrocast-bench-vod-worker", "11 VOD queue", "dispatch rate and fairness",
+                   "queue", ["--only", "queue"])
+
+
+def measure_binary(rep: Report, smoke: bool, logs: Path, name: str, row: str, what: str, log_name: str,
+                   extra: list[str] | None = None) -> None:
     exe, profile = binary(name, allow_debug=smoke)
     if exe is None:
         rep.add(row, what, f"not measured: target/release/{name} is missing (`cargo build --release -p {name}`)", None)
         return
-    argv = [str(exe)] + (["--smoke"] if smoke else [])
+    argv = [str(exe)] + (["--smoke"] if smoke else []) + (extra or [])
     timeout = 300 if smoke else 3600
     log_path = logs / f"{log_name}.log"
     log(f"{name} ({profile}{', smoke sizes' if smoke else ''}); progress in {log_path}")

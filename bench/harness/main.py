@@ -34,8 +34,9 @@ from util import OWNED, NotMeasured, log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
-SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "profile", "catalog", "vod")
-SMOKE_SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "catalog", "vod")
+SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "profile", "catalog", "playback", "vod",
+            "queue")
+SMOKE_SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "catalog", "playback", "vod", "queue")
 
 
 def sh(argv: list[str]) -> str:
@@ -164,9 +165,9 @@ def main() -> int:
         src = source_file(BENCH / ".cache")
         # ------------------------------------------------------------------ peers
         sides: dict = {}
-        # The catalogue and VOD sections start what they measure themselves: alone, they need
-        # neither peer.
-        needs_peers = any(s not in ("catalog", "vod") for s in sections)
+        # The catalogue, playback, VOD and queue sections start what they measure themselves:
+        # alone, they need neither peer.
+        needs_peers = any(s not in ("catalog", "playback", "vod", "queue") for s in sections)
         ngx = nginx.NginxRtmp(work, seg, window)
         if needs_peers:
             try:
@@ -272,8 +273,12 @@ def main() -> int:
                 M.measure_auth(rep, fc if ferro_err is None else None, sz, ferro_err)
             elif section == "catalog":
                 catalog.measure_catalog(rep, args.smoke, logs)
+            elif section == "playback":
+                catalog.measure_playback(rep, args.smoke, logs)
             elif section == "vod":
                 catalog.measure_vod(rep, args.smoke, logs)
+            elif section == "queue":
+                catalog.measure_queue(rep, args.smoke, logs)
             log(f"== {section} done in {time.monotonic() - t:.0f} s")
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); stopping what the bench started")

@@ -152,6 +152,8 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
     FERROCAST_MONGODB_DATABASE: `e2e_${runId}`,
     FERROCAST_REDIS_URL: process.env.FERROCAST_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     FERROCAST_ROOMS_KEY_PREFIX: `e2e:${runId}:`,
+    // Playback sessions of this run only (the catalogue's sweeper ends lapsed ones under it).
+    FERROCAST_PLAYBACK_KEY_PREFIX: `e2e:${runId}:playback:`,
     FERROCAST_ROOM_LEASE_SECONDS: String(leaseSeconds),
     // The ingest must renew well inside the lease: its 5 s default against this 4 s lease let
     // the room lapse between renewals, which ended it on the watch page mid-test.
@@ -197,6 +199,8 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
       FERROCAST_POSTGRES_URL: storage.database,
       FERROCAST_S3_ACCESS_KEY: storage.s3.accessKey,
       FERROCAST_S3_SECRET_KEY: storage.s3.secretKey,
+      // Seals the content keys of encrypted videos (catalogue and worker only).
+      FERROCAST_CONTENT_KEY_SECRET: randomBytes(32).toString('hex'),
     };
   }
   const children = [];
@@ -254,7 +258,7 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
       children.push(nats);
       await waitForHttp(`http://127.0.0.1:${ports.natsMonitor}/healthz?js-enabled-only=true`, 30000, 'nats');
       start('catalog', catalogEnv);
-      // A VOD worker on the same queue and bucket; small rungs keep the run short.
+      // A VOD worker on the same queue and bucket, with the production ladder and preset.
       const scratch = mkdtempSync(join(tmpdir(), 'ferrocast-e2e-worker-'));
       cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
       start('worker', {
@@ -262,8 +266,6 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
         FERROCAST_WORKER_HTTP_ADDR: `127.0.0.1:${ports.worker}`,
         FERROCAST_WORKER_SCRATCH_DIR: scratch,
         FERROCAST_WORKER_PACKAGER: process.env.PACKAGER ?? join(ROOT, '.ferrocast', 'venv', 'bin', 'packager'),
-        FERROCAST_WORKER_LADDER: '180:300,120:150',
-        FERROCAST_WORKER_X264_PRESET: 'ultrafast',
       });
       await waitForHttp(`http://127.0.0.1:${ports.worker}/readyz`, 60000, 'worker');
       await waitForHttp(`http://127.0.0.1:${ports.catalog}/readyz`, 60000, 'catalog');

@@ -1,9 +1,11 @@
 // A user's media journey in a real browser against the real platform with the catalogue:
 // sign up, upload a real video through the page (hashed in the page's worker, sent straight
 // to SeaweedFS with the signed PUT, finalized), see it uploaded in My media, find it in the
-// library by a word of its title and by its tag, download it, then delete it. A larger video
-// goes up in parts on a throttled connection (the speed shows), and a cancelled upload leaves
-// nothing.
+// library by a word of its title and by its tag, download it, then delete it. A 20 s 720p
+// video is processed into the ladder and plays in hls.js and, from its DASH manifest, in
+// shaka-player; an encrypted one plays for every signed-in viewer with a playback session, and
+// its key goes to no one without one. A larger video goes up in parts on a throttled
+// connection (the speed shows), and a cancelled upload leaves nothing.
 // Screenshots land in e2e/artifacts/ (kept by CI as artifacts).
 
 import { test, before, after } from 'node:test';
@@ -22,6 +24,7 @@ let platform;
 let browser;
 let workDir;
 let video;
+let hdVideo;
 let bigVideo;
 let image;
 
@@ -46,6 +49,16 @@ before(async () => {
     '-f', 'lavfi', '-i', 'sine',
     '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart',
     video,
+  ]);
+  // What a phone or OBS recording looks like: 720p30 H.264 at 2.5 Mb/s with AAC, 2 s GOP.
+  hdVideo = join(workDir, 'ferry_crossing.mp4');
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440',
+    '-t', '20', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '2500k', '-g', '60', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart',
+    hdVideo,
   ]);
   // Lossless, so 18 s of test pattern are about 36 MB: above what the page hashes in one go
   // with WebCrypto, so the worker's sliced hashing runs too.
@@ -127,33 +140,6 @@ test('a user uploads a video, sees it in My media and finds it in the library by
   assert.deepEqual(await mine.getByTestId('item-tags').locator('[data-tag]').allTextContents(), [tag]);
   await page.screenshot({ path: join(ARTIFACTS, 'media-2-my-media.png') });
 
-  // 4b. A worker processes it: My media shows the state and, once a rendition plays, a link
-  // to the video's page, where hls.js plays the packaged ladder (the 240p source copied, 180p
-  // and 120p encoded).
-  const watch = mine.getByTestId('media-watch');
-  for (let tries = 0; !(await watch.isVisible()) && tries < 60; tries += 1) {
-    await page.waitForTimeout(1000);
-    await page.reload();
-    await mine.waitFor({ timeout: 15000 });
-  }
-  assert.ok(await watch.isVisible(), `no watch link; processing: ${await mine.getByTestId('media-processing').textContent()}`);
-  await watch.click();
-  await page.waitForURL(/\/videos\/[0-9a-f-]{36}$/);
-  await page.getByTestId('video-title').filter({ hasText: title }).waitFor();
-  await page.waitForFunction(
-    () => {
-      const video = document.querySelector('[data-testid="vod-video"]');
-      return video instanceof HTMLVideoElement && video.currentTime > 0.3 && (window.__ferrocast?.levels().length ?? 0) >= 3;
-    },
-    undefined,
-    { timeout: 60000 },
-  );
-  const levels = await page.evaluate(() => window.__ferrocast.levels());
-  assert.deepEqual([...levels].sort((a, b) => b - a), [240, 180, 120], 'the source and two encoded rungs');
-  await page.screenshot({ path: join(ARTIFACTS, 'media-2b-playing.png') });
-  await page.goBack();
-  await page.waitForURL(/\/media$/);
-
   // 5. The library finds it by a word of its title, typed (results come as you type).
   await page.getByTestId('nav-library').click();
   await page.waitForURL(/\/library/);
@@ -194,6 +180,137 @@ test('a user uploads a video, sees it in My media and finds it in the library by
   await page.getByTestId('library-summary').filter({ hasText: `0 results tagged ${tag}` }).waitFor({ timeout: 15000 });
 
   assert.deepEqual(pageErrors, [], 'no script errors or refused connections (CSP, CORS) in the page');
+});
+
+/**
+ * Waits until My media links `row` to its video's page (once a first rendition plays). The page
+ * is not reloaded meanwhile: the row's processing line and link change as the catalogue pushes
+ * progress (`/api/media/progress`).
+ */
+async function watchLink(page, row) {
+  const watch = row.getByTestId('media-watch');
+  const line = row.getByTestId('media-processing');
+  const already = await watch.isVisible();
+  const before = (await line.textContent())?.trim();
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  await watch.waitFor({ timeout: 90000 }).catch(async () => {
+    assert.fail(`no watch link; processing: ${await line.textContent()}`);
+  });
+  assert.ok(await page.evaluate(() => window.__sameDocument === true), 'My media followed the progress without a reload');
+  if (!already) assert.notEqual((await line.textContent())?.trim(), before, 'the processing line changed in place');
+  return watch;
+}
+
+/** Waits until the video page's player has played past 0.3 s with `rungs` renditions or more. */
+async function playing(page, rungs) {
+  await page.waitForFunction(
+    (wanted) => {
+      const video = document.querySelector('[data-testid="vod-video"]');
+      return video instanceof HTMLVideoElement && video.currentTime > 0.3 && (window.__ferrocast?.levels().length ?? 0) >= wanted;
+    },
+    rungs,
+    { timeout: 90000 },
+  );
+  return page.evaluate(() => [...window.__ferrocast.levels()].sort((a, b) => b - a));
+}
+
+test('a 20 s 720p video is processed into the ladder and plays in hls.js and, as DASH, in shaka-player', async () => {
+  const username = `e2e_${randomBytes(4).toString('hex')}`;
+  const title = `Ferry crossing ${word(8)}`;
+  const page = await newPage(browser, []);
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await signUp(page, platform.web, username);
+  await chooseAndUpload(page, hdVideo, title);
+  await page.getByTestId('upload-done').waitFor({ timeout: 60000 });
+  await page.getByTestId('upload-done-link').click();
+  const mine = page.getByTestId('media-item').filter({ hasText: title });
+  await mine.waitFor({ timeout: 15000 });
+
+  // The 720p source is copied and packaged first (fast start); 480p and 360p join as the
+  // worker finishes them, at the production ladder's sizes.
+  await (await watchLink(page, mine)).click();
+  await page.waitForURL(/\/videos\/[0-9a-f-]{36}$/);
+  await page.getByTestId('video-title').filter({ hasText: title }).waitFor();
+  assert.deepEqual(await playing(page, 3), [720, 480, 360], 'the source and two encoded rungs');
+  await page.screenshot({ path: join(ARTIFACTS, 'media-6-hls.png') });
+
+  // Scrubbing shows the frame under the pointer, cut from the worker's sprite sheet.
+  const bar = page.getByTestId('scrub-bar');
+  await bar.scrollIntoViewIfNeeded();
+  const box = await bar.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+  const preview = page.getByTestId('scrub-preview');
+  await preview.waitFor({ state: 'visible', timeout: 15000 });
+  const sprite = await preview.evaluate((el) => /url\("([^"]+)"\)/.exec(el.style.backgroundImage)?.[1]);
+  assert.match(sprite ?? '', /\/thumbs\/sprite_\d+\.jpg$/);
+  const sheet = await page.request.get(`${platform.web}${sprite}`);
+  assert.equal(sheet.headers()['content-type'], 'image/jpeg');
+
+  // Once every rung is done the DASH manifest exists: shaka-player plays the same segments.
+  await page.getByTestId('video-status').waitFor({ state: 'hidden', timeout: 90000 });
+  await page.getByTestId('video-times').filter({ hasText: /^Playable \d+\.\d s after upload · done in \d+\.\d s · 1 attempt$/ }).waitFor();
+  await page.getByTestId('switch-player').click();
+  await page.waitForURL(/\/videos\/[0-9a-f-]{36}\/dash$/);
+  assert.deepEqual(await playing(page, 3), [720, 480, 360], 'the DASH manifest names the same ladder');
+  await page.screenshot({ path: join(ARTIFACTS, 'media-7-dash.png') });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('an encrypted video plays for its owner and, with a session, for any signed-in viewer; its key never goes without one', async () => {
+  const owner = `e2e_${randomBytes(4).toString('hex')}`;
+  const title = `Sealed ${word(8)}`;
+  const page = await newPage(browser, []);
+  await signUp(page, platform.web, owner);
+  await page.getByTestId('nav-upload').click();
+  await page.getByTestId('file-input').setInputFiles(video);
+  await page.getByLabel('Title').fill(title);
+  await page.getByTestId('encrypt').check();
+  await page.getByTestId('upload-submit').click();
+  await page.getByTestId('upload-done').waitFor({ timeout: 60000 });
+  await page.getByTestId('upload-done-link').click();
+  const mine = page.getByTestId('media-item').filter({ hasText: title });
+  await mine.waitFor({ timeout: 15000 });
+  await (await watchLink(page, mine)).click();
+  await page.waitForURL(/\/videos\/[0-9a-f-]{36}$/);
+  const url = page.url();
+  await page.getByTestId('video-encrypted').waitFor();
+
+  // The owner's player gets a playback session, then asks the licence endpoint for the key
+  // (the session's token in a header) and decrypts through EME.
+  const licences = [];
+  page.on('response', (response) => {
+    if (response.url().endsWith('/licence')) licences.push(response.status());
+  });
+  await playing(page, 1);
+  assert.ok(licences.includes(200), `the licence was handed out: ${licences}`);
+  await page.getByTestId('video-status').waitFor({ state: 'hidden', timeout: 90000 });
+  await page.goto(`${url}/dash`);
+  await playing(page, 1);
+  await page.screenshot({ path: join(ARTIFACTS, 'media-8-encrypted-owner.png') });
+
+  // Asked by hand, without a session's token, the licence endpoint refuses the key, even to
+  // the owner's cookie.
+  const id = url.split('/').pop();
+  const { encryption } = await (await page.request.get(`${platform.web}/api/media/${id}`)).json();
+  const status = await page.evaluate(
+    async ({ path, kid }) =>
+      (await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kids: [kid] }) })).status,
+    { path: encryption.licence_url, kid: Buffer.from(encryption.key_id, 'hex').toString('base64url') },
+  );
+  assert.ok([401, 403].includes(status), `no key without a token (${status})`);
+
+  // Any other signed-in viewer of the public video plays it too, with a session of their own.
+  for (const kind of ['hls', 'dash']) {
+    const stranger = await newPage(browser, []);
+    await signUp(stranger, platform.web, `e2e_${randomBytes(4).toString('hex')}`);
+    await stranger.goto(kind === 'dash' ? `${url}/dash` : url);
+    await playing(stranger, 1);
+    await stranger.screenshot({ path: join(ARTIFACTS, `media-9-encrypted-viewer-${kind}.png`) });
+    await stranger.context().close();
+  }
 });
 
 /** Limits the page's uploads to `bytesPerSecond` (Chromium's network emulation). */

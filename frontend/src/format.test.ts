@@ -1,6 +1,6 @@
 /** Wording of "live for …", viewer counts, sizes and speeds. */
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatLiveFor, formatProgress, formatSpeed, formatViewers } from './format';
+import { formatBytes, formatLiveFor, formatProgress, formatSpeed, formatStarted, formatViewers } from './format';
 
 const start = '2026-03-01T10:00:00Z';
 const at = (ms: number) => Date.parse(start) + ms;
@@ -73,5 +73,15 @@ describe('formatProgress', () => {
     expect(formatProgress(2047, 2048)).toBe('2.00 KB of 2.00 KB (99%)');
     expect(formatProgress(2048, 2048)).toBe('2.00 KB of 2.00 KB (100%)');
     expect(formatProgress(0, 0)).toBe('0 B of 0 B (100%)');
+  });
+});
+
+describe('formatStarted', () => {
+  it('says how long ago, never in the future, and the date after a day', () => {
+    expect(formatStarted(at(0), at(20_000))).toBe('started just now');
+    expect(formatStarted(at(0), at(-MIN))).toBe('started just now');
+    expect(formatStarted(at(0), at(4 * MIN + 5000))).toBe('started 4 min ago');
+    expect(formatStarted(at(0), at(130 * MIN))).toBe('started 2 h ago');
+    expect(formatStarted(at(0), at(3 * 24 * 60 * MIN))).toMatch(/^started Mar 1, 2026/);
   });
 });

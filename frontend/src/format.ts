@@ -1,5 +1,6 @@
 /**
- * Display text: how long a stream has run, how many people watch, file sizes and transfer speeds.
+ * Display text: how long a stream has run, how many people watch, when a playback began, file
+ * sizes and transfer speeds.
  *
  * Pure functions of their inputs (the clock is a parameter) so the wording is unit-tested and
  * every page says it the same way.
@@ -39,6 +40,16 @@ export function formatDate(iso: string): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
   return new Date(t).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "started just now", "started 4 min ago", "started 2 h ago", then the date: when a playback began. */
+export function formatStarted(startedAtMs: number, now: number = Date.now()): string {
+  if (!Number.isFinite(startedAtMs)) return 'started';
+  const elapsed = Math.max(0, now - startedAtMs);
+  if (elapsed < MINUTE) return 'started just now';
+  if (elapsed < HOUR) return `started ${Math.floor(elapsed / MINUTE)} min ago`;
+  if (elapsed < DAY) return `started ${Math.floor(elapsed / HOUR)} h ago`;
+  return `started ${formatDate(new Date(startedAtMs).toISOString())}`;
 }
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;

@@ -7,6 +7,7 @@
  */
 import './styles.css';
 import { dashboardPage } from './pages/dashboard';
+import { devicesPage } from './pages/devices';
 import { loginPage, signupPage } from './pages/auth';
 import { homePage } from './pages/home';
 import { libraryPage } from './pages/library';
@@ -57,7 +58,10 @@ function show(route: Route): void {
       libraryPage(main, signal, { q: route.q, tags: route.tags });
       break;
     case 'video':
-      videoPage(main, signal, route.id);
+      videoPage(main, signal, route.id, route.player);
+      break;
+    case 'devices':
+      devicesPage(main, signal);
       break;
     case 'not_found':
       notFoundPage(main);

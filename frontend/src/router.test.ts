@@ -11,6 +11,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/watch/alice_01')).toEqual({ name: 'watch', username: 'alice_01' });
     expect(matchRoute('/upload')).toEqual({ name: 'upload' });
     expect(matchRoute('/media')).toEqual({ name: 'my_media' });
+    expect(matchRoute('/devices')).toEqual({ name: 'devices' });
     expect(matchRoute('/library')).toEqual({ name: 'library', q: '', tags: [] });
   });
 
@@ -96,8 +97,10 @@ describe('shouldIntercept', () => {
 describe('video routes', () => {
   it('takes a media id, case-folded, and nothing else', () => {
     const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
-    expect(matchRoute(`/videos/${id}`)).toEqual({ name: 'video', id });
-    expect(matchRoute(`/videos/${id.toUpperCase()}/`)).toEqual({ name: 'video', id });
+    expect(matchRoute(`/videos/${id}`)).toEqual({ name: 'video', id, player: 'hls' });
+    expect(matchRoute(`/videos/${id.toUpperCase()}/`)).toEqual({ name: 'video', id, player: 'hls' });
+    expect(matchRoute(`/videos/${id}/dash`)).toEqual({ name: 'video', id, player: 'dash' });
+    expect(videoPath(id, 'dash')).toBe(`/videos/${id}/dash`);
     expect(matchRoute('/videos/not-an-id')).toEqual({ name: 'not_found' });
     expect(matchRoute(`/videos/${id}/extra`)).toEqual({ name: 'not_found' });
     expect(videoPath(id)).toBe(`/videos/${id}`);

@@ -16,8 +16,12 @@ export type Route =
   | { name: 'upload' }
   | { name: 'my_media' }
   | { name: 'library'; q: string; tags: string[] }
-  | { name: 'video'; id: string }
+  | { name: 'video'; id: string; player: VideoPlayerKind }
+  | { name: 'devices' }
   | { name: 'not_found' };
+
+/** `/videos/{id}` plays HLS (hls.js), `/videos/{id}/dash` the DASH manifest (shaka-player). */
+export type VideoPlayerKind = 'hls' | 'dash';
 
 /** Usernames are `^[a-z0-9_]{3,24}$` and case-folded by the server. */
 const USERNAME = /^[a-z0-9_]{3,24}$/;
@@ -41,11 +45,12 @@ export function matchRoute(pathname: string, search = ''): Route {
   if (path === '/dashboard') return { name: 'dashboard' };
   if (path === '/upload') return { name: 'upload' };
   if (path === '/media') return { name: 'my_media' };
+  if (path === '/devices') return { name: 'devices' };
   if (path === '/library') return { name: 'library', ...libraryQuery(search) };
-  const video = /^\/videos\/([^/]+)$/.exec(path);
+  const video = /^\/videos\/([^/]+)(\/dash)?$/.exec(path);
   if (video?.[1]) {
     const id = video[1].toLowerCase();
-    if (MEDIA_ID.test(id)) return { name: 'video', id };
+    if (MEDIA_ID.test(id)) return { name: 'video', id, player: video[2] ? 'dash' : 'hls' };
   }
   const watch = /^\/watch\/([^/]+)$/.exec(path);
   if (watch?.[1]) {
@@ -82,8 +87,8 @@ export function libraryPath(query: { q?: string; tags?: readonly string[] } = {}
   return qs ? `/library?${qs}` : '/library';
 }
 
-export function videoPath(id: string): string {
-  return `/videos/${encodeURIComponent(id)}`;
+export function videoPath(id: string, player: VideoPlayerKind = 'hls'): string {
+  return `/videos/${encodeURIComponent(id)}${player === 'dash' ? '/dash' : ''}`;
 }
 
 export function watchPath(username: string): string {

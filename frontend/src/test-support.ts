@@ -1,6 +1,7 @@
 /**
- * Shared fixtures for the unit tests: a `Room` builder and a scriptable EventSource, so the
- * events module and the pages are driven without a server.
+ * Shared fixtures for the unit tests: a `Room` builder, a scriptable EventSource and a
+ * server-sent event stream to answer a fetch with, so the events module, the progress streams
+ * and the pages are driven without a server.
  */
 import type { Room } from './api/types';
 import type { EventSourceLike } from './events';
@@ -75,6 +76,45 @@ export class FakeEventSource implements EventSourceLike {
   emit(type: string, data: unknown): void {
     const event = new MessageEvent(type, { data: typeof data === 'string' ? data : JSON.stringify(data) });
     for (const h of this.handlers.get(type) ?? []) h(event);
+  }
+}
+
+/**
+ * A server-sent event stream a test writes to, as the body of a fetch answer: `send` text,
+ * `end` it as a server would, `fail` it as an aborted request does. `cancelled` tells whether
+ * the reader let go of it.
+ */
+export class SseStream {
+  cancelled = false;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  readonly body = new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      this.controller = controller;
+    },
+    cancel: () => {
+      this.cancelled = true;
+    },
+  });
+
+  response(): Response {
+    return new Response(this.body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+  }
+
+  send(text: string): void {
+    this.controller.enqueue(new TextEncoder().encode(text));
+  }
+
+  /** One `processing` event. */
+  progress(id: string, processing: unknown): void {
+    this.send(`event: processing\ndata: ${JSON.stringify({ id, processing })}\n\n`);
+  }
+
+  end(): void {
+    this.controller.close();
+  }
+
+  fail(): void {
+    this.controller.error(new DOMException('aborted', 'AbortError'));
   }
 }
 

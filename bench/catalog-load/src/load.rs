@@ -77,11 +77,30 @@ pub struct Percentiles {
 impl Percentiles {
     pub fn of<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> Self {
         let mut errors = 0;
-        let mut millis: Vec<f64> = samples
+        let millis: Vec<f64> = samples
             .into_iter()
             .inspect(|s| errors += usize::from(!s.ok))
             .map(|s| s.latency.as_secs_f64() * 1000.0)
             .collect();
+        Self::of_millis(millis, errors)
+    }
+
+    /// Of timings where `None` is a failure (counted, not ranked).
+    pub fn of_times(times: impl IntoIterator<Item = Option<Duration>>) -> Self {
+        let mut errors = 0;
+        let millis: Vec<f64> = times
+            .into_iter()
+            .filter_map(|t| {
+                errors += usize::from(t.is_none());
+                t.map(|t| t.as_secs_f64() * 1000.0)
+            })
+            .collect();
+        let mut stats = Self::of_millis(millis, errors);
+        stats.count += errors;
+        stats
+    }
+
+    fn of_millis(mut millis: Vec<f64>, errors: usize) -> Self {
         millis.sort_by(f64::total_cmp);
         let at = |q: f64| {
             if millis.is_empty() {

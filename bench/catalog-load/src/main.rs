@@ -1,14 +1,19 @@
-//! The catalogue's benchmarks, run by `bench/run` (section `catalog`, bench/README.md): upload
-//! throughput through the presigned flow against plain S3 uploads of the same file to the same
-//! storage, and search latency at a fixed request rate over a seeded catalogue. Prints a
+//! The catalogue's benchmarks, run by `bench/run` (sections `catalog` and `playback`,
+//! bench/README.md): upload throughput through the presigned flow against plain S3 uploads of
+//! the same file to the same storage, search latency at a fixed request rate over a seeded
+//! catalogue, and playback session decisions and handovers against bare Redis. Prints a
 //! markdown section (context, a table of figures with their ratios, notes and, for a figure
 //! that misses its target, the plans PostgreSQL ran). Exit status 0 whenever it ran to the
 //! end: a missed target is a cell, not a failure.
 
+mod bare_redis;
 mod cpu;
 mod load;
+mod pacer;
+mod playback;
 mod search;
 mod seed;
+mod sse;
 mod storage;
 mod upload;
 mod world;
@@ -34,6 +39,8 @@ struct Settings {
     smoke: bool,
     upload: bool,
     search: bool,
+    playback: bool,
+    sizes: playback::Sizes,
     upload_mib: u64,
     part_mib: u64,
     parallel: usize,
@@ -51,6 +58,8 @@ impl Settings {
             smoke: false,
             upload: true,
             search: true,
+            playback: true,
+            sizes: playback::Sizes::full(),
             upload_mib: 1024,
             part_mib: 16,
             parallel: 4,
@@ -74,12 +83,23 @@ impl Settings {
                     settings.tags = 500;
                     settings.seconds = 5;
                     settings.warmup_seconds = 1;
+                    settings.sizes = playback::Sizes::smoke();
                 }
-                "--only" => match value()?.as_str() {
-                    "upload" => settings.search = false,
-                    "search" => settings.upload = false,
-                    other => bail!("--only takes upload or search, not {other}"),
-                },
+                "--only" => {
+                    let only = value()?;
+                    let parts: Vec<&str> = only.split(',').map(str::trim).collect();
+                    if let Some(other) = parts
+                        .iter()
+                        .find(|p| !["upload", "search", "playback"].contains(p))
+                    {
+                        bail!(
+                            "--only takes upload, search, playback (comma-separated), not {other}"
+                        );
+                    }
+                    settings.upload = parts.contains(&"upload");
+                    settings.search = parts.contains(&"search");
+                    settings.playback = parts.contains(&"playback");
+                }
                 "--upload-mib" => settings.upload_mib = value()?.parse()?,
                 "--part-mib" => settings.part_mib = value()?.parse()?,
                 "--parallel" => settings.parallel = value()?.parse()?,
@@ -88,11 +108,18 @@ impl Settings {
                 "--tags" => settings.tags = value()?.parse()?,
                 "--rate" => settings.rate = value()?.parse()?,
                 "--seconds" => settings.seconds = value()?.parse()?,
+                "--playback-rate" => settings.sizes.rate = value()?.parse()?,
+                "--playback-seconds" => settings.sizes.seconds = value()?.parse()?,
+                "--accounts" => settings.sizes.accounts = value()?.parse()?,
+                "--handovers" => settings.sizes.handovers = value()?.parse()?,
+                "--lapses" => settings.sizes.lapses = value()?.parse()?,
                 "--help" | "-h" => {
                     println!(
-                        "ferrocast-bench-catalog-load [--smoke] [--only upload|search] \
+                        "ferrocast-bench-catalog-load [--smoke] [--only upload,search,playback] \
                          [--upload-mib 1024] [--part-mib 16] [--parallel 4] [--rounds 3] \
-                         [--items 100000] [--tags 5000] [--rate 200] [--seconds 30]"
+                         [--items 100000] [--tags 5000] [--rate 200] [--seconds 30] \
+                         [--playback-rate 1000] [--playback-seconds 15] [--accounts 200] \
+                         [--handovers 500] [--lapses 5]"
                     );
                     std::process::exit(0);
                 }
@@ -117,8 +144,22 @@ impl Report {
         self.rows.push(format!("| {} |", cells.join(" | ")));
     }
 
-    fn markdown(&self) -> String {
-        let mut out = String::from("## Catalogue: uploads and search\n\n");
+    fn markdown(&self, settings: &Settings) -> String {
+        let parts: Vec<&str> = [
+            (settings.upload, "uploads"),
+            (settings.search, "search"),
+            (settings.playback, "playback sessions"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect();
+        let title = match parts.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => "nothing".to_owned(),
+        };
+        let mut out = format!("## Catalogue: {title}\n\n");
         for line in &self.context {
             let _ = writeln!(out, "- {line}");
         }
@@ -195,7 +236,7 @@ async fn run(settings: Settings, storage: String) -> anyhow::Result<()> {
     ));
     let part_bytes = settings.part_mib * MIB;
     let upload_bytes = settings.upload_mib * MIB;
-    let world = World::start(part_bytes, upload_bytes).await?;
+    let world = World::start(part_bytes, upload_bytes, playback::setup::configure).await?;
     eprintln!("catalog-load: services up at {}", world.url(""));
     let outcome = async {
         if settings.upload {
@@ -203,6 +244,9 @@ async fn run(settings: Settings, storage: String) -> anyhow::Result<()> {
         }
         if settings.search {
             measure_search(&world, &settings, &mut report).await?;
+        }
+        if settings.playback {
+            playback::measure(&world, &settings.sizes, &mut report).await?;
         }
         anyhow::Ok(())
     }
@@ -214,7 +258,7 @@ async fn run(settings: Settings, storage: String) -> anyhow::Result<()> {
     if let Err(error) = &outcome {
         report.notes.push(format!("BENCH ERROR: {error:#}"));
     }
-    print!("{}", report.markdown());
+    print!("{}", report.markdown(&settings));
     outcome
 }
 

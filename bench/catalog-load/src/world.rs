@@ -1,6 +1,7 @@
 //! What the benchmarks run against: the users service and the catalogue in this process (the
 //! test kit's way), each on a database, a bucket and a SeaweedFS of their own, with the
-//! catalogue's production upload settings, and one signed-in account.
+//! catalogue's production upload settings and the playback figures' session settings, and one
+//! signed-in account.
 
 use anyhow::Context;
 use ferrocast_testkit::{catalog::Catalog, Options, Platform};
@@ -17,8 +18,13 @@ pub struct World {
 
 impl World {
     /// `part_bytes` is the catalogue's part size; files above it go up in parts (production:
-    /// parts of 16 MiB above 64 MiB, so a 1 GiB file takes the same path either way).
-    pub async fn start(part_bytes: u64, largest_upload: u64) -> anyhow::Result<Self> {
+    /// parts of 16 MiB above 64 MiB, so a 1 GiB file takes the same path either way);
+    /// `sessions` sets the playback sessions' settings.
+    pub async fn start(
+        part_bytes: u64,
+        largest_upload: u64,
+        sessions: fn(&mut ferrocast_catalog::Config),
+    ) -> anyhow::Result<Self> {
         let platform = Platform::start(Options::users())
             .await
             .context("the users service starts")?;
@@ -28,6 +34,7 @@ impl World {
             uploads.quota = 4 * uploads.max_size;
             uploads.part_size = part_bytes;
             uploads.multipart_threshold = part_bytes.min(64 * MIB);
+            sessions(config);
         })
         .await
         .context("the catalogue starts")?;

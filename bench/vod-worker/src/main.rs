@@ -1,11 +1,14 @@
-//! The VOD worker's benchmarks, run by `bench/run` (section `vod`, bench/README.md): a 60 s
-//! 1080p30 H.264/AAC upload (what a phone or an editor exports) through the real worker —
+//! The VOD worker's benchmarks, run by `bench/run` (sections `vod` and `queue`,
+//! bench/README.md). `vod`: a 60 s 1080p30 H.264/AAC upload (what a phone or an editor exports) through the real worker —
 //! NATS JetStream, SeaweedFS, ffmpeg, Shaka Packager, the production ladder and preset — timed
 //! from the job's publication (what finalize does) to the first playable master (fast start) and
 //! to the full ladder; then the same ffmpeg and packager commands run by hand, one after the
 //! other, in a scratch folder, as the fair peer of the worker's wall and CPU time (the worker adds
-//! the download, the uploads and the queue). Prints a markdown section; exit status 0 whenever it
-//! ran to the end: a missed target is a cell, not a failure.
+//! the download, the uploads and the queue). `queue` ([`queue`]): the job loop itself, with no
+//! work in the jobs, against bare JetStream. Prints a markdown section each; exit status 0
+//! whenever it ran to the end: a missed target is a cell, not a failure.
+
+mod queue;
 
 use std::{
     ffi::OsString,
@@ -39,10 +42,14 @@ const PLAYABLE_TARGET: f64 = 5.0;
 /// Worker wall and CPU ÷ the same commands by hand.
 const OVERHEAD_TARGET: f64 = 1.05;
 
+/// The sections, in the order they run.
+const SECTIONS: [&str; 2] = ["vod", "queue"];
+
 struct Settings {
     smoke: bool,
     seconds: u32,
     height: u32,
+    sections: Vec<String>,
 }
 
 fn settings() -> anyhow::Result<Settings> {
@@ -50,16 +57,32 @@ fn settings() -> anyhow::Result<Settings> {
         smoke: false,
         seconds: 60,
         height: 1080,
+        sections: SECTIONS.map(str::to_owned).to_vec(),
     };
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => {
                 settings.smoke = true;
                 settings.seconds = 4;
                 settings.height = 480;
             }
+            "--only" => {
+                let only = args.next().context("--only takes sections, e.g. queue")?;
+                settings.sections = only.split(',').map(str::to_owned).collect();
+                if let Some(unknown) = settings
+                    .sections
+                    .iter()
+                    .find(|s| !SECTIONS.contains(&s.as_str()))
+                {
+                    bail!("unknown section {unknown}; known: {}", SECTIONS.join(", "));
+                }
+            }
             "--help" | "-h" => {
-                println!("ferrocast-bench-vod-worker [--smoke]");
+                println!(
+                    "ferrocast-bench-vod-worker [--smoke] [--only {}]",
+                    SECTIONS.join(",")
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other} (see --help)"),
@@ -171,9 +194,9 @@ async fn through_worker(file: &Path, scratch: &Path) -> anyhow::Result<Timed> {
     let job = Job::for_item(media, uuid::Uuid::new_v4(), key, &format!("media/{media}/"));
     let cpu_before = cpu_seconds();
     let started = Instant::now();
-    js.publish(jobs::JOBS_SUBJECT, serde_json::to_vec(&job)?.into())
-        .await?
-        .await?;
+    jobs::enqueue(&js, &job)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut playable = None;
     let timed = loop {
         let message = tokio::time::timeout(Duration::from_secs(1800), reports.next())
@@ -342,6 +365,27 @@ fn package(
 
 fn main() -> anyhow::Result<()> {
     let settings = settings()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    for section in &settings.sections {
+        let markdown = match section.as_str() {
+            "vod" => vod(&settings, &runtime)?,
+            _ => {
+                eprintln!("vod-worker: the queue");
+                let sizes = if settings.smoke {
+                    queue::SMOKE
+                } else {
+                    queue::FULL
+                };
+                runtime.block_on(queue::section(&sizes, settings.smoke))?
+            }
+        };
+        println!("{markdown}");
+    }
+    Ok(())
+}
+
+/// The `vod` section's markdown.
+fn vod(settings: &Settings, runtime: &tokio::runtime::Runtime) -> anyhow::Result<String> {
     let work = tempfile::tempdir()?;
     eprintln!(
         "vod-worker: making a {} s {}p source",
@@ -350,7 +394,6 @@ fn main() -> anyhow::Result<()> {
     let file = source(work.path(), settings.seconds, settings.height)?;
     let size = std::fs::metadata(&file)?.len();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let runtime = tokio::runtime::Runtime::new()?;
     eprintln!("vod-worker: through the worker");
     let worker = runtime.block_on(through_worker(&file, &work.path().join("worker")))?;
     eprintln!("vod-worker: the same commands by hand");
@@ -409,6 +452,5 @@ fn main() -> anyhow::Result<()> {
     if settings.smoke {
         out += "- Smoke sizes: the figures prove the harness, not the targets.\n";
     }
-    println!("{out}");
-    Ok(())
+    Ok(out)
 }

@@ -145,6 +145,18 @@ impl fmt::Debug for Networks {
     }
 }
 
+/// The unit a per-client cap counts: an IPv4 address, or the /64 network of an IPv6 one (one
+/// subscriber usually holds a whole /64, so capping single IPv6 addresses would cap nothing).
+pub fn subscriber(address: IpAddr) -> IpAddr {
+    match canonical(address) {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !(u128::from(u64::MAX));
+            IpAddr::V6(std::net::Ipv6Addr::from(network))
+        }
+        v4 => v4,
+    }
+}
+
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, what a dual-stack socket reports) as IPv4, so
 /// one client has one key.
 pub fn canonical(address: IpAddr) -> IpAddr {
@@ -189,6 +201,17 @@ mod tests {
         assert_eq!(
             proxies.client(ip("127.0.0.1"), &HeaderMap::new()),
             ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn one_subscriber_is_an_ipv4_address_or_an_ipv6_slash_64() {
+        assert_eq!(subscriber(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(subscriber(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(subscriber(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            subscriber(ip("2001:db8:1:2::ffff")),
+            subscriber(ip("2001:db8:1:2:1234::"))
         );
     }
 

@@ -7,6 +7,7 @@
 //! too, naming the closest known variable ([`known`]).
 
 pub mod clients;
+pub mod content_keys;
 pub mod duration;
 pub mod known;
 pub mod nats;

@@ -53,6 +53,11 @@ pub struct Job {
     pub source_key: String,
     /// Ends with `/`.
     pub output_prefix: String,
+    /// For an encrypted video: its content key sealed with the platform key for `media_id`
+    /// (`ferrocast_kit::sealing`, as text). Only a worker holding the platform key opens it;
+    /// the message never carries the key in the clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_key: Option<String>,
 }
 
 impl Job {
@@ -74,6 +79,7 @@ impl Job {
             media_id,
             source_key,
             output_prefix: format!("{item_prefix}vod/{job_id}/"),
+            content_key: None,
         }
     }
 }
@@ -179,6 +185,19 @@ pub async fn ensure_streams(js: &jetstream::Context, replicas: usize) -> Result<
         })
         .await?;
     }
+    Ok(())
+}
+
+/// Puts `job` on the queue and waits until the stream stored it. The job id is the message id,
+/// so JetStream keeps one copy of a job published twice within its duplicate window (a caller
+/// that publishes again after a lost acknowledgement).
+pub async fn enqueue(js: &jetstream::Context, job: &Job) -> Result<(), Error> {
+    let payload = serde_json::to_vec(job)?;
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", job.job_id.to_string().as_str());
+    js.publish_with_headers(JOBS_SUBJECT, headers, payload.into())
+        .await?
+        .await?;
     Ok(())
 }
 

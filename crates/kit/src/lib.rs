@@ -13,6 +13,8 @@ pub mod jobs;
 pub mod metrics;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "sealing")]
+pub mod sealing;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;

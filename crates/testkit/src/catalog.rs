@@ -42,6 +42,8 @@ impl Catalog {
             nats.url(),
             crate::platform::SERVICE_TOKEN,
         );
+        config.playback.redis_url = crate::redis_url();
+        config.playback.key_prefix = crate::unique_name("ferrocast-test-playback:") + ":";
         adjust(&mut config);
         let shutdown = CancellationToken::new();
         let running = ferrocast_catalog::start(config.clone(), shutdown.clone())

@@ -1,7 +1,8 @@
 //! S3 object storage for tests: the SeaweedFS the runner started for the whole run
 //! (`FERROCAST_TEST_S3_ENDPOINT`, `_ACCESS_KEY`, `_SECRET_KEY`), else a `weed server` of the
-//! test's own. SeaweedFS is a real S3 server (it verifies signed checksums on presigned PUTs),
-//! which moto or rclone are not. Each test works in a bucket of its own
+//! test's own, which the test may kill and restart on the same port and data (storage outages).
+//! SeaweedFS is a real S3 server (it verifies signed checksums on presigned PUTs), which moto
+//! or rclone are not. Each test works in a bucket of its own
 //! ([`ObjectStorage::fresh_bucket_name`]).
 
 use std::{
@@ -23,7 +24,7 @@ pub struct ObjectStorage {
     endpoint: String,
     access_key: String,
     secret_key: String,
-    _server: Option<Weed>,
+    server: Option<Weed>,
 }
 
 impl ObjectStorage {
@@ -39,7 +40,7 @@ impl ObjectStorage {
                 endpoint,
                 access_key,
                 secret_key,
-                _server: None,
+                server: None,
             });
         }
         Self::start_own_server().await
@@ -52,22 +53,50 @@ impl ObjectStorage {
         let secret_key = uuid::Uuid::new_v4().simple().to_string();
         let server = Weed::start(&access_key, &secret_key)?;
         let storage = Self {
-            endpoint: format!("http://127.0.0.1:{}", server.s3_port),
+            endpoint: format!("http://127.0.0.1:{}", server.s3_port()),
             access_key,
             secret_key,
-            _server: Some(server),
+            server: Some(server),
         };
-        // The S3 port listens about a second before requests work: a signed request is the test.
+        storage.ready().await?;
+        Ok(storage)
+    }
+
+    /// SIGKILLs the test's own server, as a crash or a lost host would stop it: every request
+    /// fails until [`Self::restart`]. An error for the runner's shared server, which other
+    /// tests use.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.own_server()?.kill();
+        Ok(())
+    }
+
+    /// Starts the killed server again on the same ports with the same data (buckets and
+    /// objects written before the kill are there), and waits until it answers.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let server = self.own_server()?;
+        server.kill();
+        server.launch()?;
+        self.ready().await
+    }
+
+    fn own_server(&mut self) -> anyhow::Result<&mut Weed> {
+        self.server.as_mut().context(
+            "the runner's shared SeaweedFS cannot be stopped; use ObjectStorage::start_own_server",
+        )
+    }
+
+    /// Waits until a signed request works: the S3 port listens about a second before that.
+    async fn ready(&self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while !storage.answers_signed_request().await {
+        while !self.answers_signed_request().await {
             anyhow::ensure!(
                 tokio::time::Instant::now() < deadline,
                 "SeaweedFS did not answer a signed ListBuckets at {} within 60 s",
-                storage.endpoint
+                self.endpoint
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Ok(storage)
+        Ok(())
     }
 
     /// `http://127.0.0.1:PORT`; path-style addressing (the bucket is the first path segment).
@@ -136,12 +165,13 @@ impl ObjectStorage {
 }
 
 /// `weed server` with master, volume, filer and S3, every port given: the defaults include
-/// 8080 (the gateway's) and fixed gRPC ports two instances would share.
+/// 8080 (the gateway's) and fixed gRPC ports two instances would share. The ports and the data
+/// folder are kept, so a killed server comes back as the same endpoint with the same objects.
 struct Weed {
-    s3_port: u16,
-    grpc_ports: [u16; 4],
-    process: Child,
-    _dir: tempfile::TempDir,
+    /// master, master gRPC, volume, volume gRPC, filer, filer gRPC, S3, S3 gRPC.
+    ports: [u16; 8],
+    process: Option<Child>,
+    dir: tempfile::TempDir,
 }
 
 impl Weed {
@@ -155,10 +185,24 @@ impl Weed {
             ),
         )?;
         std::fs::create_dir(dir.path().join("data"))?;
-        let [master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc] =
-            std::array::from_fn(|_| free_port());
+        let mut weed = Self {
+            ports: std::array::from_fn(|_| free_port()),
+            process: None,
+            dir,
+        };
+        weed.launch()?;
+        Ok(weed)
+    }
+
+    fn s3_port(&self) -> u16 {
+        self.ports[6]
+    }
+
+    fn launch(&mut self) -> anyhow::Result<()> {
+        let [master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc] = self.ports;
+        let dir = self.dir.path();
         let port = |flag: &str, port: u16| format!("-{flag}={port}");
-        let path = |flag: &str, name: &str| format!("-{flag}={}", dir.path().join(name).display());
+        let path = |flag: &str, name: &str| format!("-{flag}={}", dir.join(name).display());
         let process = Command::new(weed_binary())
             .args(["-logtostderr", "server"])
             .arg(path("dir", "data"))
@@ -201,38 +245,53 @@ impl Weed {
                     weed_binary().display()
                 )
             })?;
-        Ok(Self {
-            s3_port: s3,
-            grpc_ports: [master_grpc, volume_grpc, filer_grpc, s3_grpc],
-            process,
-            _dir: dir,
-        })
+        self.process = Some(process);
+        Ok(())
+    }
+
+    /// SIGKILL, and the unix sockets its gRPC listeners made in /tmp (named after their
+    /// ports), which a server started again on those ports would otherwise find taken.
+    fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+        self.remove_sockets();
+    }
+
+    fn remove_sockets(&self) {
+        let [_, master_grpc, _, volume_grpc, _, filer_grpc, _, s3_grpc] = self.ports;
+        for (kind, port) in [
+            ("master", master_grpc),
+            ("volume", volume_grpc),
+            ("filer", filer_grpc),
+            ("s3", s3_grpc),
+        ] {
+            let _ = std::fs::remove_file(format!("/tmp/seaweedfs-{kind}-grpc-{port}.sock"));
+        }
     }
 }
 
 impl Drop for Weed {
     fn drop(&mut self) {
+        let Some(mut process) = self.process.take() else {
+            return;
+        };
         // SIGINT is how SeaweedFS stops (SIGTERM leaves it running); its graceful stop can take
         // 15 s, too long to wait for a throw-away server.
         let _ = Command::new("kill")
-            .args(["-INT", &self.process.id().to_string()])
+            .args(["-INT", &process.id().to_string()])
             .stderr(Stdio::null())
             .status();
         for _ in 0..20 {
-            if matches!(self.process.try_wait(), Ok(Some(_))) {
+            if matches!(process.try_wait(), Ok(Some(_))) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-        // Its gRPC listeners make unix sockets in /tmp named after their ports.
-        for (kind, port) in ["master", "volume", "filer", "s3"]
-            .iter()
-            .zip(self.grpc_ports)
-        {
-            let _ = std::fs::remove_file(format!("/tmp/seaweedfs-{kind}-grpc-{port}.sock"));
-        }
+        let _ = process.kill();
+        let _ = process.wait();
+        self.remove_sockets();
     }
 }
 

@@ -1,7 +1,7 @@
 //! The kit's PostgreSQL, S3 and NATS dependencies work as the catalogue's and the worker's tests
 //! rely on: every test gets a database of its own that takes queries, the object storage answers
 //! requests signed the way the services sign them (aws-sdk-s3, SigV4, path-style), and a NATS
-//! server of a test's own comes back where it was after a kill.
+//! server or a SeaweedFS of a test's own comes back where it was after a kill.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -130,6 +130,44 @@ async fn object_storage_of_its_own_answers_signed_requests_and_refuses_wrong_key
             .build(),
     );
     assert!(impostor.list_buckets().send().await.is_err());
+}
+
+#[tokio::test]
+async fn a_killed_object_storage_restarts_on_the_same_port_with_its_objects() {
+    let mut storage = ObjectStorage::start_own_server().await.unwrap();
+    let endpoint = storage.endpoint().to_owned();
+    let client = s3_client(&storage);
+    let bucket = storage.fresh_bucket_name();
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("kept")
+        .body(b"still here".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    storage.kill().unwrap();
+    let address = endpoint.strip_prefix("http://").unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "{endpoint} still listens after the kill"
+    );
+
+    storage.restart().await.unwrap();
+    assert_eq!(storage.endpoint(), endpoint);
+    let kept = client
+        .get_object()
+        .bucket(&bucket)
+        .key("kept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"still here"
+    );
 }
 
 #[tokio::test]

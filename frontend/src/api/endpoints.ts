@@ -13,8 +13,13 @@ import type {
   LoginResponse,
   Media,
   MediaPage,
+  OwnerSettings,
   PartDigest,
   PartUrls,
+  PlaybackAccepted,
+  PlaybackLeaseRenewed,
+  PlaybackList,
+  PlaybackRequestBody,
   Room,
   RoomPage,
   SignedRequest,
@@ -82,6 +87,9 @@ export const api = {
     request<Media>('PATCH', `/api/media/${seg(id)}`, { body, signal }),
   deleteMedia: (id: string, signal?: Signal) => request<void>('DELETE', `/api/media/${seg(id)}`, { signal }),
   /** The owner's short-lived download link of the original file. */
+  mediaSettings: (signal?: Signal) => request<OwnerSettings>('GET', '/api/media/settings', { signal }),
+  saveMediaSettings: (body: OwnerSettings, signal?: Signal) =>
+    request<OwnerSettings>('PUT', '/api/media/settings', { body, signal }),
   mediaOriginal: (id: string, signal?: Signal) => request<SignedRequest>('GET', `/api/media/${seg(id)}/original`, { signal }),
   /**
    * Search (ranked with `q`, newest first without), filtered by all of `tags` and by `owner`;
@@ -108,4 +116,20 @@ export const api = {
     const qs = query.toString();
     return request<TagList>('GET', `/api/tags${qs ? `?${qs}` : ''}`, { signal });
   },
+
+  /** Asks for a playback session (202): the decision is pushed on `GET /api/playback/events`. */
+  requestPlayback: (body: PlaybackRequestBody, signal?: Signal) =>
+    request<PlaybackAccepted>('POST', '/api/playback', { body, signal }),
+  /** The account's sessions (with their tokens) and waiting requests. */
+  playbackList: (signal?: Signal) => request<PlaybackList>('GET', '/api/playback', { signal }),
+  /** Keeps a session's lease; 410 `session_ended` once it is over. */
+  playbackHeartbeat: (id: string, signal?: Signal) =>
+    request<PlaybackLeaseRenewed>('POST', `/api/playback/${seg(id)}/heartbeat`, { signal }),
+  /** Ends one of the account's sessions, or withdraws a waiting request (404: none such). */
+  endPlayback: (id: string, signal?: Signal) => request<void>('DELETE', `/api/playback/${seg(id)}`, { signal }),
 };
+
+/** Where `navigator.sendBeacon` ends a session or withdraws a request when the page closes. */
+export function playbackStopPath(id: string): string {
+  return `/api/playback/${seg(id)}/stop`;
+}

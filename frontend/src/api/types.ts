@@ -46,6 +46,10 @@ export type Visibility = Catalog['Visibility'];
 /** A media item as whoever may see it sees it. */
 export type Media = Catalog['MediaView'];
 export type Processing = Catalog['ProcessingView'];
+/** One event of `GET /api/media/progress`: an item's id and its processing now. */
+export type ProgressEvent = Catalog['ProgressEvent'];
+export type Encryption = Catalog['EncryptionView'];
+export type OwnerSettings = Catalog['OwnerSettings'];
 export type MediaPage = Catalog['MediaPage'];
 export type CreateMedia = Catalog['CreateMedia'];
 /** `POST /api/media`: the item, and how to send its bytes (one signed PUT, or parts). */
@@ -58,3 +62,56 @@ export type PartDigest = Catalog['PartDigest'];
 export type PartUrls = Catalog['PartUrls'];
 export type TagCount = Catalog['TagView'];
 export type TagList = Catalog['TagList'];
+
+/*
+ * Playback sessions (docs/api.md, "playback sessions"), written from the contract: the catalogue's
+ * OpenAPI document does not describe `/api/playback` yet. Once it does, these become aliases like
+ * the ones above. Times are milliseconds since the Unix epoch, as the server sends them.
+ */
+
+/** One live playback session of the account; `token` only in the account's own list and in a grant. */
+export interface PlaybackSession {
+  /** The id of the request that got it. */
+  session_id: string;
+  media_id: string;
+  device: string;
+  /** The video's title when the session began. */
+  title: string;
+  started_at_ms: number;
+  expires_at_ms: number;
+  token?: string;
+}
+
+/** A request waiting for a free slot; `position` 1 is granted next. */
+export interface QueuedPlayback {
+  request_id: string;
+  media_id: string;
+  device: string;
+  title: string;
+  position: number;
+}
+
+/** `GET /api/playback`, and the `snapshot` event. */
+export interface PlaybackList {
+  sessions: PlaybackSession[];
+  queued: QueuedPlayback[];
+}
+
+/** `POST /api/playback`. */
+export interface PlaybackRequestBody {
+  media_id: string;
+  device?: string;
+  wait?: boolean;
+}
+
+/** `POST /api/playback` (202): the decision comes as an event. */
+export interface PlaybackAccepted {
+  request_id: string;
+}
+
+/** `POST /api/playback/{id}/heartbeat`. */
+export interface PlaybackLeaseRenewed {
+  expires_at_ms: number;
+}
+
+export type PlaybackEndReason = 'stopped' | 'ended_elsewhere' | 'lapsed';

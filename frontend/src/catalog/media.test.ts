@@ -1,7 +1,7 @@
 /** Accepted files, titles from file names and the detail limits. */
 import { describe, expect, it } from 'vitest';
 import type { Processing } from '../api/types';
-import { ACCEPT, fileType, playable, processingLabel, statusLabel, titleFromFileName, validateDetails } from './media';
+import { ACCEPT, fileType, playable, processingLabel, processingTimes, statusLabel, titleFromFileName, validateDetails } from './media';
 
 describe('fileType', () => {
   it('takes the browser type when the catalogue accepts it', () => {
@@ -82,5 +82,23 @@ describe('processingLabel', () => {
   it('plays once a master exists', () => {
     expect(playable(base)).toBe(false);
     expect(playable({ ...base, status: 'IN PROGRESS', hls_url: '/m.m3u8' })).toBe(true);
+  });
+});
+
+describe('processingTimes', () => {
+  const done: Processing = {
+    status: 'DONE',
+    percent: 100,
+    attempts: 1,
+    renditions: ['720p'],
+    queued_at: '2026-12-07T10:00:00.000Z',
+    playable_at: '2026-12-07T10:00:01.250Z',
+    finished_at: '2026-12-07T10:00:08.400Z',
+  };
+  it('says how soon it played and how long it took, once done', () => {
+    expect(processingTimes(done)).toBe('Playable 1.3 s after upload · done in 8.4 s · 1 attempt');
+    expect(processingTimes({ ...done, attempts: 2, playable_at: null })).toBe('done in 8.4 s · 2 attempts');
+    expect(processingTimes({ ...done, status: 'IN PROGRESS', finished_at: null })).toBeNull();
+    expect(processingTimes(null)).toBeNull();
   });
 });

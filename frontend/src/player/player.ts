@@ -7,7 +7,7 @@
  * only reports what it sees — levels, switches, 404s, the end of the stream — and recovers
  * from what it can.
  */
-import Hls, { type ErrorData } from 'hls.js';
+import Hls, { type ErrorData, type HlsConfig } from 'hls.js';
 import { LIVE_HLS_CONFIG, LIVE_HLS_DEFAULTS } from './config';
 import { AUTO_LEVEL, type LevelInfo } from './quality';
 import { RecoveryPolicy, type FatalErrorKind } from './recovery';
@@ -36,7 +36,25 @@ export interface PlayerCallbacks {
 export interface PlayerOptions {
   /** Publish `window.__ferrocast` for the e2e tests (the watch page's main player only). */
   exposeForTests?: boolean;
+  /**
+   * An encrypted video's ClearKey licence URL: hls.js then decrypts through EME, asking this
+   * URL (same origin, so the session cookie goes along) for the key.
+   */
+  clearKeyLicenceUrl?: string;
+  /**
+   * The playback session's token: sent in the `X-Playback-Token` header with every licence
+   * request, never in a URL (URLs end up in logs and caches).
+   */
+  playbackToken?: string;
+  /** Send the token with every playlist and segment request too (a private video's files). */
+  tokenOnEveryRequest?: boolean;
 }
+
+/** The header that carries a playback session's token. */
+export const PLAYBACK_TOKEN_HEADER = 'X-Playback-Token';
+
+/** What the viewer reads when the licence is refused or the key does not decrypt. */
+export const KEY_REFUSED = 'This video is encrypted and its key was refused: the playback session may have ended. Reload the page to ask for a new one.';
 
 /** What the Playwright suite reads: the hls.js instance, rendition heights, decoded height. */
 export interface FerrocastTestHooks {
@@ -129,7 +147,7 @@ export class LivePlayer {
 
   private startHls(): void {
     this.instance?.destroy();
-    const hls = new Hls(LIVE_HLS_CONFIG);
+    const hls = new Hls(hlsConfig(this.options));
     this.instance = hls;
 
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
@@ -148,6 +166,15 @@ export class LivePlayer {
     hls.on(Hls.Events.FRAG_BUFFERED, () => this.policy.progressed());
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal || hls !== this.instance) return;
+      if (data.type === Hls.ErrorTypes.KEY_SYSTEM_ERROR) {
+        // No key will come by trying again: the licence said no, or the browser has no EME.
+        hls.destroy();
+        this.instance = null;
+        this.video.removeAttribute('src');
+        this.video.load();
+        this.callbacks.onFatal?.(KEY_REFUSED);
+        return;
+      }
       this.handleFatal(kindOf(data), isNotFound(data));
     });
 
@@ -200,6 +227,33 @@ export class LivePlayer {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
+}
+
+/**
+ * hls.js settings for these options: EME for an encrypted video, the session's token on the
+ * licence request and, for a private video, on every playlist and segment request. hls.js calls
+ * the setup functions before opening the request, so they open it to set the header.
+ */
+export function hlsConfig(options: PlayerOptions): Partial<HlsConfig> {
+  const config: Partial<HlsConfig> = { ...LIVE_HLS_CONFIG };
+  const { clearKeyLicenceUrl: licenceUrl, playbackToken: token } = options;
+  if (licenceUrl) {
+    config.emeEnabled = true;
+    config.drmSystems = { 'org.w3.clearkey': { licenseUrl: licenceUrl } };
+    if (token) {
+      config.licenseXhrSetup = (xhr, url) => {
+        xhr.open('POST', url, true);
+        xhr.setRequestHeader(PLAYBACK_TOKEN_HEADER, token);
+      };
+    }
+  }
+  if (token && options.tokenOnEveryRequest) {
+    config.xhrSetup = (xhr, url) => {
+      xhr.open('GET', url, true);
+      xhr.setRequestHeader(PLAYBACK_TOKEN_HEADER, token);
+    };
+  }
+  return config;
 }
 
 function kindOf(data: ErrorData): FatalErrorKind {

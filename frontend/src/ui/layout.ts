@@ -69,6 +69,7 @@ export function mountLayout(root: HTMLElement): Layout {
         userNav,
         h('li', {}, h('a', { href: '/upload', 'data-nav': '/upload', 'data-testid': 'nav-upload' }, 'Upload')),
         h('li', {}, h('a', { href: '/media', 'data-nav': '/media', 'data-testid': 'nav-media' }, 'My media')),
+        h('li', {}, h('a', { href: '/devices', 'data-nav': '/devices', 'data-testid': 'nav-devices' }, 'Your devices')),
         h('li', {}, h('a', { href: '/dashboard', 'data-nav': '/dashboard', 'data-testid': 'nav-dashboard' }, 'Dashboard')),
         h('li', { class: 'nav-username', 'data-testid': 'nav-username' }, user.username),
         h('li', {}, logoutButton),

@@ -32,6 +32,8 @@ export interface UploadInput {
   visibility: Visibility;
   /** The file's digest when an earlier attempt already computed it. */
   sha256?: string | null;
+  /** Videos: package encrypted; left out, the owner's default decides. */
+  encrypt?: boolean;
 }
 
 export interface RetryNotice {
@@ -105,6 +107,7 @@ export async function uploadMedia(
       size: total,
       sha256,
       content_type: input.contentType,
+      ...(input.kind === 'video' && input.encrypt !== undefined ? { encrypt: input.encrypt } : {}),
     },
     signal,
   );

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ferrocast_kit::config::{clients::Clients, duration, ensure, Common, ConfigError, Secret};
-pub use ferrocast_kit::config::{nats::Nats, storage::Storage};
+pub use ferrocast_kit::config::{content_keys::ContentKeys, nats::Nats, storage::Storage};
 use serde::Deserialize;
 
 use crate::domain::upload::{UploadLimits, MIN_PART_BYTES};
@@ -24,6 +24,38 @@ pub struct Config {
     pub search: Search,
     /// Where video processing jobs go and their reports come from.
     pub queue: Nats,
+    pub content_keys: ContentKeys,
+    pub playback: Playback,
+}
+
+/// Playback sessions: how many streams an account plays at once, decided in Redis.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Playback {
+    /// `FERROCAST_REDIS_URL`: where every replica keeps and decides sessions.
+    #[serde(rename = "redis_url", default = "defaults::redis_url")]
+    pub redis_url: String,
+    /// `FERROCAST_PLAYBACK_KEY_PREFIX`: every key and channel starts with it.
+    #[serde(rename = "playback_key_prefix", default = "defaults::playback_prefix")]
+    pub key_prefix: String,
+    /// `FERROCAST_PLAYBACK_STREAMS_PER_ACCOUNT`
+    #[serde(
+        rename = "playback_streams_per_account",
+        default = "defaults::streams_per_account"
+    )]
+    pub limit: u32,
+    /// `FERROCAST_PLAYBACK_LEASE_SECONDS`: a session without a heartbeat this long ends.
+    #[serde(
+        rename = "playback_lease_seconds",
+        default = "defaults::lease",
+        deserialize_with = "duration::seconds"
+    )]
+    pub lease: Duration,
+    /// `FERROCAST_PLAYBACK_REQUESTS_PER_SECOND`: per account; more are refused (429).
+    #[serde(
+        rename = "playback_requests_per_second",
+        default = "defaults::requests_per_second"
+    )]
+    pub per_second: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +150,8 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
     uploads: Uploads,
     search: Search,
     queue: Nats,
+    content_keys: ContentKeys,
+    playback: Playback,
 });
 
 mod defaults {
@@ -162,6 +196,21 @@ mod defaults {
     }
     pub fn search_concurrency() -> usize {
         8
+    }
+    pub fn redis_url() -> String {
+        "redis://127.0.0.1:6379".into()
+    }
+    pub fn playback_prefix() -> String {
+        "ferrocast:playback:".into()
+    }
+    pub fn streams_per_account() -> u32 {
+        3
+    }
+    pub fn lease() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub fn requests_per_second() -> u32 {
+        10
     }
 }
 
@@ -208,6 +257,14 @@ impl Config {
                 concurrency: defaults::search_concurrency(),
             },
             queue: Nats::new(nats_url),
+            content_keys: ContentKeys::new(ferrocast_kit::config::content_keys::TEST_SECRET),
+            playback: Playback {
+                redis_url: defaults::redis_url(),
+                key_prefix: format!("ferrocast-test:{}:", uuid::Uuid::new_v4().simple()),
+                limit: defaults::streams_per_account(),
+                lease: defaults::lease(),
+                per_second: defaults::requests_per_second(),
+            },
         }
     }
 
@@ -216,6 +273,24 @@ impl Config {
         self.clients.validate()?;
         self.storage.validate()?;
         self.queue.validate()?;
+        self.content_keys.validate()?;
+        ensure(
+            self.playback.redis_url.starts_with("redis://")
+                || self.playback.redis_url.starts_with("rediss://"),
+            "FERROCAST_REDIS_URL must be a redis:// or rediss:// URL",
+        )?;
+        ensure(
+            (1..=100).contains(&self.playback.limit),
+            "FERROCAST_PLAYBACK_STREAMS_PER_ACCOUNT must be between 1 and 100",
+        )?;
+        ensure(
+            (Duration::from_secs(2)..=Duration::from_secs(600)).contains(&self.playback.lease),
+            "FERROCAST_PLAYBACK_LEASE_SECONDS must be between 2 and 600",
+        )?;
+        ensure(
+            (1..=1000).contains(&self.playback.per_second),
+            "FERROCAST_PLAYBACK_REQUESTS_PER_SECOND must be between 1 and 1000",
+        )?;
         ensure(
             self.store.url.expose().starts_with("postgres://")
                 || self.store.url.expose().starts_with("postgresql://"),

@@ -1,6 +1,7 @@
 //! What the use cases need from the outside world, as traits the adapters implement: the media
-//! store (PostgreSQL), object storage (S3), the users service (who a token belongs to) and the
-//! job queue (NATS JetStream) the workers take videos from.
+//! store (PostgreSQL), object storage (S3), the users service (who a token belongs to), the
+//! job queue (NATS JetStream) the workers take videos from, and the announcements of processing
+//! progress every replica pushes to its own browsers (core NATS).
 
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::domain::{
-    processing::Processing, ContentType, Description, MediaId, MediaItem, MediaQuery, Sha256, Tag,
-    Title, Visibility,
+    processing::Processing, ContentType, Description, MediaId, MediaItem, MediaQuery,
+    OwnerSettings, Sha256, Tag, Title, Visibility,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +124,16 @@ pub trait MediaStore: Send + Sync {
         before: DateTime<Utc>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<(MediaId, Uuid)>, StoreError>>;
+    /// An owner's choices for new uploads (defaults when they never chose).
+    fn owner_settings<'a>(
+        &'a self,
+        owner_id: &'a str,
+    ) -> BoxFuture<'a, Result<OwnerSettings, StoreError>>;
+    fn save_owner_settings<'a>(
+        &'a self,
+        owner_id: &'a str,
+        settings: &'a OwnerSettings,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
@@ -243,4 +254,102 @@ pub trait JobQueue: Send + Sync {
     /// Tells the workers to stop any job of `media` (deleted); nobody listening is fine.
     fn cancel(&self, media: Uuid) -> BoxFuture<'_, Result<(), QueueError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), QueueError>>;
+}
+
+/// Tells every replica that an item's processing record changed, once it is stored, so each
+/// can push it to the browsers following that item. Nobody listening is fine; a record that is
+/// not announced only reaches streams at their next (re)connect.
+pub trait ProgressPublisher: Send + Sync {
+    fn announce<'a>(
+        &'a self,
+        id: MediaId,
+        processing: &'a Processing,
+    ) -> BoxFuture<'a, Result<(), QueueError>>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("playback sessions: {0}")]
+pub struct PlaybackError(pub String);
+
+/// A playback request as the store decides it.
+#[derive(Debug, Clone)]
+pub struct PlaybackRequest {
+    pub request_id: crate::domain::playback::SessionId,
+    pub user: String,
+    pub media: Uuid,
+    pub device: String,
+    pub title: String,
+    /// Wait for a slot when none is free (else denied).
+    pub wait: bool,
+    pub now_ms: u64,
+    pub lease: Duration,
+    /// Sessions one account may hold at once.
+    pub limit: u32,
+    /// Requests one account may make per second; past it: [`Outcome::Limited`].
+    pub per_second: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Granted { expires_at_ms: u64 },
+    Queued { position: u32 },
+    Denied,
+    Limited,
+}
+
+/// An account's live sessions and waiting requests.
+pub type AccountPlayback = (
+    Vec<crate::domain::playback::ActiveSession>,
+    Vec<crate::domain::playback::QueuedRequest>,
+);
+
+/// A live session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: String,
+    pub active: crate::domain::playback::ActiveSession,
+}
+
+/// Playback sessions of every account, decided atomically per account across replicas. Every
+/// decision is also published to the account's event streams (the store's own channel).
+pub trait PlaybackStore: Send + Sync {
+    fn request<'a>(
+        &'a self,
+        request: &'a PlaybackRequest,
+    ) -> BoxFuture<'a, Result<Outcome, PlaybackError>>;
+    /// Extends a live session's lease; `None` when it is over.
+    fn heartbeat<'a>(
+        &'a self,
+        user: &'a str,
+        session: crate::domain::playback::SessionId,
+        now_ms: u64,
+        lease: Duration,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Option<u64>, PlaybackError>>;
+    /// Ends one of `user`'s sessions, or withdraws a waiting request; false when neither.
+    fn release<'a>(
+        &'a self,
+        user: &'a str,
+        session: crate::domain::playback::SessionId,
+        now_ms: u64,
+        lease: Duration,
+        limit: u32,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<bool, PlaybackError>>;
+    /// Ends lapsed sessions and gives their slots to waiting requests; how many ended.
+    fn sweep(
+        &self,
+        now_ms: u64,
+        lease: Duration,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<u32, PlaybackError>>;
+    fn session(
+        &self,
+        session: crate::domain::playback::SessionId,
+    ) -> BoxFuture<'_, Result<Option<SessionRecord>, PlaybackError>>;
+    fn sessions<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<AccountPlayback, PlaybackError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), PlaybackError>>;
 }

@@ -1,21 +1,32 @@
 //! `start`: config → PostgreSQL (migrated), object storage (bucket made, CORS set), the users
 //! gRPC client, the job queue (connecting in the background) → use cases → the report
-//! recorder, the sweeper and the HTTP server, and the `Running` handle
+//! recorder, the progress relay, the sweeper and the HTTP server, and the `Running` handle
 //! tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use ferrocast_kit::http::RequestLimits;
+use ferrocast_kit::{http::RequestLimits, sealing::Sealer};
 use ferrocast_proto::client::{UsersAuth, UsersAuthConfig};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     adapters::{
-        self, http::AppState, postgres::PgMediaStore, queue::NatsJobs, s3::S3Objects,
+        self,
+        http::{
+            playback::{Events, EVENTS_CAPACITY},
+            progress::Streams,
+            AppState,
+        },
+        playback::RedisPlayback,
+        postgres::PgMediaStore,
+        progress::{NatsProgress, ProgressHub},
+        queue::NatsJobs,
+        s3::S3Objects,
         users::GrpcUsers,
     },
-    service::{self, Catalog, Settings},
+    domain::playback::Tokens,
+    service::{self, Catalog, Playback, Settings},
     Config,
 };
 
@@ -36,6 +47,8 @@ pub enum StartError {
     Users(String),
     #[error("job queue: {0}")]
     Queue(String),
+    #[error("playback sessions (Redis): {0}")]
+    Playback(String),
 }
 
 pub struct Running {
@@ -72,19 +85,35 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             .await
             .map_err(|e| StartError::Queue(e.to_string()))?,
     );
-    let catalog = Arc::new(Catalog::new(
-        Arc::new(PgMediaStore::new(pool)),
-        Arc::new(objects),
-        Arc::new(GrpcUsers::new(users)),
-        jobs.clone(),
-        Settings {
-            limits: config.upload_limits(),
-            quota: config.uploads.quota,
-            url_ttl: config.uploads.url_ttl,
-            upload_expiry: config.uploads.expiry,
-            search_concurrency: config.search.concurrency,
-        },
-    ));
+    let sessions = Arc::new(
+        RedisPlayback::new(&config.playback.redis_url, &config.playback.key_prefix)
+            .map_err(|e| StartError::Playback(e.to_string()))?,
+    );
+    let hub = ProgressHub::default();
+    let catalog = Arc::new(
+        Catalog::new(
+            Arc::new(PgMediaStore::new(pool)),
+            Arc::new(objects),
+            Arc::new(GrpcUsers::new(users)),
+            jobs.clone(),
+            Settings {
+                limits: config.upload_limits(),
+                quota: config.uploads.quota,
+                url_ttl: config.uploads.url_ttl,
+                upload_expiry: config.uploads.expiry,
+                search_concurrency: config.search.concurrency,
+                sealer: config.content_keys.secret.as_ref().map(Sealer::new),
+            },
+        )
+        .announcing(Arc::new(NatsProgress::new(jobs.client(), hub.clone())))
+        .with_playback(Playback {
+            store: sessions.clone(),
+            tokens: Tokens::new(session_token_key(&config)),
+            limit: config.playback.limit,
+            lease: config.playback.lease,
+            per_second: config.playback.per_second,
+        }),
+    );
 
     let (listener, http_addr) = ferrocast_kit::http::bind(&config.listen.http_addr)
         .await
@@ -93,6 +122,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             source,
         })?;
     let mut tasks = JoinSet::new();
+    tasks.spawn(adapters::progress::relay(
+        jobs.client(),
+        hub.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(adapters::queue::record_reports(
         jobs,
         catalog.clone(),
@@ -103,7 +137,34 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         config.uploads.sweep_interval,
         shutdown.clone(),
     ));
-    let router = adapters::http::router(AppState { catalog }, RequestLimits::default());
+    let (events, _) = tokio::sync::broadcast::channel(EVENTS_CAPACITY);
+    {
+        let (sessions, events, shutdown) = (sessions.clone(), events.clone(), shutdown.clone());
+        tasks.spawn(async move { sessions.listen(events, shutdown).await });
+    }
+    tasks.spawn(service::sweeper::sessions(
+        catalog.clone(),
+        Duration::from_secs(1),
+        shutdown.clone(),
+    ));
+    let progress = Streams::new(
+        hub,
+        config.clients.trusted_proxies.clone(),
+        shutdown.clone(),
+    );
+    let playback = Events::new(
+        events,
+        config.clients.trusted_proxies.clone(),
+        shutdown.clone(),
+    );
+    let router = adapters::http::router(
+        AppState {
+            catalog,
+            progress,
+            playback,
+        },
+        RequestLimits::default(),
+    );
     tasks.spawn(ferrocast_kit::http::serve(
         listener,
         router,
@@ -112,4 +173,15 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     ));
     tracing::info!(%http_addr, "catalog listening");
     Ok(Running { http_addr, tasks })
+}
+
+/// The key session tokens are signed with: derived from the service token, which every
+/// replica shares and nothing outside the platform knows (a new service token ends every
+/// session's token, as a new lease would).
+fn session_token_key(config: &Config) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, config.service_token().as_bytes())
+        .expand(b"ferrocast playback session tokens v1", &mut key)
+        .unwrap_or_else(|_| unreachable!("HKDF output of 32 bytes"));
+    key
 }

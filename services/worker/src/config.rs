@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-pub use ferrocast_kit::config::{nats::Nats, storage::Storage};
+pub use ferrocast_kit::config::{content_keys::ContentKeys, nats::Nats, storage::Storage};
 use ferrocast_kit::{
     config::{clients::Clients, duration, ensure, Common, ConfigError},
     jobs::Delivery,
@@ -23,6 +23,7 @@ pub struct Config {
     pub nats: Nats,
     pub queue: Queue,
     pub work: Work,
+    pub content_keys: ContentKeys,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +60,14 @@ pub struct Work {
         default = "defaults::max_source_bytes"
     )]
     pub max_source_bytes: u64,
+    /// `FERROCAST_WORKER_MAX_DURATION_SECONDS`: a longer video is refused from its probe,
+    /// before a frame is decoded.
+    #[serde(
+        rename = "worker_max_duration_seconds",
+        default = "defaults::max_duration",
+        deserialize_with = "duration::seconds"
+    )]
+    pub max_duration: Duration,
     /// `FERROCAST_WORKER_JOBS`: jobs this worker runs at once.
     #[serde(rename = "worker_jobs", default = "defaults::jobs")]
     pub jobs: usize,
@@ -87,6 +96,7 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
     nats: Nats,
     queue: Queue,
     work: Work,
+    content_keys: ContentKeys,
 });
 
 mod defaults {
@@ -108,6 +118,9 @@ mod defaults {
     }
     pub fn max_source_bytes() -> u64 {
         4 * GIB
+    }
+    pub fn max_duration() -> Duration {
+        ferrocast_media::vod::Limits::default().max_duration
     }
     pub fn jobs() -> usize {
         1
@@ -159,6 +172,7 @@ impl Config {
             work: Work {
                 scratch_dir,
                 max_source_bytes: 256 * MIB,
+                max_duration: defaults::max_duration(),
                 jobs: 1,
                 ffmpeg: defaults::ffmpeg(),
                 ffprobe: defaults::ffprobe(),
@@ -166,6 +180,7 @@ impl Config {
                 ladder: "360:800,240:400".into(),
                 preset: "ultrafast".into(),
             },
+            content_keys: ContentKeys::new(ferrocast_kit::config::content_keys::TEST_SECRET),
         }
     }
 
@@ -174,6 +189,7 @@ impl Config {
         self.clients.validate()?;
         self.storage.validate()?;
         self.nats.validate()?;
+        self.content_keys.validate()?;
         ensure(
             (1..=20).contains(&self.queue.attempts),
             "FERROCAST_WORKER_ATTEMPTS must be between 1 and 20",
@@ -189,6 +205,11 @@ impl Config {
         ensure(
             self.work.max_source_bytes > 0,
             "FERROCAST_WORKER_MAX_SOURCE_BYTES must be above 0",
+        )?;
+        ensure(
+            (Duration::from_secs(1)..=Duration::from_secs(24 * 3600))
+                .contains(&self.work.max_duration),
+            "FERROCAST_WORKER_MAX_DURATION_SECONDS must be between 1 and 86400",
         )?;
         self.rungs()?;
         Ok(())

@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
-use ferrocast_kit::{health, http::RequestLimits, metrics};
+use ferrocast_kit::{health, http::RequestLimits, metrics, sealing::Sealer};
 use ferrocast_media::vod::Limits;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -66,17 +66,22 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let queue = Queue::connect(&config.nats, config.delivery())
         .await
         .map_err(|e| StartError::Queue(e.to_string()))?;
+    let pipeline = Arc::new(Pipeline {
+        tools,
+        objects: Objects::new(&config.storage),
+        scratch_dir: work.scratch_dir.clone(),
+        max_source_bytes: work.max_source_bytes,
+        limits: Limits {
+            max_duration: work.max_duration,
+            ..Limits::default()
+        },
+        rungs: config.rungs()?,
+        preset: work.preset.clone(),
+        sealer: config.content_keys.secret.as_ref().map(Sealer::new),
+    });
     let worker = Arc::new(Worker {
         queue,
-        pipeline: Pipeline {
-            tools,
-            objects: Objects::new(&config.storage),
-            scratch_dir: work.scratch_dir.clone(),
-            max_source_bytes: work.max_source_bytes,
-            limits: Limits::default(),
-            rungs: config.rungs()?,
-            preset: work.preset.clone(),
-        },
+        work: pipeline.clone(),
         delivery: config.delivery(),
     });
 
@@ -90,21 +95,13 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     for _ in 0..work.jobs {
         tasks.spawn(worker.clone().run(shutdown.clone()));
     }
-    let ready = worker.clone();
     let routes = health::routes(
         Router::new(),
         vec![(
             "storage",
             health::check(move || {
-                let ready = ready.clone();
-                async move {
-                    ready
-                        .pipeline
-                        .objects
-                        .ping()
-                        .await
-                        .map_err(|e| e.to_string())
-                }
+                let pipeline = pipeline.clone();
+                async move { pipeline.objects.ping().await.map_err(|e| e.to_string()) }
             }),
         )],
     );

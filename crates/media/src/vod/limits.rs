@@ -305,9 +305,17 @@ pub fn check(probe: &Probe, limits: &Limits) -> Result<Source, Refusal> {
             min: limits.min_duration,
         });
     }
-    if duration > limits.max_duration {
+    // The length bounded is that of the longest stream the worker decodes (the picture and
+    // the sound): a container claiming a minute over a ten-hour stream would otherwise have
+    // ten hours decoded.
+    let decoded = [Some(stream), probe.audio().map(|(audio, _)| audio)]
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.duration)
+        .fold(duration, Duration::max);
+    if decoded > limits.max_duration {
         return Err(Refusal::TooLong {
-            duration,
+            duration: decoded,
             max: limits.max_duration,
         });
     }
@@ -483,6 +491,45 @@ mod tests {
         assert_eq!(
             refusal(&long).to_string(),
             "the video lasts 10:00:00; the longest accepted is 2:00:00: split it into parts"
+        );
+    }
+
+    #[test]
+    fn a_container_claiming_less_than_its_streams_last_is_measured_by_the_longest_stream() {
+        fn stream_of(probe: &mut Probe, video: bool) -> &mut crate::vod::probe::Stream {
+            probe
+                .streams
+                .iter_mut()
+                .find(|s| match s.kind {
+                    StreamKind::Video(_) => video,
+                    StreamKind::Audio(_) => !video,
+                    _ => false,
+                })
+                .expect("the stream")
+        }
+        let mut long_video = edited(60.0, |_| {});
+        stream_of(&mut long_video, true).duration = Some(Duration::from_secs(36_000));
+        assert_eq!(
+            refusal(&long_video).to_string(),
+            "the video lasts 10:00:00; the longest accepted is 2:00:00: split it into parts"
+        );
+        let mut long_sound = fixture("h264_aac_720p");
+        stream_of(&mut long_sound, false).duration = Some(Duration::from_secs(3 * 3600));
+        assert_eq!(
+            refusal(&long_sound),
+            Refusal::TooLong {
+                duration: Duration::from_secs(3 * 3600),
+                max: Duration::from_secs(2 * 3600),
+            }
+        );
+        // Streams a little longer than the container (a last frame's duration) are fine.
+        let mut close = fixture("h264_aac_720p");
+        for stream in &mut close.streams {
+            stream.duration = Some(Duration::from_millis(2_040));
+        }
+        assert_eq!(
+            check(&close, &Limits::default()).map(|s| s.duration),
+            Ok(Duration::from_secs(2))
         );
     }
 

@@ -51,6 +51,26 @@ impl ContentKey {
         Self { kid, key, iv }
     }
 
+    /// Key id, key and IV in that order: what is sealed at rest.
+    pub fn to_bytes(&self) -> [u8; 48] {
+        let mut bytes = [0u8; 48];
+        bytes[..16].copy_from_slice(&self.kid);
+        bytes[16..32].copy_from_slice(&self.key);
+        bytes[32..].copy_from_slice(&self.iv);
+        bytes
+    }
+
+    /// The key [`ContentKey::to_bytes`] wrote; `None` for anything but 48 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; 48] = bytes.try_into().ok()?;
+        let part = |at: usize| {
+            let mut out = [0u8; 16];
+            out.copy_from_slice(&bytes[at..at + 16]);
+            out
+        };
+        Some(Self::new(part(0), part(16), part(32)))
+    }
+
     pub fn kid(&self) -> [u8; 16] {
         self.kid
     }
@@ -387,6 +407,8 @@ mod tests {
         );
         assert!(!debug.contains("a5a5"), "{debug}");
         assert_eq!(key().kid_hex(), "00112233445566778899aabbccddeeff");
+        assert_eq!(ContentKey::from_bytes(&key().to_bytes()), Some(key()));
+        assert_eq!(ContentKey::from_bytes(&[0; 47]), None);
     }
 
     #[test]

@@ -3,16 +3,19 @@
  * the last key; an older answer arriving late is dropped), the most used tags as toggle
  * chips that filter, and "Show more" through the cursor. The search lives in the URL
  * (`?q=…&tags=…`, replaced, not pushed, on each change) so it can be shared and survives a
- * reload. Open to everyone.
+ * reload. Open to everyone. Videos still being processed say how far they are, followed live
+ * (`GET /api/media/progress`) and changed in place.
  */
 import { api } from '../../api/endpoints';
 import { ApiError, isAbortError } from '../../api/error';
 import type { Media, MediaPage } from '../../api/types';
+import { processingLabel } from '../../catalog/media';
+import { ProgressFollower, stillProcessing } from '../../catalog/progress';
 import { h, replace, setText } from '../../dom';
 import { formatDate } from '../../format';
 import { liveQuery } from '../../live-query';
 import { libraryPath, videoPath } from '../../router';
-import { after } from '../../ui/lifecycle';
+import { after, onLeave } from '../../ui/lifecycle';
 import { mediaThumb, tagList } from '../../ui/media';
 
 const PAGE_SIZE = 24;
@@ -40,6 +43,19 @@ export function resultsSummary(search: Search, count: number, more: boolean): st
   if (search.tags.length) parts.push(`tagged ${search.tags.join(', ')}`);
   if (!parts.length) return count === 0 ? 'Nothing has been shared yet.' : `${found}, newest first`;
   return `${found} ${parts.join(' ')}`;
+}
+
+/** How far a video's processing is, until it is done (kept while hidden, so it changes in place). */
+function processingLine(item: Media): HTMLElement {
+  const line = h('p', { class: 'media-meta', 'data-testid': 'library-processing' });
+  showProcessing(line, item);
+  return line;
+}
+
+function showProcessing(line: HTMLElement, item: Media): void {
+  const label = item.processing && item.processing.status !== 'DONE' ? processingLabel(item.processing) : null;
+  setText(line, label ?? '');
+  line.hidden = !label;
 }
 
 export function libraryPage(root: HTMLElement, signal: AbortSignal, initial: Search): void {
@@ -107,17 +123,30 @@ export function libraryPage(root: HTMLElement, signal: AbortSignal, initial: Sea
           item.kind === 'video' ? h('a', { href: videoPath(item.id) }, item.title) : item.title,
         ),
         h('p', { class: 'media-meta' }, h('span', { 'data-testid': 'library-owner' }, item.owner), ' · ', h('time', { datetime: item.created_at }, formatDate(item.created_at))),
+        item.kind === 'video' ? processingLine(item) : null,
         item.tags.length
           ? tagList(item.tags, { onTag: (tag) => setSearch({ ...search, tags: toggleTag(search.tags, tag) }), selected: search.tags, label: `Tags of ${item.title}` })
           : null,
       ),
     );
 
+  const progress = new ProgressFollower({
+    onUpdate: ({ id, processing }) => {
+      if (!processing || !items.some((i) => i.id === id)) return;
+      items = items.map((i) => (i.id === id ? { ...i, processing } : i));
+      const line = grid.querySelector<HTMLElement>(`[data-id="${CSS.escape(id)}"] [data-testid="library-processing"]`);
+      const item = items.find((i) => i.id === id);
+      if (line && item) showProcessing(line, item);
+    },
+  });
+  onLeave(signal, () => progress.stop());
+
   const render = () => {
     replace(grid, ...items.map(card));
     grid.hidden = items.length === 0;
     more.hidden = !cursor;
     setText(summary, resultsSummary(search, items.length, Boolean(cursor)));
+    progress.follow(items.filter(stillProcessing).map((i) => i.id));
   };
 
   const query = liveQuery<Search, MediaPage>({

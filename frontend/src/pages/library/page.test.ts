@@ -1,7 +1,7 @@
 /** The library page: results as you type, tag chips that filter, the search kept in the URL. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Media } from '../../api/types';
-import { allByTestId, byTestId, json, stubApi } from '../../test-support';
+import { allByTestId, byTestId, json, SseStream, stubApi } from '../../test-support';
 import { libraryPage } from '.';
 
 const realFetch = globalThis.fetch;
@@ -22,6 +22,7 @@ function item(id: string, title: string, tags: string[] = []): Media {
     owner: 'alice',
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
+    processing: { status: 'DONE', percent: 100, attempts: 1, renditions: ['360p'], queued_at: '2026-01-01T00:00:00Z' },
   };
 }
 
@@ -97,5 +98,35 @@ describe('library page', () => {
     expect(byTestId<HTMLInputElement>(root, 'library-search').value).toBe('gulls');
     await vi.waitFor(() => expect(byTestId(root, 'library-summary').textContent).toBe('0 results for “gulls” tagged sea'));
     expect(api.calls.find((c) => c.url.startsWith('/api/media'))?.url).toBe('/api/media?q=gulls&tags=sea&limit=24');
+  });
+
+  it('shows how far a video still processing is, changed live until it is done', async () => {
+    const processing = (status: string, percent: number) => ({
+      status,
+      percent,
+      attempts: 1,
+      renditions: [],
+      queued_at: '2026-01-01T00:00:00Z',
+    });
+    const running = { ...item('m1', 'Fresh'), processing: processing('PENDING', 0) } as Media;
+    const ready = { ...item('m2', 'Ready'), processing: processing('DONE', 100) } as Media;
+    const stream = new SseStream();
+    const api = stubApi((_method, url) => {
+      if (url.startsWith('/api/tags')) return json({ tags: [] });
+      if (url.startsWith('/api/media/progress')) return stream.response();
+      return json({ items: [running, ready], next_cursor: null });
+    });
+    libraryPage(root, page.signal, { q: '', tags: [] });
+    await vi.waitFor(() => expect(api.calls.some((c) => c.url === '/api/media/progress?ids=m1')).toBe(true));
+    const line = byTestId(root.querySelector('[data-id="m1"]')!, 'library-processing');
+    expect(line.textContent).toBe('Waiting to be processed');
+    expect(byTestId(root.querySelector('[data-id="m2"]')!, 'library-processing').hidden).toBe(true);
+
+    stream.progress('m1', processing('IN PROGRESS', 60));
+    await vi.waitFor(() => expect(line.textContent).toBe('Processing 60 %'));
+    stream.progress('m1', processing('DONE', 100));
+    await vi.waitFor(() => expect(line.hidden).toBe(true));
+    await vi.waitFor(() => expect(stream.cancelled).toBe(true));
+    expect(api.calls.filter((c) => c.url.startsWith('/api/media/m'))).toEqual([]);
   });
 });

@@ -2,16 +2,20 @@
  * `/media` — "My media": the signed-in user's own items of every status and visibility
  * (`GET /api/media?owner=<me>`), each with its status, size, visibility and tags, an inline
  * editor, a download of the original, and delete behind the confirm dialog. Visitors are sent to log in and brought back.
+ * A video's processing is followed live (`GET /api/media/progress`) while it runs: its line and
+ * its Watch link change in place, without reloading the list or asking item by item.
  */
 import { api } from '../../api/endpoints';
 import { isAbortError } from '../../api/error';
 import type { Media } from '../../api/types';
 import { playable, processingLabel, statusLabel, visibilityLabel } from '../../catalog/media';
+import { ProgressFollower, settled, stillProcessing } from '../../catalog/progress';
 import { h, replace, setText } from '../../dom';
 import { formatBytes, formatDate } from '../../format';
 import { navigate, videoPath } from '../../router';
 import { currentUser, handleExpiredSession } from '../../session';
 import { confirmDialog } from '../../ui/confirm';
+import { onLeave } from '../../ui/lifecycle';
 import { mediaThumb, tagList } from '../../ui/media';
 import { editForm } from './edit-form';
 
@@ -53,12 +57,40 @@ export function myMediaPage(root: HTMLElement, signal: AbortSignal): void {
   let cursor: string | null = null;
   let editing: string | null = null;
 
+  const progress = new ProgressFollower({
+    onUpdate: ({ id, processing }) => {
+      const before = items.find((i) => i.id === id);
+      if (!before || !processing) return;
+      const item = { ...before, processing };
+      items = items.map((i) => (i.id === id ? item : i));
+      const li = list.querySelector<HTMLElement>(`[data-id="${CSS.escape(id)}"]`);
+      if (li) showProcessing(li, item);
+      if (settled(processing) && !settled(before.processing)) {
+        setText(summary, processing.status === 'DONE' ? `“${item.title}” is ready to watch.` : `“${item.title}” could not be processed.`);
+      }
+    },
+  });
+  onLeave(signal, () => progress.stop());
+
   const render = () => {
     replace(list, ...items.map((item) => row(item)));
     empty.hidden = items.length > 0;
     list.hidden = items.length === 0;
     more.hidden = !cursor;
     setText(summary, items.length === 1 ? '1 item' : `${items.length}${cursor ? '+' : ''} items`);
+    progress.follow(items.filter(stillProcessing).map((i) => i.id));
+  };
+
+  /** A video's processing line and Watch link, as `item` says now. */
+  const showProcessing = (li: HTMLElement, item: Media) => {
+    const line = li.querySelector<HTMLElement>('[data-testid="media-processing"]');
+    const watch = li.querySelector<HTMLElement>('[data-testid="media-watch"]');
+    const label = processingLabel(item.processing);
+    if (line) {
+      setText(line, label ?? '');
+      line.hidden = !label;
+    }
+    if (watch) watch.hidden = !playable(item.processing);
   };
 
   const row = (item: Media): HTMLElement => {
@@ -80,8 +112,9 @@ export function myMediaPage(root: HTMLElement, signal: AbortSignal): void {
       item.status === 'awaiting_upload'
         ? h('p', { class: 'field-hint' }, 'The upload did not finish; it is removed after a day unless it is completed.')
         : null,
-      item.processing ? h('p', { class: 'field-hint', 'data-testid': 'media-processing' }, processingLabel(item.processing)) : null,
-      playable(item.processing) ? h('a', { href: videoPath(item.id), 'data-testid': 'media-watch' }, 'Watch') : null,
+      // Kept in the row while hidden, so live progress changes them in place.
+      item.kind === 'video' ? h('p', { class: 'field-hint', 'data-testid': 'media-processing' }) : null,
+      item.kind === 'video' ? h('a', { href: videoPath(item.id), 'data-testid': 'media-watch' }, 'Watch') : null,
     );
     const edit = h('button', { type: 'button', class: 'btn', 'data-testid': 'media-edit', 'aria-label': `Edit ${item.title}` }, 'Edit');
     const remove = h('button', { type: 'button', class: 'btn btn-danger', 'data-testid': 'media-delete', 'aria-label': `Delete ${item.title}` }, 'Delete');
@@ -91,6 +124,7 @@ export function myMediaPage(root: HTMLElement, signal: AbortSignal): void {
         : null;
     const actions = h('div', { class: 'actions media-actions' }, edit, download, remove);
     const li = h('li', { class: 'card media-row', 'data-testid': 'media-item', 'data-id': item.id }, mediaThumb(item), details, actions);
+    showProcessing(li, item);
 
     if (editing === item.id) {
       const form = editForm(item, signal, (saved) => {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Media } from '../../api/types';
 import { setUser } from '../../session';
-import { allByTestId, byTestId, json, stubApi } from '../../test-support';
+import { allByTestId, byTestId, json, SseStream, stubApi } from '../../test-support';
 import { myMediaPage } from '.';
 
 const realFetch = globalThis.fetch;
@@ -23,6 +23,7 @@ const clip: Media = {
   owner: 'alice',
   created_at: '2026-01-01T00:00:00Z',
   updated_at: '2026-01-01T00:00:00Z',
+  processing: { status: 'DONE', percent: 100, attempts: 1, renditions: ['360p'], queued_at: '2026-01-01T00:00:00Z' },
 };
 const draft: Media = { ...clip, id: 'm2', title: 'Half done', status: 'awaiting_upload', visibility: 'private', tags: [] };
 
@@ -95,5 +96,41 @@ describe('my media page', () => {
     byTestId<HTMLButtonElement>(document, 'confirm-ok').click();
     await vi.waitFor(() => expect(byTestId(root, 'media-empty').hidden).toBe(false));
     expect(api.calls.at(-1)).toMatchObject({ method: 'DELETE', url: '/api/media/m1' });
+  });
+
+  it('follows the videos still processing and changes their line and Watch link in place', async () => {
+    const processing = (status: string, percent: number, hls_url?: string) => ({
+      status,
+      percent,
+      attempts: 1,
+      renditions: hls_url ? ['360p'] : [],
+      queued_at: '2026-01-01T00:00:00Z',
+      ...(hls_url ? { hls_url } : {}),
+    });
+    const running = { ...clip, id: 'm3', title: 'Running', processing: processing('IN PROGRESS', 10) } as Media;
+    const done = { ...clip, id: 'm4', title: 'Old', processing: processing('DONE', 100, '/api/media/m4/vod/j/master.m3u8') } as Media;
+    const image = { ...clip, id: 'm5', kind: 'image', content_type: 'image/png' } as Media;
+    const stream = new SseStream();
+    const api = stubApi((_method, url) =>
+      url.startsWith('/api/media/progress') ? stream.response() : json({ items: [running, done, image], next_cursor: null }),
+    );
+    myMediaPage(root, page.signal);
+    await vi.waitFor(() => expect(api.calls.some((c) => c.url.startsWith('/api/media/progress'))).toBe(true));
+    expect(api.calls.at(-1)!.url).toBe('/api/media/progress?ids=m3');
+    const row = root.querySelector<HTMLElement>('[data-id="m3"]')!;
+    expect(byTestId(row, 'media-processing').textContent).toBe('Processing 10 %');
+    expect(byTestId(row, 'media-watch').hidden).toBe(true);
+
+    stream.progress('m3', processing('IN PROGRESS', 40, '/api/media/m3/vod/j/master.m3u8'));
+    await vi.waitFor(() => expect(byTestId(row, 'media-processing').textContent).toBe('Playable, processing 40 %'));
+    expect(byTestId(row, 'media-watch').hidden).toBe(false);
+    expect(root.querySelector('[data-id="m3"]')).toBe(row);
+
+    stream.progress('m3', processing('DONE', 100, '/api/media/m3/vod/j/master.m3u8'));
+    await vi.waitFor(() => expect(byTestId(row, 'media-processing').textContent).toBe('Ready to watch'));
+    expect(byTestId(root, 'media-summary').textContent).toBe('“Running” is ready to watch.');
+    await vi.waitFor(() => expect(stream.cancelled).toBe(true));
+    expect(api.calls.filter((c) => c.url.startsWith('/api/media/m'))).toEqual([]);
+    expect(api.calls).toHaveLength(2);
   });
 });

@@ -21,6 +21,7 @@ import { tagInput } from '../../ui/tag-input';
 import { workerHasher } from '../../upload/hasher';
 import { sendToStorage } from '../../upload/storage';
 import { uploadMedia } from '../../upload/uploader';
+import { encryptionChoice } from './encryption';
 import { progressPanel } from './progress';
 
 export function uploadPage(root: HTMLElement, signal: AbortSignal): void {
@@ -95,6 +96,7 @@ function uploadForm(signal: AbortSignal): HTMLElement {
     { name: 'visibility', label: 'Who can see it' },
     VISIBILITIES.map((v) => ({ value: v.value, label: `${v.label} — ${v.hint}` })),
   );
+  const encryption = encryptionChoice(signal);
 
   const choose = (picked: File | null | undefined) => {
     if (!picked) return;
@@ -112,6 +114,7 @@ function uploadForm(signal: AbortSignal): HTMLElement {
     if (digest?.file !== picked) digest = null;
     setText(chosen, `${picked.name} · ${formatBytes(picked.size)} · ${type.kind === 'video' ? 'Video' : 'Image'}`);
     chosen.hidden = false;
+    encryption.setKind(type.kind);
     if (!titleTouched || !title.input.value.trim()) title.input.value = titleFromFileName(picked.name);
     done.hidden = true;
     progress.element.hidden = true;
@@ -149,7 +152,7 @@ function uploadForm(signal: AbortSignal): HTMLElement {
     { class: 'notice upload-done', 'data-testid': 'upload-done', hidden: true },
     h('p', {}, h('strong', {}, 'Uploaded. '), 'It is in ', h('a', { href: '/media', 'data-testid': 'upload-done-link' }, 'My media'), '.'),
   );
-  const fields = h('fieldset', { class: 'form upload-fields' }, h('legend', { class: 'sr-only' }, 'File and details'), dropzone, title.element, description.element, tags.element, visibility.element);
+  const fields = h('fieldset', { class: 'form upload-fields' }, h('legend', { class: 'sr-only' }, 'File and details'), dropzone, title.element, description.element, tags.element, visibility.element, encryption.element);
   const form = h(
     'form',
     { class: 'card form upload-form', novalidate: true, 'data-testid': 'upload-form' },
@@ -231,6 +234,7 @@ function uploadForm(signal: AbortSignal): HTMLElement {
             tags: tags.tags(),
             visibility: visibility.input.value as Visibility,
             sha256: digest?.file === chosenFile ? digest.sha256 : null,
+            encrypt: type.kind === 'video' ? encryption.encrypt() : undefined,
           },
           { api, hasher, send: sendToStorage, sleep, now: () => performance.now() },
           {

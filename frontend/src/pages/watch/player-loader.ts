@@ -5,7 +5,7 @@
  * this part turns the two ways that can fail (the chunk does not load, the browser cannot play
  * HLS at all) into a message for the viewer.
  */
-import type { LivePlayer, PlayerCallbacks } from '../../player/player';
+import type { LivePlayer, PlayerCallbacks, PlayerOptions } from '../../player/player';
 
 /** The player (not started yet), a message why there is none, or null when no longer wanted. */
 export type Loaded = { player: LivePlayer } | { error: string } | null;
@@ -15,6 +15,7 @@ export async function loadPlayer(
   src: string,
   callbacks: PlayerCallbacks,
   stillWanted: () => boolean,
+  options: Omit<PlayerOptions, 'exposeForTests'> = {},
 ): Promise<Loaded> {
   let Player: typeof LivePlayer;
   try {
@@ -27,5 +28,5 @@ export async function loadPlayer(
     return { error: 'This browser cannot play live video (it has neither Media Source Extensions nor native HLS).' };
   }
   // The watch page's player is the one the e2e suite reads.
-  return { player: new Player(video, src, callbacks, { exposeForTests: true }) };
+  return { player: new Player(video, src, callbacks, { ...options, exposeForTests: true }) };
 }

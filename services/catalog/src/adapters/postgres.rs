@@ -18,8 +18,8 @@ use crate::{
         search::MAX_ALTERNATIVES,
     },
     domain::{
-        ContentType, Cursor, Description, MediaId, MediaItem, MediaKind, MediaQuery, MediaStatus,
-        Sha256, Tag, Title, UploadMethod, Visibility,
+        ContentType, Cursor, Description, Encryption, MediaId, MediaItem, MediaKind, MediaQuery,
+        MediaStatus, OwnerSettings, Sha256, Tag, Title, UploadMethod, Visibility,
     },
     ports::{MediaChanges, MediaStore, StoreError, TagCount},
 };
@@ -97,7 +97,7 @@ fn backend(error: sqlx::Error) -> StoreError {
 
 const COLUMNS: &str = "m.id, m.owner_id, m.owner_name, m.kind, m.title, m.description, \
     m.visibility, m.status, m.content_type, m.size_bytes, m.sha256, m.upload_id, m.part_size, \
-    m.created_at, m.updated_at, m.uploaded_at, \
+    m.created_at, m.updated_at, m.uploaded_at, m.key_id, m.sealed_key, \
     ARRAY(SELECT t.name FROM unnest(m.tag_ids) WITH ORDINALITY AS u(id, n) \
       JOIN tags t ON t.id = u.id ORDER BY u.n) AS tags, \
     (SELECT to_jsonb(j) FROM media_jobs j WHERE j.media_id = m.id) AS job";
@@ -126,6 +126,8 @@ struct MediaRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     uploaded_at: Option<DateTime<Utc>>,
+    key_id: Option<Vec<u8>>,
+    sealed_key: Option<Vec<u8>>,
     tags: Vec<String>,
     job: Option<Json<JobRow>>,
 }
@@ -204,6 +206,13 @@ impl TryFrom<MediaRow> for MediaItem {
             processing: match row.job {
                 Some(Json(job)) => Some(job.processing().ok_or_else(|| corrupt("job"))?),
                 None => None,
+            },
+            encryption: match (row.key_id, row.sealed_key) {
+                (Some(key_id), Some(sealed)) => Some(Encryption {
+                    key_id: key_id.try_into().map_err(|_| corrupt("key id"))?,
+                    sealed,
+                }),
+                _ => None,
             },
         })
     }
@@ -396,8 +405,9 @@ impl MediaStore for PgMediaStore {
             sqlx::query(
                 "INSERT INTO media (id, owner_id, owner_name, kind, title, description, \
                  visibility, status, content_type, size_bytes, sha256, upload_id, part_size, \
-                 created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+                 created_at, updated_at, key_id, sealed_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, \
+                 $15, $16)",
             )
             .bind(item.id.0)
             .bind(&item.owner_id)
@@ -413,6 +423,8 @@ impl MediaStore for PgMediaStore {
             .bind(upload_id)
             .bind(part_size)
             .bind(item.created_at)
+            .bind(item.encryption.as_ref().map(|e| e.key_id.as_slice()))
+            .bind(item.encryption.as_ref().map(|e| e.sealed.as_slice()))
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -694,6 +706,45 @@ impl MediaStore for PgMediaStore {
             .await
             .map_err(backend)?;
             Ok(rows.into_iter().map(|(m, j)| (MediaId(m), j)).collect())
+        }
+        .boxed()
+    }
+
+    fn owner_settings<'a>(
+        &'a self,
+        owner_id: &'a str,
+    ) -> BoxFuture<'a, Result<OwnerSettings, StoreError>> {
+        async move {
+            let encrypt_videos: Option<bool> =
+                sqlx::query_scalar("SELECT encrypt_videos FROM owner_settings WHERE owner_id = $1")
+                    .bind(owner_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+            Ok(OwnerSettings {
+                encrypt_videos: encrypt_videos.unwrap_or_default(),
+            })
+        }
+        .boxed()
+    }
+
+    fn save_owner_settings<'a>(
+        &'a self,
+        owner_id: &'a str,
+        settings: &'a OwnerSettings,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            sqlx::query(
+                "INSERT INTO owner_settings (owner_id, encrypt_videos) VALUES ($1, $2) \
+                 ON CONFLICT (owner_id) DO UPDATE SET encrypt_videos = EXCLUDED.encrypt_videos, \
+                 updated_at = now()",
+            )
+            .bind(owner_id)
+            .bind(settings.encrypt_videos)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(())
         }
         .boxed()
     }

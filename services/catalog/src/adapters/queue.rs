@@ -4,10 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_nats::{
-    jetstream::{self, AckKind},
-    HeaderMap,
-};
+use async_nats::jetstream::{self, AckKind};
 use ferrocast_kit::{
     config::nats::Nats,
     jobs::{self, Event, Job},
@@ -49,6 +46,11 @@ impl NatsJobs {
         })
     }
 
+    /// The connection underneath, for core NATS messages (progress announcements).
+    pub fn client(&self) -> async_nats::Client {
+        self.js.client()
+    }
+
     async fn ready(&self) -> Result<(), QueueError> {
         self.streams
             .get_or_try_init(|| async {
@@ -65,16 +67,7 @@ impl JobQueue for NatsJobs {
     fn enqueue<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), QueueError>> {
         async move {
             self.ready().await?;
-            let payload = serde_json::to_vec(job).map_err(error)?;
-            let mut headers = HeaderMap::new();
-            headers.insert("Nats-Msg-Id", job.job_id.to_string().as_str());
-            self.js
-                .publish_with_headers(jobs::JOBS_SUBJECT, headers, payload.into())
-                .await
-                .map_err(error)?
-                .await
-                .map_err(error)?;
-            Ok(())
+            jobs::enqueue(&self.js, job).await.map_err(error)
         }
         .boxed()
     }

@@ -308,6 +308,39 @@ pub struct MediaItem {
     pub uploaded_at: Option<DateTime<Utc>>,
     /// A video's processing, once its upload is finalized.
     pub processing: Option<super::processing::Processing>,
+    /// Set for a video packaged encrypted.
+    pub encryption: Option<Encryption>,
+}
+
+/// What an owner chose for their next uploads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OwnerSettings {
+    /// New videos are packaged encrypted unless the upload says otherwise.
+    pub encrypt_videos: bool,
+}
+
+/// An encrypted video's content key as stored: the key id, which is public (every manifest
+/// names it), and key id, key and IV sealed with the platform key for the item's id. `Debug`
+/// shows the key id only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Encryption {
+    pub key_id: [u8; 16],
+    pub sealed: Vec<u8>,
+}
+
+impl fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encryption")
+            .field("key_id", &self.key_id_hex())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encryption {
+    /// 32 hex digits, as DASH's `cenc:default_KID` (without dashes) and the API spell it.
+    pub fn key_id_hex(&self) -> String {
+        self.key_id.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 impl MediaItem {
@@ -408,6 +441,7 @@ mod tests {
             updated_at: Utc::now(),
             uploaded_at: None,
             processing: None,
+            encryption: None,
         };
         assert!(item.visible_to(Some("owner")));
         assert!(!item.visible_to(Some("other")), "not uploaded yet");

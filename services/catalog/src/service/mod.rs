@@ -3,7 +3,12 @@
 //! that never finished. Every write needs the owner's token; a private item is "not found" to
 //! everyone else.
 
+mod keys;
+mod playback;
+mod progress;
 pub mod sweeper;
+
+pub use playback::{now_ms, AccountSessions, Playback};
 
 use std::{sync::Arc, time::Duration};
 
@@ -24,7 +29,8 @@ use crate::{
     },
     ports::{
         AuthError, Authenticator, Caller, JobQueue, MediaChanges, MediaStore, ObjectError,
-        ObjectStore, OpenedObject, PresignedRequest, QueueError, StoreError, TagCount,
+        ObjectStore, OpenedObject, PresignedRequest, ProgressPublisher, QueueError, StoreError,
+        TagCount,
     },
 };
 
@@ -60,6 +66,16 @@ pub enum CatalogError {
     Conflict(&'static str),
     #[error("too many searches right now; retry in a moment")]
     Busy,
+    #[error("encrypted videos are not available on this server (no platform key is configured)")]
+    EncryptionUnavailable,
+    #[error("too many playback requests from this account; wait a second")]
+    RateLimited,
+    #[error("this playback session has ended")]
+    SessionEnded,
+    #[error("no live playback session of this video: ask for one (POST /api/playback) and send its token")]
+    NoSession,
+    #[error("playback sessions: {0}")]
+    Sessions(String),
     #[error("the users service is unavailable")]
     UsersUnavailable,
     #[error("media store: {0}")]
@@ -101,6 +117,8 @@ pub struct Settings {
     /// An upload not finalized this long after creation is removed.
     pub upload_expiry: Duration,
     pub search_concurrency: usize,
+    /// Seals and opens content keys; `None`: no encrypted videos on this server.
+    pub sealer: Option<ferrocast_kit::sealing::Sealer>,
 }
 
 /// What a client sends to create an item.
@@ -114,6 +132,8 @@ pub struct NewMedia {
     pub size: u64,
     pub sha256: String,
     pub content_type: String,
+    /// Package the video encrypted; `None`: as the owner's setting says.
+    pub encrypt: Option<bool>,
 }
 
 /// How the client sends the bytes of a new item.
@@ -149,6 +169,8 @@ pub struct Catalog {
     objects: Arc<dyn ObjectStore>,
     auth: Arc<dyn Authenticator>,
     jobs: Arc<dyn JobQueue>,
+    progress: Arc<dyn ProgressPublisher>,
+    playback: Option<Playback>,
     settings: Settings,
     searches: Semaphore,
 }
@@ -172,6 +194,8 @@ impl Catalog {
             objects,
             auth,
             jobs,
+            progress: Arc::new(progress::Silent),
+            playback: None,
             settings,
             searches,
         }
@@ -182,6 +206,7 @@ impl Catalog {
     async fn start_processing(&self, id: MediaId) -> Result<(), CatalogError> {
         let processing = Processing::new(Uuid::new_v4(), Utc::now());
         self.store.save_processing(id, &processing).await?;
+        self.announce(id, &processing).await;
         metrics::counter!("catalog_jobs_created_total").increment(1);
         self.queue(id, processing.job_id).await;
         Ok(())
@@ -190,7 +215,16 @@ impl Catalog {
     /// Puts job `job_id` of `id` on the queue and notes that it is there. A queue that does
     /// not answer within [`ENQUEUE_WAIT`] is left to the sweeper: finalize does not wait on it.
     async fn queue(&self, id: MediaId, job_id: Uuid) -> bool {
-        let job = processing::job(id, job_id);
+        let mut job = processing::job(id, job_id);
+        match self.store.get(id).await {
+            Ok(Some(item)) => job.content_key = Self::job_key(item.encryption.as_ref()),
+            // Deleted meanwhile: nothing to process.
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(media = %id, %error, "job not queued yet; the sweeper retries");
+                return false;
+            }
+        }
         let queued = tokio::time::timeout(ENQUEUE_WAIT, self.jobs.enqueue(&job))
             .await
             .unwrap_or_else(|_| Err(QueueError("no answer in time".into())));
@@ -232,6 +266,7 @@ impl Catalog {
         let media = MediaId(event.media_id);
         if let Some(processing) = self.store.record(event).await? {
             tracing::debug!(media = %media, state = ?processing.state, "processing recorded");
+            self.announce(media, &processing).await;
             if processing.state == JobState::Done {
                 metrics::counter!("catalog_jobs_done_total").increment(1);
             } else if processing.state == JobState::Failed {
@@ -338,6 +373,9 @@ impl Catalog {
         })?;
 
         let id = MediaId::random();
+        let encryption = self
+            .new_encryption(caller, id, new.kind, new.encrypt)
+            .await?;
         let key = id.original_key();
         let upload = match plan {
             Plan::Single => UploadMethod::Single,
@@ -365,6 +403,7 @@ impl Catalog {
             updated_at: now,
             uploaded_at: None,
             processing: None,
+            encryption,
         };
         if let Err(error) = self.store.create(&item, self.settings.quota).await {
             if let UploadMethod::Multipart { upload_id, .. } = &item.upload {
@@ -721,8 +760,9 @@ impl Catalog {
     }
 
     /// A file of a video's current processing output (`file` relative to the job's folder),
-    /// for whoever may see the item; whether the item is private (its bytes are then not for
-    /// shared caches).
+    /// for whoever may see the item (a private item's files also want a live playback session
+    /// of it, `session_token`); whether the item is private (its bytes are then not for shared
+    /// caches).
     pub async fn stream(
         &self,
         token: Option<&str>,
@@ -730,11 +770,25 @@ impl Catalog {
         id: MediaId,
         job_id: Uuid,
         file: &str,
+        session_token: Option<&str>,
     ) -> Result<(OpenedObject, bool), CatalogError> {
         if !jobs::servable(file) {
             return Err(CatalogError::NotFound);
         }
-        let item = self.get(token, request_id, id).await?;
+        let caller = self.optional_caller(token, request_id).await?;
+        let item = self.store.get(id).await?.ok_or(CatalogError::NotFound)?;
+        if !item.visible_to(caller.as_ref().map(|c| c.user_id.as_str())) {
+            return Err(CatalogError::NotFound);
+        }
+        if item.visibility == Visibility::Private {
+            let allowed = match &caller {
+                Some(caller) => self.session_allows(caller, id, session_token).await?,
+                None => false,
+            };
+            if !allowed {
+                return Err(CatalogError::NoSession);
+            }
+        }
         let current = item.processing.as_ref().is_some_and(|p| p.job_id == job_id);
         if !current {
             return Err(CatalogError::NotFound);
@@ -745,6 +799,12 @@ impl Catalog {
             .open(&format!("{}{file}", job.output_prefix))
             .await?
             .ok_or(CatalogError::NotFound)?;
+        let object = match &item.encryption {
+            Some(encryption) if file.ends_with(".m3u8") && file != "master.m3u8" => {
+                keys::clearkey_playlist(object, encryption).await?
+            }
+            _ => object,
+        };
         Ok((object, item.visibility == Visibility::Private))
     }
 

@@ -31,3 +31,32 @@ pub async fn run(catalog: Arc<Catalog>, interval: Duration, shutdown: Cancellati
         }
     }
 }
+
+/// Ends lapsed playback sessions every `interval` (every replica runs it; each lapse is
+/// handled once) until `shutdown`, so a waiting viewer gets the slot within about a second of
+/// the lease's end.
+pub async fn sessions(catalog: Arc<Catalog>, interval: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match catalog.sweep_sessions().await {
+            Ok(0) => failing = false,
+            Ok(ended) => {
+                failing = false;
+                tracing::debug!(ended, "lapsed playback sessions ended");
+            }
+            Err(error) => {
+                // Once per outage, not every second.
+                if !failing {
+                    tracing::warn!(%error, "lapsed playback sessions not swept");
+                }
+                failing = true;
+            }
+        }
+    }
+}

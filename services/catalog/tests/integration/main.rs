@@ -3,7 +3,10 @@
 //! in-process with real ffmpeg and Shaka Packager.
 
 mod access;
+mod encryption;
+mod playback;
 mod processing;
+mod progress;
 mod search;
 mod support;
 mod uploads;

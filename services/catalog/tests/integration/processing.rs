@@ -13,7 +13,7 @@ use crate::support::World;
 
 /// A worker on the catalogue's queue and storage, in this process, until the token is
 /// cancelled (or the handle dropped).
-async fn worker(
+pub async fn worker(
     world: &World,
     scratch: &std::path::Path,
 ) -> (
@@ -38,7 +38,7 @@ async fn worker(
 }
 
 /// Messages in the queue's streams, for a failure's message.
-async fn queue_state(world: &World) -> String {
+pub async fn queue_state(world: &World) -> String {
     let Ok(client) = async_nats::connect(world.catalog.nats.url()).await else {
         return "NATS does not answer".into();
     };
@@ -57,7 +57,7 @@ async fn queue_state(world: &World) -> String {
     counts.join(", ")
 }
 
-async fn processing(world: &World, token: Option<&str>, id: &str) -> Value {
+pub async fn processing(world: &World, token: Option<&str>, id: &str) -> Value {
     let (status, item) = world
         .json(Method::GET, &format!("/api/media/{id}"), token, None)
         .await;
@@ -188,7 +188,18 @@ async fn an_uploaded_video_is_processed_recorded_and_played_through_the_catalogu
             .status(),
         StatusCode::NOT_FOUND
     );
-    let own = get(hls.clone(), Some(owner.token.clone())).await;
+    // The owner too needs a live playback session of it, its token in a header.
+    let without = get(hls.clone(), Some(owner.token.clone())).await;
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    let session = crate::playback::session_token(&world, &owner.token, &id).await;
+    let own = world
+        .http
+        .get(world.catalog.url(&hls))
+        .bearer_auth(&owner.token)
+        .header("x-playback-token", &session)
+        .send()
+        .await
+        .expect("answers");
     assert_eq!(own.status(), StatusCode::OK);
     assert_eq!(own.headers()[header::CACHE_CONTROL], "private, max-age=60");
 

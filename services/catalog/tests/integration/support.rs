@@ -81,7 +81,13 @@ impl World {
 
     /// Creates, uploads and finalizes `bytes`; the finalized item.
     pub async fn upload(&self, token: &str, title: &str, tags: &[&str], bytes: &[u8]) -> Value {
-        let created = self.create(token, video(title, tags, bytes)).await;
+        self.upload_as(token, video(title, tags, bytes), bytes)
+            .await
+    }
+
+    /// Creates with `fields`, uploads and finalizes `bytes`; the finalized item.
+    pub async fn upload_as(&self, token: &str, fields: Value, bytes: &[u8]) -> Value {
+        let created = self.create(token, fields).await;
         let put = put_signed(&self.http, &created["upload"]["request"], bytes.to_vec()).await;
         assert!(put.status().is_success(), "{:?}", put.text().await);
         let id = created["media"]["id"].as_str().expect("id");

@@ -66,6 +66,14 @@ pub fn api_route(path: &str) -> Result<ApiRoute, RouteError> {
             upstream: Upstream::Rooms,
             streaming: false,
         }),
+        ["api", "media", "progress"] | ["api", "playback", "events"] => Ok(ApiRoute {
+            upstream: Upstream::Catalog,
+            streaming: true,
+        }),
+        ["api", "playback", ..] => Ok(ApiRoute {
+            upstream: Upstream::Catalog,
+            streaming: false,
+        }),
         ["api", "media", ..] | ["api", "tags"] => Ok(ApiRoute {
             upstream: Upstream::Catalog,
             streaming: false,
@@ -101,13 +109,31 @@ mod tests {
             events.map(|r| (r.upstream, r.streaming)),
             Ok((Upstream::Rooms, true))
         );
-        for path in ["/api/media", "/api/media/abc/finalize", "/api/tags"] {
+        for path in [
+            "/api/media",
+            "/api/media/abc/finalize",
+            "/api/tags",
+            "/api/playback",
+            "/api/playback/abc/heartbeat",
+        ] {
             assert_eq!(
-                api_route(path).map(|r| r.upstream),
-                Ok(Upstream::Catalog),
+                api_route(path).map(|r| (r.upstream, r.streaming)),
+                Ok((Upstream::Catalog, false)),
                 "{path}"
             );
         }
+        let progress = api_route("/api/media/progress");
+        assert_eq!(
+            progress.map(|r| (r.upstream, r.streaming)),
+            Ok((Upstream::Catalog, true)),
+            "the catalogue's progress stream"
+        );
+        let playback = api_route("/api/playback/events");
+        assert_eq!(
+            playback.map(|r| (r.upstream, r.streaming)),
+            Ok((Upstream::Catalog, true)),
+            "the account's playback events"
+        );
     }
 
     #[test]

@@ -136,6 +136,21 @@ async fn request_id_and_forwarded_for_reach_the_upstream_and_hop_headers_do_not(
 
 #[tokio::test]
 async fn sse_events_arrive_before_the_upstream_stream_ends() {
+    streams_through_the_gateway("/api/events", |config, url| config.routes.rooms_url = url).await;
+}
+
+#[tokio::test]
+async fn catalogue_progress_events_arrive_before_the_upstream_stream_ends() {
+    streams_through_the_gateway(
+        "/api/media/progress?ids=0b5f7c4e-8d1a-4c7e-9f3b-2a6d8e1c5b7a",
+        |config, url| config.routes.catalog_url = url,
+    )
+    .await;
+}
+
+/// Events at `path` reach the browser as the upstream (pointed at by `route`) sends them, and
+/// the stream outlives the gateway's request timeout and idle-read limit.
+async fn streams_through_the_gateway(path: &str, route: impl FnOnce(&mut Config, String)) {
     let (rooms, fake_rooms) = Rooms::start().await;
     let feed = fake_rooms.event_feed();
     let dist = no_dist();
@@ -149,16 +164,12 @@ async fn sse_events_arrive_before_the_upstream_stream_ends() {
         ..Tuning::default()
     };
     let mut config = Config::for_tests();
-    config.routes.rooms_url = rooms;
+    route(&mut config, rooms);
     config.routes.frontend_dir = dist.path().to_path_buf();
     config.tuning = tuning;
     let gateway = Gateway::start(config).await;
 
-    let mut response = client()
-        .get(gateway.at("/api/events"))
-        .send()
-        .await
-        .expect("send");
+    let mut response = client().get(gateway.at(path)).send().await.expect("send");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert!(response.headers().get("content-encoding").is_none());

@@ -181,7 +181,8 @@ async fn echo(State(seen): State<Seen>, request: Request) -> Response {
     response
 }
 
-/// The rooms stand-in: the internal lookup (counted), an SSE stream the test feeds, `/healthz`,
+/// The rooms stand-in: the internal lookup (counted), an SSE stream the test feeds (also at the
+/// catalogue's `/api/media/progress`, for a test that points the catalogue here), `/healthz`,
 /// and an echo for everything else.
 #[derive(Clone, Default)]
 pub struct Rooms {
@@ -197,6 +198,7 @@ impl Rooms {
         let router = Router::new()
             .route("/internal/rooms/{username}", get(lookup))
             .route("/api/events", get(events))
+            .route("/api/media/progress", get(events))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(rooms_echo)
             .with_state(rooms.clone());
@@ -213,7 +215,7 @@ impl Rooms {
         self.lookups.load(Ordering::SeqCst)
     }
 
-    /// The sender that feeds the next `/api/events` stream; dropping it ends the stream.
+    /// The sender that feeds the next event stream; dropping it ends the stream.
     pub fn event_feed(&self) -> mpsc::Sender<String> {
         let (sender, receiver) = mpsc::channel(8);
         if let Ok(mut slot) = self.events.lock() {

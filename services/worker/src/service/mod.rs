@@ -1,24 +1,24 @@
-//! The worker's loop: take one job at a time from the shared consumer, run it with heartbeats,
-//! report how it ended, and settle the message — acked when done or refused, handed back with
-//! a delay when worth another try, dead-lettered when out of attempts.
+//! The worker's loop: take one job at a time from the shared consumer, run its [`Work`] (the
+//! pipeline) with heartbeats, report how it ended, and settle the message — acked when done or
+//! refused, handed back with a delay when worth another try, dead-lettered when out of attempts.
 
 pub mod pipeline;
 
 use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream::{message::Message, AckKind};
-use ferrocast_kit::jobs::{Delivery, Job, Report};
-use futures::StreamExt;
+use ferrocast_kit::jobs::{Delivery, Job, Outputs, Report};
+use futures::{future::BoxFuture, FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::queue::{Queue, Reporter};
-use pipeline::{JobError, Pipeline};
+use pipeline::Pipeline;
 
-use crate::ports::Progress;
+use crate::ports::{JobError, Progress, Work};
 
 pub struct Worker {
     pub queue: Queue,
-    pub pipeline: Pipeline,
+    pub work: Arc<dyn Work>,
     pub delivery: Delivery,
 }
 
@@ -109,7 +109,7 @@ impl Worker {
         reporter.report(Report::Started { attempt }).await;
         let mut cancels = self.queue.cancels.subscribe();
         let result = {
-            let run = self.pipeline.run(job, &reporter);
+            let run = self.work.run(job, &reporter);
             tokio::pin!(run);
             let mut beats = tokio::time::interval(self.delivery.ack_wait / 3);
             beats.tick().await;
@@ -205,6 +205,16 @@ impl Worker {
 enum Gave {
     Refusal,
     Up,
+}
+
+impl Work for Pipeline {
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Outputs, JobError>> {
+        Pipeline::run(self, job, progress).boxed()
+    }
 }
 
 #[cfg(test)]

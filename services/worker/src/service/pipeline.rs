@@ -11,14 +11,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ferrocast_kit::jobs::{Job, Outputs, Report};
+use ferrocast_kit::{
+    jobs::{Job, Outputs, Report},
+    sealing::{self, Sealer},
+};
 use ferrocast_media::{
     ladder::{argv::AudioPlan, Encoding, RungSpec},
     vod::{
         self,
         argv::{self, EncodeOptions},
         master::{self, AudioRendition, VideoRendition},
-        package::{PackKind, PackStream, Package},
+        package::{ContentKey, PackKind, PackStream, Package},
         probe::longest_keyframe_gap,
         Limits, PlanOptions, Probe, VodPlan,
     },
@@ -29,20 +32,8 @@ use crate::{
         storage::{Objects, StorageError},
         tools::{self, ToolError, Tools},
     },
-    ports::Progress,
+    ports::{JobError, Progress},
 };
-
-/// Why a job did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    /// The file is not something the platform plays, or exceeds a limit: the reason is for
-    /// the uploader, and trying again cannot help.
-    #[error("{0}")]
-    Refused(String),
-    /// Something outside the file failed (storage, a tool, the disk): worth another attempt.
-    #[error("{0}")]
-    Retry(String),
-}
 
 impl From<StorageError> for JobError {
     fn from(error: StorageError) -> Self {
@@ -75,12 +66,17 @@ pub struct Pipeline {
     pub limits: Limits,
     pub rungs: Vec<RungSpec>,
     pub preset: String,
+    /// Opens the content keys of encrypted videos; `None` when no platform key is configured
+    /// (an encrypted job then fails here and is retried by a worker that has one).
+    pub sealer: Option<Sealer>,
 }
 
 impl Pipeline {
     pub async fn run(&self, job: &Job, progress: &dyn Progress) -> Result<Outputs, JobError> {
         let scratch = Scratch::create(&self.scratch_dir.join(job.job_id.to_string())).await?;
         let dir = scratch.0.as_path();
+        let key_flagfile = self.key_flagfile(job, dir).await?;
+        let key_flagfile = key_flagfile.as_deref();
         let source = dir.join("source");
         self.objects
             .download(&job.source_key, &source, self.max_source_bytes)
@@ -119,7 +115,9 @@ impl Pipeline {
                     input: &audio,
                     name: "audio",
                 }];
-                let packaged = self.package_alone(&audio_stream, &out, &plan).await?;
+                let packaged = self
+                    .package_alone(&audio_stream, &out, &plan, key_flagfile)
+                    .await?;
                 audio_packaged = Some(packaged.audio.ok_or_else(|| {
                     JobError::Retry("the packager described no audio rendition".into())
                 })?);
@@ -131,7 +129,9 @@ impl Pipeline {
                 input: &output,
                 name: &rung.name,
             }];
-            let packaged = self.package_alone(&video_stream, &out, &plan).await?;
+            let packaged = self
+                .package_alone(&video_stream, &out, &plan, key_flagfile)
+                .await?;
             videos.extend(packaged.video);
             self.upload_stream(&out, &rung.name, &job.output_prefix)
                 .await?;
@@ -210,6 +210,7 @@ impl Pipeline {
             &plan,
             &out.join("packager-all.m3u8"),
             Some(&mpd),
+            key_flagfile,
         )
         .await?;
         self.objects
@@ -279,11 +280,12 @@ impl Pipeline {
         streams: &[PackStream<'_>],
         out: &Path,
         plan: &VodPlan,
+        key_flagfile: Option<&Path>,
     ) -> Result<master::Packaged, JobError> {
         // The packager writes media playlists beside its master: in `out`, with the segments'
         // folders. Its own masters are not served (ours is).
         let packager_master = out.join(format!("packager-{}.m3u8", streams[0].name));
-        self.package(streams, out, plan, &packager_master, None)
+        self.package(streams, out, plan, &packager_master, None, key_flagfile)
             .await?;
         master::read_packager_master(&tokio::fs::read_to_string(&packager_master).await?)
             .map_err(|e| JobError::Retry(e.to_string()))
@@ -296,6 +298,7 @@ impl Pipeline {
         plan: &VodPlan,
         hls_master: &Path,
         mpd: Option<&Path>,
+        key_flagfile: Option<&Path>,
     ) -> Result<(), JobError> {
         let args = Package {
             streams,
@@ -303,12 +306,38 @@ impl Pipeline {
             segment_seconds: plan.segment_seconds,
             hls_master,
             mpd,
-            key_flagfile: None,
+            key_flagfile,
         }
         .argv()
         .map_err(|e| JobError::Retry(e.to_string()))?;
         tools::output(&self.tools.packager, &args, false).await?;
         Ok(())
+    }
+
+    /// For an encrypted video, its content key opened and written as the packager's flag
+    /// file (mode 0600, in the scratch folder that is removed with the job); the key never
+    /// reaches argv, the environment or a log.
+    async fn key_flagfile(&self, job: &Job, dir: &Path) -> Result<Option<PathBuf>, JobError> {
+        let Some(sealed) = &job.content_key else {
+            return Ok(None);
+        };
+        let sealer = self.sealer.as_ref().ok_or_else(|| {
+            JobError::Retry(
+                "the video is encrypted and this worker has no FERROCAST_CONTENT_KEY_SECRET".into(),
+            )
+        })?;
+        let key = sealing::from_text(sealed)
+            .and_then(|bytes| sealer.open(&bytes, job.media_id.as_bytes()))
+            .ok()
+            .and_then(|bytes| ContentKey::from_bytes(&bytes))
+            .ok_or_else(|| {
+                JobError::Retry(
+                    "the video's content key does not open with this worker's platform key".into(),
+                )
+            })?;
+        let path = dir.join("content-key.flags");
+        write_private(&path, key.flagfile().as_bytes()).await?;
+        Ok(Some(path))
     }
 
     /// A stream's folder of segments, then its playlist.
@@ -324,6 +353,20 @@ impl Pipeline {
             .await?;
         Ok(())
     }
+}
+
+/// Writes a file only this user can read, created with that mode (never readable in between).
+async fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .await?;
+    file.write_all(bytes).await?;
+    file.flush().await
 }
 
 /// A job's scratch folder, emptied of a previous attempt's leftovers and removed at the end.

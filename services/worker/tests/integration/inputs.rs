@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::support::World;
 
 /// Runs ffmpeg with `args` (inputs and options) writing `out` in `dir`; the file's path.
-fn ffmpeg(dir: &Path, args: &[impl AsRef<OsStr>], out: &str) -> PathBuf {
+pub fn ffmpeg(dir: &Path, args: &[impl AsRef<OsStr>], out: &str) -> PathBuf {
     let path = dir.join(out);
     let status = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y"])
@@ -31,13 +31,13 @@ fn ffmpeg(dir: &Path, args: &[impl AsRef<OsStr>], out: &str) -> PathBuf {
 }
 
 /// A file made by one ffmpeg run from lavfi sources.
-fn made(args: &[impl AsRef<OsStr>]) -> Vec<u8> {
+pub fn made(args: &[impl AsRef<OsStr>]) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::read(ffmpeg(dir.path(), args, "input.mp4")).expect("input")
 }
 
 /// `seconds` of 320×180 30 fps H.264 8-bit, no sound, with `extra` output options.
-fn small_h264(seconds: &str, extra: &[&str]) -> Vec<String> {
+pub fn small_h264(seconds: &str, extra: &[&str]) -> Vec<String> {
     [
         "-f",
         "lavfi",
@@ -59,7 +59,7 @@ fn small_h264(seconds: &str, extra: &[&str]) -> Vec<String> {
 }
 
 /// Runs `bytes` as one job through a fresh worker; its reports until done or failed.
-async fn run(world: &mut World, bytes: Vec<u8>) -> (Job, Vec<Report>) {
+pub async fn run(world: &mut World, bytes: Vec<u8>) -> (Job, Vec<Report>) {
     let (shutdown, running) = world.worker(world.config()).await;
     let job = world.queue(bytes).await;
     let reports = world.reports_until_end(&job, Duration::from_secs(60)).await;
@@ -70,7 +70,7 @@ async fn run(world: &mut World, bytes: Vec<u8>) -> (Job, Vec<Report>) {
 
 /// The job was refused on its first attempt with a reason containing `expected`, wrote
 /// nothing, and left neither a queued job nor a dead letter.
-async fn assert_refused(world: &World, job: &Job, reports: &[Report], expected: &str) {
+pub async fn assert_refused(world: &World, job: &Job, reports: &[Report], expected: &str) {
     let Some(Report::Failed { reason, attempts }) = reports.last() else {
         panic!("not failed: {reports:?}");
     };
@@ -92,7 +92,7 @@ async fn assert_refused(world: &World, job: &Job, reports: &[Report], expected: 
 
 /// The job ended done on its first attempt and left neither a queued job nor a dead letter;
 /// its outputs and master playlist.
-async fn assert_done(world: &World, reports: &[Report]) -> (Outputs, String) {
+pub async fn assert_done(world: &World, reports: &[Report]) -> (Outputs, String) {
     let starts: Vec<_> = reports
         .iter()
         .filter(|r| matches!(r, Report::Started { .. }))

@@ -20,8 +20,8 @@ pub use ferrocast_testkit::clip::mp4 as clip;
 
 pub struct World {
     pub nats: Nats,
-    /// Dropped with the world: the server stops.
-    _storage_server: ObjectStorage,
+    /// Dropped with the world: a server of the test's own stops.
+    pub storage_server: ObjectStorage,
     pub storage: Storage,
     pub s3: Client,
     pub js: jetstream::Context,
@@ -38,8 +38,21 @@ pub fn packager() -> PathBuf {
 
 impl World {
     pub async fn start() -> Self {
+        Self::on(ObjectStorage::start().await.expect("SeaweedFS starts")).await
+    }
+
+    /// A world whose SeaweedFS is the test's own, for a test that kills and restarts it.
+    pub async fn with_own_storage() -> Self {
+        Self::on(
+            ObjectStorage::start_own_server()
+                .await
+                .expect("SeaweedFS starts"),
+        )
+        .await
+    }
+
+    async fn on(storage_server: ObjectStorage) -> Self {
         let nats = Nats::start().await.expect("nats-server starts");
-        let storage_server = ObjectStorage::start().await.expect("SeaweedFS starts");
         let storage = storage_server.fresh_bucket();
         let s3 = s3::client(&storage, &storage.endpoint, Deadlines::QUICK);
         s3.create_bucket()
@@ -53,7 +66,7 @@ impl World {
         jobs::ensure_streams(&js, 1).await.expect("streams");
         Self {
             nats,
-            _storage_server: storage_server,
+            storage_server,
             storage,
             s3,
             js,
@@ -162,6 +175,10 @@ impl World {
                     "FERROCAST_WORKER_MAX_SOURCE_BYTES",
                     work.max_source_bytes.to_string(),
                 ),
+                (
+                    "FERROCAST_WORKER_MAX_DURATION_SECONDS",
+                    work.max_duration.as_secs().to_string(),
+                ),
                 ("FERROCAST_WORKER_JOBS", work.jobs.to_string()),
                 ("FERROCAST_WORKER_FFMPEG", work.ffmpeg.display().to_string()),
                 (
@@ -190,24 +207,51 @@ impl World {
 
     /// Uploads `bytes` as an original and queues its job.
     pub async fn queue(&self, bytes: Vec<u8>) -> Job {
+        let job = self.upload(bytes).await;
+        self.enqueue(&job).await;
+        job
+    }
+
+    /// Uploads `bytes` as an original; the job that would process it, not queued yet.
+    pub async fn upload(&self, bytes: Vec<u8>) -> Job {
         let media = Uuid::new_v4();
         let key = format!("originals/{media}");
         self.put(&key, bytes).await;
-        let job = Job::new(media, key);
-        self.js
-            .publish(
-                jobs::JOBS_SUBJECT,
-                serde_json::to_vec(&job).expect("json").into(),
-            )
+        Job::new(media, key)
+    }
+
+    /// Queues `job` as the catalogue does.
+    pub async fn enqueue(&self, job: &Job) {
+        jobs::enqueue(&self.js, job).await.expect("queued");
+    }
+
+    /// The job kept in `VOD_DEAD` last, and the reason it was given for an operator.
+    pub async fn last_dead_letter(&self) -> (Job, String) {
+        let stream = self.js.get_stream(jobs::DEAD_STREAM).await.expect("stream");
+        let message = stream
+            .get_last_raw_message_by_subject(jobs::DEAD_SUBJECT)
             .await
-            .expect("publish")
-            .await
-            .expect("stored");
-        job
+            .expect("a dead letter");
+        let reason = message
+            .headers
+            .get("Ferrocast-Reason")
+            .map(|value| value.as_str().to_owned())
+            .unwrap_or_default();
+        let job = serde_json::from_slice(&message.payload).expect("a job");
+        (job, reason)
     }
 
     /// Reports until one about `job` ends it (done or failed), all of them in order.
     pub async fn reports_until_end(&mut self, job: &Job, within: Duration) -> Vec<Report> {
+        self.events_until_end(job, within)
+            .await
+            .into_iter()
+            .map(|event| event.report)
+            .collect()
+    }
+
+    /// [`Self::reports_until_end`] with each report's time at the worker.
+    pub async fn events_until_end(&mut self, job: &Job, within: Duration) -> Vec<Event> {
         let mut seen = Vec::new();
         let deadline = tokio::time::Instant::now() + within;
         loop {
@@ -220,7 +264,7 @@ impl World {
                 continue;
             }
             let end = matches!(event.report, Report::Done(_) | Report::Failed { .. });
-            seen.push(event.report);
+            seen.push(event);
             if end {
                 return seen;
             }

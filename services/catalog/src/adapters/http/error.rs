@@ -30,7 +30,7 @@ impl ApiError {
         match &self.0 {
             CatalogError::Unauthorized => StatusCode::UNAUTHORIZED,
             CatalogError::NotFound => StatusCode::NOT_FOUND,
-            CatalogError::Forbidden => StatusCode::FORBIDDEN,
+            CatalogError::Forbidden | CatalogError::NoSession => StatusCode::FORBIDDEN,
             CatalogError::Validation { .. } | CatalogError::UploadRefused(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -39,7 +39,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             CatalogError::NotUploaded | CatalogError::Conflict(_) => StatusCode::CONFLICT,
+            CatalogError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            CatalogError::SessionEnded => StatusCode::GONE,
             CatalogError::Busy
+            | CatalogError::EncryptionUnavailable
+            | CatalogError::Sessions(_)
             | CatalogError::UsersUnavailable
             | CatalogError::Store(_)
             | CatalogError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -51,6 +55,7 @@ impl ApiError {
             CatalogError::Unauthorized => "unauthorized",
             CatalogError::NotFound => "not_found",
             CatalogError::Forbidden => "forbidden",
+            CatalogError::NoSession => "no_session",
             CatalogError::Validation { .. } => "validation",
             CatalogError::UploadRefused(_) => "upload_refused",
             CatalogError::UnsupportedType(_) => "unsupported_type",
@@ -59,9 +64,13 @@ impl ApiError {
             CatalogError::NotUploaded => "not_uploaded",
             CatalogError::Conflict(_) => "conflict",
             CatalogError::Busy => "busy",
-            CatalogError::UsersUnavailable | CatalogError::Store(_) | CatalogError::Storage(_) => {
-                "unavailable"
-            }
+            CatalogError::EncryptionUnavailable => "encryption_unavailable",
+            CatalogError::RateLimited => "rate_limited",
+            CatalogError::SessionEnded => "session_ended",
+            CatalogError::UsersUnavailable
+            | CatalogError::Store(_)
+            | CatalogError::Storage(_)
+            | CatalogError::Sessions(_) => "unavailable",
         }
     }
 }
@@ -70,7 +79,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = match &self.0 {
-            CatalogError::Store(error) | CatalogError::Storage(error) => {
+            CatalogError::Store(error)
+            | CatalogError::Storage(error)
+            | CatalogError::Sessions(error) => {
                 tracing::warn!(%error, "catalog dependency failed");
                 "the catalogue is unavailable right now".to_owned()
             }
@@ -81,7 +92,7 @@ impl IntoResponse for ApiError {
             body["error"]["fields"] = serde_json::json!({ *field: message });
         }
         let mut response = (status, Json(body)).into_response();
-        if matches!(self.0, CatalogError::Busy) {
+        if matches!(self.0, CatalogError::Busy | CatalogError::RateLimited) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -25,13 +25,13 @@ use crate::{
     service::{CatalogError, NewMedia, SearchRequest},
 };
 
-fn request_id(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(ferrocast_kit::http::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
 }
 
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub(super) async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = ferrocast_kit::http::caller_token(headers);
     Ok(state
         .catalog
@@ -39,12 +39,12 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
         .await?)
 }
 
-fn media_id(raw: &str) -> Result<MediaId, ApiError> {
+pub(super) fn media_id(raw: &str) -> Result<MediaId, ApiError> {
     MediaId::parse(raw).ok_or(ApiError(CatalogError::NotFound))
 }
 
 /// The body after authentication: a malformed body is 422 only for a signed-in caller.
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(value)| value).map_err(invalid_body)
 }
 
@@ -75,6 +75,7 @@ pub async fn create(
                 size: request.size,
                 sha256: request.sha256,
                 content_type: request.content_type,
+                encrypt: request.encrypt,
             },
         )
         .await?;
@@ -238,6 +239,7 @@ pub async fn vod_file(
 ) -> Result<Response, ApiError> {
     let job = Uuid::parse_str(&job).map_err(|_| CatalogError::NotFound)?;
     let token = ferrocast_kit::http::caller_token(&headers);
+    let session = super::playback_token(&headers);
     let (object, private) = state
         .catalog
         .stream(
@@ -246,6 +248,7 @@ pub async fn vod_file(
             media_id(&id)?,
             job,
             &file,
+            session,
         )
         .await?;
     let kind = jobs::file_kind(&file).ok_or(CatalogError::NotFound)?;

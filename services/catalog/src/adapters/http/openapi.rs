@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{media, views};
+use super::{keys, media, playback, progress, views};
 use crate::domain::{MediaKind, MediaStatus, Visibility};
 
 #[derive(OpenApi)]
@@ -24,7 +24,17 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         media::original,
         media::vod_file,
         media::search,
-        media::tags
+        media::tags,
+        keys::licence,
+        keys::settings,
+        keys::save_settings,
+        progress::stream,
+        playback::ask,
+        playback::list,
+        playback::heartbeat,
+        playback::end,
+        playback::stop,
+        playback::events
     ),
     components(schemas(
         MediaKind,
@@ -32,6 +42,8 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         Visibility,
         views::MediaView,
         views::ProcessingView,
+        views::EncryptionView,
+        crate::domain::OwnerSettings,
         crate::domain::processing::JobState,
         views::SignedRequest,
         views::UploadView,
@@ -44,7 +56,15 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         views::PartUrls,
         views::MediaPage,
         views::TagView,
-        views::TagList
+        views::TagList,
+        progress::ProgressEvent,
+        playback::PlaybackAsk,
+        playback::PlaybackAsked,
+        playback::SessionView,
+        playback::SessionList,
+        playback::Heartbeat,
+        crate::domain::playback::ActiveSession,
+        crate::domain::playback::QueuedRequest
     ))
 )]
 pub struct ApiDoc;

@@ -34,6 +34,20 @@ pub struct MediaView {
     pub uploaded_at: Option<DateTime<Utc>>,
     /// A video's processing once its upload is finalized.
     pub processing: Option<ProcessingView>,
+    /// Set for a video packaged encrypted: how to get its key.
+    pub encryption: Option<EncryptionView>,
+}
+
+/// An encrypted video (CMAF `cbcs`, every sample encrypted). Players get the key from the
+/// ClearKey licence endpoint, which answers the video's owner only for now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncryptionView {
+    /// `cbcs`.
+    pub scheme: &'static str,
+    /// The key id, 32 hex digits (public: every manifest names it).
+    pub key_id: String,
+    /// `POST` a W3C ClearKey licence request (`{"kids": [...]}`) here.
+    pub licence_url: String,
 }
 
 /// Where a video's processing is, and what to play once it plays. URLs are this API's paths
@@ -62,7 +76,7 @@ pub struct ProcessingView {
 }
 
 impl ProcessingView {
-    fn new(id: MediaId, p: Processing) -> Self {
+    pub(super) fn new(id: MediaId, p: Processing) -> Self {
         // An output's key is `media/{id}/vod/{job}/{file}`; its URL `/api/media/{id}/vod/{job}/{file}`.
         let url = |key: &str| {
             key.strip_prefix(&id.prefix())
@@ -105,6 +119,11 @@ impl From<MediaItem> for MediaView {
             updated_at: item.updated_at,
             uploaded_at: item.uploaded_at,
             processing: item.processing.map(|p| ProcessingView::new(item.id, p)),
+            encryption: item.encryption.map(|e| EncryptionView {
+                scheme: "cbcs",
+                key_id: e.key_id_hex(),
+                licence_url: format!("/api/media/{}/licence", item.id),
+            }),
         }
     }
 }
@@ -172,6 +191,10 @@ pub struct CreateMedia {
     /// The file's SHA-256, 64 hex digits.
     pub sha256: String,
     pub content_type: String,
+    /// Videos only: package it encrypted (its own key and key id). Left out: as the owner's
+    /// settings say (`GET /api/media/settings`).
+    #[serde(default)]
+    pub encrypt: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -63,6 +63,8 @@ pub fn router(
         .route("/api/media", any(proxy::api))
         .route("/api/media/{*rest}", any(proxy::api))
         .route("/api/tags", any(proxy::api))
+        .route("/api/playback", any(proxy::api))
+        .route("/api/playback/{*rest}", any(proxy::api))
         .route("/hls/{*rest}", any(proxy::hls))
         .route("/hls", any(error::not_found))
         .with_state(state);
