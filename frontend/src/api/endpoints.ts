@@ -18,8 +18,8 @@ import type {
   PartUrls,
   PlaybackAccepted,
   PlaybackLeaseRenewed,
-  PlaybackList,
   PlaybackRequestBody,
+  PlaybackSessions,
   Room,
   RoomPage,
   SignedRequest,
@@ -121,12 +121,13 @@ export const api = {
   requestPlayback: (body: PlaybackRequestBody, signal?: Signal) =>
     request<PlaybackAccepted>('POST', '/api/playback', { body, signal }),
   /** The account's sessions (with their tokens) and waiting requests. */
-  playbackList: (signal?: Signal) => request<PlaybackList>('GET', '/api/playback', { signal }),
+  playbackList: (signal?: Signal) => request<PlaybackSessions>('GET', '/api/playback', { signal }),
   /** Keeps a session's lease; 410 `session_ended` once it is over. */
   playbackHeartbeat: (id: string, signal?: Signal) =>
     request<PlaybackLeaseRenewed>('POST', `/api/playback/${seg(id)}/heartbeat`, { signal }),
   /** Ends one of the account's sessions, or withdraws a waiting request (404: none such). */
   endPlayback: (id: string, signal?: Signal) => request<void>('DELETE', `/api/playback/${seg(id)}`, { signal }),
+  stopPlayback: (id: string, signal?: Signal) => request<void>('POST', playbackStopPath(id), { signal }),
 };
 
 /** Where `navigator.sendBeacon` ends a session or withdraws a request when the page closes. */

@@ -64,54 +64,26 @@ export type TagCount = Catalog['TagView'];
 export type TagList = Catalog['TagList'];
 
 /*
- * Playback sessions (docs/api.md, "playback sessions"), written from the contract: the catalogue's
- * OpenAPI document does not describe `/api/playback` yet. Once it does, these become aliases like
- * the ones above. Times are milliseconds since the Unix epoch, as the server sends them.
+ * Playback sessions (docs/api.md, "playback sessions"). Times are milliseconds since the Unix
+ * epoch, as the server sends them.
  */
 
-/** One live playback session of the account; `token` only in the account's own list and in a grant. */
-export interface PlaybackSession {
-  /** The id of the request that got it. */
-  session_id: string;
-  media_id: string;
-  device: string;
-  /** The video's title when the session began. */
-  title: string;
-  started_at_ms: number;
-  expires_at_ms: number;
-  token?: string;
-}
-
+/** One live session of the account; `token` only in the account's own list and in a grant. */
+export type PlaybackSession = Catalog['ActiveSession'] & { token?: string };
 /** A request waiting for a free slot; `position` 1 is granted next. */
-export interface QueuedPlayback {
-  request_id: string;
-  media_id: string;
-  device: string;
-  title: string;
-  position: number;
-}
-
-/** `GET /api/playback`, and the `snapshot` event. */
+export type QueuedPlayback = Catalog['QueuedRequest'];
+/** `GET /api/playback`: the account's sessions, each with its token, and waiting requests. */
+export type PlaybackSessions = Catalog['SessionList'];
+/** A list as the page reads it (`GET /api/playback`, or a `snapshot` event; tokens optional). */
 export interface PlaybackList {
   sessions: PlaybackSession[];
   queued: QueuedPlayback[];
 }
-
 /** `POST /api/playback`. */
-export interface PlaybackRequestBody {
-  media_id: string;
-  device?: string;
-  wait?: boolean;
-}
-
+export type PlaybackRequestBody = Catalog['PlaybackAsk'];
 /** `POST /api/playback` (202): the decision comes as an event. */
-export interface PlaybackAccepted {
-  request_id: string;
-}
-
+export type PlaybackAccepted = Catalog['PlaybackAsked'];
 /** `POST /api/playback/{id}/heartbeat`. */
-export interface PlaybackLeaseRenewed {
-  expires_at_ms: number;
-}
-
+export type PlaybackLeaseRenewed = Catalog['Heartbeat'];
+/** Why a session ended (the `ended` event; an SSE payload, so not in the OpenAPI document). */
 export type PlaybackEndReason = 'stopped' | 'ended_elsewhere' | 'lapsed';

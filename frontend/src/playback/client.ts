@@ -136,6 +136,15 @@ export class PlaybackClient {
     }
   }
 
+  /** Its own player stopping a session (or withdrawing its request): `stopped` to the other tabs. */
+  async stop(id: string): Promise<void> {
+    try {
+      await api.stopPlayback(id);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.isNotFound)) throw error;
+    }
+  }
+
   /** Ends a session or withdraws a request from a closing page, where a fetch may not finish. */
   beacon(id: string): void {
     const path = playbackStopPath(id);

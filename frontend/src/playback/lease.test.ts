@@ -83,7 +83,7 @@ describe('Lease', () => {
     await vi.waitFor(() => expect(ended).toEqual(['ended_elsewhere']));
   });
 
-  it('lets go with DELETE when the page is left and with a beacon when the tab closes', async () => {
+  it('lets go with a stop when the page is left and with a beacon when the tab closes', async () => {
     const client = new PlaybackClient(page.signal, { device: 'd' });
     const beacon = vi.fn(() => true);
     vi.stubGlobal('navigator', { ...navigator, sendBeacon: beacon });
@@ -93,7 +93,7 @@ describe('Lease', () => {
     expect(beacon).toHaveBeenCalledWith('/api/playback/s1/stop');
     held = 's2';
     page.abort();
-    await vi.waitFor(() => expect(calls).toContainEqual({ method: 'DELETE', url: '/api/playback/s2' }));
+    await vi.waitFor(() => expect(calls).toContainEqual({ method: 'POST', url: '/api/playback/s2/stop' }));
     vi.unstubAllGlobals();
   });
 });

@@ -9,7 +9,8 @@
  * the page stops its player and says why.
  *
  * Letting go: an in-app navigation ends the page's session (or withdraws its waiting request)
- * with DELETE; a closing tab cannot wait for an answer, so `pagehide` sends a beacon instead.
+ * with a stop (`POST …/stop`); a closing tab cannot wait for an answer, so `pagehide` sends a
+ * beacon instead.
  */
 import { api } from '../api/endpoints';
 import { ApiError } from '../api/error';
@@ -93,7 +94,7 @@ export class Lease {
 }
 
 /**
- * Lets go of what `held()` names (a session or a waiting request) when the page goes: DELETE
+ * Lets go of what `held()` names (a session or a waiting request) when the page goes: a stop
  * when the visitor navigates within the app (`signal`), a beacon when the tab closes or
  * navigates away (`pagehide`).
  */
@@ -106,6 +107,6 @@ export function releaseOnLeave(client: PlaybackClient, signal: AbortSignal, held
   onLeave(signal, () => {
     window.removeEventListener('pagehide', onPageHide);
     const id = held();
-    if (id) void client.end(id).catch(() => undefined);
+    if (id) void client.stop(id).catch(() => undefined);
   });
 }

@@ -760,8 +760,8 @@ impl Catalog {
     }
 
     /// A file of a video's current processing output (`file` relative to the job's folder),
-    /// for whoever may see the item (a private item's files also want a live playback session
-    /// of it, `session_token`); whether the item is private (its bytes are then not for shared
+    /// for whoever may see the item (a private item's playlists and segments also want a live
+    /// playback session of it, `session_token`); whether the item is private (its bytes are then not for shared
     /// caches).
     pub async fn stream(
         &self,
@@ -780,7 +780,12 @@ impl Catalog {
         if !item.visible_to(caller.as_ref().map(|c| c.user_id.as_str())) {
             return Err(CatalogError::NotFound);
         }
-        if item.visibility == Visibility::Private {
+        // The stream itself; the poster and thumbnails are loaded by the browser as images,
+        // which carry no header: those stay the owner's (cookie) without a session.
+        let stream_file = [".m3u8", ".mpd", ".m4s", ".mp4"]
+            .iter()
+            .any(|ending| file.ends_with(ending));
+        if item.visibility == Visibility::Private && stream_file {
             let allowed = match &caller {
                 Some(caller) => self.session_allows(caller, id, session_token).await?,
                 None => false,

@@ -202,6 +202,19 @@ async fn an_uploaded_video_is_processed_recorded_and_played_through_the_catalogu
         .expect("answers");
     assert_eq!(own.status(), StatusCode::OK);
     assert_eq!(own.headers()[header::CACHE_CONTROL], "private, max-age=60");
+    assert_eq!(own.headers()[header::VARY], "x-playback-token");
+    // The poster is loaded by the browser as an image (no header): the owner's without one.
+    let poster_url = done["poster_url"].as_str().expect("poster").to_owned();
+    assert_eq!(
+        get(poster_url.clone(), Some(owner.token.clone()))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(poster_url, Some(stranger.token.clone())).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Deleting the video removes its outputs.
     let objects = world.catalog.objects();

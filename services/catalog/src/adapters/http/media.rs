@@ -257,7 +257,7 @@ pub async fn vod_file(
     } else {
         kind.cache_control.to_owned()
     };
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, kind.content_type.to_owned()),
             (header::CACHE_CONTROL, cache_control),
@@ -265,7 +265,16 @@ pub async fn vod_file(
         ],
         Body::from_stream(object.body),
     )
-        .into_response())
+        .into_response();
+    if private {
+        // A browser must not answer a request without the session's token from what it cached
+        // for a request with one.
+        response.headers_mut().insert(
+            header::VARY,
+            header::HeaderValue::from_static(super::PLAYBACK_TOKEN),
+        );
+    }
+    Ok(response)
 }
 
 /// Search (ranked, with `q`) or the newest items (without), filtered by tags and owner.
