@@ -208,7 +208,7 @@ describe('video page playback', () => {
     const id = await decide('granted', grant('tok-1'), 1);
     await vi.waitFor(() => expect(players).toHaveLength(1));
     page.abort();
-    await vi.waitFor(() => expect(api.calls.some((c) => c.method === 'DELETE' && c.url === `/api/playback/${id}`)).toBe(true));
+    await vi.waitFor(() => expect(api.calls.some((c) => c.method === 'POST' && c.url === `/api/playback/${id}/stop`)).toBe(true));
     expect(players[0]!.destroyed).toBe(true);
   });
 });
