@@ -109,6 +109,17 @@ pub enum EndReason {
     Lapsed,
 }
 
+impl EndReason {
+    /// As events and the store spell it (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::EndedElsewhere => "ended_elsewhere",
+            Self::Lapsed => "lapsed",
+        }
+    }
+}
+
 /// An event with the account it belongs to, as replicas pass it on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountEvent {
@@ -226,6 +237,17 @@ mod tests {
             assert!(!tokens.verify(bad, session, "alice", media), "{bad}");
         }
         assert_eq!(Tokens::session_of("nope"), None);
+    }
+
+    #[test]
+    fn end_reasons_are_spelled_as_serde_spells_them() {
+        for reason in [
+            EndReason::Stopped,
+            EndReason::EndedElsewhere,
+            EndReason::Lapsed,
+        ] {
+            assert_eq!(serde_json::to_value(reason).expect("json"), reason.as_str());
+        }
     }
 
     #[test]

@@ -94,10 +94,7 @@ impl Catalog {
         request: &[u8],
         session_token: Option<&str>,
     ) -> Result<String, CatalogError> {
-        let item = self.store.get(id).await?.ok_or(CatalogError::NotFound)?;
-        if !item.visible_to(Some(&caller.user_id)) {
-            return Err(CatalogError::NotFound);
-        }
+        let item = self.visible(Some(caller), id).await?;
         let encryption = item
             .encryption
             .as_ref()

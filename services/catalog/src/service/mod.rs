@@ -611,8 +611,18 @@ impl Catalog {
         id: MediaId,
     ) -> Result<MediaItem, CatalogError> {
         let caller = self.optional_caller(token, request_id).await?;
+        self.visible(caller.as_ref(), id).await
+    }
+
+    /// The item if `caller` (signed in or not) may see it; "not found" otherwise, as if it did
+    /// not exist.
+    pub(super) async fn visible(
+        &self,
+        caller: Option<&Caller>,
+        id: MediaId,
+    ) -> Result<MediaItem, CatalogError> {
         let item = self.store.get(id).await?.ok_or(CatalogError::NotFound)?;
-        if item.visible_to(caller.as_ref().map(|c| c.user_id.as_str())) {
+        if item.visible_to(caller.map(|c| c.user_id.as_str())) {
             Ok(item)
         } else {
             Err(CatalogError::NotFound)
@@ -776,10 +786,7 @@ impl Catalog {
             return Err(CatalogError::NotFound);
         }
         let caller = self.optional_caller(token, request_id).await?;
-        let item = self.store.get(id).await?.ok_or(CatalogError::NotFound)?;
-        if !item.visible_to(caller.as_ref().map(|c| c.user_id.as_str())) {
-            return Err(CatalogError::NotFound);
-        }
+        let item = self.visible(caller.as_ref(), id).await?;
         // The stream itself; the poster and thumbnails are loaded by the browser as images,
         // which carry no header: those stay the owner's (cookie) without a session.
         let stream_file = [".m3u8", ".mpd", ".m4s", ".mp4"]

@@ -82,8 +82,8 @@ impl Catalog {
         wait: bool,
     ) -> Result<SessionId, CatalogError> {
         let playback = self.playback()?;
-        let item = self.store.get(media).await?.ok_or(CatalogError::NotFound)?;
-        if !item.visible_to(Some(&caller.user_id)) || !playable(&item) {
+        let item = self.visible(Some(caller), media).await?;
+        if !playable(&item) {
             return Err(CatalogError::NotFound);
         }
         let request_id = Uuid::new_v4();
@@ -149,10 +149,6 @@ impl Catalog {
         } else {
             EndReason::EndedElsewhere
         };
-        let reason = serde_json::to_value(reason)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let ended = playback
             .store
             .release(
@@ -161,7 +157,7 @@ impl Catalog {
                 now_ms(),
                 playback.lease,
                 playback.limit,
-                &reason,
+                reason.as_str(),
             )
             .await?;
         if ended {
