@@ -12,14 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     processing::{processing, worker},
-    support::World,
+    support::{SseReader, World},
 };
 
 /// One account's playback event stream, read event by event.
-pub struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
+pub struct Events(SseReader);
 
 impl Events {
     pub async fn open(world: &World, base: &str, token: &str) -> Self {
@@ -31,10 +28,7 @@ impl Events {
             .await
             .expect("catalog answers");
         assert_eq!(response.status(), StatusCode::OK);
-        let mut events = Self {
-            response,
-            buffer: String::new(),
-        };
+        let mut events = Self(SseReader::new(response));
         let (name, _) = events
             .next(Duration::from_secs(5))
             .await
@@ -45,31 +39,7 @@ impl Events {
 
     /// The next event's name and data, or `None` when none comes within `wait`.
     pub async fn next(&mut self, wait: Duration) -> Option<(String, Value)> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut name = None;
-                let mut data = Vec::new();
-                for line in block.lines() {
-                    if let Some(value) = line.strip_prefix("event:") {
-                        name = Some(value.trim().to_owned());
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
-                    }
-                }
-                if let Some(name) = name {
-                    let data = serde_json::from_str(&data.join("\n")).expect("JSON data");
-                    return Some((name, data));
-                }
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .ok()?
-                .expect("the stream stays readable")
-                .expect("the stream stays open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        self.0.next(wait).await
     }
 
     /// Events until `done` says so; panics after `wait`.

@@ -11,14 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     processing::worker,
-    support::{put_signed, video, World},
+    support::{put_signed, video, SseReader, World},
 };
 
 /// One open progress stream, read event by event.
-struct Progress {
-    response: reqwest::Response,
-    buffer: String,
-}
+struct Progress(SseReader);
 
 impl Progress {
     /// Opens the stream of `ids` on the catalogue at `base` (`http://host:port`).
@@ -35,43 +32,14 @@ impl Progress {
             response.headers()[reqwest::header::CONTENT_TYPE],
             "text/event-stream"
         );
-        Self {
-            response,
-            buffer: String::new(),
-        }
+        Self(SseReader::new(response))
     }
 
     /// The data of the next `processing` event, or `None` when none comes within `wait`.
     async fn next(&mut self, wait: Duration) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut name = "message";
-                let mut data = Vec::new();
-                for line in block.lines() {
-                    if let Some(value) = line.strip_prefix("event:") {
-                        name = if value.trim() == "processing" {
-                            "processing"
-                        } else {
-                            "other"
-                        };
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
-                    }
-                }
-                if name == "processing" {
-                    return Some(serde_json::from_str(&data.join("\n")).expect("JSON data"));
-                }
-                assert!(data.is_empty(), "an event of another name: {block}");
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .ok()?
-                .expect("the stream stays readable")
-                .expect("the stream stays open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        let (name, data) = self.0.next(wait).await?;
+        assert_eq!(name, "processing", "an event of another name: {data}");
+        Some(data)
     }
 
     /// Every event until `id` is `DONE` or `FAILED`; panics after `wait`.

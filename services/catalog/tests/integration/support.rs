@@ -159,3 +159,51 @@ pub async fn put_signed(http: &reqwest::Client, signed: &Value, body: Vec<u8>) -
     }
     request.body(body).send().await.expect("storage answers")
 }
+
+/// An open Server-Sent Events answer, read event by event.
+pub struct SseReader {
+    response: Response,
+    buffer: String,
+}
+
+impl SseReader {
+    pub fn new(response: Response) -> Self {
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next named event's name and JSON data (comments and unnamed blocks skipped), or
+    /// `None` when none comes within `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = None;
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+                    }
+                }
+                match name {
+                    Some(name) => {
+                        let data = serde_json::from_str(&data.join("\n")).expect("JSON data");
+                        return Some((name, data));
+                    }
+                    None => assert!(data.is_empty(), "an event without a name: {block}"),
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?
+                .expect("the stream stays readable")
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
