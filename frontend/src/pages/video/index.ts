@@ -18,6 +18,7 @@ import { api } from '../../api/endpoints';
 import { ApiError, isAbortError } from '../../api/error';
 import type { Media } from '../../api/types';
 import { playable, processingLabel, processingTimes } from '../../catalog/media';
+import { ProgressFollower, settled } from '../../catalog/progress';
 import { h, replace, setText } from '../../dom';
 import { formatDate } from '../../format';
 import type { PlayerCallbacks, PlayerOptions } from '../../player/player';
@@ -38,7 +39,8 @@ interface VodPlayer {
   destroy(): void;
 }
 
-const POLL_MS = 2000;
+/** After a failed load. */
+const RETRY_MS = 2000;
 const SAVE_EVERY_MS = 5000;
 
 export function videoPage(root: HTMLElement, signal: AbortSignal, id: string, kind: VideoPlayerKind = 'hls'): void {
@@ -133,7 +135,7 @@ export function videoPage(root: HTMLElement, signal: AbortSignal, id: string, ki
   /** The newest state of the video, which a session granted later plays. */
   let latest: Media | null = null;
   let gate: PlaybackGate | null = null;
-  /** Player starts and stops, one at a time (a grant can come while a poll reloads the player). */
+  /** Player starts and stops, one at a time (a grant can come while a processing update reloads the player). */
   let playerWork: Promise<void> = Promise.resolve();
   const queuePlayer = (work: () => Promise<void> | void) => {
     playerWork = playerWork.then(work, work);
@@ -219,12 +221,20 @@ export function videoPage(root: HTMLElement, signal: AbortSignal, id: string, ki
     if (token && player && partial && done) play(token);
   };
 
+  // Processing goes on after the page opens: each change is pushed on the progress stream.
+  const progress = new ProgressFollower({
+    onUpdate: ({ id: changed, processing }) => {
+      if (changed !== id || !processing || !latest) return;
+      void show({ ...latest, processing });
+    },
+  });
+  signal.addEventListener('abort', () => progress.stop(), { once: true });
+
   const load = async () => {
     try {
       const item = await api.getMedia(id, signal);
       await show(item);
-      const finished = item.processing?.status === 'DONE' || item.processing?.status === 'FAILED';
-      if (item.kind === 'video' && !finished) after(signal, POLL_MS, () => void load());
+      if (item.kind === 'video' && !settled(item.processing)) progress.follow([id]);
     } catch (error) {
       if (isAbortError(error)) return;
       if (error instanceof ApiError && error.status === 404) {
@@ -233,7 +243,7 @@ export function videoPage(root: HTMLElement, signal: AbortSignal, id: string, ki
         return;
       }
       showFailure(`Could not load the video: ${error instanceof Error ? error.message : 'please try again.'}`);
-      after(signal, POLL_MS, () => void load());
+      after(signal, RETRY_MS, () => void load());
     }
   };
   void load();

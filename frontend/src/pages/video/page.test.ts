@@ -203,6 +203,27 @@ describe('video page playback', () => {
     expect(players[1]!.options.playbackToken).toBe('tok-2');
   });
 
+  it('follows processing on the progress stream instead of asking again, and offers playback once it plays', async () => {
+    const progress = new SseStream();
+    const { hls_url: _hls, dash_url: _dash, ...early } = done;
+    media = { ...clip, processing: { ...early, status: 'IN PROGRESS', percent: 10, renditions: [] } };
+    api = stubApi((method, url) => {
+      if (url === '/api/media/m1') return json(media);
+      if (url === '/api/media/progress?ids=m1') return progress.response();
+      if (url === '/api/playback/events') return stream.response();
+      if (method === 'POST' && url === '/api/playback') return json({ request_id: 'r1' }, 202);
+      return json({ error: { code: 'not_found', message: 'no' } }, 404);
+    });
+    videoPage(root, page.signal, 'm1');
+    await vi.waitFor(() => expect(api.calls.some((c) => c.url === '/api/media/progress?ids=m1')).toBe(true));
+    expect(posts()).toHaveLength(0);
+    progress.send(`event: processing\ndata: ${JSON.stringify({ id: 'm1', processing: { ...done, status: 'IN PROGRESS', percent: 40 } })}\n\n`);
+    await vi.waitFor(() => expect(api.calls.some((c) => c.url === '/api/playback/events')).toBe(true));
+    send('snapshot', { sessions: [], queued: [] });
+    await vi.waitFor(() => expect(posts()).toHaveLength(1));
+    expect(api.calls.filter((c) => c.url === '/api/media/m1')).toHaveLength(1);
+  });
+
   it('ends its session when the viewer navigates away', async () => {
     open();
     const id = await decide('granted', grant('tok-1'), 1);
