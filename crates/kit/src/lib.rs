@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod client;
 pub mod config;
+pub mod fanout;
 pub mod health;
 pub mod http;
 #[cfg(feature = "jobs")]

@@ -29,10 +29,13 @@ describe('parsePlaybackEvent', () => {
       expires_at_ms: 5,
       token: 't',
     });
-    expect(parsePlaybackEvent(message('denied', { request_id: 'r', reason: 'limit', active: [session] }))).toEqual({
+    expect(
+      parsePlaybackEvent(message('granted', { request_id: 'r', media_id: 'm1', expires_at_ms: 5, lease_ms: 30_000, token: 't' })),
+    ).toMatchObject({ type: 'granted', lease_ms: 30_000 });
+    expect(parsePlaybackEvent(message('denied', { request_id: 'r', reason: 'limit_reached', active: [session] }))).toEqual({
       type: 'denied',
       request_id: 'r',
-      reason: 'limit',
+      reason: 'limit_reached',
       active: [session],
     });
     expect(parsePlaybackEvent(message('queued', { request_id: 'r', position: 2 }))).toEqual({ type: 'queued', request_id: 'r', position: 2 });

@@ -12,7 +12,7 @@ import type { SseMessage } from '../sse';
 export type PlaybackEvent =
   /** First on every (re)connect: the account's sessions (with tokens) and waiting requests. */
   | ({ type: 'snapshot' } & PlaybackList)
-  | { type: 'granted'; request_id: string; media_id: string; expires_at_ms: number; token: string }
+  | { type: 'granted'; request_id: string; media_id: string; expires_at_ms: number; lease_ms?: number; token: string }
   /** The limit is reached and the request did not ask to wait. */
   | { type: 'denied'; request_id: string; reason: string; active: PlaybackSession[] }
   /** Waiting; sent again when the place in line moves (1 = next). */
@@ -88,7 +88,14 @@ export function parsePlaybackEvent(message: SseMessage): PlaybackEvent | null {
     }
     case 'granted':
       if (!text(d.request_id) || !text(d.media_id) || !count(d.expires_at_ms) || !text(d.token)) return null;
-      return { type: 'granted', request_id: d.request_id, media_id: d.media_id, expires_at_ms: d.expires_at_ms, token: d.token };
+      return {
+        type: 'granted',
+        request_id: d.request_id,
+        media_id: d.media_id,
+        expires_at_ms: d.expires_at_ms,
+        ...(count(d.lease_ms) ? { lease_ms: d.lease_ms } : {}),
+        token: d.token,
+      };
     case 'denied':
       if (!text(d.request_id)) return null;
       return {

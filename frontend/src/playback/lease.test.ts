@@ -12,6 +12,12 @@ describe('heartbeatEvery', () => {
     expect(heartbeatEvery(1000, 50_000)).toBe(666);
     expect(heartbeatEvery(10_000_000, 0)).toBe(200_000);
   });
+
+  it('trusts the lease the grant names over this clock', () => {
+    // The device's clock is an hour ahead: expires_at_ms looks long past.
+    expect(heartbeatEvery(31_000, 3_600_000, 30_000)).toBe(10_000);
+    expect(heartbeatEvery(31_000, 1000, 1_000_000)).toBe(200_000);
+  });
 });
 
 describe('Lease', () => {

@@ -2,9 +2,10 @@
  * Keeping a granted session alive, and letting go of it.
  *
  * A session is a lease the server ends when no heartbeat comes for its length; players send one
- * every third of it, so two may be lost before it lapses. The length is read from the grant
- * (`expires_at_ms` − now), so this device's clock is trusted only over seconds; a reading
- * outside the server's allowed range (a skewed clock) is taken at that range's nearest end.
+ * every third of it, so two may be lost before it lapses. The length is the grant's `lease_ms`;
+ * a grant recovered from a snapshot has only `expires_at_ms`, read against this device's clock,
+ * and a reading outside the server's allowed range (a skewed clock) is taken at that range's
+ * nearest end.
  * A heartbeat answered 410 (or an `ended` event for the session) means the session is over:
  * the page stops its player and says why.
  *
@@ -21,9 +22,12 @@ import type { Granted, PlaybackClient } from './client';
 const MIN_LEASE_MS = 2000;
 const MAX_LEASE_MS = 600_000;
 
-/** Milliseconds between heartbeats for a lease that expires at `expiresAtMs`, seen at `now`. */
-export function heartbeatEvery(expiresAtMs: number, now: number): number {
-  const lease = Math.min(Math.max(expiresAtMs - now, MIN_LEASE_MS), MAX_LEASE_MS);
+/**
+ * Milliseconds between heartbeats for a lease of `leaseMs` when the grant said, else one that
+ * expires at `expiresAtMs`, seen at `now`.
+ */
+export function heartbeatEvery(expiresAtMs: number, now: number, leaseMs?: number): number {
+  const lease = Math.min(Math.max(leaseMs ?? expiresAtMs - now, MIN_LEASE_MS), MAX_LEASE_MS);
   return Math.floor(lease / 3);
 }
 
@@ -44,7 +48,7 @@ export class Lease {
     readonly grant: Granted,
     private readonly options: LeaseOptions,
   ) {
-    this.every = heartbeatEvery(grant.expiresAtMs, (options.now ?? Date.now)());
+    this.every = heartbeatEvery(grant.expiresAtMs, (options.now ?? Date.now)(), grant.leaseMs);
     this.unsubscribe = client.subscribe((event) => {
       if (event.type === 'ended' && event.session_id === grant.requestId) this.finish(event.reason);
     });

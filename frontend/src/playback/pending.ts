@@ -16,7 +16,7 @@ import type { PlaybackList, PlaybackSession } from '../api/types';
 import type { PlaybackEvent } from './events';
 
 export type Decision =
-  | { kind: 'granted'; requestId: string; mediaId: string; expiresAtMs: number; token: string }
+  | { kind: 'granted'; requestId: string; mediaId: string; expiresAtMs: number; leaseMs?: number; token: string }
   | { kind: 'denied'; requestId: string; reason: string; active: PlaybackSession[] }
   | { kind: 'queued'; requestId: string; position: number }
   /** A waiting request was withdrawn (from another device) before it got a slot. */
@@ -89,6 +89,7 @@ export class PendingRequests {
           requestId: event.request_id,
           mediaId: event.media_id,
           expiresAtMs: event.expires_at_ms,
+          ...(event.lease_ms ? { leaseMs: event.lease_ms } : {}),
           token: event.token,
         });
       case 'denied':

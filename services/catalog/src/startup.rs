@@ -14,7 +14,7 @@ use crate::{
     adapters::{
         self,
         http::{
-            playback::{Events, EVENTS_CAPACITY},
+            playback::{AccountEvents, Events, EVENTS_CAPACITY},
             progress::Streams,
             AppState,
         },
@@ -137,7 +137,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         config.uploads.sweep_interval,
         shutdown.clone(),
     ));
-    let (events, _) = tokio::sync::broadcast::channel(EVENTS_CAPACITY);
+    let events = AccountEvents::new(EVENTS_CAPACITY);
     {
         let (sessions, events, shutdown) = (sessions.clone(), events.clone(), shutdown.clone());
         tasks.spawn(async move { sessions.listen(events, shutdown).await });

@@ -63,8 +63,8 @@ pub struct Load<'a> {
 }
 
 /// The POST's cost without its decision, at the same rate: no token (401: HTTP alone), and an
-/// unknown video (404: the token checked over gRPC and the video read from PostgreSQL, no
-/// Redis).
+/// unknown video (404: the token (checked over gRPC once, then remembered) and the video read
+/// from PostgreSQL, no Redis).
 pub struct Layers {
     pub unauthenticated: Percentiles,
     pub unknown: Percentiles,

@@ -3,6 +3,7 @@
 //! device, or lapsed), each against bare Redis from the same process in the same run.
 
 mod decisions;
+mod flood;
 mod handover;
 pub mod setup;
 
@@ -25,6 +26,8 @@ const LAPSE_MAX_MS: i64 = 1100;
 const LAPSE_LEASE: Duration = Duration::from_secs(2);
 /// Between handovers: one at a time, the path alone.
 const HANDOVER_GAP: Duration = Duration::from_millis(20);
+/// Requests per account per second during the flood: the configuration's default.
+const FLOOD_PER_SECOND: u32 = 10;
 
 pub struct Sizes {
     pub rate: u32,
@@ -36,6 +39,13 @@ pub struct Sizes {
     pub handovers: usize,
     pub handover_accounts: usize,
     pub lapses: usize,
+    /// One account's flood, requests per second, and how long.
+    pub flood_rate: u32,
+    pub flood_seconds: u64,
+    /// Other accounts asking meanwhile (their first `flood_accounts` of the load's), and their
+    /// requests per second together (each under the flood replicas' rate).
+    pub flood_accounts: usize,
+    pub flood_others_rate: u32,
 }
 
 impl Sizes {
@@ -49,6 +59,10 @@ impl Sizes {
             handovers: 500,
             handover_accounts: 10,
             lapses: 5,
+            flood_rate: 10_000,
+            flood_seconds: 3,
+            flood_accounts: 50,
+            flood_others_rate: 200,
         }
     }
 
@@ -62,6 +76,10 @@ impl Sizes {
             handovers: 20,
             handover_accounts: 2,
             lapses: 1,
+            flood_rate: 500,
+            flood_seconds: 1,
+            flood_accounts: 10,
+            flood_others_rate: 20,
         }
     }
 }
@@ -83,10 +101,11 @@ pub async fn measure(world: &World, sizes: &Sizes, report: &mut Report) -> anyho
 async fn run(world: &World, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     let redis_url = world.catalog.config.playback.redis_url.clone();
     let media = setup::video(world).await.context("seeding a video")?;
-    let wanted = sizes.accounts + sizes.handover_accounts + 1;
+    let wanted = sizes.accounts + sizes.handover_accounts + 2;
     eprintln!("catalog-load: signing up {wanted} viewers");
     let mut viewers = setup::viewers(world, wanted).await;
     let lapse_viewer = viewers.pop().context("a viewer for the lapses")?;
+    let flooder = viewers.pop().context("a viewer for the flood")?;
     let handover_viewers = viewers.split_off(sizes.accounts);
     let shared = Shared {
         world,
@@ -208,7 +227,8 @@ async fn run(world: &World, sizes: &Sizes, report: &mut Report) -> anyhow::Resul
     report.row([
         &format!(
             "… its layers at {} req/s for {} s each, p50 / p99 (max) ms: no token (401: HTTP \
-             alone) · unknown video (404: + token checked over gRPC + PostgreSQL read, no Redis)",
+             alone) · unknown video (404: + the token, checked once over gRPC then remembered, + a \
+             PostgreSQL read, no Redis)",
             sizes.rate, sizes.layer_seconds
         ),
         &format!(
@@ -274,6 +294,8 @@ async fn run(world: &World, sizes: &Sizes, report: &mut Report) -> anyhow::Resul
         .handovers(&handover_viewers, &mut bare, report)
         .await?;
     shared.lapses(&lapse_viewer, report).await?;
+    let others = &viewers[..sizes.flood_accounts.min(viewers.len())];
+    shared.flood(others, &flooder, report).await?;
     second.stop().await;
     Ok(())
 }
@@ -384,6 +406,111 @@ impl Shared<'_> {
             "–",
             &format!("≤ {LAPSE_MAX_MS} ms (the 1 s sweep)"),
             met(worst.is_some_and(|w| w <= LAPSE_MAX_MS)),
+        ]);
+        Ok(())
+    }
+}
+
+impl Shared<'_> {
+    async fn flood(
+        &self,
+        others: &[Viewer],
+        flooder: &Viewer,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let (world, sizes, http, media) = (self.world, self.sizes, &self.http, self.media);
+        let config = || {
+            let mut config = setup::variant(world, "flood", setup::LOAD_LIMIT, setup::LOAD_LEASE);
+            config.playback.per_second = FLOOD_PER_SECOND;
+            config
+        };
+        let replicas = [
+            Replica::start(config()).await?,
+            Replica::start(config()).await?,
+        ];
+        let bases = [replicas[0].base.clone(), replicas[1].base.clone()];
+        let home: Vec<usize> = (0..others.len()).map(|a| a % 2).collect();
+        let mut streams = Vec::with_capacity(others.len());
+        for (viewer, &replica) in others.iter().zip(&home) {
+            streams.push(self.open(&bases[replica], viewer).await?);
+        }
+        let others_rate = f64::from(sizes.flood_others_rate);
+        let mut load = decisions::Load {
+            http,
+            bases: &bases,
+            viewers: others,
+            streams,
+            home,
+            media,
+            rate: others_rate,
+        };
+        let others_count =
+            usize::try_from(u64::from(sizes.flood_others_rate) * sizes.flood_seconds)?;
+        let flood_count = usize::try_from(u64::from(sizes.flood_rate) * sizes.flood_seconds)?;
+        eprintln!(
+            "catalog-load: {} accounts at {others_rate} req/s, alone then beside one account's \
+             {} req/s",
+            others.len(),
+            sizes.flood_rate
+        );
+        let quiet = load.decisions(others_count).await?;
+        let flood_http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(1024)
+            .build()?;
+        let (beside, flooded) = tokio::join!(
+            load.decisions(others_count),
+            flood::flood(
+                &flood_http,
+                &bases,
+                flooder,
+                media,
+                f64::from(sizes.flood_rate),
+                flood_count
+            )
+        );
+        let (beside, flooded) = (beside?, flooded?);
+        drop(load);
+        for replica in replicas {
+            replica.stop().await;
+        }
+        // Each replica refuses past the rate on its own and Redis counts both: at most the rate
+        // gets through in each wall-clock second the flood touches.
+        let allowed = u64::from(FLOOD_PER_SECOND) * (sizes.flood_seconds + 1);
+        report.row([
+            &format!(
+                "one account flooding `POST /api/playback` at {} req/s for {} s over 2 replicas \
+                 (its rate: {FLOOD_PER_SECOND}/s): let through (202) · refused (429) · other or \
+                 no answer",
+                sizes.flood_rate, sizes.flood_seconds
+            ),
+            &format!(
+                "{} · {} · {} of {} ({:.0} req/s started, {} late)",
+                flooded.accepted,
+                flooded.limited,
+                flooded.failed,
+                flooded.sent,
+                flooded.rate,
+                flooded.late
+            ),
+            "–",
+            "–",
+            &format!("≤ {allowed} let through, the rest 429"),
+            met(u64::try_from(flooded.accepted)? <= allowed && flooded.failed == 0),
+        ]);
+        report.row([
+            &format!(
+                "… meanwhile {} other accounts at {} req/s together: POST sent → decision on \
+                 the stream, p50 / p99 (max) ms, errors (429, refused or lost: {})",
+                others.len(),
+                sizes.flood_others_rate,
+                beside.limited + beside.failed + beside.lost
+            ),
+            &with_errors(&beside.all),
+            &format!("the same without the flood: {}", with_errors(&quiet.all)),
+            &ratio(beside.all.p99, quiet.all.p99),
+            "every decision arrives, none refused",
+            met(beside.all.errors == 0 && beside.limited + beside.failed + beside.lost == 0),
         ]);
         Ok(())
     }

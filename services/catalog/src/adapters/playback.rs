@@ -12,14 +12,14 @@
 
 use std::time::Duration;
 
+use ferrocast_kit::fanout::Fanout;
 use futures::{future::BoxFuture, FutureExt, StreamExt};
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    domain::playback::{AccountEvent, ActiveSession, QueuedRequest, SessionId},
+    domain::playback::{AccountEvent, ActiveSession, PlaybackEvent, QueuedRequest, SessionId},
     ports::{
         AccountPlayback, Outcome, PlaybackError, PlaybackRequest, PlaybackStore, SessionRecord,
     },
@@ -59,7 +59,8 @@ local function grant(user, rid, r, now, lease)
   redis.call('HSET', session_key(rid), 'user', user, 'media', r.media, 'device', r.device,
     'title', r.title, 'started', now, 'expires', expires)
   redis.call('PEXPIRE', session_key(rid), lease * 4)
-  publish({user = user, kind = 'granted', request_id = rid, media_id = r.media, expires_at_ms = expires})
+  publish({user = user, kind = 'granted', request_id = rid, media_id = r.media, expires_at_ms = expires,
+    lease_ms = lease})
   return expires
 end
 -- Fills free slots from the queue, oldest request first; tells the rest their new place.
@@ -120,8 +121,8 @@ if wait then
   publish({user = user, kind = 'queued', request_id = rid, position = position})
   return {'queued', position}
 end
-publish({user = user, kind = 'denied', request_id = rid,
-  reason = 'this account already plays ' .. limit .. ' at once', active = active(user)})
+publish({user = user, kind = 'denied', request_id = rid, reason = 'limit_reached', limit = limit,
+  active = active(user)})
 return {'denied', 0}
 "#;
 
@@ -157,6 +158,7 @@ if redis.call('ZSCORE', sessions_key(user), sid) then
 end
 if redis.call('LREM', queue_key(user), 0, sid) > 0 then
   redis.call('DEL', request_key(sid))
+  publish({user = user, kind = 'ended', session_id = sid, reason = reason})
   for i, rid in ipairs(redis.call('LRANGE', queue_key(user), 0, -1)) do
     publish({user = user, kind = 'queued', request_id = rid, position = i})
   end
@@ -229,11 +231,11 @@ impl RedisPlayback {
         })
     }
 
-    /// Passes every account event published on the channel to `events` until `shutdown`,
-    /// subscribing again after a lost connection.
+    /// Passes every account event published on the channel to that account's subscribers in
+    /// `accounts` until `shutdown`, subscribing again after a lost connection.
     pub async fn listen(
         &self,
-        events: broadcast::Sender<AccountEvent>,
+        accounts: Fanout<String, PlaybackEvent>,
         shutdown: CancellationToken,
     ) {
         let channel = format!("{}events", self.prefix);
@@ -249,8 +251,8 @@ impl RedisPlayback {
                                     Some(message) => {
                                         let payload: Vec<u8> = message.get_payload_bytes().to_vec();
                                         match serde_json::from_slice::<AccountEvent>(&payload) {
-                                            Ok(event) => {
-                                                let _ = events.send(event);
+                                            Ok(AccountEvent { user, event }) => {
+                                                accounts.send(&user, event);
                                             }
                                             Err(e) => tracing::warn!(error = %e, "a playback event that does not parse"),
                                         }

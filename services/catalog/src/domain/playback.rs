@@ -80,10 +80,15 @@ pub enum PlaybackEvent {
         request_id: SessionId,
         media_id: Uuid,
         expires_at_ms: u64,
+        /// The lease, so a player whose clock is off can still time its heartbeats.
+        lease_ms: u64,
     },
     Denied {
         request_id: SessionId,
+        /// `limit_reached`, the one reason there is.
         reason: String,
+        /// Sessions the account may hold at once.
+        limit: u32,
         active: Vec<ActiveSession>,
     },
     Queued {

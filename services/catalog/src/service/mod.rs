@@ -171,6 +171,8 @@ pub struct Catalog {
     jobs: Arc<dyn JobQueue>,
     progress: Arc<dyn ProgressPublisher>,
     playback: Option<Playback>,
+    /// What this replica remembers to decide playback requests quickly.
+    recent: playback::Recent,
     settings: Settings,
     searches: Semaphore,
 }
@@ -196,6 +198,7 @@ impl Catalog {
             jobs,
             progress: Arc::new(progress::Silent),
             playback: None,
+            recent: playback::Recent::default(),
             settings,
             searches,
         }
@@ -600,6 +603,7 @@ impl Catalog {
         }
         self.objects.delete_prefix(&item.id.prefix()).await?;
         self.store.delete(item.id).await?;
+        self.recent.forget(item.id).await;
         self.store.count_tags(Some(&item.tags)).await?;
         Ok(())
     }
@@ -655,6 +659,7 @@ impl Catalog {
             .update(id, &changes)
             .await?
             .ok_or(CatalogError::NotFound)?;
+        self.recent.forget(id).await;
         if changes.tags.is_some() || changes.visibility.is_some() {
             let mut touched = before.tags;
             touched.extend(after.tags.iter().cloned());

@@ -5,7 +5,10 @@
 //! by every replica); this layer checks who may ask for what and keeps the clock.
 
 use std::{
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -53,6 +56,61 @@ pub struct AccountSessions {
     pub queued: Vec<QueuedRequest>,
 }
 
+/// How long a replica decides sessions on a playable video's record as it last read it, so a
+/// steady stream of requests for the same videos does not read each from PostgreSQL. A video
+/// made private or deleted on another replica can still be granted a session here for that
+/// long; the session opens nothing, as its files and key check the record afresh on every
+/// request. The replica that makes the change forgets its copy at once.
+pub const PLAYABLE_FOR: Duration = Duration::from_secs(1);
+/// Playable videos one replica remembers.
+const PLAYABLE_REMEMBERED: u64 = 10_000;
+/// Accounts whose requests of the current second one replica counts.
+const COUNTED_ACCOUNTS: u64 = 100_000;
+
+/// What one replica remembers to decide playback requests without a round trip where it can:
+/// playable videos, and each account's requests in the current second. Every request counts
+/// here, whatever its answer, and one past the account's rate on this replica alone is refused
+/// before anything is read, so a flood from one account costs little more than its
+/// authentication; the store counts the requests that reach it from every replica, which
+/// holds the rate across replicas.
+pub(super) struct Recent {
+    playable: moka::future::Cache<Uuid, Arc<MediaItem>>,
+    requests: moka::future::Cache<(String, u64), Arc<AtomicU32>>,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Self {
+            playable: moka::future::Cache::builder()
+                .max_capacity(PLAYABLE_REMEMBERED)
+                .time_to_live(PLAYABLE_FOR)
+                .build(),
+            requests: moka::future::Cache::builder()
+                .max_capacity(COUNTED_ACCOUNTS)
+                .time_to_live(Duration::from_secs(2))
+                .build(),
+        }
+    }
+}
+
+impl Recent {
+    /// Forgets video `media` (changed or deleted here).
+    pub(super) async fn forget(&self, media: MediaId) {
+        self.playable.invalidate(&media.0).await;
+    }
+
+    /// Counts a request of `user` at `now_ms`; whether it is within `per_second` on this replica.
+    async fn admits(&self, user: &str, now_ms: u64, per_second: u32) -> bool {
+        let counter = self
+            .requests
+            .get_with((user.to_owned(), now_ms / 1000), async {
+                Arc::new(AtomicU32::new(0))
+            })
+            .await;
+        counter.fetch_add(1, Ordering::Relaxed) < per_second
+    }
+}
+
 impl Catalog {
     /// The catalogue keeping playback sessions in `playback`.
     pub fn with_playback(mut self, playback: Playback) -> Self {
@@ -82,10 +140,17 @@ impl Catalog {
         wait: bool,
     ) -> Result<SessionId, CatalogError> {
         let playback = self.playback()?;
-        let item = self.visible(Some(caller), media).await?;
-        if !playable(&item) {
-            return Err(CatalogError::NotFound);
+        let now = now_ms();
+        if !self
+            .recent
+            .admits(&caller.user_id, now, playback.per_second)
+            .await
+        {
+            metrics::counter!("catalog_playback_requests_total", "outcome" => "limited")
+                .increment(1);
+            return Err(CatalogError::RateLimited);
         }
+        let item = self.playable_item(caller, media).await?;
         let request_id = Uuid::new_v4();
         let outcome = playback
             .store
@@ -96,7 +161,7 @@ impl Catalog {
                 device: device_label(device),
                 title: item.title.as_str().to_owned(),
                 wait,
-                now_ms: now_ms(),
+                now_ms: now,
                 lease: playback.lease,
                 limit: playback.limit,
                 per_second: playback.per_second,
@@ -113,6 +178,29 @@ impl Catalog {
             return Err(CatalogError::RateLimited);
         }
         Ok(request_id)
+    }
+
+    /// Video `media` if `caller` may see it and it has something to play.
+    async fn playable_item(
+        &self,
+        caller: &Caller,
+        media: MediaId,
+    ) -> Result<Arc<MediaItem>, CatalogError> {
+        let item = match self.recent.playable.get(&media.0).await {
+            Some(item) => item,
+            None => {
+                let item = Arc::new(self.store.get(media).await?.ok_or(CatalogError::NotFound)?);
+                if playable(&item) {
+                    self.recent.playable.insert(media.0, item.clone()).await;
+                }
+                item
+            }
+        };
+        if item.visible_to(Some(&caller.user_id)) && playable(&item) {
+            Ok(item)
+        } else {
+            Err(CatalogError::NotFound)
+        }
     }
 
     /// Keeps `session` alive; when it is over, [`CatalogError::SessionEnded`].

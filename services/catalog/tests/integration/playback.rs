@@ -165,6 +165,8 @@ async fn fifty_requests_at_once_on_two_replicas_get_exactly_the_limit_and_the_re
             } else {
                 let denied = named(&events, "denied");
                 assert_eq!(denied.len(), 47);
+                assert_eq!(denied[0]["reason"], "limit_reached");
+                assert_eq!(denied[0]["limit"], 3);
                 assert_eq!(denied[0]["active"].as_array().map(Vec::len), Some(3));
             }
         }
@@ -196,11 +198,35 @@ async fn fifty_requests_at_once_on_two_replicas_get_exactly_the_limit_and_the_re
                     !named(seen, "granted").is_empty()
                 })
                 .await;
-            assert_eq!(named(&events, "granted")[0]["request_id"], first_in_line);
-            assert!(named(&events, "granted")[0]["token"].is_string());
+            let granted = named(&events, "granted")[0];
+            assert_eq!(granted["request_id"], first_in_line);
+            assert!(granted["token"].is_string());
+            let lease_ms = world.catalog.config.playback.lease.as_millis();
+            assert_eq!(granted["lease_ms"].as_u64().map(u128::from), Some(lease_ms));
             assert!(named(&events, "ended")
                 .iter()
                 .any(|e| e["session_id"] == ended && e["reason"] == "ended_elsewhere"));
+            // The last in line gives up: every stream of the account hears it.
+            let last_in_line = list["queued"][46]["request_id"].as_str().expect("id");
+            let withdrawn = world
+                .call(
+                    Method::POST,
+                    &format!("/api/playback/{last_in_line}/stop"),
+                    Some(&viewer.token),
+                    None,
+                )
+                .await;
+            assert_eq!(withdrawn.status(), StatusCode::NO_CONTENT);
+            let events = streams[0]
+                .until(Duration::from_secs(5), |seen| {
+                    named(seen, "ended")
+                        .iter()
+                        .any(|e| e["session_id"] == last_in_line)
+                })
+                .await;
+            assert!(named(&events, "ended")
+                .iter()
+                .any(|e| e["session_id"] == last_in_line && e["reason"] == "stopped"));
         } else {
             for session in &sessions {
                 let id = session["session_id"].as_str().expect("id");

@@ -8,6 +8,7 @@ mod media;
 mod openapi;
 pub mod playback;
 pub mod progress;
+mod streams;
 mod views;
 
 use std::sync::Arc;

@@ -13,12 +13,13 @@ use axum::{
     Extension, Json,
 };
 use ferrocast_kit::{
-    admission::{Admission, Permit},
+    admission::Permit,
     client::TrustedProxies,
+    fanout::{Fanout, Subscription},
 };
 use futures::{stream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -26,12 +27,12 @@ use uuid::Uuid;
 use super::{
     error::ApiError,
     media::{body, caller},
-    progress::refused_stream,
+    streams::Slots,
     AppState,
 };
 use crate::{
     domain::{
-        playback::{AccountEvent, ActiveSession, PlaybackEvent, QueuedRequest},
+        playback::{ActiveSession, PlaybackEvent, QueuedRequest},
         MediaId,
     },
     service::{AccountSessions, Catalog, CatalogError},
@@ -42,30 +43,35 @@ pub const MAX_STREAMS: usize = 2048;
 /// Event streams one client address holds at once on one replica: a few tabs.
 pub const MAX_STREAMS_PER_ADDRESS: usize = 8;
 const HEARTBEAT: Duration = Duration::from_secs(15);
-/// Events one replica holds for streams that have not read them yet; a stream further behind
-/// ends, and its page reconnects (and starts from a snapshot).
-pub const EVENTS_CAPACITY: usize = 4096;
+/// Events of one account a replica holds for its streams that have not read them yet; a stream
+/// further behind ends, and its page reconnects (and starts from a snapshot).
+pub const EVENTS_CAPACITY: usize = 64;
+
+/// Each account's events, to that account's streams only.
+pub type AccountEvents = Fanout<String, PlaybackEvent>;
 
 /// What the playback event streams of one replica share.
 #[derive(Clone)]
 pub struct Events {
-    sender: broadcast::Sender<AccountEvent>,
-    admission: Arc<Admission>,
-    trusted_proxies: TrustedProxies,
-    shutdown: CancellationToken,
+    accounts: AccountEvents,
+    slots: Slots,
 }
 
 impl Events {
     pub fn new(
-        sender: broadcast::Sender<AccountEvent>,
+        accounts: AccountEvents,
         trusted_proxies: TrustedProxies,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
-            sender,
-            admission: Admission::new(MAX_STREAMS, MAX_STREAMS_PER_ADDRESS),
-            trusted_proxies,
-            shutdown,
+            accounts,
+            slots: Slots::new(
+                "playback",
+                MAX_STREAMS,
+                MAX_STREAMS_PER_ADDRESS,
+                trusted_proxies,
+                shutdown,
+            ),
         }
     }
 }
@@ -221,23 +227,13 @@ pub async fn events(
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
-    let Some(Extension(ConnectInfo(peer))) = peer else {
-        return ApiError(CatalogError::Sessions(
-            "request without a peer address".into(),
-        ))
-        .into_response();
-    };
     let streams = &state.playback;
-    let client = streams.trusted_proxies.client(peer.ip(), &headers);
-    let permit = match streams
-        .admission
-        .admit(ferrocast_kit::client::subscriber(client))
-    {
+    let permit = match streams.slots.admit(peer, &headers) {
         Ok(permit) => permit,
-        Err(refused) => return refused_stream(refused, "playback event streams"),
+        Err(refused) => return refused.into_response(),
     };
     // Subscribed before the snapshot is read, so nothing between the two is missed.
-    let updates = streams.sender.subscribe();
+    let updates = streams.accounts.subscribe(caller.user_id.clone());
     let snapshot = match state.catalog.account_sessions(&caller).await {
         Ok(sessions) => SessionList::from(sessions),
         Err(error) => return ApiError(error).into_response(),
@@ -253,7 +249,7 @@ pub async fn events(
             caller.user_id,
             permit,
         ))
-        .take_until(streams.shutdown.clone().cancelled_owned());
+        .take_until(streams.slots.shutdown().cancelled_owned());
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(HEARTBEAT))
         .into_response()
@@ -262,7 +258,7 @@ pub async fn events(
 /// `user`'s events as SSE, a granted session with its token; ends when the stream falls
 /// behind (its page reconnects and reads a snapshot) or the replica stops.
 fn account_events(
-    updates: broadcast::Receiver<AccountEvent>,
+    updates: Subscription<String, PlaybackEvent>,
     catalog: Arc<Catalog>,
     user: String,
     permit: Permit,
@@ -270,15 +266,12 @@ fn account_events(
     stream::unfold(
         (updates, catalog, user, permit),
         |(mut updates, catalog, user, permit)| async move {
-            loop {
-                match updates.recv().await {
-                    Ok(update) if update.user == user => {
-                        let event = to_event(&catalog, &user, update.event);
-                        return Some((Ok(event), (updates, catalog, user, permit)));
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
+            match updates.recv().await {
+                Ok(update) => {
+                    let event = to_event(&catalog, &user, update);
+                    Some((Ok(event), (updates, catalog, user, permit)))
                 }
+                Err(RecvError::Lagged(_) | RecvError::Closed) => None,
             }
         },
     )

@@ -9,33 +9,31 @@
 //! Streams are capped per replica and per client address, hold no request timeout once their
 //! head is sent (the kit's timeout layer covers the head only), and end at shutdown.
 
-use std::{
-    convert::Infallible,
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{rejection::QueryRejection, ConnectInfo, Query, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
     },
-    Extension, Json,
+    Extension,
 };
-use ferrocast_kit::{
-    admission::{Admission, Permit, Refused},
-    client::TrustedProxies,
-};
+use ferrocast_kit::{admission::Permit, client::TrustedProxies};
 use futures::{stream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{error::ApiError, media::request_id, views::ProcessingView, AppState};
+use super::{
+    error::ApiError,
+    media::request_id,
+    streams::{refusal, Slots},
+    views::ProcessingView,
+    AppState,
+};
 use crate::{
     adapters::progress::{ProgressHub, ProgressUpdate},
     domain::{
@@ -51,16 +49,12 @@ pub const MAX_STREAMS: usize = 2048;
 pub const MAX_STREAMS_PER_ADDRESS: usize = 8;
 /// A comment this often keeps proxies from closing a quiet stream.
 const HEARTBEAT: Duration = Duration::from_secs(15);
-/// What a refused client is told to wait before it tries again.
-const RETRY_AFTER_SECONDS: &str = "5";
 
 /// What the progress streams of one replica share.
 #[derive(Clone)]
 pub struct Streams {
     hub: ProgressHub,
-    admission: Arc<Admission>,
-    trusted_proxies: TrustedProxies,
-    shutdown: CancellationToken,
+    slots: Slots,
 }
 
 impl Streams {
@@ -72,10 +66,13 @@ impl Streams {
     ) -> Self {
         Self {
             hub,
-            // Keyed by the client behind the proxy, so no address is exempt.
-            admission: Admission::new(MAX_STREAMS, MAX_STREAMS_PER_ADDRESS),
-            trusted_proxies,
-            shutdown,
+            slots: Slots::new(
+                "progress",
+                MAX_STREAMS,
+                MAX_STREAMS_PER_ADDRESS,
+                trusted_proxies,
+                shutdown,
+            ),
         }
     }
 }
@@ -118,18 +115,10 @@ pub async fn stream(
         Ok(ids) => ids,
         Err(error) => return refusal(StatusCode::BAD_REQUEST, "bad_request", &error.to_string()),
     };
-    let Some(Extension(ConnectInfo(peer))) = peer else {
-        return refusal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "request without a peer address",
-        );
-    };
     let streams = &state.progress;
-    let client = streams.trusted_proxies.client(peer.ip(), &headers);
-    let permit = match admit(&streams.admission, client) {
+    let permit = match streams.slots.admit(peer, &headers) {
         Ok(permit) => permit,
-        Err(refusal) => return refused_stream(refusal, "progress streams"),
+        Err(refused) => return refused.into_response(),
     };
     // Subscribed before the records are read, so no change between the two is missed (one
     // that the read already saw is dropped as not newer).
@@ -157,46 +146,10 @@ pub async fn stream(
     let events = hello
         .chain(stream::iter(first))
         .chain(changes(updates, watched, permit))
-        .take_until(streams.shutdown.clone().cancelled_owned());
+        .take_until(streams.slots.shutdown().cancelled_owned());
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(HEARTBEAT))
         .into_response()
-}
-
-/// A slot for one more stream of `client` (counted per subscriber: an IPv6 /64 is one).
-fn admit(admission: &Arc<Admission>, client: IpAddr) -> Result<Permit, Refused> {
-    admission
-        .admit(ferrocast_kit::client::subscriber(client))
-        .inspect_err(|refused| {
-            metrics::counter!("catalog_progress_streams_refused_total", "reason" => refused.label())
-                .increment(1);
-        })
-}
-
-/// The answer to a stream (of `what`: "progress streams") that got no slot: wait and try again.
-pub(super) fn refused_stream(refused: Refused, what: &str) -> Response {
-    let (status, code, message) = match refused {
-        Refused::PerAddress => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_streams",
-            format!("this address holds as many {what} as it may; close one"),
-        ),
-        Refused::Total => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            format!("too many {what} right now; retry in a moment"),
-        ),
-    };
-    let mut response = refusal(status, code, &message);
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_static(RETRY_AFTER_SECONDS),
-    );
-    response
-}
-
-fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(ferrocast_kit::http::error_body(code, message))).into_response()
 }
 
 /// The `processing` event of `id` at `record`.
@@ -257,8 +210,8 @@ mod tests {
     }
 
     fn permit() -> Permit {
-        Admission::new(1, 1)
-            .admit(IpAddr::from([127, 0, 0, 1]))
+        ferrocast_kit::admission::Admission::new(1, 1)
+            .admit(std::net::IpAddr::from([127, 0, 0, 1]))
             .expect("a slot")
     }
 
@@ -335,27 +288,5 @@ mod tests {
             format!("/api/media/{id}/vod/{job}/master.m3u8")
         );
         assert!(event(id, None).is_some(), "no record yet is an event too");
-    }
-
-    #[test]
-    fn a_client_address_gets_its_share_of_streams_and_an_answer_saying_so() {
-        let admission = Admission::new(MAX_STREAMS, MAX_STREAMS_PER_ADDRESS);
-        let client: IpAddr = "2001:db8::1".parse().expect("ip");
-        let held: Vec<_> = (0..MAX_STREAMS_PER_ADDRESS)
-            .map(|_| admit(&admission, client).expect("a slot"))
-            .collect();
-        // Another address of the same /64 is the same subscriber.
-        let neighbour: IpAddr = "2001:db8::2".parse().expect("ip");
-        let refusal = admit(&admission, neighbour).expect_err("over the share");
-        assert_eq!(refusal, Refused::PerAddress);
-        let answer = refused_stream(refusal, "progress streams");
-        assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(answer.headers()[header::RETRY_AFTER], RETRY_AFTER_SECONDS);
-        assert_eq!(
-            refused_stream(Refused::Total, "progress streams").status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        drop(held);
-        assert!(admit(&admission, neighbour).is_ok());
     }
 }
