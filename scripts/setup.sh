@@ -7,7 +7,10 @@
 # ./ferrocast up and the test kit start it themselves.
 APT_PACKAGES=(ffmpeg nginx libnginx-mod-rtmp redis-server postgresql nats-server chromium
   chromium-driver python3-venv curl ca-certificates build-essential pkg-config nodejs npm wrk
-  slowhttptest)
+  slowhttptest
+  # OBS Studio headless under Xvfb for the e2e suite; with --no-install-recommends its x264,
+  # RTMP and text plugins, xvfb-run's xauth and Mesa's llvmpipe must be named.
+  obs-studio obs-plugins xvfb xauth libgl1-mesa-dri)
 SECANTUSDB_VERSION="0.7.0b3"
 SEAWEEDFS_VERSION="4.48"
 SHAKA_BINARIES_VERSION="1.5.1"

@@ -6,8 +6,10 @@ finds or starts them), `playback` (`ferrocast-bench-catalog-load --only playback
 session decisions under load on two replicas and slot handovers, against bare Redis), `vod`
 (`ferrocast-bench-vod-worker --only vod`, bench/vod-worker: the VOD worker's fast start, full
 ladder and overhead against the same commands run by hand, with NATS and SeaweedFS of its own)
-and `queue` (`ferrocast-bench-vod-worker --only queue`: the job loop's dispatch rate, latency and
-fairness with no-op work against bare JetStream, with a NATS server of its own)."""
+`queue` (`ferrocast-bench-vod-worker --only queue`: the job loop's dispatch rate, latency and
+fairness with no-op work against bare JetStream, with a NATS server of its own) and `recording`
+(`ferrocast-bench-recording`, bench/recording: a live stream's end to its past broadcast playable,
+against the same file uploaded as a video, with the platform, catalogue and a worker in-process)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ def measure_playback(rep: Report, smoke: bool, logs: Path) -> None:
 def measure_vod(rep: Report, smoke: bool, logs: Path) -> None:
     measure_binary(rep, smoke, logs, "ferrocast-bench-vod-worker", "10 VOD worker", "fast start and overhead", "vod",
                    ["--only", "vod"])
+
+
+def measure_recording(rep: Report, smoke: bool, logs: Path) -> None:
+    measure_binary(rep, smoke, logs, "ferrocast-bench-recording", "14 past broadcasts", "stream end to playable",
+                   "recording")
 
 
 def measure_queue(rep: Report, smoke: bool, logs: Path) -> None:

@@ -70,6 +70,9 @@ class Ingest:
             "FERROCAST_INGEST_ORIGIN_URL": f"http://127.0.0.1:{self.http_port}",
             "FERROCAST_INGEST_RTMP_ADDR": f"127.0.0.1:{self.rtmp_port}",
             "FERROCAST_HLS_ROOT": str(self.hls_root),
+            # No catalogue runs beside these ingests: past broadcasts are off, and measured in
+            # their own section (`recording`).
+            "FERROCAST_INGEST_RECORDING_DIR": "",
         })
         self.proc: subprocess.Popen | None = None
 

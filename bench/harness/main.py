@@ -28,6 +28,7 @@ import ferro  # noqa: E402
 import ladder  # noqa: E402
 import measures as M  # noqa: E402
 import nginx  # noqa: E402
+import thumbnails  # noqa: E402
 from report import Report  # noqa: E402
 from source import source_file  # noqa: E402
 from util import OWNED, NotMeasured, log  # noqa: E402
@@ -35,8 +36,9 @@ from util import OWNED, NotMeasured, log  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "profile", "catalog", "playback", "vod",
-            "queue")
-SMOKE_SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "catalog", "playback", "vod", "queue")
+            "queue", "thumbnails", "recording")
+SMOKE_SECTIONS = ("publish", "player", "capacity", "serving", "auth", "abr", "catalog", "playback", "vod", "queue",
+                  "thumbnails", "recording")
 
 
 def sh(argv: list[str]) -> str:
@@ -167,7 +169,7 @@ def main() -> int:
         sides: dict = {}
         # The catalogue, playback, VOD and queue sections start what they measure themselves:
         # alone, they need neither peer.
-        needs_peers = any(s not in ("catalog", "playback", "vod", "queue") for s in sections)
+        needs_peers = any(s not in ("catalog", "playback", "vod", "queue", "recording") for s in sections)
         ngx = nginx.NginxRtmp(work, seg, window)
         if needs_peers:
             try:
@@ -177,7 +179,7 @@ def main() -> int:
                 sides["nginx-rtmp"] = f"not measured: {e}"
         fc = None
         ferro_err = "not measured: --no-ferrocast"
-        needs_media = any(s in sections for s in ("publish", "player", "capacity", "serving", "profile"))
+        needs_media = any(s in sections for s in ("publish", "player", "capacity", "serving", "profile", "thumbnails"))
         if not needs_peers:
             if not args.smoke and not args.no_build:
                 try:
@@ -206,7 +208,10 @@ def main() -> int:
                     per_ip, total = connection_lift(sz)
                     lift = {"FERROCAST_INGEST_MAX_CONNECTIONS_PER_IP": str(per_ip),
                             "FERROCAST_INGEST_MAX_CONNECTIONS": str(total)}
-                    fc.start_media({"copy": {"FERROCAST_HLS_LADDER": "", **lift}, "ladder": lift})
+                    modes = {"copy": {"FERROCAST_HLS_LADDER": "", **lift}, "ladder": lift}
+                    if "thumbnails" in sections:
+                        modes["thumbs"] = {**lift, **thumbnails.ingest_env()}
+                    fc.start_media(modes)
                     sides["ferrocast"] = M.FerroSide(fc)
                 except NotMeasured as e:
                     sides["ferrocast"] = f"not measured: {e}"
@@ -279,6 +284,11 @@ def main() -> int:
                 catalog.measure_vod(rep, args.smoke, logs)
             elif section == "queue":
                 catalog.measure_queue(rep, args.smoke, logs)
+            elif section == "recording":
+                catalog.measure_recording(rep, args.smoke, logs)
+            elif section == "thumbnails":
+                thumbnails.measure_thumbnails(rep, sides.get("ferrocast"), src, logs, streams.take()[0],
+                                              20.0 if args.smoke else 60.0)
             log(f"== {section} done in {time.monotonic() - t:.0f} s")
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); stopping what the bench started")

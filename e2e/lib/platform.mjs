@@ -174,6 +174,8 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
     FERROCAST_USERS_HTTP_URL: `http://127.0.0.1:${ports.users}`,
     FERROCAST_ROOMS_HTTP_URL: `http://127.0.0.1:${ports.rooms}`,
     FERROCAST_FRONTEND_DIR: join(ROOT, 'frontend', 'dist'),
+    // Past broadcasts need the catalogue (below); without it nothing is recorded.
+    FERROCAST_INGEST_RECORDING_DIR: '',
     ...settings,
   };
   // The runner's storage keys are the catalogue's alone (below), not every service's.
@@ -186,6 +188,8 @@ export async function startPlatform({ logDir, leaseSeconds = 4, settings = {}, c
     Object.assign(env, {
       FERROCAST_CATALOG_HTTP_ADDR: `127.0.0.1:${ports.catalog}`,
       FERROCAST_CATALOG_HTTP_URL: `http://127.0.0.1:${ports.catalog}`,
+      // Every broadcast of the run is recorded here and registered with the run's catalogue.
+      FERROCAST_INGEST_RECORDING_DIR: join(hlsRoot, 'recordings'),
       // The gateway's CSP lets pages connect to the storage they upload to.
       FERROCAST_S3_ENDPOINT: storage.s3.endpoint,
       FERROCAST_S3_BUCKET: storage.s3.bucket,

@@ -6,6 +6,7 @@
  * screen-reader focus to the new page's heading so the change is announced like a page load.
  */
 import './styles.css';
+import { channelPage } from './pages/channel';
 import { dashboardPage } from './pages/dashboard';
 import { devicesPage } from './pages/devices';
 import { loginPage, signupPage } from './pages/auth';
@@ -38,6 +39,9 @@ function show(route: Route): void {
       break;
     case 'watch':
       watchPage(main, signal, route.username);
+      break;
+    case 'channel':
+      channelPage(main, signal, route.username);
       break;
     case 'login':
       loginPage(main, signal, route.next);

@@ -1,6 +1,6 @@
 /** Route matching, post-login redirect safety, and which link clicks the router takes over. */
 import { describe, expect, it } from 'vitest';
-import { libraryPath, matchRoute, safeNext, shouldIntercept, videoPath, watchPath } from './router';
+import { channelPath, libraryPath, matchRoute, safeNext, shouldIntercept, videoPath, watchPath } from './router';
 
 describe('matchRoute', () => {
   it('matches the browser routes of docs/api.md', () => {
@@ -13,6 +13,15 @@ describe('matchRoute', () => {
     expect(matchRoute('/media')).toEqual({ name: 'my_media' });
     expect(matchRoute('/devices')).toEqual({ name: 'devices' });
     expect(matchRoute('/library')).toEqual({ name: 'library', q: '', tags: [] });
+    expect(matchRoute('/c/alice_01')).toEqual({ name: 'channel', username: 'alice_01' });
+  });
+
+  it('matches channels like watch pages, by a valid username only', () => {
+    expect(matchRoute(channelPath('bob'))).toEqual({ name: 'channel', username: 'bob' });
+    expect(matchRoute('/c/Bob/')).toEqual({ name: 'channel', username: 'bob' });
+    expect(matchRoute('/c/ab')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/c/%2e%2e')).toEqual({ name: 'not_found' });
+    expect(matchRoute('/c/bob/videos')).toEqual({ name: 'not_found' });
   });
 
   it('reads the library search from the query, tags folded and once each', () => {

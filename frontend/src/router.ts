@@ -10,6 +10,7 @@
 export type Route =
   | { name: 'home' }
   | { name: 'watch'; username: string }
+  | { name: 'channel'; username: string }
   | { name: 'login'; next: string | null }
   | { name: 'signup' }
   | { name: 'dashboard' }
@@ -57,6 +58,11 @@ export function matchRoute(pathname: string, search = ''): Route {
     const username = watch[1].toLowerCase();
     if (USERNAME.test(username)) return { name: 'watch', username };
   }
+  const channel = /^\/c\/([^/]+)$/.exec(path);
+  if (channel?.[1]) {
+    const username = channel[1].toLowerCase();
+    if (USERNAME.test(username)) return { name: 'channel', username };
+  }
   return { name: 'not_found' };
 }
 
@@ -93,6 +99,11 @@ export function videoPath(id: string, player: VideoPlayerKind = 'hls'): string {
 
 export function watchPath(username: string): string {
   return `/watch/${encodeURIComponent(username)}`;
+}
+
+/** A user's channel: their live player, past broadcasts and uploads. */
+export function channelPath(username: string): string {
+  return `/c/${encodeURIComponent(username)}`;
 }
 
 type RouteHandler = (route: Route) => void;

@@ -32,8 +32,16 @@ impl Catalog {
         users_grpc_url: &str,
         adjust: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Self> {
+        Self::start_on(ObjectStorage::start().await?, users_grpc_url, adjust).await
+    }
+
+    /// The catalogue on `storage` (e.g. a server of the test's own, which it may kill).
+    pub async fn start_on(
+        storage: ObjectStorage,
+        users_grpc_url: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let postgres = Postgres::start().await?;
-        let storage = ObjectStorage::start().await?;
         let nats = Nats::start().await?;
         let mut config = Config::for_tests(
             postgres.url(),

@@ -14,12 +14,15 @@ import type {
   Media,
   MediaPage,
   OwnerSettings,
+  RecordingList,
+  SettingsChange,
   PartDigest,
   PartUrls,
   PlaybackAccepted,
   PlaybackLeaseRenewed,
   PlaybackRequestBody,
   PlaybackSessions,
+  Profile,
   Room,
   RoomPage,
   SignedRequest,
@@ -44,6 +47,9 @@ export const api = {
   logout: (signal?: Signal) => request<void>('POST', '/api/users/logout', { signal }),
 
   me: (signal?: Signal) => request<User>('GET', '/api/users/me', { signal }),
+
+  /** A user's public profile; 404 (`ApiError.isNotFound`) when there is no such user. */
+  profile: (username: string, signal?: Signal) => request<Profile>('GET', `/api/users/profiles/${seg(username)}`, { signal }),
 
   getStreamKey: (signal?: Signal) => request<StreamKeyInfo>('GET', '/api/users/me/stream-key', { signal }),
 
@@ -88,8 +94,9 @@ export const api = {
   deleteMedia: (id: string, signal?: Signal) => request<void>('DELETE', `/api/media/${seg(id)}`, { signal }),
   /** The owner's short-lived download link of the original file. */
   mediaSettings: (signal?: Signal) => request<OwnerSettings>('GET', '/api/media/settings', { signal }),
-  saveMediaSettings: (body: OwnerSettings, signal?: Signal) =>
+  saveMediaSettings: (body: SettingsChange, signal?: Signal) =>
     request<OwnerSettings>('PUT', '/api/media/settings', { body, signal }),
+  recordings: (signal?: Signal) => request<RecordingList>('GET', '/api/media/recordings', { signal }),
   mediaOriginal: (id: string, signal?: Signal) => request<SignedRequest>('GET', `/api/media/${seg(id)}/original`, { signal }),
   /**
    * Search (ranked with `q`, newest first without), filtered by all of `tags` and by `owner`;

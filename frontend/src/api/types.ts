@@ -17,6 +17,9 @@ type Catalog = CatalogApi['schemas'];
 
 export type User = Users['UserBody'];
 
+/** `GET /api/users/profiles/{username}`: what anyone may know of a user (their channel). */
+export type Profile = Users['ProfileBody'];
+
 export type LoginResponse = Users['LoginResponse'];
 
 /** `GET /api/users/me/stream-key`: the key itself is never returned again after creation. */
@@ -50,6 +53,10 @@ export type Processing = Catalog['ProcessingView'];
 export type ProgressEvent = Catalog['ProgressEvent'];
 export type Encryption = Catalog['EncryptionView'];
 export type OwnerSettings = Catalog['OwnerSettings'];
+/** `PUT /api/media/settings`: the settings to change; what is left out stays. */
+export type SettingsChange = Catalog['SettingsChange'];
+/** `GET /api/media/recordings`: the owner's newest recorded broadcasts. */
+export type RecordingList = Catalog['RecordingList'];
 export type MediaPage = Catalog['MediaPage'];
 export type CreateMedia = Catalog['CreateMedia'];
 /** `POST /api/media`: the item, and how to send its bytes (one signed PUT, or parts). */

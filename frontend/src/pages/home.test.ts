@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RoomPage } from '../api/types';
 import { allByTestId, byTestId, FakeEventSource, json, room, stubApi } from '../test-support';
-import { homePage } from './home';
+import { awaitsThumbnail, homePage } from './home';
 
 const realFetch = globalThis.fetch;
 let root: HTMLElement;
@@ -136,6 +136,24 @@ describe('home page', () => {
     await vi.waitFor(() => expect(usernames()).toEqual(['bob', 'alice']));
     expect(api.calls.at(-1)!.url).toBe('/api/rooms?limit=24&cursor=c1');
     expect(more.hidden).toBe(true);
+  });
+
+  it('links each username to its channel, beside the card that opens the stream', async () => {
+    stubApi(() => json({ rooms: [room('bob', { thumbnail_url: '/hls/bob/thumbnail.jpg' })], next_cursor: null }));
+    mount();
+    FakeEventSource.latest().open();
+    await vi.waitFor(() => expect(usernames()).toEqual(['bob']));
+    const channel = byTestId(root, 'room-channel');
+    expect(channel.getAttribute('href')).toBe('/c/bob');
+    expect(channel.closest('[data-testid="room-card"]')).toBeNull();
+  });
+
+  it('reads the list again while a young room waits for its first thumbnail', () => {
+    const now = Date.parse('2026-01-01T12:01:00Z');
+    expect(awaitsThumbnail(room('bob', { started_at: '2026-01-01T12:00:30Z' }), now)).toBe(true);
+    expect(awaitsThumbnail(room('bob', { started_at: '2026-01-01T12:00:30Z', thumbnail_url: '/hls/bob/thumbnail.jpg' }), now)).toBe(false);
+    // An nginx-rtmp stream never gets one: stop asking.
+    expect(awaitsThumbnail(room('bob', { started_at: '2026-01-01T11:00:00Z' }), now)).toBe(false);
   });
 
   it('closes the event stream when the page is left', async () => {

@@ -6,6 +6,11 @@
  * events arriving during that load are buffered and replayed onto the fresh list, which the
  * reducer (events.ts) makes safe. Cards are kept per username and only patched, so a viewer
  * count changing does not rebuild the grid or steal keyboard focus.
+ *
+ * Thumbnails: a room names its `thumbnail_url` once the ingest made the first picture, a few
+ * seconds after the stream started, and no event says so; so the list is read again every 30 s,
+ * and every 5 s while a room younger than two minutes still has none. Shown pictures are fetched
+ * again every 30 s (ui/live-thumbnail.ts).
  */
 import { api } from '../api/endpoints';
 import { isAbortError } from '../api/error';
@@ -13,16 +18,27 @@ import type { Room } from '../api/types';
 import { h, replace, setText } from '../dom';
 import { applyRoomEvent, liveEvents, type RoomEvent } from '../events';
 import { formatLiveFor, formatViewers } from '../format';
-import { watchPath } from '../router';
+import { channelPath, watchPath } from '../router';
 import { after, every, onLeave } from '../ui/lifecycle';
+import { liveThumbnail, THUMBNAIL_REFRESH_MS } from '../ui/live-thumbnail';
 
 const PAGE_SIZE = 24;
 /** How long to wait for the event stream before loading the list without it. */
 const EVENTS_GRACE_MS = 1500;
+/** How often the list is read again while a young room waits for its first thumbnail. */
+const FIRST_THUMBNAIL_POLL_MS = 5_000;
+/** A room older than this without a thumbnail will not get one (an nginx-rtmp stream). */
+const FIRST_THUMBNAIL_WAIT_MS = 120_000;
 
 interface CardView {
   element: HTMLAnchorElement;
   update(room: Room, now: number): void;
+  refreshThumbnail(): void;
+}
+
+/** Whether a room may still get its first thumbnail soon, so the list is worth reading again. */
+export function awaitsThumbnail(room: Room, now: number): boolean {
+  return !room.thumbnail_url && now - Date.parse(room.started_at) < FIRST_THUMBNAIL_WAIT_MS;
 }
 
 export function homePage(root: HTMLElement, signal: AbortSignal): void {
@@ -155,9 +171,14 @@ export function homePage(root: HTMLElement, signal: AbortSignal): void {
   after(signal, EVENTS_GRACE_MS, () => {
     if (!started) void load();
   });
-  every(signal, 30_000, () => {
-    if (liveEvents.connectionState !== 'open' && !pending) void load();
+  every(signal, THUMBNAIL_REFRESH_MS, () => {
+    if (!pending) void load();
     else render();
+    for (const card of cards.values()) card.refreshThumbnail();
+  });
+  every(signal, FIRST_THUMBNAIL_POLL_MS, () => {
+    const now = Date.now();
+    if (loaded && !pending && rooms.some((room) => awaitsThumbnail(room, now))) void load();
   });
 }
 
@@ -165,29 +186,23 @@ function roomCard(initial: Room): CardView {
   const title = h('h2', { class: 'room-title', 'data-testid': 'room-title' });
   const viewers = h('span', { class: 'badge badge-viewers', 'data-testid': 'viewer-count' });
   const liveFor = h('span', { class: 'room-time', 'data-testid': 'live-for' });
-  const thumb = h('div', { class: 'thumb' });
+  const picture = liveThumbnail(() => placeholder(initial.username));
+  const thumb = h(
+    'div',
+    { class: 'thumb' },
+    picture.element,
+    h('span', { class: 'badge badge-live', 'aria-hidden': 'true' }, 'LIVE'),
+    viewers,
+  );
   const element = h(
     'a',
     { class: 'room-card', href: watchPath(initial.username), 'data-testid': 'room-card', 'data-username': initial.username },
     thumb,
-    h('div', { class: 'room-meta' }, title, h('p', { class: 'room-user' }, initial.username, ' · ', liveFor)),
+    h('div', { class: 'room-meta' }, title, h('p', { class: 'room-user' }, liveFor)),
   );
-  h('li', { class: 'room-item' }, element);
-
-  let thumbUrl: string | null | undefined;
-  const setThumb = (url: string | null) => {
-    if (url === thumbUrl) return;
-    thumbUrl = url;
-    const badges = [h('span', { class: 'badge badge-live', 'aria-hidden': 'true' }, 'LIVE'), viewers];
-    if (url) {
-      const img = h('img', { src: url, alt: '', loading: 'lazy', decoding: 'async' });
-      // A thumbnail not rendered yet (or gone) falls back to the placeholder.
-      img.addEventListener('error', () => img.replaceWith(placeholder(initial.username)), { once: true });
-      replace(thumb, img, ...badges);
-    } else {
-      replace(thumb, placeholder(initial.username), ...badges);
-    }
-  };
+  // Beside the card's link, not inside it: links do not nest.
+  const channel = h('a', { href: channelPath(initial.username), 'data-testid': 'room-channel' }, initial.username);
+  h('li', { class: 'room-item' }, element, h('p', { class: 'room-channel' }, channel));
 
   return {
     element,
@@ -200,8 +215,9 @@ function roomCard(initial: Room): CardView {
         'aria-label',
         `${room.title.trim() || 'Untitled stream'} — ${room.username}, ${formatViewers(room.viewers)}, ${formatLiveFor(room.started_at, now)}`,
       );
-      setThumb(room.thumbnail_url ?? null);
+      picture.set(room.thumbnail_url ?? null);
     },
+    refreshThumbnail: () => picture.refresh(),
   };
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     processing::Processing, ContentType, Description, MediaId, MediaItem, MediaQuery,
-    OwnerSettings, Sha256, Tag, Title, Visibility,
+    OwnerSettings, SettingsChange, Sha256, Tag, Title, Visibility,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -129,11 +129,13 @@ pub trait MediaStore: Send + Sync {
         &'a self,
         owner_id: &'a str,
     ) -> BoxFuture<'a, Result<OwnerSettings, StoreError>>;
+    /// Applies `change` in one statement (two changes at once never undo each other); the
+    /// settings as stored.
     fn save_owner_settings<'a>(
         &'a self,
         owner_id: &'a str,
-        settings: &'a OwnerSettings,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+        change: &'a SettingsChange,
+    ) -> BoxFuture<'a, Result<OwnerSettings, StoreError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
@@ -352,4 +354,51 @@ pub trait PlaybackStore: Send + Sync {
         user: &'a str,
     ) -> BoxFuture<'a, Result<AccountPlayback, PlaybackError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), PlaybackError>>;
+}
+
+/// One recorded broadcast as the catalogue keeps it: whose, the video it became (once
+/// registered), and why its recording stopped early, if it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRow {
+    pub recording_id: String,
+    pub owner_id: String,
+    pub media_id: Option<MediaId>,
+    pub stopped_reason: Option<String>,
+    pub finalized: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Past broadcasts' records (PostgreSQL, beside the media). The recording id is the key, so a
+/// registration retried after a lost answer finds the video the first one made.
+pub trait RecordingStore: Send + Sync + 'static {
+    /// Adds the row unless it exists; the row as stored.
+    fn claim<'a>(
+        &'a self,
+        recording_id: &'a str,
+        owner: &'a Caller,
+    ) -> BoxFuture<'a, Result<RecordingRow, StoreError>>;
+    /// Names `media_id` as the recording's video unless one is named already; the video named.
+    fn attach(
+        &self,
+        recording_id: &str,
+        media_id: MediaId,
+    ) -> BoxFuture<'_, Result<Option<MediaId>, StoreError>>;
+    /// Forgets a video that is gone, so the next registration makes a new one.
+    fn detach(
+        &self,
+        recording_id: &str,
+        media_id: MediaId,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn stopped<'a>(
+        &'a self,
+        recording_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn finalized<'a>(&'a self, recording_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// An owner's newest recordings, newest first.
+    fn recent<'a>(
+        &'a self,
+        owner_id: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<RecordingRow>, StoreError>>;
 }

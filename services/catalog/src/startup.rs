@@ -22,11 +22,12 @@ use crate::{
         postgres::PgMediaStore,
         progress::{NatsProgress, ProgressHub},
         queue::NatsJobs,
+        recordings::PgRecordings,
         s3::S3Objects,
         users::GrpcUsers,
     },
     domain::playback::Tokens,
-    service::{self, Catalog, Playback, Settings},
+    service::{self, recordings::Recordings, Catalog, Playback, Settings},
     Config,
 };
 
@@ -89,10 +90,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         RedisPlayback::new(&config.playback.redis_url, &config.playback.key_prefix)
             .map_err(|e| StartError::Playback(e.to_string()))?,
     );
+    let recordings_store = Arc::new(PgRecordings::new(pool.clone()));
     let hub = ProgressHub::default();
     let catalog = Arc::new(
         Catalog::new(
-            Arc::new(PgMediaStore::new(pool)),
+            Arc::new(PgMediaStore::new(pool.clone())),
             Arc::new(objects),
             Arc::new(GrpcUsers::new(users)),
             jobs.clone(),
@@ -157,6 +159,10 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         config.clients.trusted_proxies.clone(),
         shutdown.clone(),
     );
+    let recordings = adapters::http::recordings::RecordingsState {
+        recordings: Arc::new(Recordings::new(catalog.clone(), recordings_store)),
+        service_token: Arc::from(config.service_token()),
+    };
     let router = adapters::http::router(
         AppState {
             catalog,
@@ -164,7 +170,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             playback,
         },
         RequestLimits::default(),
-    );
+    )
+    .merge(adapters::http::recordings::router(
+        recordings,
+        RequestLimits::default(),
+    ));
     tasks.spawn(ferrocast_kit::http::serve(
         listener,
         router,

@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use crate::{
     adapters::media::MediaConfig,
+    adapters::recording::RecordingConfig,
     adapters::rtmp::{connection::ConnectionSettings, guard::GuardLimits},
+    adapters::thumbnails::ThumbnailSettings,
 };
 
 /// The token dev mode uses when none is set (one definition for every service).
@@ -30,8 +32,12 @@ pub struct Config {
     pub rtmp: Rtmp,
     pub sessions: Sessions,
     pub origin: Origin,
+    /// Live thumbnails (`FERROCAST_INGEST_THUMBNAIL_*`).
+    pub thumbnails: Thumbnails,
     /// The media side's settings (`FERROCAST_HLS_*`, `FERROCAST_FFMPEG_*`).
     pub media: MediaConfig,
+    /// Past broadcasts (`FERROCAST_INGEST_RECORDING_*`).
+    pub recording: RecordingConfig,
 }
 
 /// The RTMP and HTTP listeners, and how rooms is told where this node's HLS is.
@@ -159,6 +165,23 @@ pub struct Sessions {
         deserialize_with = "duration::millis"
     )]
     pub pipeline_start_timeout: Duration,
+    /// `FERROCAST_INGEST_TAKEOVER_STALL_MS`: a publish with the user's current key takes over
+    /// the user's live session at once when that session received no media for this long (a
+    /// frozen encoder, a half-open connection); a session still receiving media is not taken over.
+    #[serde(
+        rename = "ingest_takeover_stall_ms",
+        default = "defaults::takeover_stall",
+        deserialize_with = "duration::millis"
+    )]
+    pub takeover_stall: Duration,
+    /// `FERROCAST_INGEST_RECONNECT_GRACE_MS`: how long a session whose connection dropped
+    /// without a clean stop stays live for its publisher to reconnect and continue it.
+    #[serde(
+        rename = "ingest_reconnect_grace_ms",
+        default = "defaults::reconnect_grace",
+        deserialize_with = "duration::millis"
+    )]
+    pub reconnect_grace: Duration,
 }
 
 /// The HLS origin's memory and how it serves.
@@ -180,6 +203,35 @@ pub struct Origin {
     pub http_shards: usize,
 }
 
+/// How often and how big each live stream's thumbnail is made (`adapters::thumbnails`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Thumbnails {
+    /// `FERROCAST_INGEST_THUMBNAIL_INTERVAL_SECONDS`: time between two thumbnails of a stream;
+    /// `0` makes none.
+    #[serde(
+        rename = "ingest_thumbnail_interval_seconds",
+        default = "defaults::thumbnail_interval",
+        deserialize_with = "duration::seconds"
+    )]
+    pub interval: Duration,
+    /// `FERROCAST_INGEST_THUMBNAIL_WIDTH`: pixels (never more than the lowest rung's width).
+    #[serde(
+        rename = "ingest_thumbnail_width",
+        default = "defaults::thumbnail_width"
+    )]
+    pub width: u32,
+    /// `FERROCAST_INGEST_THUMBNAIL_CONCURRENCY`: thumbnails made at once on this node.
+    #[serde(
+        rename = "ingest_thumbnail_concurrency",
+        default = "defaults::thumbnail_concurrency"
+    )]
+    pub concurrency: usize,
+    /// The ffmpeg thumbnails run, when not `FERROCAST_FFMPEG_PATH`'s. Not read from the
+    /// environment: tests put a failing or hanging one here and the live pipeline's stays.
+    #[serde(skip)]
+    pub ffmpeg_path: Option<std::path::PathBuf>,
+}
+
 ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service::Ingest => {
     common: Common,
     listen: Listen,
@@ -188,7 +240,9 @@ ferrocast_kit::config_sections!(Config for ferrocast_kit::config::known::Service
     rtmp: Rtmp,
     sessions: Sessions,
     origin: Origin,
+    thumbnails: Thumbnails,
     media: MediaConfig,
+    recording: RecordingConfig,
 });
 
 mod defaults {
@@ -254,12 +308,27 @@ mod defaults {
     pub fn pipeline_start_timeout() -> Duration {
         Duration::from_secs(10)
     }
+    pub fn takeover_stall() -> Duration {
+        Duration::from_secs(1)
+    }
+    pub fn reconnect_grace() -> Duration {
+        Duration::from_secs(10)
+    }
     /// ≈ 6 segments of every rendition of 40 ABR streams at 1 s, or 100 passthrough streams.
     pub fn hls_cache_mb() -> u64 {
         256
     }
     pub fn hls_sendfile() -> bool {
         true
+    }
+    pub fn thumbnail_interval() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub fn thumbnail_width() -> u32 {
+        320
+    }
+    pub fn thumbnail_concurrency() -> usize {
+        2
     }
 }
 
@@ -292,6 +361,11 @@ impl Config {
         config.rtmp.idle_timeout = Duration::from_secs(2);
         config.rtmp.write_timeout = Duration::from_secs(2);
         config.sessions.update_interval = Duration::from_millis(500);
+        // A publisher that vanishes ends its room at once, as tests of endings expect; tests of
+        // reconnects set their own grace.
+        config.sessions.reconnect_grace = Duration::ZERO;
+        // Tests that want past broadcasts name a folder and a catalogue (testkit does).
+        config.recording.dir = std::path::PathBuf::new();
         Ok(config)
     }
 
@@ -314,6 +388,10 @@ impl Config {
                 sessions.callback_timeout,
                 "FERROCAST_INGEST_CALLBACK_TIMEOUT_MS",
             ),
+            (
+                sessions.takeover_stall,
+                "FERROCAST_INGEST_TAKEOVER_STALL_MS",
+            ),
         ] {
             ensure(!value.is_zero(), format!("{name} must be positive"))?;
         }
@@ -322,6 +400,22 @@ impl Config {
             "FERROCAST_INGEST_MAX_CONNECTIONS and _PER_IP must be positive",
         )?;
         self.clients.validate()?;
+        self.recording.validate()?;
+        let thumbnails = &self.thumbnails;
+        ensure(
+            thumbnails.interval.is_zero()
+                || (Duration::from_secs(1)..=Duration::from_secs(3600))
+                    .contains(&thumbnails.interval),
+            "FERROCAST_INGEST_THUMBNAIL_INTERVAL_SECONDS must be 0 (off) or within 1 s..=1 h",
+        )?;
+        ensure(
+            (16..=1920).contains(&thumbnails.width),
+            "FERROCAST_INGEST_THUMBNAIL_WIDTH must be within 16..=1920",
+        )?;
+        ensure(
+            (1..=64).contains(&thumbnails.concurrency),
+            "FERROCAST_INGEST_THUMBNAIL_CONCURRENCY must be within 1..=64",
+        )?;
         ensure(
             (128..=16 * 1024 * 1024).contains(&rtmp.max_chunk_size),
             "FERROCAST_INGEST_MAX_CHUNK_SIZE must be within 128..=16777216",
@@ -383,6 +477,23 @@ impl Config {
 
     pub fn pipeline_start_timeout(&self) -> Duration {
         self.sessions.pipeline_start_timeout
+    }
+
+    /// The thumbnail settings, or `None` when thumbnails are off.
+    pub fn thumbnail_settings(&self) -> Option<ThumbnailSettings> {
+        let thumbnails = &self.thumbnails;
+        (!thumbnails.interval.is_zero()).then(|| ThumbnailSettings {
+            ffmpeg_path: thumbnails
+                .ffmpeg_path
+                .clone()
+                .unwrap_or_else(|| self.media.ffmpeg_path.clone()),
+            interval: thumbnails.interval,
+            width: thumbnails.width,
+            concurrency: thumbnails.concurrency,
+            // A keyframe of a low rung decodes in well under a second; one that takes this
+            // long is stuck, and holding its slot would starve the other streams' thumbnails.
+            deadline: thumbnails.interval.min(Duration::from_secs(10)),
+        })
     }
 }
 
@@ -461,6 +572,44 @@ mod tests {
             "soon"
         )])
         .is_err());
+    }
+
+    #[test]
+    fn thumbnail_settings_are_read_checked_and_can_be_off() {
+        let config: Config = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_DEV_MODE", "true"),
+            ("FERROCAST_INGEST_THUMBNAIL_INTERVAL_SECONDS", "10s"),
+            ("FERROCAST_INGEST_THUMBNAIL_WIDTH", "160"),
+        ])
+        .expect("parses");
+        config.validate().expect("valid");
+        let settings = config.thumbnail_settings().expect("on");
+        assert_eq!(
+            (settings.interval, settings.width, settings.concurrency),
+            (Duration::from_secs(10), 160, 2)
+        );
+        assert_eq!(settings.deadline, Duration::from_secs(10));
+        assert_eq!(settings.ffmpeg_path, config.media.ffmpeg_path);
+
+        let off: Config = ferrocast_kit::config::from_pairs(&[
+            ("FERROCAST_DEV_MODE", "true"),
+            ("FERROCAST_INGEST_THUMBNAIL_INTERVAL_SECONDS", "0"),
+        ])
+        .expect("parses");
+        off.validate().expect("0 is off, not invalid");
+        assert!(off.thumbnail_settings().is_none());
+
+        for (name, value) in [
+            ("FERROCAST_INGEST_THUMBNAIL_INTERVAL_SECONDS", "500ms"),
+            ("FERROCAST_INGEST_THUMBNAIL_WIDTH", "4096"),
+            ("FERROCAST_INGEST_THUMBNAIL_CONCURRENCY", "0"),
+        ] {
+            let config: Config =
+                ferrocast_kit::config::from_pairs(&[("FERROCAST_DEV_MODE", "true"), (name, value)])
+                    .expect("parses");
+            let error = config.validate().expect_err(name);
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]

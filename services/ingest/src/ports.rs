@@ -55,6 +55,10 @@ pub trait MediaSink: Send {
     /// Hands one packet over without waiting: a slow or dead transcoder must never stall the
     /// RTMP read loop. Errors mean the pipeline is gone for good and the session should end.
     fn push(&mut self, packet: MediaPacket) -> Result<(), MediaError>;
+    /// What follows comes from a new publisher of the same room (a reconnect, or a stalled
+    /// connection taken over): its own codec headers and timeline, maybe another resolution.
+    /// The pipeline goes on in the same playlists behind a discontinuity.
+    fn new_publisher(&mut self);
     /// The renditions known so far (empty until the source's resolution is known).
     fn renditions(&self) -> Vec<Rendition>;
     /// Resolves when the pipeline fails for good, so the session can end the room. The future

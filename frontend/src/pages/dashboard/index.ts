@@ -1,6 +1,6 @@
 /**
  * `/dashboard` — everything a streamer needs to go live: live status with a preview, the stream
- * key, OBS settings and the room title. Visitors who are not logged in are sent to `/login`,
+ * key, OBS settings, the room title and whether broadcasts are saved as videos. Visitors who are not logged in are sent to `/login`,
  * which brings them back here afterwards.
  */
 import { h, replace, setText } from '../../dom';
@@ -8,6 +8,7 @@ import { navigate } from '../../router';
 import { currentUser } from '../../session';
 import { liveStatusPanel } from './live-status';
 import { obsPanel } from './obs';
+import { pastBroadcastsPanel } from './past-broadcasts';
 import { streamKeyPanel } from './stream-key';
 import { titlePanel } from './title';
 
@@ -33,6 +34,6 @@ export function dashboardPage(root: HTMLElement, signal: AbortSignal): void {
     const live = liveStatusPanel(signal, user.username, (room) => {
       if (room) title.showCurrent(room.title);
     });
-    replace(content, live, streamKeyPanel(signal), obsPanel(), title.element);
+    replace(content, live, streamKeyPanel(signal), obsPanel(), title.element, pastBroadcastsPanel(signal));
   });
 }

@@ -22,7 +22,7 @@ import { ProgressFollower, settled } from '../../catalog/progress';
 import { h, replace, setText } from '../../dom';
 import { formatDate } from '../../format';
 import type { PlayerCallbacks, PlayerOptions } from '../../player/player';
-import { videoPath, type VideoPlayerKind } from '../../router';
+import { channelPath, videoPath, type VideoPlayerKind } from '../../router';
 import { after, onLeave } from '../../ui/lifecycle';
 import { tagList } from '../../ui/media';
 import { loadPlayer } from '../watch/player-loader';
@@ -198,7 +198,8 @@ export function videoPage(root: HTMLElement, signal: AbortSignal, id: string, ki
     setText(heading, item.title);
     replace(
       meta,
-      item.owner,
+      'by ',
+      h('a', { href: channelPath(item.owner), 'data-testid': 'video-owner' }, item.owner),
       ' · ',
       h('time', { datetime: item.created_at }, formatDate(item.created_at)),
       ...(item.encryption ? [' · ', h('span', { 'data-testid': 'video-encrypted' }, 'Encrypted')] : []),

@@ -7,6 +7,7 @@
 import type { Room } from '../../api/types';
 import { h, setText } from '../../dom';
 import { formatLiveFor, formatViewers } from '../../format';
+import { channelPath } from '../../router';
 import type { Presentation } from './state';
 
 export interface WatchView {
@@ -77,7 +78,14 @@ export function watchView(username: string): WatchView {
         'div',
         { class: 'watch-info' },
         title,
-        h('p', { class: 'watch-meta' }, h('span', { class: 'watch-user' }, username), liveBadge, viewers, liveFor),
+        h(
+          'p',
+          { class: 'watch-meta' },
+          h('a', { class: 'watch-user', href: channelPath(username), 'data-testid': 'watch-channel' }, username),
+          liveBadge,
+          viewers,
+          liveFor,
+        ),
       ),
       h(
         'div',

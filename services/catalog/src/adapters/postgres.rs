@@ -19,7 +19,7 @@ use crate::{
     },
     domain::{
         ContentType, Cursor, Description, Encryption, MediaId, MediaItem, MediaKind, MediaQuery,
-        MediaStatus, OwnerSettings, Sha256, Tag, Title, UploadMethod, Visibility,
+        MediaStatus, OwnerSettings, SettingsChange, Sha256, Tag, Title, UploadMethod, Visibility,
     },
     ports::{MediaChanges, MediaStore, StoreError, TagCount},
 };
@@ -715,15 +715,19 @@ impl MediaStore for PgMediaStore {
         owner_id: &'a str,
     ) -> BoxFuture<'a, Result<OwnerSettings, StoreError>> {
         async move {
-            let encrypt_videos: Option<bool> =
-                sqlx::query_scalar("SELECT encrypt_videos FROM owner_settings WHERE owner_id = $1")
-                    .bind(owner_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(backend)?;
-            Ok(OwnerSettings {
-                encrypt_videos: encrypt_videos.unwrap_or_default(),
-            })
+            let row: Option<(bool, bool)> = sqlx::query_as(
+                "SELECT encrypt_videos, save_past_broadcasts FROM owner_settings WHERE owner_id = $1",
+            )
+            .bind(owner_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(row.map_or_else(OwnerSettings::default, |(encrypt, save)| {
+                OwnerSettings {
+                    encrypt_videos: encrypt,
+                    save_past_broadcasts: save,
+                }
+            }))
         }
         .boxed()
     }
@@ -731,20 +735,31 @@ impl MediaStore for PgMediaStore {
     fn save_owner_settings<'a>(
         &'a self,
         owner_id: &'a str,
-        settings: &'a OwnerSettings,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        change: &'a SettingsChange,
+    ) -> BoxFuture<'a, Result<OwnerSettings, StoreError>> {
         async move {
-            sqlx::query(
-                "INSERT INTO owner_settings (owner_id, encrypt_videos) VALUES ($1, $2) \
-                 ON CONFLICT (owner_id) DO UPDATE SET encrypt_videos = EXCLUDED.encrypt_videos, \
-                 updated_at = now()",
+            let defaults = OwnerSettings::default();
+            let (encrypt_videos, save_past_broadcasts): (bool, bool) = sqlx::query_as(
+                "INSERT INTO owner_settings (owner_id, encrypt_videos, save_past_broadcasts) \
+                 VALUES ($1, COALESCE($2, $4), COALESCE($3, $5)) \
+                 ON CONFLICT (owner_id) DO UPDATE SET \
+                 encrypt_videos = COALESCE($2, owner_settings.encrypt_videos), \
+                 save_past_broadcasts = COALESCE($3, owner_settings.save_past_broadcasts), \
+                 updated_at = now() \
+                 RETURNING encrypt_videos, save_past_broadcasts",
             )
             .bind(owner_id)
-            .bind(settings.encrypt_videos)
-            .execute(&self.pool)
+            .bind(change.encrypt_videos)
+            .bind(change.save_past_broadcasts)
+            .bind(defaults.encrypt_videos)
+            .bind(defaults.save_past_broadcasts)
+            .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
-            Ok(())
+            Ok(OwnerSettings {
+                encrypt_videos,
+                save_past_broadcasts,
+            })
         }
         .boxed()
     }

@@ -312,11 +312,31 @@ pub struct MediaItem {
     pub encryption: Option<Encryption>,
 }
 
-/// What an owner chose for their next uploads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// What an owner chose for their next uploads and broadcasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OwnerSettings {
     /// New videos are packaged encrypted unless the upload says otherwise.
     pub encrypt_videos: bool,
+    /// Every live broadcast is kept as a video (tag `past-broadcast`) when it ends.
+    pub save_past_broadcasts: bool,
+}
+
+impl Default for OwnerSettings {
+    /// Past broadcasts are kept unless the owner opts out, as streamers expect.
+    fn default() -> Self {
+        Self {
+            encrypt_videos: false,
+            save_past_broadcasts: true,
+        }
+    }
+}
+
+/// A change of [`OwnerSettings`]: what is left out stays as it was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsChange {
+    pub encrypt_videos: Option<bool>,
+    pub save_past_broadcasts: Option<bool>,
 }
 
 /// An encrypted video's content key as stored: the key id, which is public (every manifest

@@ -12,7 +12,7 @@ pub mod upload;
 
 pub use media::{
     ContentType, Description, Encryption, MediaId, MediaItem, MediaKind, MediaStatus,
-    OwnerSettings, Sha256, Title, UploadMethod, Visibility,
+    OwnerSettings, SettingsChange, Sha256, Title, UploadMethod, Visibility,
 };
 pub use search::{Cursor, MediaQuery, SearchText};
 pub use tags::Tag;

@@ -13,7 +13,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::{Catalog, CatalogError};
 use crate::{
-    domain::{Encryption, MediaId, MediaKind, OwnerSettings},
+    domain::{Encryption, MediaId, MediaKind, OwnerSettings, SettingsChange},
     ports::{Caller, OpenedObject},
 };
 
@@ -71,18 +71,19 @@ impl Catalog {
         Ok(self.store.owner_settings(&caller.user_id).await?)
     }
 
+    /// Applies `change` to the owner's settings; what it leaves out stays.
     pub async fn save_owner_settings(
         &self,
         caller: &Caller,
-        settings: OwnerSettings,
+        change: SettingsChange,
     ) -> Result<OwnerSettings, CatalogError> {
-        if settings.encrypt_videos && self.settings.sealer.is_none() {
+        if change.encrypt_videos == Some(true) && self.settings.sealer.is_none() {
             return Err(CatalogError::EncryptionUnavailable);
         }
-        self.store
-            .save_owner_settings(&caller.user_id, &settings)
-            .await?;
-        Ok(settings)
+        Ok(self
+            .store
+            .save_owner_settings(&caller.user_id, &change)
+            .await?)
     }
 
     /// The W3C ClearKey licence for the key ids `request` names (a JSON `{"kids": [...]}`), for

@@ -6,6 +6,7 @@
 mod keys;
 mod playback;
 mod progress;
+pub mod recordings;
 pub mod sweeper;
 
 pub use playback::{now_ms, AccountSessions, Playback};

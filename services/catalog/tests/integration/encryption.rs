@@ -223,7 +223,10 @@ async fn owners_choose_encryption_per_upload_or_by_default() {
         .json(Method::GET, "/api/media/settings", Some(&owner.token), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(settings, json!({"encrypt_videos": false}));
+    assert_eq!(
+        settings,
+        json!({"encrypt_videos": false, "save_past_broadcasts": true})
+    );
     let (status, _) = world
         .json(Method::GET, "/api/media/settings", None, None)
         .await;
@@ -244,7 +247,10 @@ async fn owners_choose_encryption_per_upload_or_by_default() {
         .await;
     assert_eq!(
         (status, &saved),
-        (StatusCode::OK, &json!({"encrypt_videos": true}))
+        (
+            StatusCode::OK,
+            &json!({"encrypt_videos": true, "save_past_broadcasts": true})
+        )
     );
     let by_default = world
         .create(&owner.token, video("Default", &[], &bytes))

@@ -7,6 +7,7 @@ mod encryption;
 mod playback;
 mod processing;
 mod progress;
+mod recordings;
 mod search;
 mod support;
 mod uploads;

@@ -7,7 +7,7 @@
 //! recreate a lost room on `update` without the ingest holding on to the secret. `publish` adds
 //! `name` (the stream key — the only call that carries it, for rooms' own check when the token
 //! is not configured) and `type=live`; `update` adds `renditions` (a JSON array of
-//! `Rendition`). 2xx allows; 409 means already live; 5xx and timeouts are "unavailable";
+//! `Rendition`) and `thumbnail=1` once the session has a live thumbnail. 2xx allows; 409 means already live; 5xx and timeouts are "unavailable";
 //! anything else (including redirects) refuses.
 
 use std::time::Duration;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use ferrocast_kit::http::SERVICE_TOKEN_HEADER;
 use reqwest::StatusCode;
 
+use super::thumbnails::Thumbnails;
 use crate::{
     ports::{BoxFuture, CallbackError, Client, Publisher, Rendition, RoomCallbacks},
     service::StreamKey,
@@ -25,6 +26,7 @@ pub struct HttpRoomCallbacks {
     url: String,
     origin: String,
     service_token: String,
+    thumbnails: Option<Thumbnails>,
 }
 
 impl HttpRoomCallbacks {
@@ -46,7 +48,15 @@ impl HttpRoomCallbacks {
             url,
             origin,
             service_token,
+            thumbnails: None,
         })
+    }
+
+    /// Updates then say whether the session has a thumbnail, so its room lists the URL.
+    #[must_use]
+    pub fn with_thumbnails(mut self, thumbnails: Option<Thumbnails>) -> Self {
+        self.thumbnails = thumbnails;
+        self
     }
 
     async fn post(&self, form: Vec<(&'static str, String)>) -> Result<(), CallbackError> {
@@ -112,11 +122,15 @@ pub(crate) fn update_form(
     client: &Client,
     publisher: &Publisher,
     renditions: &[Rendition],
+    thumbnail: bool,
     origin: &str,
 ) -> Vec<(&'static str, String)> {
     let mut form = common("update", client, publisher, origin);
     let renditions = serde_json::to_string(renditions).unwrap_or_else(|_| "[]".to_owned());
     form.push(("renditions", renditions));
+    if thumbnail {
+        form.push(("thumbnail", "1".to_owned()));
+    }
     form
 }
 
@@ -144,7 +158,17 @@ impl RoomCallbacks for HttpRoomCallbacks {
         publisher: &'a Publisher,
         renditions: &'a [Rendition],
     ) -> BoxFuture<'a, Result<(), CallbackError>> {
-        Box::pin(self.post(update_form(client, publisher, renditions, &self.origin)))
+        let thumbnail = self
+            .thumbnails
+            .as_ref()
+            .is_some_and(|t| t.has(&publisher.username, &publisher.session_id));
+        Box::pin(self.post(update_form(
+            client,
+            publisher,
+            renditions,
+            thumbnail,
+            &self.origin,
+        )))
     }
 
     fn on_publish_done<'a>(
@@ -206,8 +230,11 @@ mod tests {
             height: 360,
             bandwidth: 800_000,
         }];
-        let update = update_form(&client(), &publisher(), &renditions, "http://o");
+        let update = update_form(&client(), &publisher(), &renditions, false, "http://o");
         assert_eq!(get(&update, "call"), Some("update"));
+        assert_eq!(get(&update, "thumbnail"), None);
+        let with_thumbnail = update_form(&client(), &publisher(), &renditions, true, "http://o");
+        assert_eq!(get(&with_thumbnail, "thumbnail"), Some("1"));
         assert_eq!(get(&update, "name"), None);
         assert_eq!(get(&update, "username"), Some("alice"));
         assert_eq!(get(&update, "user_id"), Some("u1"));

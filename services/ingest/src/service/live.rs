@@ -1,7 +1,8 @@
 //! One authorised, live publish: forwards media to the pipeline without waiting, renews the
 //! room's lease and re-checks the stream key in an owned background task (a slow rooms or users
 //! service never stalls the RTMP read loop), and ends exactly once with `publish_done` and
-//! `MediaSink::finish`.
+//! `MediaSink::finish`. A new connection of the same publisher may take the session over
+//! ([`LiveSession::resume`], see `handover`): the room and its pipeline go on.
 
 use std::{sync::Arc, time::Duration};
 
@@ -43,6 +44,12 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// Whether the publisher may come back and continue the room: its connection was lost, not
+    /// closed on purpose.
+    pub fn may_resume(self) -> bool {
+        matches!(self, Self::Disconnected | Self::Idle)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Unpublished => "unpublished",
@@ -99,6 +106,31 @@ impl LiveSession {
             lease_lost,
             renewal,
         }
+    }
+
+    /// Moves the session to a new connection of its publisher, which authenticated with `key`
+    /// (the user's current one, which the renewals check from now on). The pipeline is told a
+    /// new stream follows. `None` when the session must end instead: its lease was lost or its
+    /// pipeline failed while it waited; it is then ended here.
+    pub(crate) async fn resume(mut self, client: Client, key: StreamKey) -> Option<Self> {
+        if self.lease_lost.is_cancelled() {
+            self.finish(EndReason::LeaseLost).await;
+            return None;
+        }
+        self.renewal.abort();
+        let lease_lost = CancellationToken::new();
+        self.renewal = tokio::spawn(renew(
+            self.deps.clone(),
+            client.clone(),
+            self.publisher.clone(),
+            KeyCheck::new(key, self.deps.update_interval),
+            self.renditions.subscribe(),
+            lease_lost.clone(),
+        ));
+        self.lease_lost = lease_lost;
+        self.client = client;
+        self.sink.new_publisher();
+        Some(self)
     }
 
     pub fn publisher(&self) -> &Publisher {

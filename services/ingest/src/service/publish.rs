@@ -1,18 +1,27 @@
 //! Authorising a publish: key → users (fail closed) → rooms `on_publish` → media pipeline. Only
 //! when all three said yes does the RTMP side accept the publish; every refusal maps to the
-//! RTMP status the encoder is sent before the connection closes.
+//! RTMP status the encoder is sent before the connection closes. A publish whose user has a
+//! stalled or disconnected session on this ingest continues that session instead (`handover`):
+//! the key is still checked with users, rooms and the pipeline already hold the room.
 
 use std::sync::Arc;
 
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::{timeout, timeout_at, Duration, Instant};
 
-use crate::ports::{AuthError, CallbackError, Client, Publisher};
+use crate::ports::{AuthError, CallbackError, Client, KeyOwner, Publisher};
 
 use super::{
     deps::{end_room, SessionDeps},
+    handover::{Claim, Handovers},
     live::LiveSession,
     StreamKey,
 };
+
+/// How long a stalled connection gets to hand its session over.
+const HANDOVER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Claims tried before a publish goes the usual way: a session moves between a live and a
+/// parked connection at most once while a claim is under way.
+const CLAIM_ATTEMPTS: usize = 3;
 
 /// Why a publish was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,18 +76,60 @@ pub async fn authorise(
     key: StreamKey,
     deadline: Instant,
 ) -> Result<LiveSession, Refusal> {
-    let owner = match timeout_at(deadline, deps.authenticator.authenticate(&key)).await {
-        Ok(Ok(owner)) => owner,
-        Ok(Err(AuthError::Rejected)) => return Err(Refusal::KeyRejected),
+    let owner = authenticate(deps, &key, deadline).await?;
+    open(deps, client, key, owner).await
+}
+
+/// [`authorise`], but a publish whose user has a stalled or disconnected session in
+/// `handovers` continues that session.
+pub async fn authorise_or_continue(
+    deps: &Arc<SessionDeps>,
+    handovers: &Handovers,
+    client: Client,
+    key: StreamKey,
+    deadline: Instant,
+) -> Result<LiveSession, Refusal> {
+    let owner = authenticate(deps, &key, deadline).await?;
+    if let Some(live) = continue_session(handovers, &client, &key, &owner.user_id).await {
+        // Counted as accepted too, by the RTMP side; this says how many of those continued.
+        metrics::counter!("ingest_publishes_continued_total").increment(1);
+        tracing::info!(
+            username = %live.publisher().username,
+            session_id = %live.publisher().session_id,
+            "publish continues the user's live session"
+        );
+        return Ok(live);
+    }
+    open(deps, client, key, owner).await
+}
+
+/// Who owns `key`, asked of users before `deadline` (fail closed).
+async fn authenticate(
+    deps: &SessionDeps,
+    key: &StreamKey,
+    deadline: Instant,
+) -> Result<KeyOwner, Refusal> {
+    match timeout_at(deadline, deps.authenticator.authenticate(key)).await {
+        Ok(Ok(owner)) => Ok(owner),
+        Ok(Err(AuthError::Rejected)) => Err(Refusal::KeyRejected),
         Ok(Err(AuthError::Unavailable(reason))) => {
             tracing::warn!(%reason, "users service unavailable; refusing publish");
-            return Err(Refusal::UsersUnavailable);
+            Err(Refusal::UsersUnavailable)
         }
         Err(_) => {
             tracing::warn!("users service did not answer before the auth deadline");
-            return Err(Refusal::UsersUnavailable);
+            Err(Refusal::UsersUnavailable)
         }
-    };
+    }
+}
+
+/// A new room for `owner`: rooms' `on_publish`, then the media pipeline.
+async fn open(
+    deps: &Arc<SessionDeps>,
+    client: Client,
+    key: StreamKey,
+    owner: KeyOwner,
+) -> Result<LiveSession, Refusal> {
     let publisher = Publisher {
         user_id: owner.user_id,
         username: owner.username,
@@ -120,4 +171,40 @@ pub async fn authorise(
         key,
         sink,
     ))
+}
+
+/// The user's stalled or parked session on this ingest, moved to the new connection; `None`
+/// when there is none (or it is healthy, or it ended meanwhile).
+async fn continue_session(
+    handovers: &Handovers,
+    client: &Client,
+    key: &StreamKey,
+    user_id: &str,
+) -> Option<LiveSession> {
+    for _ in 0..CLAIM_ATTEMPTS {
+        let live = match handovers.claim(user_id) {
+            Claim::None | Claim::Busy => return None,
+            Claim::Parked(live) => live,
+            Claim::Stalled(requests) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                if requests.send(reply).await.is_err() {
+                    continue;
+                }
+                match timeout(HANDOVER_TIMEOUT, answer).await {
+                    Ok(Ok(live)) => live,
+                    // It ended or was parked meanwhile: look again.
+                    Ok(Err(_)) => continue,
+                    Err(_) => {
+                        tracing::warn!(
+                            user_id,
+                            "a stalled connection did not hand its session over"
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        return live.resume(client.clone(), key.clone()).await;
+    }
+    None
 }

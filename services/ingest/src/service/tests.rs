@@ -114,6 +114,9 @@ impl MediaSink for Sink {
         self.0.push("push");
         Ok(())
     }
+    fn new_publisher(&mut self) {
+        self.0.push("new publisher");
+    }
     fn renditions(&self) -> Vec<Rendition> {
         Vec::new()
     }
@@ -389,4 +392,99 @@ async fn hung_users_check_neither_ends_the_session_nor_stops_renewals() {
     live.finish(EndReason::Disconnected).await;
     let updates = log.entries().iter().filter(|e| *e == "update").count();
     assert!(updates >= 3, "{:?}", log.entries());
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_a_session_without_media_for_the_stall_time_is_offered_to_a_new_publish() {
+    let handovers = Handovers::new(Duration::from_secs(1), Duration::from_secs(10));
+    assert!(matches!(handovers.claim("u1"), handover::Claim::None));
+    let (slot, displaced) = handovers.register("u1");
+    assert!(displaced.is_none());
+    assert!(matches!(handovers.claim("u1"), handover::Claim::Busy));
+    tokio::time::advance(Duration::from_millis(900)).await;
+    slot.touch(Instant::now());
+    tokio::time::advance(Duration::from_millis(900)).await;
+    assert!(
+        matches!(handovers.claim("u1"), handover::Claim::Busy),
+        "media 900 ms ago"
+    );
+    tokio::time::advance(Duration::from_millis(200)).await;
+    assert!(matches!(handovers.claim("u1"), handover::Claim::Stalled(_)));
+    handovers.release(slot);
+    assert!(matches!(handovers.claim("u1"), handover::Claim::None));
+}
+
+/// A live session of "alice" parked by its dropped connection, with the log of the doubles.
+async fn parked(
+    grace: Duration,
+) -> (
+    Arc<SessionDeps>,
+    Arc<Log>,
+    Arc<Handovers>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (deps, log) = deps(owner(), Ok(()), Ok(()), true);
+    let handovers = Arc::new(Handovers::new(Duration::from_secs(1), grace));
+    let live = authorise(&deps, client(), key(), soon())
+        .await
+        .expect("live");
+    let (slot, _) = handovers.register("u1");
+    let parking = {
+        let handovers = handovers.clone();
+        tokio::spawn(async move {
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            handovers
+                .park(slot, live, EndReason::Disconnected, &shutdown)
+                .await;
+        })
+    };
+    tokio::task::yield_now().await;
+    (deps, log, handovers, parking)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publish_within_the_grace_continues_the_parked_session_without_a_new_room() {
+    let (deps, log, handovers, parking) = parked(Duration::from_secs(10)).await;
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let live = authorise_or_continue(&deps, &handovers, client(), key(), soon())
+        .await
+        .expect("continued");
+    parking.await.expect("the parking ends once claimed");
+    let entries = log.entries();
+    assert_eq!(
+        entries.iter().filter(|e| *e == "publish").count(),
+        1,
+        "{entries:?}"
+    );
+    assert_eq!(
+        entries.iter().filter(|e| *e == "start").count(),
+        1,
+        "{entries:?}"
+    );
+    assert!(entries.iter().any(|e| e == "new publisher"), "{entries:?}");
+    assert!(!entries.iter().any(|e| e == "publish_done"), "{entries:?}");
+    live.finish(EndReason::Unpublished).await;
+    assert_eq!(
+        log.entries()
+            .iter()
+            .filter(|e| *e == "publish_done")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parked_session_nobody_claims_ends_when_the_grace_runs_out() {
+    let (_deps, log, handovers, parking) = parked(Duration::from_secs(10)).await;
+    tokio::time::advance(Duration::from_secs(9)).await;
+    tokio::task::yield_now().await;
+    assert!(!log.entries().iter().any(|e| e == "publish_done"));
+    tokio::time::advance(Duration::from_secs(2)).await;
+    parking.await.expect("the parking ends");
+    let entries = log.entries();
+    assert!(
+        entries.ends_with(&["publish_done".to_string(), "finish".to_string()]),
+        "{entries:?}"
+    );
+    assert!(matches!(handovers.claim("u1"), handover::Claim::None));
 }

@@ -9,11 +9,13 @@
 
 mod hls_origin;
 mod live_acceptance;
+mod live_thumbnails;
 mod media_common;
 mod media_native;
 mod media_relay;
 mod media_rtmp_publish;
 mod media_transcoder;
+mod reconnect;
 mod rtmp_abuse;
 mod rtmp_fuzz_corpus;
 mod rtmp_guard_random;

@@ -117,6 +117,8 @@ pub struct Received {
     pub audio: usize,
     pub metadata: usize,
     pub finished: bool,
+    /// Times a new publisher continued this stream.
+    pub new_publishers: usize,
 }
 
 /// A transcoder that counts packets per username.
@@ -170,6 +172,11 @@ impl MediaSink for RecordingSink {
             MediaPacket::Metadata { .. } => entry.metadata += 1,
         }
         Ok(())
+    }
+    fn new_publisher(&mut self) {
+        if let Some(entry) = self.received.lock().unwrap().get_mut(&self.username) {
+            entry.new_publishers += 1;
+        }
     }
     fn renditions(&self) -> Vec<Rendition> {
         vec![Rendition {
@@ -230,11 +237,22 @@ pub async fn start_live_ingest(
     rooms_callback_url: &str,
     hls_root: &Path,
 ) -> LiveIngest {
+    start_live_ingest_with(users_url, rooms_callback_url, hls_root, |_| {}).await
+}
+
+/// [`start_live_ingest`] with its config changed by `tweak` first.
+pub async fn start_live_ingest_with(
+    users_url: &str,
+    rooms_callback_url: &str,
+    hls_root: &Path,
+    tweak: impl FnOnce(&mut Config),
+) -> LiveIngest {
     ferrocast_kit::telemetry::init("ingest-test");
     let mut config = Config::for_tests(users_url, rooms_callback_url, SERVICE_TOKEN).unwrap();
     config.media.hls_root = hls_root.to_path_buf();
     config.media.hls_x264_preset = "ultrafast".into();
     config.media.cleanup_grace = Duration::from_secs(2);
+    tweak(&mut config);
     let shutdown = CancellationToken::new();
     let running = ferrocast_ingest::start(config, shutdown.clone())
         .await

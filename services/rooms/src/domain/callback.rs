@@ -3,7 +3,7 @@
 //!
 //! The same URL serves every `call`. nginx-rtmp sends `call`, `app`, `name` (the stream key on a
 //! publish), `addr`, `clientid`, `tcurl`, ...; our ingest adds `session_id`, `origin`,
-//! `renditions` and, on updates, `user_id` + `username`. The form carries the stream key, so
+//! `renditions` and, on updates, `user_id` + `username` and `thumbnail`. The form carries the stream key, so
 //! [`CallbackForm`]'s `Debug` leaves all values out and nothing here logs it.
 
 use std::fmt;
@@ -44,7 +44,14 @@ pub enum Route {
 
 /// Fields only our ingest sends (with the service token); see
 /// [`CallbackForm::without_ingest_fields`].
-const INGEST_FIELDS: &[&str] = &["session_id", "origin", "renditions", "user_id", "username"];
+const INGEST_FIELDS: &[&str] = &[
+    "session_id",
+    "origin",
+    "renditions",
+    "user_id",
+    "username",
+    "thumbnail",
+];
 
 /// A parsed callback body. Values stay private: accessors return typed, checked values.
 #[derive(Clone)]
@@ -158,6 +165,11 @@ impl CallbackForm {
         self.field("renditions").and_then(Rendition::parse_list)
     }
 
+    /// Whether our ingest serves a live thumbnail of the stream (`thumbnail=1` on its updates).
+    pub fn has_thumbnail(&self) -> bool {
+        self.field("thumbnail") == Some("1")
+    }
+
     /// The owner our ingest states on its updates, so a room lost with Redis can be recreated
     /// without the key. Only our ingest's forms carry it.
     pub fn stated_owner(&self) -> Option<(String, Username)> {
@@ -209,13 +221,15 @@ mod tests {
         assert_eq!(f.session_id().map(|s| s.to_string()), Ok("abc-1".into()));
         assert_eq!(f.stated_origin(), Some("http://10.0.0.5:8081/"));
         assert_eq!(f.renditions(), Some(vec![]));
+        assert!(!f.has_thumbnail());
+        assert!(form("call=update&thumbnail=1").has_thumbnail());
         let (id, name) = f.stated_owner().expect("owner");
         assert_eq!((id.as_str(), name.as_str()), ("u1", "alice"));
     }
 
     #[test]
     fn an_untrusted_form_loses_every_ingest_field() {
-        let f = form("call=publish_done&app=live&name=k&addr=10.0.0.9&clientid=3&session_id=victim-1&origin=http%3A%2F%2Fevil&renditions=%5B%5D&user_id=u1&username=victim");
+        let f = form("call=update&app=live&name=k&addr=10.0.0.9&clientid=3&session_id=victim-1&origin=http%3A%2F%2Fevil&renditions=%5B%5D&user_id=u1&username=victim&thumbnail=1");
         assert_eq!(f.session_id().map(|s| s.to_string()), Ok("victim-1".into()));
         let untrusted = f.without_ingest_fields();
         assert_eq!(
@@ -225,7 +239,8 @@ mod tests {
         assert_eq!(untrusted.stated_origin(), None);
         assert_eq!(untrusted.renditions(), None);
         assert!(untrusted.stated_owner().is_none());
-        assert_eq!(untrusted.call(), Ok(Call::PublishDone));
+        assert!(!untrusted.has_thumbnail());
+        assert_eq!(untrusted.call(), Ok(Call::Update));
         assert_eq!(
             untrusted.stream_key().map(|k| k.expose().to_owned()),
             Ok("k".into())

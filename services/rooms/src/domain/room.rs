@@ -79,6 +79,8 @@ pub struct LiveRoom {
     pub started_at_ms: i64,
     pub renditions: Vec<Rendition>,
     pub viewers: u64,
+    /// The ingest serves a live thumbnail of the stream (its updates say so).
+    pub thumbnail: bool,
 }
 
 /// The public shape of a live room (docs/api.md `Room`).
@@ -89,7 +91,8 @@ pub struct RoomView {
     pub started_at: DateTime<Utc>,
     pub viewers: u64,
     pub renditions: Vec<Rendition>,
-    /// Always null until thumbnails exist.
+    /// `/hls/{username}/thumbnail.jpg` (relative to the gateway origin) once the ingest serves
+    /// a thumbnail of the stream; null before the first one, and for nginx-rtmp streams.
     pub thumbnail_url: Option<String>,
     /// Relative to the gateway origin: `/hls/{username}/master.m3u8`.
     pub hls_url: String,
@@ -106,7 +109,9 @@ impl From<&LiveRoom> for RoomView {
                 .unwrap_or_default(),
             viewers: room.viewers,
             renditions: room.renditions.clone(),
-            thumbnail_url: None,
+            thumbnail_url: room
+                .thumbnail
+                .then(|| format!("/hls/{}/thumbnail.jpg", room.username)),
             hls_url: format!("/hls/{}/master.m3u8", room.username),
         }
     }
@@ -164,6 +169,7 @@ mod tests {
             started_at_ms,
             renditions: vec![],
             viewers: 0,
+            thumbnail: false,
         }
     }
 
@@ -217,11 +223,17 @@ mod tests {
     }
 
     #[test]
-    fn view_carries_the_public_hls_url_and_no_thumbnail() {
-        let view = RoomView::from(&room("alice", 1_700_000_000_000));
+    fn view_carries_the_public_hls_url_and_the_thumbnail_once_one_exists() {
+        let mut live = room("alice", 1_700_000_000_000);
+        let view = RoomView::from(&live);
         assert_eq!(view.hls_url, "/hls/alice/master.m3u8");
         assert_eq!(view.thumbnail_url, None);
         assert_eq!(view.started_at.timestamp_millis(), 1_700_000_000_000);
+        live.thumbnail = true;
+        assert_eq!(
+            RoomView::from(&live).thumbnail_url.as_deref(),
+            Some("/hls/alice/thumbnail.jpg")
+        );
     }
 
     #[test]

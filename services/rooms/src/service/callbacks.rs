@@ -179,7 +179,12 @@ impl Rooms {
                 let key = self.recheck_key(form, caller, &username, &session).await?;
                 match self
                     .store
-                    .renew(&username, &session, renditions.as_deref())
+                    .renew(
+                        &username,
+                        &session,
+                        renditions.as_deref(),
+                        form.has_thumbnail(),
+                    )
                     .await?
                 {
                     RenewOutcome::Renewed => {

@@ -157,6 +157,71 @@ async fn ingest_publish_stores_its_origin_and_session_for_the_gateway() {
 }
 
 #[tokio::test]
+async fn the_room_names_its_thumbnail_once_the_ingest_says_it_serves_one() {
+    let users = start_users().await;
+    let mut config = config(&users);
+    config.origins.ingest_networks = "10.0.0.0/8".parse().unwrap();
+    let rooms = Rooms::start(config).await;
+    let alice = users.streamer().await;
+    let mut form = nginx("publish", "live", &alice.key, "4");
+    form.push(("session_id", "7a2b3c"));
+    form.push(("origin", "http://10.0.0.5:8083"));
+    assert_eq!(rooms.ingest_callback(&form).await.status(), 200);
+    assert!(rooms.room(&alice.username).await["thumbnail_url"].is_null());
+
+    let update = [
+        ("call", "update"),
+        ("app", "live"),
+        ("session_id", "7a2b3c"),
+    ];
+    assert_eq!(rooms.ingest_callback(&update).await.status(), 200);
+    assert!(
+        rooms.room(&alice.username).await["thumbnail_url"].is_null(),
+        "no thumbnail before the ingest says so"
+    );
+    // From a caller without the service token (nginx-rtmp appends the publisher's query string
+    // to its callbacks) the field is dropped.
+    let forged = [
+        ("call", "update"),
+        ("app", "live"),
+        ("name", alice.key.as_str()),
+        ("clientid", "4"),
+        ("addr", "127.0.0.1"),
+        ("thumbnail", "1"),
+    ];
+    rooms.callback(&forged).await;
+    assert!(rooms.room(&alice.username).await["thumbnail_url"].is_null());
+
+    let with_thumbnail = [
+        ("call", "update"),
+        ("app", "live"),
+        ("session_id", "7a2b3c"),
+        ("thumbnail", "1"),
+    ];
+    assert_eq!(rooms.ingest_callback(&with_thumbnail).await.status(), 200);
+    let expected = format!("/hls/{}/thumbnail.jpg", alice.username);
+    assert_eq!(
+        rooms.room(&alice.username).await["thumbnail_url"],
+        expected.as_str()
+    );
+    let listed = rooms
+        .http
+        .fetch(&rooms.url("/api/rooms"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let entry = listed["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["username"] == alice.username.as_str())
+        .cloned()
+        .expect("listed");
+    assert_eq!(entry["thumbnail_url"], expected.as_str());
+}
+
+#[tokio::test]
 async fn relay_publish_into_the_hls_app_needs_a_fresh_key_publish() {
     let users = start_users().await;
     let mut config = nginx_config(&users);

@@ -283,3 +283,41 @@ async fn operational_routes_answer() {
     assert!(metrics.contains("users_logins_total"), "{metrics}");
     assert!(metrics.contains("http_requests_total"));
 }
+
+#[tokio::test]
+async fn a_public_profile_names_the_user_and_nothing_private() {
+    let app = start_users().await;
+    let user = app.account().await;
+
+    // Anyone, signed in or not, and by any case of the name.
+    let response = app
+        .http
+        .fetch(&app.users_url(&format!(
+            "/api/users/profiles/{}",
+            user.username.to_uppercase()
+        )))
+        .await;
+    assert_eq!(response.status(), 200);
+    let profile: Value = response.json().await.unwrap();
+    assert_eq!(profile["username"], user.username.as_str());
+    assert!(profile["created_at"].is_string());
+    let text = profile.to_string();
+    assert!(
+        !text.contains(&user.email) && !text.contains(&user.user_id),
+        "no email or id: {text}"
+    );
+
+    for unknown in ["nobody_here_at_all", "x", "not%20a%20name"] {
+        let (status, error) = error_of(
+            app.http
+                .fetch(&app.users_url(&format!("/api/users/profiles/{unknown}")))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (404, Some("not_found")),
+            "{unknown}"
+        );
+    }
+}

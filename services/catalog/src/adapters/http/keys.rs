@@ -1,4 +1,5 @@
-//! Encrypted videos over HTTP: the ClearKey licence and the owner's upload settings.
+//! Encrypted videos over HTTP: the ClearKey licence and the owner's settings (encryption of new
+//! uploads, keeping past broadcasts).
 
 use axum::{
     body::Bytes,
@@ -13,7 +14,7 @@ use super::{
     media::{body, caller, media_id},
     playback_token, AppState,
 };
-use crate::domain::OwnerSettings;
+use crate::domain::{OwnerSettings, SettingsChange};
 
 /// The W3C EME ClearKey licence for an encrypted video: its key for the key ids asked for, to a
 /// viewer with a live playback session of it (`X-Playback-Token`). Never cached.
@@ -56,13 +57,14 @@ pub async fn settings(
     Ok(Json(state.catalog.owner_settings(&caller).await?))
 }
 
-#[utoipa::path(put, path = "/api/media/settings", request_body = OwnerSettings,
+/// Changes the signed-in owner's settings; a field left out keeps its value.
+#[utoipa::path(put, path = "/api/media/settings", request_body = SettingsChange,
     responses((status = 200, body = OwnerSettings), (status = 401, description = "not signed in"),
         (status = 503, description = "encryption asked for, and this server has no platform key")))]
 pub async fn save_settings(
     State(state): State<AppState>,
     headers: HeaderMap,
-    request: Result<Json<OwnerSettings>, JsonRejection>,
+    request: Result<Json<SettingsChange>, JsonRejection>,
 ) -> Result<Json<OwnerSettings>, ApiError> {
     let caller = caller(&state, &headers).await?;
     let settings = body(request)?;

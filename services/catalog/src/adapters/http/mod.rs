@@ -8,6 +8,7 @@ mod media;
 mod openapi;
 pub mod playback;
 pub mod progress;
+pub mod recordings;
 mod streams;
 mod views;
 

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{keys, media, playback, progress, views};
+use super::{keys, media, playback, progress, recordings, views};
 use crate::domain::{MediaKind, MediaStatus, Visibility};
 
 #[derive(OpenApi)]
@@ -28,6 +28,7 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         keys::licence,
         keys::settings,
         keys::save_settings,
+        recordings::recent,
         progress::stream,
         playback::ask,
         playback::list,
@@ -44,6 +45,7 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         views::ProcessingView,
         views::EncryptionView,
         crate::domain::OwnerSettings,
+        crate::domain::SettingsChange,
         crate::domain::processing::JobState,
         views::SignedRequest,
         views::UploadView,
@@ -57,6 +59,8 @@ use crate::domain::{MediaKind, MediaStatus, Visibility};
         views::MediaPage,
         views::TagView,
         views::TagList,
+        recordings::RecordingView,
+        recordings::RecordingList,
         progress::ProgressEvent,
         playback::PlaybackAsk,
         playback::PlaybackAsked,

@@ -4,6 +4,8 @@
 pub const FFMPEG_RESTARTS: &str = "ingest_ffmpeg_restarts_total";
 /// Counter: pipelines that ended in failure (restart budget spent, disk full, bad source).
 pub const PIPELINE_FAILURES: &str = "ingest_media_pipeline_failures_total";
+/// Counter: streams that went on with a new publisher (a reconnect or a takeover).
+pub const PUBLISHER_SWITCHES: &str = "ingest_media_publisher_switches_total";
 /// Counter: media packets dropped because ffmpeg fell behind (dropped up to the next keyframe).
 pub const PACKETS_DROPPED: &str = "ingest_media_packets_dropped_total";
 /// Gauge: pipelines currently running.

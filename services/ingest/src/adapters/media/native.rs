@@ -29,9 +29,9 @@
 //! clock anchored once per timeline so consecutive dates differ by exactly the durations.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use bytes::Bytes;
@@ -69,7 +69,115 @@ struct Dates {
     anchor: Option<(i64, DateTime<Utc>)>,
 }
 
+/// What a rendition's playlist is made of apart from its input: the window (sequence numbers,
+/// discontinuities), its origin entry and listed parts, and its clock. A room whose publisher
+/// changes (a reconnect, a stalled connection taken over) keeps these, so players reloading the
+/// same playlist see it go on behind `#EXT-X-DISCONTINUITY` instead of ending.
+pub struct Carried {
+    window: Window,
+    published: PublishedPlaylist,
+    parts: VecDeque<Arc<PublishedPart>>,
+    dates: Option<Dates>,
+}
+
+/// The renditions of one room set aside between two publishers, by name.
+#[derive(Clone, Default)]
+pub struct CarriedRenditions(Arc<Mutex<HashMap<String, Carried>>>);
+
+impl std::fmt::Debug for CarriedRenditions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.lock().keys()).finish()
+    }
+}
+
+impl CarriedRenditions {
+    pub fn put(&self, name: String, carried: Carried) {
+        self.lock().insert(name, carried);
+    }
+
+    pub fn take(&self, name: &str) -> Option<Carried> {
+        self.lock().remove(name)
+    }
+
+    /// Takes every rendition set aside whose name is not in `keep`: the new publisher's ladder
+    /// has no such rung, so its playlist must end.
+    pub fn take_all_but(&self, keep: &[&str]) -> Vec<(String, Carried)> {
+        let mut carried = self.lock();
+        let gone: Vec<String> = carried
+            .keys()
+            .filter(|name| !keep.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        gone.into_iter()
+            .filter_map(|name| carried.remove(&name).map(|c| (name, c)))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Carried>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl NativeRendition {
+    /// Goes on with a rendition set aside by [`NativeRendition::suspend`]: the same window and
+    /// origin entry, cut by `segmenter` (a new publisher's), whose first segment follows a
+    /// discontinuity.
+    pub async fn resume(
+        dir: PathBuf,
+        prefix: String,
+        segmenter: Segmenter,
+        carried: Carried,
+    ) -> Result<Self, String> {
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|error| describe("create the folder", &rendition_name(&dir), &error))?;
+        Ok(Self {
+            name: rendition_name(&dir),
+            dir,
+            prefix,
+            segmenter: segmenter.after_discontinuity(),
+            window: carried.window,
+            published: carried.published,
+            parts: carried.parts,
+            dates: carried.dates,
+        })
+    }
+
+    /// Publishes the segment in progress and sets the playlist aside, open, for the room's next
+    /// publisher.
+    pub async fn suspend(mut self) -> Result<Carried, String> {
+        let cut = self.segmenter.finish();
+        if let Some(part) = cut.part {
+            self.list_part(part);
+        }
+        if let Some(segment) = cut.segment {
+            self.publish(segment, false).await?;
+        }
+        Ok(Carried {
+            window: self.window,
+            published: self.published,
+            parts: self.parts,
+            dates: self.dates,
+        })
+    }
+
+    /// Ends a rendition set aside that the room's new ladder no longer has.
+    pub async fn end_carried(dir: PathBuf, carried: Carried) -> Result<(), String> {
+        if carried.window.is_empty() {
+            return Ok(());
+        }
+        let playlist = Bytes::from(carried.window.render(true, None));
+        let work = DiskWork {
+            segment: None,
+            playlist,
+            expired: Vec::new(),
+        };
+        let name = rendition_name(&dir);
+        tokio::task::spawn_blocking(move || work.run(&dir, &name))
+            .await
+            .map_err(|error| format!("a rendition's disk task failed: {error}"))?
+    }
+
     /// Creates `dir` (the rendition folder); segments are named `{prefix}_{sequence:05}.ts`,
     /// their parts (when the segmenter and window cut them) `{prefix}_{sequence:05}-{part}.ts`,
     /// names the gateway's path allowlist lets through as well.

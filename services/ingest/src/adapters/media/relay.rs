@@ -10,6 +10,10 @@
 use std::{
     io,
     path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
@@ -34,6 +38,9 @@ pub struct Relay {
     name: String,
     feeds: mpsc::Sender<pipe::Receiver>,
     task: JoinHandle<()>,
+    /// Set before the end: the rung's playlist is set aside for the room's next publisher
+    /// instead of being closed.
+    suspend: Arc<AtomicBool>,
 }
 
 impl Relay {
@@ -43,8 +50,20 @@ impl Relay {
         let name = plan.name.clone();
         // One FIFO per ffmpeg run; a second queued one would mean two runs at once.
         let (feeds, receivers) = mpsc::channel(2);
-        let task = tokio::spawn(run(plan, receivers, failures));
-        Self { name, feeds, task }
+        let suspend = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(plan, receivers, failures, suspend.clone()));
+        Self {
+            name,
+            feeds,
+            task,
+            suspend,
+        }
+    }
+
+    /// [`Relay::finish`], but the rung's playlist stays open for the room's next publisher.
+    pub async fn suspend(self, timeout: Duration) {
+        self.suspend.store(true, Ordering::Relaxed);
+        self.finish(timeout).await;
     }
 
     /// Makes the FIFO ffmpeg run `generation` writes this rung to, hands its read end to the
@@ -86,8 +105,10 @@ async fn run(
     plan: RungPlan,
     mut receivers: mpsc::Receiver<pipe::Receiver>,
     failures: mpsc::Sender<String>,
+    suspend: Arc<AtomicBool>,
 ) {
     let name = plan.name.clone();
+    let carried = plan.carried.clone();
     let mut rung = Rung::Waiting {
         plan,
         headers: Box::default(),
@@ -107,9 +128,17 @@ async fn run(
             }
         }
     }
-    if let Rung::Writing(output) = &mut rung {
-        // The stream is ending: nobody waits for a failure any more, the log is what is left.
-        if let Err(reason) = output.finish().await {
+    if let Rung::Writing(mut output) = rung {
+        // The stream is ending or changing publisher: nobody waits for a failure any more, the
+        // log is what is left.
+        if suspend.load(Ordering::Relaxed) {
+            match (*output).suspend().await {
+                Ok(kept) => carried.put(name, kept),
+                Err(reason) => {
+                    tracing::warn!(rendition = %name, %reason, "cannot set a transcoded rung aside")
+                }
+            }
+        } else if let Err(reason) = output.finish().await {
             tracing::warn!(rendition = %name, %reason, "cannot finish a transcoded rung");
         }
     }

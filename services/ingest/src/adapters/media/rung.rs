@@ -1,7 +1,8 @@
 //! [`RungPlan`]: what it takes to write one rendition natively once its codec headers are known.
 //! The passthrough knows them at the start (the source's); a transcoded rung learns them from
 //! the first tags ffmpeg writes back ([`super::relay`]). Both go through this one constructor, so
-//! every natively written rung has the same segment length, window and parts.
+//! every natively written rung has the same segment length, window and parts, and a rung that
+//! a previous publisher of the room left open goes on in the same playlist.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -14,7 +15,7 @@ use ferrocast_media::{
     },
 };
 
-use super::native::NativeRendition;
+use super::native::{CarriedRenditions, NativeRendition};
 use crate::adapters::hls::{HlsRegistry, PublishedPlaylist};
 
 /// One rendition's folder, names and playlist shape.
@@ -36,6 +37,9 @@ pub struct RungPlan {
     pub session_id: String,
     /// The target duration every rung of the stream advertises.
     pub target: SharedTarget,
+    /// Playlists the room's previous publisher left open, which a rung of the same name
+    /// continues.
+    pub carried: CarriedRenditions,
 }
 
 impl RungPlan {
@@ -52,6 +56,9 @@ impl RungPlan {
 
     /// Creates the rendition folder and starts publishing to the origin with `segmenter`.
     pub async fn start(self, segmenter: Segmenter) -> Result<NativeRendition, String> {
+        if let Some(carried) = self.carried.take(&self.name) {
+            return NativeRendition::resume(self.dir, self.prefix, segmenter, carried).await;
+        }
         let mut window =
             Window::new(self.window, self.segment_seconds).sharing_target(self.target.clone());
         if let Some(part_ms) = self.part_ms {

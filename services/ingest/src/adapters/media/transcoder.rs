@@ -25,8 +25,10 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     config::MediaConfig,
-    metrics as names, outputs,
-    pipeline::{Pipeline, Shared},
+    metrics as names,
+    native::CarriedRenditions,
+    outputs,
+    pipeline::{Input, Pipeline, Shared},
 };
 use crate::{
     adapters::hls::{self, HlsRegistry},
@@ -141,6 +143,8 @@ impl Transcoder for FfmpegTranscoder {
                 failed: failed_tx,
                 tasks: self.tasks.clone(),
                 target: SharedTarget::default(),
+                carried: CarriedRenditions::default(),
+                runs: 0,
             };
             let task = self.tasks.spawn(pipeline.run());
             Ok(Box::new(FfmpegSink {
@@ -151,6 +155,7 @@ impl Transcoder for FfmpegTranscoder {
                 task,
                 dropping: false,
                 held: Held::default(),
+                new_publisher: false,
                 username,
                 overflows: OverflowLog::default(),
             }) as Box<dyn MediaSink>)
@@ -159,7 +164,7 @@ impl Transcoder for FfmpegTranscoder {
 }
 
 struct FfmpegSink {
-    packets: mpsc::Sender<MediaPacket>,
+    packets: mpsc::Sender<Input>,
     finish: oneshot::Sender<()>,
     failed: watch::Receiver<Option<String>>,
     shared: Arc<Shared>,
@@ -167,6 +172,8 @@ struct FfmpegSink {
     /// Set when the queue overflowed: media is dropped until the next video keyframe.
     dropping: bool,
     held: Held,
+    /// A new publisher took over: the pipeline is told so just before its first keyframe.
+    new_publisher: bool,
     /// For the log: whose stream falls behind.
     username: String,
     overflows: OverflowLog,
@@ -280,24 +287,29 @@ impl MediaSink for FfmpegSink {
                 }
                 Kind::KeyFrame => {
                     let held = self.held.take();
-                    let needed = held.len() + 1;
+                    let switch = self.new_publisher.then_some(Input::NewPublisher);
+                    let needed = held.len() + 1 + usize::from(switch.is_some());
                     let Ok(permits) = self.packets.try_reserve_many(needed) else {
                         // Still full: keep waiting for a later keyframe.
                         held.into_iter().for_each(|p| self.held.keep(p));
                         Self::dropped(1);
                         return Ok(());
                     };
-                    for (permit, packet) in permits.zip(held.into_iter().chain([packet])) {
-                        permit.send(packet);
+                    let inputs = switch
+                        .into_iter()
+                        .chain(held.into_iter().chain([packet]).map(Input::Packet));
+                    for (permit, input) in permits.zip(inputs) {
+                        permit.send(input);
                     }
                     self.dropping = false;
+                    self.new_publisher = false;
                     return Ok(());
                 }
             }
         }
-        match self.packets.try_send(packet) {
+        match self.packets.try_send(Input::Packet(packet)) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(packet)) => {
+            Err(mpsc::error::TrySendError::Full(Input::Packet(packet))) => {
                 if let Some(overflows) = self.overflows.overflowed(Instant::now()) {
                     tracing::warn!(
                         username = %self.username,
@@ -312,8 +324,18 @@ impl MediaSink for FfmpegSink {
                 }
                 Ok(())
             }
+            Err(mpsc::error::TrySendError::Full(Input::NewPublisher)) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(self.ended()),
         }
+    }
+
+    fn new_publisher(&mut self) {
+        // Like an overflow: nothing of the new stream goes out before its first keyframe, which
+        // is preceded by the switch and by its codec headers, held meanwhile. What the last
+        // publisher left held is no use to the new one.
+        self.held = Held::default();
+        self.dropping = true;
+        self.new_publisher = true;
     }
 
     fn renditions(&self) -> Vec<Rendition> {
@@ -364,7 +386,7 @@ mod tests {
         capacity: usize,
     ) -> (
         FfmpegSink,
-        mpsc::Receiver<MediaPacket>,
+        mpsc::Receiver<Input>,
         watch::Sender<Option<String>>,
     ) {
         let (packets, receiver) = mpsc::channel(capacity);
@@ -378,6 +400,7 @@ mod tests {
             task: tokio::spawn(async {}),
             dropping: false,
             held: Held::default(),
+            new_publisher: false,
             username: "tester".into(),
             overflows: OverflowLog::default(),
         };
@@ -391,7 +414,11 @@ mod tests {
         }
     }
 
-    fn label(packet: &MediaPacket) -> String {
+    fn label(input: &Input) -> String {
+        let packet = match input {
+            Input::Packet(packet) => packet,
+            Input::NewPublisher => return "new publisher".into(),
+        };
         match packet {
             MediaPacket::Video { timestamp_ms, data } => match (data[0], data[1]) {
                 (0x17, 0) => format!("header@{timestamp_ms}"),
@@ -433,6 +460,35 @@ mod tests {
             seen.push(label(&packet));
         }
         assert_eq!(seen, ["header@120", "key@1000", "frame@1033"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_publisher_is_announced_before_its_headers_and_first_keyframe() {
+        let (mut sink, mut receiver, _failed) = sink(16);
+        sink.push(video(0x17, 1, 0)).expect("queued");
+        sink.push(video(0x17, 0, 10))
+            .expect("a header the old publisher sent late");
+        sink.new_publisher();
+        // The new stream: headers, then audio and a delta frame before its keyframe.
+        sink.push(video(0x17, 0, 0)).expect("held");
+        sink.push(video(0x27, 1, 5)).expect("dropped");
+        sink.push(video(0x17, 1, 33)).expect("resumes");
+        sink.push(video(0x27, 1, 66)).expect("queued");
+        let mut seen = Vec::new();
+        while let Ok(input) = receiver.try_recv() {
+            seen.push(label(&input));
+        }
+        assert_eq!(
+            seen,
+            [
+                "key@0",
+                "header@10",
+                "new publisher",
+                "header@0",
+                "key@33",
+                "frame@66"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
 //! One RTMP connection, start to end: handshake (bounded in time), then `connect` + `publish`
 //! within the auth deadline, then the live loop until the encoder leaves, goes idle, the
-//! pipeline fails, the lease is lost or the server shuts down. Every byte read goes through the
+//! pipeline fails, the lease is lost or the server shuts down — or a new connection of the same
+//! publisher takes the session over. A connection lost without a clean stop parks its session
+//! for the publisher to come back (`service::handover`). Every byte read goes through the
 //! [`ChunkGuard`] before rml_rtmp's `ServerSession`; every write has a timeout.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -20,7 +22,10 @@ use tokio_util::sync::CancellationToken;
 use super::guard::{ChunkGuard, GuardError, GuardEvent, GuardLimits};
 use crate::{
     ports::{Client, MediaPacket},
-    service::{self, EndReason, LiveSession, SessionDeps, StreamKey},
+    service::{
+        self, handover::Request, EndReason, Handovers, LiveSession, LiveSlot, SessionDeps,
+        StreamKey,
+    },
 };
 
 /// Bytes read from the socket at a time; also bounds what rml's buffers get per call.
@@ -81,6 +86,7 @@ pub async fn serve(
     client_id: u64,
     settings: Arc<ConnectionSettings>,
     deps: Arc<SessionDeps>,
+    handovers: Arc<Handovers>,
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
@@ -104,7 +110,9 @@ pub async fn serve(
         addr: peer.ip(),
         client_id,
     };
-    let mut live = match service::authorise(&deps, client, key, deadline).await {
+    let mut live = match service::authorise_or_continue(&deps, &handovers, client, key, deadline)
+        .await
+    {
         Ok(live) => live,
         Err(refusal) => {
             metrics::counter!("ingest_publishes_total", "result" => refusal.label()).increment(1);
@@ -121,17 +129,55 @@ pub async fn serve(
         session_id = %live.publisher().session_id,
         "publish accepted"
     );
-    let reason = match conn.accept(request_id).await {
+    let (mut slot, displaced) = handovers.register(&live.publisher().user_id);
+    if let Some(displaced) = displaced {
+        displaced.finish(EndReason::Disconnected).await;
+    }
+    let outcome = match conn.accept(request_id).await {
         Ok(()) => {
             conn.guard.authorise();
-            run_live(&mut conn, &mut buffer, &mut live, &settings, &shutdown).await
+            run_live(
+                &mut conn,
+                &mut buffer,
+                &mut live,
+                &mut slot,
+                &settings,
+                &shutdown,
+            )
+            .await
         }
         Err(error) => {
             log_end(peer, &error);
-            EndReason::Disconnected
+            Outcome::Ended(EndReason::Disconnected)
         }
     };
-    live.finish(reason).await;
+    // The socket closes here, whatever comes next: a stalled publisher is cut off.
+    drop(conn);
+    match outcome {
+        Outcome::HandOver(request) => {
+            tracing::info!(%peer, username = %live.publisher().username, "a new connection of the publisher took the session over");
+            handovers.release(slot);
+            if let Err(live) = request.send(live) {
+                // The new connection gave up waiting.
+                live.finish(EndReason::Disconnected).await;
+            }
+        }
+        Outcome::Ended(reason) if reason.may_resume() && !shutdown.is_cancelled() => {
+            tracing::info!(%peer, username = %live.publisher().username, reason = reason.label(), "publisher connection lost");
+            handovers.park(slot, live, reason, &shutdown).await;
+        }
+        Outcome::Ended(reason) => {
+            handovers.release(slot);
+            live.finish(reason).await;
+        }
+    }
+}
+
+/// How a live connection ended.
+enum Outcome {
+    Ended(EndReason),
+    /// A new connection of the publisher asked for the session.
+    HandOver(Request),
 }
 
 fn log_end(peer: SocketAddr, error: &ConnError) {
@@ -272,14 +318,15 @@ async fn wait_for_publish(
     }
 }
 
-/// Forwards media until the session ends; returns why it ended.
+/// Forwards media until the session ends or is taken over.
 async fn run_live(
     conn: &mut Conn,
     buffer: &mut [u8],
     live: &mut LiveSession,
+    slot: &mut LiveSlot,
     settings: &ConnectionSettings,
     shutdown: &CancellationToken,
-) -> EndReason {
+) -> Outcome {
     let mut refresh = tokio::time::interval(RENDITIONS_REFRESH);
     let mut idle_deadline = Instant::now() + settings.idle_timeout;
     // Made once and polled across reads (a stream reads ≈ 100 times a second): a waiter, a boxed
@@ -292,40 +339,45 @@ async fn run_live(
     tokio::pin!(lease_lost, stopping, failed, idle);
     loop {
         tokio::select! {
-            () = &mut stopping => return EndReason::Shutdown,
-            () = &mut lease_lost => return EndReason::LeaseLost,
+            () = &mut stopping => return Outcome::Ended(EndReason::Shutdown),
+            () = &mut lease_lost => return Outcome::Ended(EndReason::LeaseLost),
+            Some(request) = slot.requests.recv() => return Outcome::HandOver(request),
             error = &mut failed => {
                 tracing::warn!(%error, username = %live.publisher().username, "media pipeline failed");
-                return EndReason::PipelineFailed;
+                return Outcome::Ended(EndReason::PipelineFailed);
             }
             _ = refresh.tick() => live.refresh_renditions(),
             () = &mut idle => {
                 if Instant::now() >= idle_deadline {
-                    return EndReason::Idle;
+                    return Outcome::Ended(EndReason::Idle);
                 }
                 idle.as_mut().reset(idle_deadline);
             }
             read = conn.read_some(buffer) => {
                 let n = match read {
                     Ok(n) => n,
-                    Err(_) => return EndReason::Disconnected,
+                    Err(_) => return Outcome::Ended(EndReason::Disconnected),
                 };
                 let mut out = Vec::new();
                 let items = match conn.ingest(&buffer[..n], &mut out) {
                     Ok(items) => items,
                     Err(error) => {
                         log_end(conn.peer(), &error);
-                        return EndReason::ProtocolError;
+                        return Outcome::Ended(EndReason::ProtocolError);
                     }
                 };
                 if conn.flush(&out).await.is_err() {
-                    return EndReason::Disconnected;
+                    return Outcome::Ended(EndReason::Disconnected);
                 }
                 for item in items {
                     match forward(conn, live, item).await {
-                        Forwarded::Media => idle_deadline = Instant::now() + settings.idle_timeout,
+                        Forwarded::Media => {
+                            let now = Instant::now();
+                            idle_deadline = now + settings.idle_timeout;
+                            slot.touch(now);
+                        }
                         Forwarded::Nothing => {}
-                        Forwarded::End(reason) => return reason,
+                        Forwarded::End(reason) => return Outcome::Ended(reason),
                     }
                 }
             }

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::connection::{self, ConnectionSettings};
-use crate::service::SessionDeps;
+use crate::service::{Handovers, SessionDeps};
 
 /// Accepts until `shutdown` fires, then waits for every connection task to end.
 pub async fn run(
@@ -23,6 +23,7 @@ pub async fn run(
     settings: Arc<ConnectionSettings>,
     admission: Arc<Admission>,
     deps: Arc<SessionDeps>,
+    handovers: Arc<Handovers>,
     shutdown: CancellationToken,
 ) {
     let tasks = TaskTracker::new();
@@ -54,10 +55,11 @@ pub async fn run(
         let client_id = next_client_id.fetch_add(1, Ordering::Relaxed);
         let settings = settings.clone();
         let deps = deps.clone();
+        let handovers = handovers.clone();
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             metrics::gauge!("ingest_rtmp_connections_open").increment(1.0);
-            connection::serve(stream, peer, client_id, settings, deps, shutdown).await;
+            connection::serve(stream, peer, client_id, settings, deps, handovers, shutdown).await;
             metrics::gauge!("ingest_rtmp_connections_open").decrement(1.0);
             drop(permit);
         });

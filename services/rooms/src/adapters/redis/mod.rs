@@ -3,7 +3,7 @@
 //!
 //! Layout, every key under the configured prefix `P`:
 //! - `P room:{username}` hash {user_id, username, title, session_id, origin, started_at,
-//!   renditions, viewers, relay}; its TTL is the lease, renewed by `update` callbacks.
+//!   renditions, viewers, relay, thumbnail}; its TTL is the lease, renewed by `update` callbacks.
 //! - `P rooms:live` sorted set username → started_at (ms): the listing index. A member whose
 //!   hash has expired is a lapsed lease; sweeps and reads remove it (exactly once, in a script)
 //!   and announce `room_ended`.

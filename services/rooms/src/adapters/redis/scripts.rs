@@ -39,7 +39,8 @@ return {{'created', started, title, replaced}}
     )
 }
 
-/// KEYS: room, session. ARGV: session_id, lease_ms, renditions or '', username.
+/// KEYS: room, session. ARGV: session_id, lease_ms, renditions or '', username, thumbnail
+/// ('1' once the ingest serves one; a room never loses it while live).
 /// A room's origin is pinned when it is created; a renewal never moves it.
 pub const RENEW: &str = r#"
 local current = redis.call('HGET', KEYS[1], 'session_id')
@@ -48,6 +49,7 @@ if current ~= ARGV[1] then return 'stale' end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'renditions', ARGV[3]) end
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'thumbnail', '1') end
 return 'renewed'
 "#;
 

@@ -129,6 +129,7 @@ impl RedisRoomStore {
                     started_at_ms: reply[1].parse().unwrap_or_default(),
                     renditions: room.renditions,
                     viewers: 0,
+                    thumbnail: false,
                 },
             }),
             _ => Err(StoreError(format!("unexpected create reply {reply:?}"))),
@@ -156,6 +157,7 @@ impl RedisRoomStore {
         username: &Username,
         session: &SessionId,
         renditions: Option<&[Rendition]>,
+        thumbnail: bool,
     ) -> Result<RenewOutcome, StoreError> {
         let renditions = renditions
             .and_then(|r| serde_json::to_string(r).ok())
@@ -169,6 +171,7 @@ impl RedisRoomStore {
             .arg(ms(self.settings.lease))
             .arg(renditions)
             .arg(username.as_str())
+            .arg(if thumbnail { "1" } else { "" })
             .invoke_async(&mut self.conn())
             .await
             .map_err(store_error)?;
@@ -333,6 +336,7 @@ fn parse_room(hash: HashMap<String, String>) -> Option<LiveRoom> {
             .get("viewers")
             .and_then(|v| v.parse().ok())
             .unwrap_or_default(),
+        thumbnail: hash.get("thumbnail").is_some_and(|t| t == "1"),
     })
 }
 
@@ -355,8 +359,10 @@ impl RoomStore for RedisRoomStore {
         username: &'a Username,
         session: &'a SessionId,
         renditions: Option<&'a [Rendition]>,
+        thumbnail: bool,
     ) -> BoxFuture<'a, Result<RenewOutcome, StoreError>> {
-        self.renew_room(username, session, renditions).boxed()
+        self.renew_room(username, session, renditions, thumbnail)
+            .boxed()
     }
 
     fn end<'a>(

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users/login", post(routes::login))
         .route("/api/users/logout", post(routes::logout))
         .route("/api/users/me", get(routes::me))
+        .route("/api/users/profiles/{username}", get(routes::profile))
         .route(
             "/api/users/me/stream-key",
             post(routes::rotate_stream_key).get(routes::stream_key_info),

@@ -19,6 +19,7 @@ use super::routes;
         routes::login,
         routes::logout,
         routes::me,
+        routes::profile,
         routes::rotate_stream_key,
         routes::stream_key_info
     )

@@ -2,7 +2,7 @@
 //! document served at `/api/users/openapi.json`.
 
 use axum::{
-    extract::{FromRequest, Request, State},
+    extract::{FromRequest, Path, Request, State},
     http::StatusCode,
     Json,
 };
@@ -203,6 +203,30 @@ pub async fn stream_key_info(
     Ok(Json(StreamKeyResponse {
         prefix: info.prefix,
         created_at: info.created_at,
+    }))
+}
+
+/// What anyone may know of a user: the name their channel goes by, and since when.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileBody {
+    username: String,
+    created_at: DateTime<Utc>,
+}
+
+/// A user's public profile, for their channel page (`/c/{username}`): its 404 is how the page
+/// tells an unknown name from a user with nothing to show. No email, no id.
+#[utoipa::path(get, path = "/api/users/profiles/{username}", tag = "users",
+    params(("username" = String, Path, description = "the channel's username (case-insensitive)")),
+    responses((status = 200, body = ProfileBody), (status = 404, body = ErrorEnvelope)))]
+pub async fn profile(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Json<ProfileBody>, ApiError> {
+    // A name that is not a valid username is answered as unknown, without a store read.
+    let user = state.accounts.user_by_username(&username).await?;
+    Ok(Json(ProfileBody {
+        username: user.username.as_str().to_owned(),
+        created_at: user.created_at,
     }))
 }
 

@@ -135,12 +135,7 @@ impl Pipeline {
             "ffmpeg failed mid-stream; restarting it"
         );
         let ffmpeg = self
-            .spawn(
-                running.ffmpeg_variants(),
-                running.audio,
-                &running.relays,
-                running.restarts,
-            )
+            .spawn(running.ffmpeg_variants(), running.audio, &running.relays)
             .await
             .map_err(|error| format!("{reason}; restarting ffmpeg failed: {error}"))?;
         running.ffmpeg = Some(ffmpeg);
@@ -164,15 +159,16 @@ impl Pipeline {
         }
     }
 
-    /// Starts ffmpeg run number `generation` (0, then one per restart) for `variants`: into the
-    /// `relays`' FIFOs when there are relays, else through its HLS muxer.
+    /// Starts the stream's next ffmpeg run for `variants`: into the `relays`' FIFOs when there
+    /// are relays, else through its HLS muxer (appending after the first run).
     pub(super) async fn spawn(
-        &self,
+        &mut self,
         variants: &[Variant],
         audio: AudioPlan,
         relays: &[Relay],
-        generation: u32,
     ) -> std::io::Result<Ffmpeg> {
+        let generation = self.runs;
+        self.runs += 1;
         let session_id = &self.publisher.session_id;
         let prefix = self.segment_prefix();
         let mut fifos = Vec::with_capacity(relays.len());

@@ -7,6 +7,13 @@
 //! finish closes the playlists before the folder is removed after a grace period. A
 //! passthrough-only stream runs no ffmpeg.
 //!
+//! A room's publisher may change while the pipeline runs (a reconnect, or a stalled connection
+//! taken over): the sink then hands over [`Input::NewPublisher`] before the new publisher's
+//! headers and first keyframe. The pipeline stops ffmpeg, sets every rendition's playlist aside
+//! open ([`CarriedRenditions`]), and starts over from the new source — ladder, ffmpeg, master
+//! playlist — with each rung of the same name going on in the same playlist behind
+//! `#EXT-X-DISCONTINUITY`, and the playlists of rungs the new ladder lacks ended.
+//!
 //! When it gives up (restart budget spent, or a failure no restart cures, such as a full HLS
 //! disk) it closes the variant playlists itself, since a killed ffmpeg cannot: the ended stream
 //! is then served as ended until cleanup, exactly like a clean finish.
@@ -32,7 +39,12 @@ use tokio::{
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::{config::MediaConfig, metrics as names, outputs};
+use super::{
+    config::MediaConfig,
+    metrics as names,
+    native::{CarriedRenditions, NativeRendition},
+    outputs,
+};
 use crate::{
     adapters::hls::HlsRegistry,
     ports::{MediaPacket, Publisher, Rendition},
@@ -59,6 +71,14 @@ const STALL_CHECK: Duration = Duration::from_millis(500);
 /// How long (media time) the start waits for audio that `onMetaData` announced.
 const AUDIO_GRACE_MS: u32 = 3000;
 
+/// What the sink hands the pipeline, in order.
+#[derive(Debug)]
+pub enum Input {
+    Packet(MediaPacket),
+    /// A new publisher of the room: what follows is its stream, on a timeline of its own.
+    NewPublisher,
+}
+
 /// State the sink reads while the pipeline runs.
 #[derive(Debug, Default)]
 pub struct Shared {
@@ -71,18 +91,24 @@ pub struct Pipeline {
     pub dir: PathBuf,
     pub registry: HlsRegistry,
     pub shared: Arc<Shared>,
-    pub packets: mpsc::Receiver<MediaPacket>,
+    pub packets: mpsc::Receiver<Input>,
     pub finish: oneshot::Receiver<()>,
     pub shutdown: CancellationToken,
     pub failed: watch::Sender<Option<String>>,
     pub tasks: TaskTracker,
     /// The target duration the stream's natively written rungs share.
     pub target: SharedTarget,
+    /// Playlists set aside between two publishers.
+    pub carried: CarriedRenditions,
+    /// ffmpeg runs so far (restarts and publishers alike): each gets FIFOs of its own.
+    pub runs: u32,
 }
 
 enum Ending {
     Finished,
     Failed(String),
+    /// A new publisher took over; the outputs are set aside for it.
+    Switched,
 }
 
 impl Pipeline {
@@ -97,7 +123,9 @@ impl Pipeline {
         self.close_playlists().await;
         self.registry.end(&username, &session_id);
         match ending {
-            Ending::Finished => tracing::info!(%username, %session_id, "media pipeline finished"),
+            Ending::Finished | Ending::Switched => {
+                tracing::info!(%username, %session_id, "media pipeline finished")
+            }
             Ending::Failed(reason) => {
                 tracing::error!(%username, %session_id, %reason, "media pipeline failed; the stream must end");
                 metrics::counter!(names::PIPELINE_FAILURES).increment(1);
@@ -107,7 +135,53 @@ impl Pipeline {
         self.schedule_cleanup();
     }
 
+    /// Runs each publisher of the room in turn until the stream ends.
     async fn drive(&mut self) -> Ending {
+        loop {
+            match self.drive_publisher().await {
+                Ending::Switched => {
+                    metrics::counter!(names::PUBLISHER_SWITCHES).increment(1);
+                    tracing::info!(
+                        username = %self.publisher.username,
+                        session_id = %self.publisher.session_id,
+                        "a new publisher continues the stream"
+                    );
+                }
+                ending => {
+                    // Playlists set aside for a publisher that never sent a keyframe.
+                    self.end_carried(&[]).await;
+                    return ending;
+                }
+            }
+        }
+    }
+
+    /// Ends the playlists of the last publisher's rungs that are not in `keep`: those set aside,
+    /// and those ffmpeg wrote itself (which it left open, being killed).
+    async fn end_carried(&self, keep: &[&str]) {
+        for (name, carried) in self.carried.take_all_but(keep) {
+            if let Err(reason) = NativeRendition::end_carried(self.dir.join(&name), carried).await {
+                tracing::warn!(session_id = %self.publisher.session_id, rendition = %name, %reason, "cannot end a rendition the new ladder lacks");
+            }
+        }
+        let previous: Vec<String> = self
+            .shared
+            .renditions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|rendition| rendition.name.clone())
+            .filter(|name| !keep.contains(&name.as_str()))
+            .collect();
+        for name in previous {
+            let target = self.config.hls_segment_seconds;
+            if let Err(error) = outputs::close_playlist(&self.dir.join(&name), target).await {
+                tracing::warn!(session_id = %self.publisher.session_id, rendition = %name, %error, "cannot end a rendition the new ladder lacks");
+            }
+        }
+    }
+
+    async fn drive_publisher(&mut self) -> Ending {
         let mut source = Source::default();
         let first = match self.wait_for_keyframe(&mut source).await {
             Ok(Some(packet)) => packet,
@@ -121,6 +195,8 @@ impl Pipeline {
         };
         let variants = ladder::plan(width, height, &self.config.hls_ladder);
         let audio = source.audio_plan(self.config.hls_audio_kbps);
+        self.end_carried(&variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>())
+            .await;
         self.set_renditions(&variants, &source, audio);
         tracing::info!(
             username = %self.publisher.username,
@@ -139,7 +215,7 @@ impl Pipeline {
         let ffmpeg = if ffmpeg_variants.is_empty() {
             None
         } else {
-            match self.spawn(ffmpeg_variants, audio, &relays, 0).await {
+            match self.spawn(ffmpeg_variants, audio, &relays).await {
                 Ok(ffmpeg) => Some(ffmpeg),
                 Err(error) => {
                     finish_relays(relays, self.config.stop_timeout).await;
@@ -188,8 +264,17 @@ impl Pipeline {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(None),
                 _ = &mut self.finish => return Ok(None),
-                packet = self.packets.recv() => {
-                    let Some(packet) = packet else { return Ok(None) };
+                input = self.packets.recv() => {
+                    let packet = match input {
+                        None => return Ok(None),
+                        Some(Input::Packet(packet)) => packet,
+                        Some(Input::NewPublisher) => {
+                            // The last one never started: begin with the new one's headers.
+                            *source = Source::default();
+                            first_keyframe_ms = None;
+                            continue;
+                        }
+                    };
                     match source.observe(&packet) {
                         Role::KeyFrame if source.has_video_header() => {
                             // Announced audio gets up to 3 s to show up before video starts.
@@ -268,8 +353,12 @@ impl Pipeline {
                         return Ending::Failed(reason);
                     }
                 }
-                packet = self.packets.recv() => {
-                    let Some(packet) = packet else { return self.stop(running, &source).await };
+                input = self.packets.recv() => {
+                    let packet = match input {
+                        None => return self.stop(running, &source).await,
+                        Some(Input::NewPublisher) => return self.set_aside(running).await,
+                        Some(Input::Packet(packet)) => packet,
+                    };
                     if let Err(reason) = self.handle(running, &mut source, packet).await {
                         // The native rung may fail with ffmpeg still running: stop it before
                         // the playlists are closed, or it could rewrite one after that.
@@ -349,7 +438,7 @@ impl Pipeline {
     async fn drain_and_stop(&mut self, running: &mut Running, source: &mut Source) -> Ending {
         let deadline = Instant::now() + self.config.stop_timeout;
         while Instant::now() < deadline {
-            let Ok(packet) = self.packets.try_recv() else {
+            let Ok(Input::Packet(packet)) = self.packets.try_recv() else {
                 break;
             };
             if self.handle(running, source, packet).await.is_err() {
@@ -377,6 +466,31 @@ impl Pipeline {
             let _ = self.publish_master(running, source).await;
         }
         Ending::Finished
+    }
+
+    /// Stops this publisher's outputs without ending the stream: ffmpeg stops, and the playlists
+    /// are set aside open for the next publisher.
+    async fn set_aside(&mut self, running: &mut Running) -> Ending {
+        if running.relays.is_empty() {
+            // ffmpeg writes the playlists itself: a clean stop would end them, so it is cut off
+            // where it is and the next run appends behind a discontinuity.
+            running.kill_ffmpeg().await;
+        } else if let Some(ffmpeg) = running.ffmpeg.as_mut() {
+            // Into the relays: a clean stop leaves them whole FLV tags to finish their segment.
+            let status = ffmpeg.stop(self.config.stop_timeout).await;
+            tracing::debug!(session_id = %self.publisher.session_id, ?status, "ffmpeg stopped for a new publisher");
+        }
+        running.ffmpeg = None;
+        if let (Some(native), Some(variant)) = (running.native.take(), running.variants.first()) {
+            match native.suspend().await {
+                Ok(carried) => self.carried.put(variant.name.clone(), carried),
+                Err(reason) => return Ending::Failed(reason),
+            }
+        }
+        for relay in std::mem::take(&mut running.relays) {
+            relay.suspend(self.config.stop_timeout).await;
+        }
+        Ending::Switched
     }
 
     /// Removes the session folder after the grace period (at once on shutdown), unless a newer

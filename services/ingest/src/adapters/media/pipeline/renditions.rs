@@ -159,6 +159,7 @@ impl Pipeline {
             username: self.publisher.username.clone(),
             session_id: self.publisher.session_id.clone(),
             target: self.target.clone(),
+            carried: self.carried.clone(),
         }
     }
 
