@@ -1,6 +1,7 @@
 //! What the test process itself holds (the services run inside it): resident memory and open
 //! file descriptors, read from /proc, for the soak's growth bounds; child processes by name or
-//! by command line; and signals to send them.
+//! by command line; signals to send them; and a service binary started as a child of its own
+//! (for the tests that kill one).
 
 /// Resident set size of this process in KiB.
 pub fn rss_kib() -> u64 {
@@ -64,4 +65,21 @@ pub fn signal(pid: u32, signal: &str) {
         .status()
         .expect("kill runs");
     assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// `program` started with `env` added, killed when the handle is dropped; its log goes to this
+/// test's stderr when `FERROCAST_TEST_CHILD_LOG` is set, and nowhere otherwise.
+pub fn spawn_service(program: &std::path::Path, env: &[(String, String)]) -> tokio::process::Child {
+    tokio::process::Command::new(program)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(if std::env::var_os("FERROCAST_TEST_CHILD_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("{} starts: {error}", program.display()))
 }

@@ -4,7 +4,7 @@
 //! whole platform; `heavy()` keeps them one at a time.
 #![allow(clippy::unwrap_used)]
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use ferrocast_ingest::adapters::media::CopyMuxer;
 use ferrocast_testkit::{
@@ -442,18 +442,10 @@ fn child_env(
 }
 
 fn spawn_child_ingest(env: &[(String, String)]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_ferrocast-system-ingest"))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if std::env::var_os("FERROCAST_TEST_CHILD_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    ferrocast_testkit::process::spawn_service(
+        std::path::Path::new(env!("CARGO_BIN_EXE_ferrocast-system-ingest")),
+        env,
+    )
 }
 
 /// ffmpeg processes whose parent is `pid` or that were orphaned from it (parent 1 / subreaper)

@@ -5,7 +5,7 @@
 //! recording a restart registers; storage down at the end of a stream delays the upload, loses
 //! nothing; a publisher reconnecting within the grace continues the same recording.
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{path::Path, time::Duration};
 
 use ferrocast_testkit::{
     catalog::Catalog,
@@ -517,18 +517,10 @@ fn child_env(world: &World, rtmp_port: u16, http_port: u16) -> Vec<(String, Stri
 }
 
 fn spawn_child_ingest(env: &[(String, String)]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_ferrocast-system-ingest"))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if std::env::var_os("FERROCAST_TEST_CHILD_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the child ingest starts")
+    ferrocast_testkit::process::spawn_service(
+        Path::new(env!("CARGO_BIN_EXE_ferrocast-system-ingest")),
+        env,
+    )
 }
 
 async fn listening(port: u16) -> bool {

@@ -33,15 +33,15 @@ use axum::{
 };
 use bytes::Bytes;
 use tokio::{io::AsyncReadExt, sync::Semaphore};
-use tokio_util::{
-    sync::{CancellationToken, DropGuard},
-    task::TaskTracker,
-};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::hls::{is_username, HlsRegistry};
+use super::{
+    hls::{is_username, HlsRegistry},
+    media::WatchedSink,
+};
 use crate::{
     domain::thumbnail::{self, SegmentRef},
-    ports::{BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder},
+    ports::{BoxFuture, MediaError, MediaSink, Publisher, Transcoder},
 };
 
 /// The file name viewers ask for beside the playlists.
@@ -365,41 +365,9 @@ impl Transcoder for ThumbnailingTranscoder {
                 publisher.session_id,
                 stop.clone(),
             ));
-            Ok(Box::new(ThumbnailedSink {
-                inner: sink,
-                stop: stop.drop_guard(),
-            }) as Box<dyn MediaSink>)
+            // The thumbnails stop when the pipeline has finished or is dropped.
+            Ok(WatchedSink::boxed(sink, stop))
         })
-    }
-}
-
-/// The pipeline's sink; when the RTMP side finishes or drops it, the thumbnails stop.
-struct ThumbnailedSink {
-    inner: Box<dyn MediaSink>,
-    stop: DropGuard,
-}
-
-impl MediaSink for ThumbnailedSink {
-    fn push(&mut self, packet: MediaPacket) -> Result<(), MediaError> {
-        self.inner.push(packet)
-    }
-
-    fn new_publisher(&mut self) {
-        self.inner.new_publisher();
-    }
-
-    fn renditions(&self) -> Vec<Rendition> {
-        self.inner.renditions()
-    }
-
-    fn failed(&self) -> BoxFuture<'static, MediaError> {
-        self.inner.failed()
-    }
-
-    fn finish(self: Box<Self>) -> BoxFuture<'static, ()> {
-        let Self { inner, stop } = *self;
-        drop(stop);
-        inner.finish()
     }
 }
 

@@ -59,25 +59,12 @@ impl Stage {
         ffmpeg_publish_as_obs(&self.ingest.url(key))
     }
 
-    /// A file of the user's stream as viewers get it from the origin; `None` unless 200.
     async fn hls(&self, path: &str) -> Option<String> {
-        let url = format!("{}/{path}", self.ingest.hls_base(&self.user.username));
-        match http_get(&url).await {
-            Some((200, _, body)) => Some(body),
-            _ => None,
-        }
+        self.ingest.served(&self.user.username, path).await
     }
 
-    /// `(rendition, playlist)` of every variant in the master playlist, or `None` while any of
-    /// them is not served.
     async fn playlists(&self) -> Option<Vec<(String, String)>> {
-        let master = self.hls("master.m3u8").await?;
-        let mut playlists = Vec::new();
-        for (uri, _, _) in variants(&master) {
-            let playlist = self.hls(&uri).await?;
-            playlists.push((uri.trim_end_matches("/index.m3u8").to_owned(), playlist));
-        }
-        (!playlists.is_empty()).then_some(playlists)
+        self.ingest.served_playlists(&self.user.username).await
     }
 
     /// `(rendition, segments listed)` of every variant.

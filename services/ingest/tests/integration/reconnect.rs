@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::media_common::{segments, variants};
+use crate::media_common::segments;
 use crate::rtmp_support::*;
 use ferrocast_ingest::Config;
 use ferrocast_testkit::{platform::rooms::Sse, publisher, Platform};
@@ -59,22 +59,11 @@ impl Stage {
     }
 
     async fn hls(&self, path: &str) -> Option<String> {
-        let url = format!("{}/{path}", self.ingest.hls_base(&self.user.username));
-        match http_get(&url).await {
-            Some((200, _, body)) => Some(body),
-            _ => None,
-        }
+        self.ingest.served(&self.user.username, path).await
     }
 
-    /// `(rendition, playlist)` of every variant of the master playlist.
     async fn playlists(&self) -> Option<Vec<(String, String)>> {
-        let master = self.hls("master.m3u8").await?;
-        let mut playlists = Vec::new();
-        for (uri, _, _) in variants(&master) {
-            let playlist = self.hls(&uri).await?;
-            playlists.push((uri.trim_end_matches("/index.m3u8").to_owned(), playlist));
-        }
-        (!playlists.is_empty()).then_some(playlists)
+        self.ingest.served_playlists(&self.user.username).await
     }
 
     async fn live_with_segments(&self, count: usize) -> bool {

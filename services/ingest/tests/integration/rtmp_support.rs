@@ -280,6 +280,27 @@ impl<T> Ingest<T> {
         format!("http://{}/hls/{username}", self.http_addr)
     }
 
+    /// A file of `username`'s stream as viewers get it from the origin; `None` unless 200.
+    pub async fn served(&self, username: &str, path: &str) -> Option<String> {
+        let url = format!("{}/{path}", self.hls_base(username));
+        match http_get(&url).await {
+            Some((200, _, body)) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// `(rendition, playlist)` of every variant in `username`'s master playlist, or `None`
+    /// while any of them is not served.
+    pub async fn served_playlists(&self, username: &str) -> Option<Vec<(String, String)>> {
+        let master = self.served(username, "master.m3u8").await?;
+        let mut playlists = Vec::new();
+        for (uri, _, _) in crate::media_common::variants(&master) {
+            let playlist = self.served(username, &uri).await?;
+            playlists.push((uri.trim_end_matches("/index.m3u8").to_owned(), playlist));
+        }
+        (!playlists.is_empty()).then_some(playlists)
+    }
+
     /// Stops the ingest and waits for it: live sessions send publish_done first, and every
     /// pipeline closes its playlists.
     pub async fn stop(mut self) {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     error::{invalid_body, ApiError},
     views::{
-        CreateMedia, CreatedMedia, MediaPage, MediaView, PartUrl, PartUrls, PartsRequest,
+        CreateMedia, CreatedMedia, MediaPage, MediaView, PartDigest, PartUrls, PartsRequest,
         SearchParams, SignedRequest, TagList, TagParams, UpdateMedia,
     },
     AppState,
@@ -99,24 +99,12 @@ pub async fn parts(
 ) -> Result<Json<PartUrls>, ApiError> {
     let caller = caller(&state, &headers).await?;
     let request = body(request)?;
-    let wanted: Vec<(u32, String)> = request
-        .parts
-        .into_iter()
-        .map(|p| (p.number, p.sha256))
-        .collect();
+    let wanted = PartDigest::pairs(request.parts);
     let urls = state
         .catalog
         .part_urls(&caller, media_id(&id)?, &wanted)
         .await?;
-    Ok(Json(PartUrls {
-        parts: urls
-            .into_iter()
-            .map(|(number, request)| PartUrl {
-                number,
-                request: request.into(),
-            })
-            .collect(),
-    }))
+    Ok(Json(urls.into()))
 }
 
 /// Checks the uploaded bytes (size, SHA-256, what the first bytes are) and marks the item

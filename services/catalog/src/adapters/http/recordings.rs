@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use super::{
     error::{invalid_body, ApiError},
     media::request_id,
-    views::{MediaView, PartDigest, PartUrl, PartUrls, UploadView},
+    views::{MediaView, PartDigest, PartUrls, UploadView},
 };
 use crate::{
     ports::{Caller, RecordingRow},
@@ -190,21 +190,9 @@ async fn parts(
 ) -> Result<Json<PartUrls>, ApiError> {
     let request = json(request)?;
     let owner = request.owner.caller()?;
-    let wanted: Vec<(u32, String)> = request
-        .parts
-        .into_iter()
-        .map(|p| (p.number, p.sha256))
-        .collect();
+    let wanted = PartDigest::pairs(request.parts);
     let urls = state.recordings.parts(&owner, &id, &wanted).await?;
-    Ok(Json(PartUrls {
-        parts: urls
-            .into_iter()
-            .map(|(number, request)| PartUrl {
-                number,
-                request: request.into(),
-            })
-            .collect(),
-    }))
+    Ok(Json(urls.into()))
 }
 
 async fn finalize(

@@ -230,6 +230,27 @@ pub struct PartUrls {
     pub parts: Vec<PartUrl>,
 }
 
+impl From<Vec<(u32, PresignedRequest)>> for PartUrls {
+    fn from(urls: Vec<(u32, PresignedRequest)>) -> Self {
+        Self {
+            parts: urls
+                .into_iter()
+                .map(|(number, request)| PartUrl {
+                    number,
+                    request: request.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl PartDigest {
+    /// `(number, sha256)` of each part, as the service takes them.
+    pub fn pairs(parts: Vec<Self>) -> Vec<(u32, String)> {
+        parts.into_iter().map(|p| (p.number, p.sha256)).collect()
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
     /// Words to find in titles and descriptions (prefixes match, small typos are forgiven).

@@ -17,9 +17,11 @@ mod process;
 mod relay;
 mod rung;
 mod transcoder;
+mod watched;
 
 pub use config::{CopyMuxer, MediaConfig};
 pub use ferrocast_media::ladder::{parse_ladder, RungSpec, DEFAULT_LADDER};
 /// Every tool the ingest runs gets the same stripped environment (thumbnails too).
 pub(crate) use process::command;
 pub use transcoder::FfmpegTranscoder;
+pub use watched::WatchedSink;

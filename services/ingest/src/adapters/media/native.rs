@@ -128,19 +128,7 @@ impl NativeRendition {
         segmenter: Segmenter,
         carried: Carried,
     ) -> Result<Self, String> {
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|error| describe("create the folder", &rendition_name(&dir), &error))?;
-        Ok(Self {
-            name: rendition_name(&dir),
-            dir,
-            prefix,
-            segmenter: segmenter.after_discontinuity(),
-            window: carried.window,
-            published: carried.published,
-            parts: carried.parts,
-            dates: carried.dates,
-        })
+        Self::open(dir, prefix, segmenter.after_discontinuity(), carried).await
     }
 
     /// Publishes the segment in progress and sets the playlist aside, open, for the room's next
@@ -189,6 +177,22 @@ impl NativeRendition {
         published: PublishedPlaylist,
         dated: bool,
     ) -> Result<Self, String> {
+        let fresh = Carried {
+            window,
+            published,
+            parts: VecDeque::new(),
+            dates: dated.then(Dates::default),
+        };
+        Self::open(dir, prefix, segmenter, fresh).await
+    }
+
+    /// Creates `dir` and writes on from `state`.
+    async fn open(
+        dir: PathBuf,
+        prefix: String,
+        segmenter: Segmenter,
+        state: Carried,
+    ) -> Result<Self, String> {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|error| describe("create the folder", &rendition_name(&dir), &error))?;
@@ -197,10 +201,10 @@ impl NativeRendition {
             dir,
             prefix,
             segmenter,
-            window,
-            published,
-            parts: VecDeque::new(),
-            dates: dated.then(Dates::default),
+            window: state.window,
+            published: state.published,
+            parts: state.parts,
+            dates: state.dates,
         })
     }
 

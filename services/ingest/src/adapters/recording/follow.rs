@@ -24,7 +24,7 @@ use std::{
 };
 
 use chrono::Utc;
-use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use super::{
     journal::{self, Meta, State},
@@ -108,9 +108,9 @@ struct Live {
     recorded: HashSet<String>,
 }
 
-/// Records `publisher`'s broadcast until `end` fires (or its sender is dropped), then settles
-/// it. Owned by the recorder's task tracker.
-pub async fn run(recorder: Arc<Recorder>, publisher: Publisher, end: oneshot::Receiver<()>) {
+/// Records `publisher`'s broadcast until `end` fires (its pipeline finished or was dropped),
+/// then settles it. Owned by the recorder's task tracker.
+pub async fn run(recorder: Arc<Recorder>, publisher: Publisher, end: CancellationToken) {
     let meta = Meta {
         recording_id: publisher.session_id.clone(),
         user_id: publisher.user_id.clone(),
@@ -202,14 +202,14 @@ async fn start(
 }
 
 impl Live {
-    async fn follow(mut self, mut end: oneshot::Receiver<()>) -> Self {
+    async fn follow(mut self, end: CancellationToken) -> Self {
         let mut scans = tokio::time::interval(SCAN_EVERY);
         scans.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut titles = tokio::time::interval(TITLE_EVERY);
         titles.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                _ = &mut end => break,
+                () = end.cancelled() => break,
                 _ = scans.tick() => { self.scan().await; }
                 _ = titles.tick() => self.refresh_title().await,
             }

@@ -18,14 +18,13 @@ mod sweep;
 
 use std::{path::PathBuf, sync::Arc};
 
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub use config::RecordingConfig;
 
-use crate::ports::{
-    BoxFuture, MediaError, MediaPacket, MediaSink, Publisher, Rendition, Transcoder,
-};
+use super::media::WatchedSink;
+use crate::ports::{BoxFuture, MediaError, MediaSink, Publisher, Transcoder};
 
 /// Recordings settled at once by this node (each holds up to one part in memory and may run an
 /// ffmpeg remux).
@@ -109,50 +108,11 @@ impl Transcoder for RecordingTranscoder {
         let publisher = publisher.clone();
         Box::pin(async move {
             let inner = self.inner.start(&publisher).await?;
-            let (end, ended) = oneshot::channel();
+            let ended = CancellationToken::new();
             self.recorder
                 .tasks
-                .spawn(follow::run(self.recorder.clone(), publisher, ended));
-            Ok(Box::new(RecordingSink {
-                inner,
-                end: Some(end),
-            }) as Box<dyn MediaSink>)
-        })
-    }
-}
-
-/// The pipeline's sink, telling the recording when the pipeline has finished (or, dropped
-/// unfinished, that it will write no more).
-struct RecordingSink {
-    inner: Box<dyn MediaSink>,
-    end: Option<oneshot::Sender<()>>,
-}
-
-impl MediaSink for RecordingSink {
-    fn push(&mut self, packet: MediaPacket) -> Result<(), MediaError> {
-        self.inner.push(packet)
-    }
-
-    fn new_publisher(&mut self) {
-        self.inner.new_publisher();
-    }
-
-    fn renditions(&self) -> Vec<Rendition> {
-        self.inner.renditions()
-    }
-
-    fn failed(&self) -> BoxFuture<'static, MediaError> {
-        self.inner.failed()
-    }
-
-    fn finish(mut self: Box<Self>) -> BoxFuture<'static, ()> {
-        let end = self.end.take();
-        let finished = self.inner.finish();
-        Box::pin(async move {
-            finished.await;
-            if let Some(end) = end {
-                let _ = end.send(());
-            }
+                .spawn(follow::run(self.recorder.clone(), publisher, ended.clone()));
+            Ok(WatchedSink::boxed(inner, ended))
         })
     }
 }
