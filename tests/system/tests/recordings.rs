@@ -389,12 +389,34 @@ fn journalled(dir: &Path) -> (usize, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r4_past_its_disk_budget_the_recording_stops_and_the_stream_goes_on() {
+    // About four of the publisher's 1 s segments.
+    stops_at_a_budget(
+        |config| config.recording.max_bytes = 1024 * 1024,
+        "the recording reached its disk budget",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r10_past_the_servers_recordings_budget_the_recording_stops_and_the_stream_goes_on() {
+    // Every recording of the ingest together (here one) against the server's budget, the
+    // recording's own left at its default.
+    stops_at_a_budget(
+        |config| config.recording.disk_budget = 1024 * 1024,
+        "this server's recordings reached their disk budget",
+    )
+    .await;
+}
+
+/// Publishes 14 s with `budget` set: the streamer is told why (`reason`) while live, the live
+/// stream goes on, the recording does not grow past its stop, and what was recorded becomes
+/// the past broadcast.
+async fn stops_at_a_budget(budget: impl FnOnce(&mut ferrocast_ingest::Config), reason: &str) {
     let _heavy = heavy().await;
     let world = World::start().await;
     let (_ingest, rtmp, http) = world
         .ingest(|config| {
-            // About four of the publisher's 1 s segments.
-            config.recording.max_bytes = 1024 * 1024;
+            budget(config);
             config.recording.min_duration = Duration::from_secs(1);
         })
         .await;
@@ -415,7 +437,7 @@ async fn r4_past_its_disk_budget_the_recording_stops_and_the_stream_goes_on() {
             .await;
         let stopped = body["recordings"][0]["stopped_reason"]
             .as_str()
-            .is_some_and(|reason| reason.contains("disk budget"));
+            .is_some_and(|stopped| stopped.contains(reason));
         *recent.lock().expect("not poisoned") = body;
         stopped
     })

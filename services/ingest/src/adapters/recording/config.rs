@@ -30,6 +30,14 @@ pub struct RecordingConfig {
     /// recording stops (the stream goes on).
     #[serde(rename = "ingest_recording_max_bytes", default = "defaults::max_bytes")]
     pub max_bytes: u64,
+    /// `FERROCAST_INGEST_RECORDING_DISK_BUDGET_BYTES`: every recording of this ingest together,
+    /// those waiting for their upload included; past it live recordings stop (the streams go
+    /// on), so a long storage outage cannot fill the disk the live segments need.
+    #[serde(
+        rename = "ingest_recording_disk_budget_bytes",
+        default = "defaults::disk_budget"
+    )]
+    pub disk_budget: u64,
     /// `FERROCAST_CATALOG_HTTP_URL`: where recordings are registered (internal routes).
     #[serde(default = "defaults::catalog_http_url")]
     pub catalog_http_url: String,
@@ -63,6 +71,10 @@ impl RecordingConfig {
             self.max_bytes >= 64 * 1024,
             "FERROCAST_INGEST_RECORDING_MAX_BYTES must be at least 64 KiB",
         )?;
+        ensure(
+            self.disk_budget >= 64 * 1024,
+            "FERROCAST_INGEST_RECORDING_DISK_BUDGET_BYTES must be at least 64 KiB",
+        )?;
         for (url, name) in [
             (&self.catalog_http_url, "FERROCAST_CATALOG_HTTP_URL"),
             (&self.rooms_http_url, "FERROCAST_ROOMS_HTTP_URL"),
@@ -92,6 +104,10 @@ mod defaults {
     /// The catalogue's largest upload (`FERROCAST_CATALOG_MAX_UPLOAD_BYTES`).
     pub fn max_bytes() -> u64 {
         4 * 1024 * 1024 * 1024
+    }
+    /// A few recordings at their largest, well inside a 50 GiB volume.
+    pub fn disk_budget() -> u64 {
+        20 * 1024 * 1024 * 1024
     }
     pub fn catalog_http_url() -> String {
         "http://127.0.0.1:8084".into()

@@ -271,6 +271,12 @@ impl Live {
                 "the recording reached its disk budget ({} MiB); the stream goes on unrecorded",
                 config.max_bytes / (1024 * 1024)
             ))
+        } else if self.recorder.disk.used().await + bytes > config.disk_budget {
+            Some(format!(
+                "this server's recordings reached their disk budget ({} MiB, uploads still \
+                 waiting included); the stream goes on unrecorded",
+                config.disk_budget / (1024 * 1024)
+            ))
         } else {
             None
         };
@@ -289,6 +295,7 @@ impl Live {
             .map_err(std::io::Error::other)?
         };
         linked?;
+        self.recorder.disk.add(bytes);
         let (duration, size) = (segment.duration_ms.to_string(), bytes.to_string());
         let mut fields = vec!["segment", &file, &duration, &size, &segment.name];
         if segment.discontinuity {

@@ -10,6 +10,7 @@
 
 mod catalog;
 mod config;
+mod disk;
 mod follow;
 mod journal;
 mod lock;
@@ -36,6 +37,8 @@ pub struct Recorder {
     ffmpeg: PathBuf,
     catalog: catalog::CatalogClient,
     uploads: Semaphore,
+    /// What every recording of this ingest holds on disk.
+    disk: disk::DiskUsage,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -67,6 +70,7 @@ impl Recorder {
         )
         .map_err(|e| format!("cannot build the catalogue client: {e}"))?;
         let recorder = Arc::new(Self {
+            disk: disk::DiskUsage::new(config.dir.clone()),
             config,
             hls_root,
             ffmpeg,
