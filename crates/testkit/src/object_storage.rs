@@ -76,7 +76,9 @@ impl ObjectStorage {
         let server = self.own_server()?;
         server.kill();
         server.launch()?;
-        self.ready().await
+        let master = server.ports[0];
+        self.ready().await?;
+        volumes_located(master).await
     }
 
     fn own_server(&mut self) -> anyhow::Result<&mut Weed> {
@@ -162,6 +164,42 @@ impl ObjectStorage {
         }
         matches!(child.wait().await, Ok(status) if status.success())
     }
+}
+
+/// Waits until the master of a restarted server knows a volume server: the S3 API answers
+/// before that, but reading an object written before the restart fails until its volume can be
+/// located.
+async fn volumes_located(master: u16) -> anyhow::Result<()> {
+    let url = format!("http://127.0.0.1:{master}/dir/status");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = reqwest::get(&url).await {
+            if let Ok(status) = response.text().await {
+                if names_a_data_node(&status) {
+                    return Ok(());
+                }
+            }
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "SeaweedFS's master at {url} knew no volume server within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether the master's `/dir/status` lists a data node (`"DataNodes": [{…`).
+fn names_a_data_node(status: &str) -> bool {
+    status.match_indices("\"DataNodes\"").any(|(at, name)| {
+        let rest = status[at + name.len()..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else {
+            return false;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix('[') else {
+            return false;
+        };
+        rest.trim_start().starts_with('{')
+    })
 }
 
 /// `weed server` with master, volume, filer and S3, every port given: the defaults include
@@ -312,4 +350,24 @@ pub fn weed_binary() -> PathBuf {
     std::env::var_os("FERROCAST_WEED")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".ferrocast/venv/bin/weed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_data_node;
+
+    #[test]
+    fn a_data_node_is_seen_only_once_the_master_lists_one() {
+        let known = r#"{"Topology":{"DataCenters":[{"Id":"DefaultDataCenter","Racks":[{"Id":"DefaultRack","DataNodes":[{"Url":"127.0.0.1:8081","Volumes":3}]}]}]}}"#;
+        assert!(names_a_data_node(known));
+        assert!(names_a_data_node(r#"{"DataNodes" : [ {"Url":"a"}]}"#));
+        for none in [
+            r#"{"Topology":{"DataCenters":[]}}"#,
+            r#"{"Racks":[{"DataNodes":[]}]}"#,
+            r#"{"DataNodes":null}"#,
+            "",
+        ] {
+            assert!(!names_a_data_node(none), "{none}");
+        }
+    }
 }
