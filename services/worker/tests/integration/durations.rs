@@ -133,24 +133,26 @@ async fn a_two_frame_half_second_video_the_shortest_accepted_is_done_with_every_
     assert!(vtt.starts_with("WEBVTT") && vtt.contains("#xywh="), "{vtt}");
 }
 
+/// ffmpeg's arguments for ten minutes of a flat picture at 10 fps: a hundred kilobytes made in
+/// a moment, and more than a minute of work to transcode.
+const TEN_FLAT_MINUTES: &[&str] = &[
+    "-f",
+    "lavfi",
+    "-i",
+    "color=size=320x180:rate=10",
+    "-t",
+    "600",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+];
+
 #[tokio::test]
 async fn a_video_longer_than_the_configured_maximum_is_refused_from_its_probe_within_seconds() {
-    // Ten minutes of a flat picture at 10 fps: a hundred kilobytes made in a moment, and more
-    // than a minute of work to transcode.
-    let long = made(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "color=size=320x180:rate=10",
-        "-t",
-        "600",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-    ]);
+    let long = made(TEN_FLAT_MINUTES);
     assert_refused_from_the_probe(
         long,
         Duration::from_secs(60),
@@ -177,24 +179,7 @@ fn claiming(mut bytes: Vec<u8>, seconds: u32) -> Vec<u8> {
 #[tokio::test]
 async fn a_video_whose_container_claims_seconds_over_a_long_stream_is_refused_by_the_stream() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let long = ffmpeg(
-        dir.path(),
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "color=size=320x180:rate=10",
-            "-t",
-            "600",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-        "long.mp4",
-    );
+    let long = ffmpeg(dir.path(), TEN_FLAT_MINUTES, "long.mp4");
     let lying = claiming(std::fs::read(long).expect("file"), 2);
     // ffprobe believes the container: two seconds.
     let check = dir.path().join("lying.mp4");
