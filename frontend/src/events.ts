@@ -9,6 +9,7 @@
  */
 import { backoffDelay } from './backoff';
 import type { Room } from './api/types';
+import { jsonObject } from './sse';
 
 export type RoomEvent =
   | { type: 'room_started'; room: Room }
@@ -20,15 +21,8 @@ export const ROOM_EVENT_TYPES = ['room_started', 'room_ended', 'viewers_changed'
 
 /** Parses one SSE message; returns null for anything malformed so one bad event cannot break a page. */
 export function parseRoomEvent(type: string, data: string): RoomEvent | null {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (!payload || typeof payload !== 'object') return null;
-  const p = payload as Record<string, unknown>;
-  if (typeof p.username !== 'string' || p.username === '') return null;
+  const p = jsonObject(data);
+  if (!p || typeof p.username !== 'string' || p.username === '') return null;
   const username = p.username;
   switch (type) {
     case 'room_started':

@@ -13,6 +13,20 @@
 import { parseRetryAfter } from './api/error';
 import { backoffDelay, sleep as wait, type BackoffOptions } from './backoff';
 
+/**
+ * A message's data as a JSON object (arrays included), or null when it is not one: a bad event
+ * must not break the page.
+ */
+export function jsonObject(data: string): Record<string, unknown> | null {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  return payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : null;
+}
+
 export interface SseMessage {
   /** The `event:` field, `message` when there was none. */
   event: string;

@@ -9,7 +9,7 @@
  * DONE or FAILED, and when the page is left.
  */
 import type { Media, Processing, ProgressEvent } from '../api/types';
-import { readEventStream, type EventStreamOptions } from '../sse';
+import { jsonObject, readEventStream, type EventStreamOptions } from '../sse';
 
 /** Items one stream may follow (the server refuses more). */
 export const MAX_FOLLOWED = 50;
@@ -28,15 +28,8 @@ export function stillProcessing(item: Media): boolean {
 
 /** The event's data, or null when it is not one (a bad event must not break the page). */
 export function parseProgressEvent(data: string): ProgressEvent | null {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (!payload || typeof payload !== 'object') return null;
-  const p = payload as Record<string, unknown>;
-  if (typeof p.id !== 'string' || p.id === '') return null;
+  const p = jsonObject(data);
+  if (!p || typeof p.id !== 'string' || p.id === '') return null;
   const record = p.processing;
   if (record === null || record === undefined) return { id: p.id, processing: null };
   if (typeof record !== 'object') return null;

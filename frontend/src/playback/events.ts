@@ -7,7 +7,7 @@
  * goes instead of breaking the page.
  */
 import type { PlaybackEndReason, PlaybackList, PlaybackSession, QueuedPlayback } from '../api/types';
-import type { SseMessage } from '../sse';
+import { jsonObject, type SseMessage } from '../sse';
 
 export type PlaybackEvent =
   /** First on every (re)connect: the account's sessions (with tokens) and waiting requests. */
@@ -73,13 +73,7 @@ export function parseList(value: unknown): PlaybackList | null {
 
 /** The event a message carries, or null (unknown event, bad data). */
 export function parsePlaybackEvent(message: SseMessage): PlaybackEvent | null {
-  let data: unknown;
-  try {
-    data = JSON.parse(message.data);
-  } catch {
-    return null;
-  }
-  const d = object(data);
+  const d = object(jsonObject(message.data));
   if (!d) return null;
   switch (message.event) {
     case 'snapshot': {
