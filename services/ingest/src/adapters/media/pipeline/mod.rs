@@ -164,18 +164,13 @@ impl Pipeline {
                 tracing::warn!(session_id = %self.publisher.session_id, rendition = %name, %reason, "cannot end a rendition the new ladder lacks");
             }
         }
-        let previous: Vec<String> = self
-            .shared
-            .renditions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let previous = self.rendition_names();
+        for name in previous
             .iter()
-            .map(|rendition| rendition.name.clone())
             .filter(|name| !keep.contains(&name.as_str()))
-            .collect();
-        for name in previous {
+        {
             let target = self.config.hls_segment_seconds;
-            if let Err(error) = outputs::close_playlist(&self.dir.join(&name), target).await {
+            if let Err(error) = outputs::close_playlist(&self.dir.join(name), target).await {
                 tracing::warn!(session_id = %self.publisher.session_id, rendition = %name, %error, "cannot end a rendition the new ladder lacks");
             }
         }
@@ -403,18 +398,21 @@ impl Pipeline {
         self.feed_ffmpeg(running, source, packet, role).await
     }
 
-    /// Appends `#EXT-X-ENDLIST` to every rendition's playlist that lacks it. On a full disk this
-    /// may fail too; the folder is then removed at cleanup as usual.
-    async fn close_playlists(&self) {
-        let names: Vec<String> = self
-            .shared
+    /// The names of the renditions the pipeline serves now.
+    fn rendition_names(&self) -> Vec<String> {
+        self.shared
             .renditions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .map(|rendition| rendition.name.clone())
-            .collect();
-        for name in names {
+            .collect()
+    }
+
+    /// Appends `#EXT-X-ENDLIST` to every rendition's playlist that lacks it. On a full disk this
+    /// may fail too; the folder is then removed at cleanup as usual.
+    async fn close_playlists(&self) {
+        for name in self.rendition_names() {
             let target = self.config.hls_segment_seconds;
             match outputs::close_playlist(&self.dir.join(&name), target).await {
                 Ok(true) => tracing::debug!(
