@@ -200,8 +200,13 @@ start_seaweedfs() {
   local -a p=("${@:4:8}")
   shift 11
   mkdir -p "$dir/data"
+  # master.toml, read from the working directory: a bucket (a collection) gets one volume when
+  # it first takes data, not seven. Each volume takes one of the server's slots (-volume.max=0:
+  # free disk / 64 MB), so at seven the few hundred buckets of a test run need 100 GB free, and
+  # past the slots every put fails with InternalError.
+  printf '[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\ncopy_other = 1\n' >"$dir/master.toml"
   # A cleared environment: the server needs none of our secrets (its keys are in CONFIG).
-  start_owned "$name" env -i PATH="$PATH" HOME="$HOME" "$STATE/venv/bin/weed" -logtostderr server -dir="$dir/data" \
+  start_owned "$name" env -i -C "$dir" PATH="$PATH" HOME="$HOME" "$STATE/venv/bin/weed" -logtostderr server -dir="$dir/data" \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.volumeSizeLimitMB=64 -master.electionTimeout=1s \
     -master.telemetry=false -volume.max=0 -volume.preStopSeconds=0 \
     -master.port="${p[0]}" -master.port.grpc="${p[1]}" -volume.port="${p[2]}" -volume.port.grpc="${p[3]}" \

@@ -131,7 +131,8 @@ start_test_object_storage() {
   write_s3_identity "$dir/s3.json" "$access_key" "$secret_key"
   read -ra ports <<<"$(free_ports 8)"
   say "starting a throw-away SeaweedFS (S3) on 127.0.0.1:${ports[6]}"
-  start_seaweedfs test-s3 "$dir" "$dir/s3.json" "${ports[@]}"
+  # Slots for every bucket of a run whatever the free disk (volumes grow as they are written).
+  start_seaweedfs test-s3 "$dir" "$dir/s3.json" "${ports[@]}" -volume.max=2000
   on_stop remove_test_object_storage
   wait_for_s3 "http://127.0.0.1:${ports[6]}" "$access_key" "$secret_key" 60 "SeaweedFS"
   export FERROCAST_TEST_S3_ENDPOINT="http://127.0.0.1:${ports[6]}"

@@ -202,6 +202,12 @@ fn names_a_data_node(status: &str) -> bool {
     })
 }
 
+/// One volume for a bucket (a collection) when it first takes data, not seven, as
+/// scripts/lib.sh sets for the run's shared server: each volume takes one of the server's
+/// slots, and past them every put fails with InternalError.
+const MASTER_TOML: &str =
+    "[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\ncopy_other = 1\n";
+
 /// `weed server` with master, volume, filer and S3, every port given: the defaults include
 /// 8080 (the gateway's) and fixed gRPC ports two instances would share. The ports and the data
 /// folder are kept, so a killed server comes back as the same endpoint with the same objects.
@@ -223,6 +229,7 @@ impl Weed {
             ),
         )?;
         std::fs::create_dir(dir.path().join("data"))?;
+        std::fs::write(dir.path().join("master.toml"), MASTER_TOML)?;
         let mut weed = Self {
             ports: std::array::from_fn(|_| free_port()),
             process: None,
@@ -248,7 +255,7 @@ impl Weed {
             .args(["-master.volumeSizeLimitMB=64", "-master.electionTimeout=1s"])
             .args([
                 "-master.telemetry=false",
-                "-volume.max=0",
+                "-volume.max=200",
                 "-volume.preStopSeconds=0",
             ])
             .args([
@@ -270,6 +277,8 @@ impl Weed {
             .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
             .arg(path("s3.localSocket", "s3.sock"))
             .arg(path("s3.config", "s3.json"))
+            // Where it reads master.toml.
+            .current_dir(dir)
             // No environment of ours: its keys are in the config file.
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

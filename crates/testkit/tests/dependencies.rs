@@ -132,6 +132,27 @@ async fn object_storage_of_its_own_answers_signed_requests_and_refuses_wrong_key
     assert!(impostor.list_buckets().send().await.is_err());
 }
 
+/// Every bucket is a collection of its own and takes volume slots when first written to: a
+/// test run makes a few hundred. At one volume per collection 40 buckets fit in the 200 slots
+/// of a server of a test's own (at SeaweedFS's default of seven, 28 would).
+#[tokio::test]
+async fn object_storage_takes_data_in_many_buckets() {
+    let storage = ObjectStorage::start_own_server().await.unwrap();
+    let client = s3_client(&storage);
+    for n in 0..40 {
+        let bucket = storage.fresh_bucket_name();
+        client.create_bucket().bucket(&bucket).send().await.unwrap();
+        let put = client
+            .put_object()
+            .bucket(&bucket)
+            .key("object")
+            .body(b"data".to_vec().into())
+            .send()
+            .await;
+        assert!(put.is_ok(), "bucket {n}: {put:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_killed_object_storage_restarts_on_the_same_port_with_its_objects() {
     let mut storage = ObjectStorage::start_own_server().await.unwrap();
