@@ -357,13 +357,15 @@ pub trait PlaybackStore: Send + Sync {
 }
 
 /// One recorded broadcast as the catalogue keeps it: whose, the video it became (once
-/// registered), and why its recording stopped early, if it did.
+/// registered), why its recording stopped early, if it did, and why it was refused as a video
+/// (over the owner's quota, too large), if it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingRow {
     pub recording_id: String,
     pub owner_id: String,
     pub media_id: Option<MediaId>,
     pub stopped_reason: Option<String>,
+    pub refused_reason: Option<String>,
     pub finalized: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -390,6 +392,11 @@ pub trait RecordingStore: Send + Sync + 'static {
         media_id: MediaId,
     ) -> BoxFuture<'_, Result<(), StoreError>>;
     fn stopped<'a>(
+        &'a self,
+        recording_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn refused<'a>(
         &'a self,
         recording_id: &'a str,
         reason: &'a str,

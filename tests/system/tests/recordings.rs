@@ -1,9 +1,10 @@
-//! Past broadcasts (rows R1–R6 and R9 of docs/reliability.md): a live broadcast recorded by the
+//! Past broadcasts (rows R1–R6 and R9–R11 of docs/reliability.md): a live broadcast recorded by the
 //! real ingest becomes a video of its streamer in the real catalogue (PostgreSQL, SeaweedFS,
 //! NATS), processed by a real worker; too short or opted out, nothing is kept; the recording
 //! stops at its disk budget while the stream goes on; an ingest SIGKILLed mid-stream leaves a
 //! recording a restart registers; storage down at the end of a stream delays the upload, loses
-//! nothing; a publisher reconnecting within the grace continues the same recording.
+//! nothing; a publisher reconnecting within the grace continues the same recording; one the
+//! catalogue refuses is kept for an operator and its streamer told why.
 
 use std::{path::Path, time::Duration};
 
@@ -28,15 +29,28 @@ impl World {
         Self::start_on(ObjectStorage::start().await.expect("storage starts")).await
     }
 
+    /// With the catalogue's settings adjusted.
+    async fn start_with(adjust: impl FnOnce(&mut ferrocast_catalog::Config)) -> Self {
+        let storage = ObjectStorage::start().await.expect("storage starts");
+        Self::start_configured(storage, adjust).await
+    }
+
     /// With the catalogue on `storage`.
     async fn start_on(storage: ObjectStorage) -> Self {
+        Self::start_configured(storage, |_| {}).await
+    }
+
+    async fn start_configured(
+        storage: ObjectStorage,
+        adjust: impl FnOnce(&mut ferrocast_catalog::Config),
+    ) -> Self {
         let platform = Platform::start(Options {
             gateway: false,
             ..Options::without_ingest()
         })
         .await
         .expect("platform starts");
-        let catalog = Catalog::start_on(storage, &platform.users_grpc_url(), |_| {})
+        let catalog = Catalog::start_on(storage, &platform.users_grpc_url(), adjust)
             .await
             .expect("catalogue starts");
         Self {
@@ -147,6 +161,50 @@ impl World {
         let items = self.past_broadcasts(streamer).await;
         assert_eq!(items.len(), 1, "exactly one past broadcast: {items:?}");
         items[0].clone()
+    }
+
+    /// Waits until `field` of the streamer's newest recording (`GET /api/media/recordings`)
+    /// contains `text`; fails the test if it does not within `limit`.
+    async fn newest_recording_says(
+        &self,
+        streamer: &Streamer,
+        field: &str,
+        text: &str,
+        limit: Duration,
+    ) {
+        let recent = std::sync::Mutex::new(Value::Null);
+        let said = eventually(limit, || async {
+            let (_, listed) = self
+                .catalog_json(
+                    reqwest::Method::GET,
+                    "/api/media/recordings",
+                    &streamer.token,
+                    None,
+                )
+                .await;
+            let said = listed["recordings"][0][field]
+                .as_str()
+                .is_some_and(|value| value.contains(text));
+            *recent.lock().expect("not poisoned") = listed;
+            said
+        })
+        .await;
+        assert!(
+            said,
+            "the streamer's newest recording has no {field} saying {text:?}: {}",
+            recent.lock().expect("not poisoned")
+        );
+    }
+
+    /// A value of the ingest's `/metrics` at `http` (0 while it has none).
+    async fn ingest_metric(&self, http: std::net::SocketAddr, name: &str) -> f64 {
+        ferrocast_testkit::hls::get_text(&self.platform.http, &format!("http://{http}/metrics"))
+            .await
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
     }
 
     fn recording_folders(&self) -> usize {
@@ -425,28 +483,9 @@ async fn stops_at_a_budget(budget: impl FnOnce(&mut ferrocast_ingest::Config), r
     let mut ffmpeg = publisher::publish_with(&url, &["-t", "14"]);
 
     // The streamer sees why, while live.
-    let recent = std::sync::Mutex::new(Value::Null);
-    let stopped = eventually(Duration::from_secs(20), || async {
-        let (_, body) = world
-            .catalog_json(
-                reqwest::Method::GET,
-                "/api/media/recordings",
-                &streamer.token,
-                None,
-            )
-            .await;
-        let stopped = body["recordings"][0]["stopped_reason"]
-            .as_str()
-            .is_some_and(|stopped| stopped.contains(reason));
-        *recent.lock().expect("not poisoned") = body;
-        stopped
-    })
-    .await;
-    assert!(
-        stopped,
-        "no stop reason for the streamer: {}",
-        recent.lock().expect("not poisoned")
-    );
+    world
+        .newest_recording_says(&streamer, "stopped_reason", reason, Duration::from_secs(20))
+        .await;
     let (recorded, _) = journalled(world.recordings.path());
     assert!(recorded >= 1, "something was recorded before the budget");
 
@@ -670,18 +709,14 @@ async fn r6_storage_down_at_the_end_of_a_stream_delays_the_upload_and_loses_noth
     let _ = ffmpeg.wait().await;
 
     // The upload is tried, and tried again, while storage is down.
-    let metrics = format!("http://{http}/metrics");
-    let retries = || async {
-        ferrocast_testkit::hls::get_text(&world.platform.http, &metrics)
-            .await
-            .unwrap_or_default()
-            .lines()
-            .find_map(|line| line.strip_prefix("ingest_recording_upload_retries_total "))
-            .and_then(|n| n.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
     assert!(
-        eventually(Duration::from_secs(30), || async { retries().await >= 2.0 }).await,
+        eventually(Duration::from_secs(30), || async {
+            world
+                .ingest_metric(http, "ingest_recording_upload_retries_total")
+                .await
+                >= 2.0
+        })
+        .await,
         "no retries while storage was down"
     );
     assert_eq!(
@@ -764,4 +799,47 @@ async fn r9_a_publisher_reconnecting_within_the_grace_continues_the_same_recordi
         seconds <= before as f64 + 8.0,
         "{seconds} s for {before} segments + 6 s: the time away is in the video"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r11_a_recording_the_catalogue_refuses_is_kept_for_an_operator_and_the_streamer_sees_why() {
+    let _heavy = heavy().await;
+    let world = World::start_with(|config| {
+        config.uploads.max_size = 64 * 1024;
+        config.uploads.quota = 64 * 1024;
+    })
+    .await;
+    let (_ingest, rtmp, http) = world.ingest(|_| {}).await;
+    let streamer = world.platform.streamer().await;
+
+    publish_for(rtmp, &streamer.key, 12).await;
+    world
+        .newest_recording_says(
+            &streamer,
+            "refused_reason",
+            "the largest allowed is 65536 bytes",
+            Duration::from_secs(60),
+        )
+        .await;
+    // Kept on disk, journalled as refused, and shown to operators until one acts.
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            world.ingest_metric(http, "ingest_recordings_held").await == 1.0
+        })
+        .await,
+        "ingest_recordings_held does not count the refused recording"
+    );
+    assert!(
+        world
+            .ingest_metric(http, "ingest_recordings_refused_total")
+            .await
+            >= 1.0
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        world.recording_folders(),
+        1,
+        "the refused recording is kept"
+    );
+    assert!(world.past_broadcasts(&streamer).await.is_empty());
 }

@@ -15,6 +15,14 @@ function mount() {
 
 const keep = () => byTestId<HTMLInputElement>(panel, 'save-past-broadcasts');
 
+/** The settings, and a recordings list whose newest entry has `reasons`. */
+function stubNewestRecording(reasons: { stopped_reason?: string; refused_reason?: string }) {
+  const newest = { recording_id: 'abc', started_at: '2026-12-07T15:00:00Z', stopped_reason: null, refused_reason: null, media_id: null, finalized: false, ...reasons };
+  stubApi((_method, url) =>
+    url === '/api/media/recordings' ? json({ recordings: [newest] }) : json({ encrypt_videos: false, save_past_broadcasts: true }),
+  );
+}
+
 afterEach(() => {
   page.abort();
   globalThis.fetch = realFetch;
@@ -56,24 +64,20 @@ describe('past broadcasts panel', () => {
   });
 
   it('says why the last recording stopped early', async () => {
-    stubApi((_method, url) =>
-      url === '/api/media/recordings'
-        ? json({
-            recordings: [
-              {
-                recording_id: 'abc',
-                started_at: '2026-12-07T15:00:00Z',
-                stopped_reason: 'the recording reached its disk budget (4096 MiB); the stream goes on unrecorded',
-                media_id: null,
-                finalized: false,
-              },
-            ],
-          })
-        : json({ encrypt_videos: false, save_past_broadcasts: true }),
-    );
+    stubNewestRecording({ stopped_reason: 'the recording reached its disk budget (4096 MiB); the stream goes on unrecorded' });
     mount();
     await vi.waitFor(() =>
       expect(byTestId(panel, 'latest-recording').textContent).toContain('reached its disk budget'),
+    );
+  });
+
+  it('says why the last broadcast could not be saved as a video', async () => {
+    stubNewestRecording({ refused_reason: 'storage quota exceeded: 250 of 256 bytes in use, this file needs 80 more' });
+    mount();
+    await vi.waitFor(() =>
+      expect(byTestId(panel, 'latest-recording').textContent).toBe(
+        'Your last broadcast could not be saved as a video: storage quota exceeded: 250 of 256 bytes in use, this file needs 80 more. The recording is kept on the server for an operator.',
+      ),
     );
   });
 });

@@ -1,8 +1,10 @@
 /**
  * The "save past broadcasts" choice (`save_past_broadcasts` of `GET`/`PUT /api/media/settings`,
  * on unless the streamer opts out), saved as soon as it changes, and what became of the newest
- * recording (`GET /api/media/recordings`): registered as a video, or stopped early and why (its
- * longest length or disk budget; the stream itself went on).
+ * recording (`GET /api/media/recordings`): registered as a video, refused as one and why (over
+ * the storage quota, larger than an upload may be; the recording waits on the server for an
+ * operator), or stopped early and why (its longest length or disk budget; the stream itself
+ * went on).
  */
 import { api } from '../../api/endpoints';
 import { ApiError, isAbortError } from '../../api/error';
@@ -31,7 +33,9 @@ export function pastBroadcastsPanel(signal: AbortSignal): HTMLElement {
     (list) => {
       const newest = list.recordings[0];
       if (!newest) return;
-      if (newest.stopped_reason) {
+      if (newest.refused_reason) {
+        setText(latest, `Your last broadcast could not be saved as a video: ${newest.refused_reason}. The recording is kept on the server for an operator.`);
+      } else if (newest.stopped_reason) {
         setText(latest, `Your last recording stopped early: ${newest.stopped_reason}.`);
       } else if (newest.media_id) {
         latest.replaceChildren('Your last broadcast was saved: ', h('a', { href: `/videos/${encodeURIComponent(newest.media_id)}` }, 'watch it'), '.');

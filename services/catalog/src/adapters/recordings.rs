@@ -30,22 +30,48 @@ type Row = (
     String,
     Option<Uuid>,
     Option<String>,
+    Option<String>,
     bool,
     DateTime<Utc>,
 );
 
-const COLUMNS: &str = "recording_id, owner_id, media_id, stopped_reason, finalized, created_at";
+const COLUMNS: &str =
+    "recording_id, owner_id, media_id, stopped_reason, refused_reason, finalized, created_at";
 
 fn row(
-    (recording_id, owner_id, media_id, stopped_reason, finalized, created_at): Row,
+    (recording_id, owner_id, media_id, stopped_reason, refused_reason, finalized, created_at): Row,
 ) -> RecordingRow {
     RecordingRow {
         recording_id,
         owner_id,
         media_id: media_id.map(MediaId),
         stopped_reason,
+        refused_reason,
         finalized,
         created_at,
+    }
+}
+
+impl PgRecordings {
+    /// Sets one of the reason columns (named here, never by a request).
+    fn set_reason<'a>(
+        &'a self,
+        column: &'static str,
+        recording_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            sqlx::query(&format!(
+                "UPDATE recordings SET {column} = $2, updated_at = now() WHERE recording_id = $1"
+            ))
+            .bind(recording_id)
+            .bind(reason)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            Ok(())
+        }
+        .boxed()
     }
 }
 
@@ -126,18 +152,15 @@ impl RecordingStore for PgRecordings {
         recording_id: &'a str,
         reason: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        async move {
-            sqlx::query(
-                "UPDATE recordings SET stopped_reason = $2, updated_at = now() WHERE recording_id = $1",
-            )
-            .bind(recording_id)
-            .bind(reason)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-            Ok(())
-        }
-        .boxed()
+        self.set_reason("stopped_reason", recording_id, reason)
+    }
+
+    fn refused<'a>(
+        &'a self,
+        recording_id: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.set_reason("refused_reason", recording_id, reason)
     }
 
     fn finalized<'a>(&'a self, recording_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {

@@ -94,7 +94,7 @@ impl Recordings {
         if let Some(existing) = self.existing(&row).await? {
             return Ok(existing);
         }
-        let (item, instructions) = self
+        let created = self
             .catalog
             .create(
                 owner,
@@ -110,7 +110,8 @@ impl Recordings {
                     encrypt: None,
                 },
             )
-            .await?;
+            .await;
+        let (item, instructions) = self.noting_refusal(recording_id, created).await?;
         match self.store.attach(recording_id, item.id).await? {
             Some(named) if named == item.id => Ok((item, Some(instructions))),
             // A registration racing this one named its video first: ours goes.
@@ -142,7 +143,8 @@ impl Recordings {
         recording_id: &str,
     ) -> Result<MediaItem, CatalogError> {
         let media = self.media_of(owner, recording_id).await?;
-        let item = self.catalog.finalize(owner, media).await?;
+        let finalized = self.catalog.finalize(owner, media).await;
+        let item = self.noting_refusal(recording_id, finalized).await?;
         self.store.finalized(recording_id).await?;
         tracing::info!(recording = recording_id, media = %item.id, "past broadcast registered");
         Ok(item)
@@ -151,6 +153,25 @@ impl Recordings {
     /// The owner's newest recordings.
     pub async fn recent(&self, owner: &Caller) -> Result<Vec<RecordingRow>, CatalogError> {
         Ok(self.store.recent(&owner.user_id, RECENT).await?)
+    }
+
+    /// `result`, with a refusal that retrying cannot change (over the quota, too large, the
+    /// bytes failed their checks) kept on the recording's row for the owner's dashboard.
+    async fn noting_refusal<T>(
+        &self,
+        recording_id: &str,
+        result: Result<T, CatalogError>,
+    ) -> Result<T, CatalogError> {
+        if let Err(
+            error @ (CatalogError::QuotaExceeded { .. }
+            | CatalogError::TooLarge(_)
+            | CatalogError::Validation { .. }
+            | CatalogError::UploadRefused(_)),
+        ) = &result
+        {
+            self.store.refused(recording_id, &error.to_string()).await?;
+        }
+        result
     }
 
     async fn wanted(&self, owner: &Caller) -> Result<bool, CatalogError> {

@@ -246,3 +246,85 @@ async fn an_owner_who_opted_out_gets_no_past_broadcast_and_sees_why_one_stopped(
         .await;
     assert_eq!(mine["items"], json!([]), "{mine}");
 }
+
+/// A recording the catalogue cannot take (over the owner's quota, larger than an upload may be)
+/// makes no video, and the owner's list says why.
+#[tokio::test]
+async fn a_recording_over_the_quota_or_the_upload_limit_is_refused_and_the_owner_sees_why() {
+    let world = World::start_with(|config| {
+        config.uploads.max_size = 8 * 1024;
+        config.uploads.quota = 12 * 1024;
+    })
+    .await;
+    let streamer = world.account().await;
+    let kept = mp4_bytes(6 * 1024, 1);
+    let over_quota = mp4_bytes(7 * 1024, 2);
+    let too_large = mp4_bytes(9 * 1024, 3);
+    let ids: Vec<String> = (0..3)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+
+    let (status, first) = internal(
+        &world,
+        Some(SERVICE_TOKEN),
+        &ids[0],
+        "register",
+        &streamer,
+        finished(&kept),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    for (id, bytes, code) in [
+        (&ids[1], &over_quota, "quota_exceeded"),
+        (&ids[2], &too_large, "too_large"),
+    ] {
+        let (status, refused) = internal(
+            &world,
+            Some(SERVICE_TOKEN),
+            id,
+            "register",
+            &streamer,
+            finished(bytes),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{refused}");
+        assert_eq!(refused["error"]["code"], code, "{refused}");
+    }
+
+    let (status, recent) = world
+        .json(
+            Method::GET,
+            "/api/media/recordings",
+            Some(&streamer.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{recent}");
+    let reason = |id: &str| {
+        recent["recordings"]
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["recording_id"] == id))
+            .map(|r| (r["refused_reason"].clone(), r["media_id"].clone()))
+    };
+    assert_eq!(reason(&ids[0]).map(|r| r.0), Some(Value::Null), "{recent}");
+    let (quota, media) = reason(&ids[1]).expect("listed");
+    assert!(
+        quota.as_str().is_some_and(|r| r.contains("quota")),
+        "{recent}"
+    );
+    assert!(media.is_null(), "{recent}");
+    let (large, _) = reason(&ids[2]).expect("listed");
+    assert!(
+        large.as_str().is_some_and(|r| r.contains("8192")),
+        "{recent}"
+    );
+    let (_, mine) = world
+        .json(
+            Method::GET,
+            &format!("/api/media?owner={}", streamer.username),
+            Some(&streamer.token),
+            None,
+        )
+        .await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+}

@@ -211,6 +211,9 @@ pub struct RecordingView {
     pub started_at: DateTime<Utc>,
     /// Why the recording stopped before the broadcast did (its length or disk limit), if it did.
     pub stopped_reason: Option<String>,
+    /// Why it was refused as a video (over the storage quota, larger than an upload may be), if
+    /// it was: no video is made, and the recording waits on the ingest's disk for an operator.
+    pub refused_reason: Option<String>,
     /// The video it became, once registered.
     pub media_id: Option<String>,
     /// Its bytes are stored and checked; processing follows.
@@ -223,6 +226,7 @@ impl From<RecordingRow> for RecordingView {
             recording_id: row.recording_id,
             started_at: row.created_at,
             stopped_reason: row.stopped_reason,
+            refused_reason: row.refused_reason,
             media_id: row.media_id.map(|m| m.to_string()),
             finalized: row.finalized,
         }

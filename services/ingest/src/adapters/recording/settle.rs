@@ -83,6 +83,7 @@ pub async fn settle(recorder: &Recorder, dir: &Path) {
                 return;
             }
             Err(Failure::Refused(reason)) => {
+                metrics::counter!("ingest_recordings_refused_total").increment(1);
                 tracing::error!(dir = %dir.display(), %reason, "the catalogue refused a recording; kept on disk");
                 let _ = journal::append(dir, &["refused", &reason]).await;
                 return;

@@ -1,6 +1,8 @@
 //! Recordings nobody is settling — left by a crash of this node, or of another node sharing the
 //! recordings disk — are found at start and every sweep interval after, locked one at a time,
-//! journalled as ended (what was recorded up to the crash is the recording) and settled.
+//! journalled as ended (what was recorded up to the crash is the recording) and settled. Each
+//! sweep also counts the recordings the catalogue refused for good, which wait on the disk for an
+//! operator (`ingest_recordings_held`).
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ pub async fn run(recorder: Arc<Recorder>) {
 }
 
 async fn sweep(recorder: &Arc<Recorder>) {
+    metrics::gauge!("ingest_recordings_held").set(held(recorder).await as f64);
     let Ok(mut entries) = tokio::fs::read_dir(&recorder.config.dir).await else {
         return;
     };
@@ -54,4 +57,19 @@ async fn sweep(recorder: &Arc<Recorder>) {
         }
         settle::settle(recorder, &dir).await;
     }
+}
+
+/// How many recordings on the disk the catalogue refused for good (read without their locks:
+/// a journal only grows).
+async fn held(recorder: &Recorder) -> usize {
+    let Ok(mut entries) = tokio::fs::read_dir(&recorder.config.dir).await else {
+        return 0;
+    };
+    let mut held = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if let Ok((_, state)) = journal::read(&entry.path()).await {
+            held += usize::from(state.refused.is_some());
+        }
+    }
+    held
 }
