@@ -163,6 +163,17 @@ impl World {
         items[0].clone()
     }
 
+    /// The streamer's recordings list (`GET /api/media/recordings`).
+    async fn recordings(&self, streamer: &Streamer) -> (reqwest::StatusCode, Value) {
+        self.catalog_json(
+            reqwest::Method::GET,
+            "/api/media/recordings",
+            &streamer.token,
+            None,
+        )
+        .await
+    }
+
     /// Waits until `field` of the streamer's newest recording (`GET /api/media/recordings`)
     /// contains `text`; fails the test if it does not within `limit`.
     async fn newest_recording_says(
@@ -174,14 +185,7 @@ impl World {
     ) {
         let recent = std::sync::Mutex::new(Value::Null);
         let said = eventually(limit, || async {
-            let (_, listed) = self
-                .catalog_json(
-                    reqwest::Method::GET,
-                    "/api/media/recordings",
-                    &streamer.token,
-                    None,
-                )
-                .await;
+            let (_, listed) = self.recordings(streamer).await;
             let said = listed["recordings"][0][field]
                 .as_str()
                 .is_some_and(|value| value.contains(text));
@@ -302,14 +306,7 @@ async fn r1_a_broadcast_becomes_a_processed_past_broadcast_of_its_streamer() {
         .await,
         "the recording stays on disk after its registration"
     );
-    let (status, recent) = world
-        .catalog_json(
-            reqwest::Method::GET,
-            "/api/media/recordings",
-            &streamer.token,
-            None,
-        )
-        .await;
+    let (status, recent) = world.recordings(&streamer).await;
     assert_eq!(status, 200);
     assert_eq!(recent["recordings"][0]["media_id"], item["id"], "{recent}");
     assert_eq!(recent["recordings"][0]["finalized"], true, "{recent}");
@@ -403,14 +400,7 @@ async fn r3_with_past_broadcasts_off_nothing_is_recorded() {
         "a recording was made against the setting"
     );
     assert!(world.past_broadcasts(&streamer).await.is_empty());
-    let (_, recent) = world
-        .catalog_json(
-            reqwest::Method::GET,
-            "/api/media/recordings",
-            &streamer.token,
-            None,
-        )
-        .await;
+    let (_, recent) = world.recordings(&streamer).await;
     assert_eq!(recent["recordings"], json!([]));
 }
 
