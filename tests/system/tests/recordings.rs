@@ -253,10 +253,16 @@ async fn worker(
     (shutdown, running)
 }
 
-/// Publishes `seconds` of the test pattern (one keyframe a second) and waits for ffmpeg's end.
-async fn publish_for(rtmp: std::net::SocketAddr, key: &str, seconds: u32) {
+/// Publishes `seconds` of the test pattern (one keyframe a second), with `extra` output options,
+/// and waits for ffmpeg's end.
+async fn publish_for(rtmp: std::net::SocketAddr, key: &str, seconds: u32, extra: &[&str]) {
     let url = format!("rtmp://{rtmp}/live/{key}");
-    let mut ffmpeg = publisher::publish_with(&url, &["-t", &seconds.to_string()]);
+    let length = seconds.to_string();
+    let options: Vec<&str> = ["-t", length.as_str()]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let mut ffmpeg = publisher::publish_with(&url, &options);
     let status = tokio::time::timeout(Duration::from_secs(u64::from(seconds) + 30), ffmpeg.wait())
         .await
         .expect("the publisher ends")
@@ -278,7 +284,7 @@ async fn r1_a_broadcast_becomes_a_processed_past_broadcast_of_its_streamer() {
     let streamer = world.platform.streamer().await;
     world.set_title(&streamer, "Speedrun practice").await;
 
-    publish_for(rtmp, &streamer.key, 12).await;
+    publish_for(rtmp, &streamer.key, 12, &[]).await;
     let item = world
         .processed_past_broadcast(&streamer, Duration::from_secs(120))
         .await;
@@ -737,6 +743,21 @@ async fn r6_storage_down_at_the_end_of_a_stream_delays_the_upload_and_loses_noth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r9_a_publisher_reconnecting_within_the_grace_continues_the_same_recording() {
+    reconnecting_within_the_grace("R9", &[]).await;
+}
+
+/// The encoder comes back at another size: the MP4 changes resolution where the stream did
+/// (ffmpeg `-c copy` keeps each segment's parameter sets), and the worker makes its ladder of it
+/// like any other video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r12_a_publisher_reconnecting_at_another_size_continues_the_recording_into_one_video() {
+    reconnecting_within_the_grace("R12", &["-s", "854x480"]).await;
+}
+
+/// A publisher whose connection drops after 4 recorded segments comes back within the grace
+/// (publishing with `again` added to its output options) for 6 s: one video for the whole
+/// broadcast, without the time away.
+async fn reconnecting_within_the_grace(row: &str, again: &[&str]) {
     let _heavy = heavy().await;
     let world = World::start().await;
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -765,7 +786,7 @@ async fn r9_a_publisher_reconnecting_within_the_grace_continues_the_same_recordi
     let (before, _) = journalled(world.recordings.path());
 
     // It comes back within the grace and streams 6 s more, then stops cleanly.
-    publish_for(rtmp, &streamer.key, 6).await;
+    publish_for(rtmp, &streamer.key, 6, again).await;
     assert!(
         eventually(Duration::from_secs(60), || async {
             world.recording_folders() == 0
@@ -778,7 +799,7 @@ async fn r9_a_publisher_reconnecting_within_the_grace_continues_the_same_recordi
         .processed_past_broadcast(&streamer, Duration::from_secs(120))
         .await;
     let seconds = duration_ms(&item) as f64 / 1000.0;
-    eprintln!("R9: {before} segments before the drop; the past broadcast lasts {seconds} s");
+    eprintln!("{row}: {before} segments before the drop; the past broadcast lasts {seconds} s");
     assert!(
         seconds >= before as f64 + 5.0,
         "{seconds} s: the reconnected part is missing ({before} segments before the drop)"
@@ -802,7 +823,7 @@ async fn r11_a_recording_the_catalogue_refuses_is_kept_for_an_operator_and_the_s
     let (_ingest, rtmp, http) = world.ingest(|_| {}).await;
     let streamer = world.platform.streamer().await;
 
-    publish_for(rtmp, &streamer.key, 12).await;
+    publish_for(rtmp, &streamer.key, 12, &[]).await;
     world
         .newest_recording_says(
             &streamer,

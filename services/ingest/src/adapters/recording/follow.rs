@@ -246,6 +246,13 @@ impl Live {
             if self.recorded.contains(&source) {
                 continue;
             }
+            // The first segment of another rendition (a ladder planned again for a new
+            // encoder) starts a new timeline, whether or not its playlist says so.
+            segment.discontinuity |= self
+                .state
+                .segments
+                .last()
+                .is_some_and(|last| !last.source.starts_with(&format!("{folder}/")));
             segment.name = source;
             if let Err(error) = self.record(&rendition, &segment).await {
                 tracing::warn!(%error, segment = %segment.name, username = %self.meta.username, "a segment was not recorded");
