@@ -854,3 +854,95 @@ async fn r11_a_recording_the_catalogue_refuses_is_kept_for_an_operator_and_the_s
     );
     assert!(world.past_broadcasts(&streamer).await.is_empty());
 }
+
+/// A recording folder as an ingest leaves it (`recording.json`, the journal, the segments),
+/// ended: `segments` (file contents, one second each) of `streamer`'s broadcast; `None` is a
+/// segment the journal lists whose file is gone.
+fn leave_recording(root: &Path, streamer: &Streamer, segments: &[Option<Vec<u8>>]) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let dir = root.join(&id);
+    std::fs::create_dir_all(&dir).expect("recording folder");
+    let meta = json!({
+        "recording_id": id,
+        "user_id": streamer.user_id,
+        "username": streamer.username,
+        "started_at": "2026-12-07T15:40:12Z",
+        "stream_title": "Left behind",
+    });
+    std::fs::write(dir.join("recording.json"), meta.to_string()).expect("meta");
+    let mut journal = String::new();
+    for (n, bytes) in segments.iter().enumerate() {
+        let file = format!("{n:06}.ts");
+        let size = bytes.as_ref().map_or(1, Vec::len);
+        if let Some(bytes) = bytes {
+            std::fs::write(dir.join(&file), bytes).expect("segment");
+        }
+        journal.push_str(&format!(
+            "segment\t{file}\t1000\t{size}\t360p/s_{n:05}.ts\n"
+        ));
+    }
+    journal.push_str("ended\t2026-12-07T15:41:12Z\n");
+    std::fs::write(dir.join("journal"), journal).expect("journal");
+    id
+}
+
+/// One-second MPEG-TS segments of the test pattern with sound, as the ingest's source rendition
+/// writes them (the kit's source file, cut at its keyframes).
+fn ts_segments(seconds: u32) -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = publisher::make_source(dir.path(), seconds);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+        .arg(&source)
+        .args(["-c", "copy", "-f", "segment", "-segment_time", "1"])
+        .args(["-segment_format", "mpegts"])
+        .arg(dir.path().join("s_%05d.ts"))
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    (0..seconds)
+        .map(|n| std::fs::read(dir.path().join(format!("s_{n:05}.ts"))).expect("segment"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r13_recordings_that_keep_failing_do_not_hold_up_the_others_and_lost_segments_are_left_out()
+{
+    let _heavy = heavy().await;
+    let world = World::start().await;
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let (_worker_stop, _worker) = worker(&world.catalog, scratch.path()).await;
+    let streamer = world.platform.streamer().await;
+    // Three recordings ffmpeg cannot remux, however often it tries, left before a good one
+    // whose fourth segment was lost (power cut): more than the node settles at once.
+    let garbage = vec![Some(vec![0x47_u8; 4096]); 12];
+    for _ in 0..3 {
+        leave_recording(world.recordings.path(), &streamer, &garbage);
+    }
+    let mut segments: Vec<Option<Vec<u8>>> = ts_segments(12).into_iter().map(Some).collect();
+    segments[3] = None;
+    let good = leave_recording(world.recordings.path(), &streamer, &segments);
+
+    let (_ingest, _, http) = world.ingest(|_| {}).await;
+    let item = world
+        .processed_past_broadcast(&streamer, Duration::from_secs(120))
+        .await;
+    let seconds = duration_ms(&item) as f64 / 1000.0;
+    eprintln!("R13: the good recording became a video of {seconds} s");
+    assert!(
+        (10.5..=11.5).contains(&seconds),
+        "{seconds} s: 11 of the 12 segments, without a hole where the lost one was"
+    );
+    assert!(
+        !world.recordings.path().join(&good).exists(),
+        "the settled recording stays on disk"
+    );
+    // The others are still tried, and kept.
+    assert!(
+        world
+            .ingest_metric(http, "ingest_recording_upload_retries_total")
+            .await
+            >= 3.0
+    );
+    assert_eq!(world.recording_folders(), 3);
+}

@@ -293,10 +293,14 @@ impl Live {
         let file = self.state.next_file();
         let target = self.dir.join(&file);
         let linked = {
-            let (source, target) = (source.clone(), target.clone());
+            let (source, target, dir) = (source.clone(), target.clone(), self.dir.clone());
             tokio::task::spawn_blocking(move || {
                 std::fs::hard_link(&source, &target)
-                    .or_else(|_| std::fs::copy(&source, &target).map(|_| ()))
+                    .or_else(|_| std::fs::copy(&source, &target).map(|_| ()))?;
+                // The segment's bytes and its name in the folder reach the disk before the
+                // journal lists it, so a power cut cannot leave a listed segment empty or gone.
+                std::fs::File::open(&target)?.sync_data()?;
+                std::fs::File::open(&dir)?.sync_all()
             })
             .await
             .map_err(std::io::Error::other)?

@@ -125,7 +125,9 @@ pub async fn append(dir: &Path, fields: &[&str]) -> std::io::Result<()> {
         .open(dir.join(JOURNAL))
         .await?;
     file.write_all(line(fields).as_bytes()).await?;
-    file.flush().await
+    file.flush().await?;
+    // On the disk before anything acts on it: a power cut keeps every line written.
+    file.sync_data().await
 }
 
 pub async fn read(dir: &Path) -> std::io::Result<(Meta, State)> {
@@ -140,12 +142,15 @@ pub async fn read(dir: &Path) -> std::io::Result<(Meta, State)> {
     Ok((meta, state))
 }
 
-/// Replaces `recording.json` through a temporary file and a rename.
+/// Replaces `recording.json` through a temporary file, synced, and a rename.
 pub async fn write_meta(dir: &Path, meta: &Meta) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
     let bytes = serde_json::to_vec(meta)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let temporary = dir.join(format!("{META}.tmp"));
-    tokio::fs::write(&temporary, bytes).await?;
+    let mut file = tokio::fs::File::create(&temporary).await?;
+    file.write_all(&bytes).await?;
+    file.sync_data().await?;
     tokio::fs::rename(&temporary, dir.join(META)).await
 }
 

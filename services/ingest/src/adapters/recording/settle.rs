@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::{
     catalog::{CallError, Upload},
-    journal::{self, Entry, Meta, State, MP4},
+    journal::{self, Entry, Meta, MP4},
     Recorder,
 };
 
@@ -56,14 +56,17 @@ enum Settled {
 /// Settles the recording in `dir` (its lock held by the caller), retrying until it is done or
 /// the ingest stops.
 pub async fn settle(recorder: &Recorder, dir: &Path) {
-    let _slot = recorder.uploads.acquire().await;
     let mut wait = Duration::from_secs(1);
     loop {
         // A stopping ingest leaves the recording as the journal has it: the next start (or
-        // another node) goes on from there, so nothing holds the shutdown up.
+        // another node) goes on from there, so nothing holds the shutdown up. A slot is held
+        // for an attempt only, not while waiting to try again.
         let attempted = tokio::select! {
             () = recorder.shutdown.cancelled() => return,
-            attempted = attempt(recorder, dir) => attempted,
+            attempted = async {
+                let _slot = recorder.uploads.acquire().await;
+                attempt(recorder, dir).await
+            } => attempted,
         };
         match attempted {
             Ok(settled) => {
@@ -109,12 +112,14 @@ async fn attempt(recorder: &Recorder, dir: &Path) -> Result<Settled, Failure> {
     let (size, sha256) = match state.remuxed.clone() {
         Some(done) => done,
         None => {
-            if state.duration_ms() < recorder.config.min_duration.as_millis() as u64 {
+            let segments = on_disk(dir, &state.segments).await;
+            let duration_ms: u64 = segments.iter().map(|entry| entry.duration_ms).sum();
+            if duration_ms < recorder.config.min_duration.as_millis() as u64 {
                 return Ok(Settled::Discarded(
                     "shorter than the shortest kept broadcast",
                 ));
             }
-            remux(recorder, dir, &state).await?
+            remux(recorder, dir, &segments).await?
         }
     };
     let registered = match recorder.catalog.register(&meta, size, &sha256).await {
@@ -198,6 +203,34 @@ async fn read_range(file: &Path, start: u64, length: u64) -> Result<Bytes, Failu
     Ok(Bytes::from(bytes))
 }
 
+/// The journalled segments whose files are there. One that is gone (lost in a power cut before
+/// it reached the disk, removed by hand) is left out with a warning rather than failing every
+/// attempt: the recording is what is left, and the segment after a gap starts a timeline, so
+/// the video has no hole where it was.
+async fn on_disk(dir: &Path, segments: &[Entry]) -> Vec<Entry> {
+    let mut present = Vec::with_capacity(segments.len());
+    let mut missing = 0usize;
+    let mut after_gap = false;
+    for entry in segments {
+        match tokio::fs::metadata(dir.join(&entry.file)).await {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                missing += 1;
+                after_gap = true;
+            }
+            _ => {
+                let mut entry = entry.clone();
+                entry.discontinuity |= after_gap;
+                after_gap = false;
+                present.push(entry);
+            }
+        }
+    }
+    if missing > 0 {
+        tracing::warn!(dir = %dir.display(), missing, "journalled segments are gone; the recording is made without them");
+    }
+    present
+}
+
 /// The segments' timelines: runs of segments whose timestamps go on from one to the next (a
 /// publisher that reconnected starts a new one).
 fn timelines(segments: &[Entry]) -> Vec<&[Entry]> {
@@ -245,9 +278,13 @@ async fn join_timelines(dir: &Path, runs: &[&[Entry]]) -> Result<PathBuf, Failur
 /// The segments, in order, through ffmpeg into `recording.mp4`; journalled, then the segments
 /// go. Returns the MP4's size and SHA-256 (hex). One timeline (the usual case) is fed on stdin
 /// as it is on disk; several are joined first (the files are ours, named by us).
-async fn remux(recorder: &Recorder, dir: &Path, state: &State) -> Result<(u64, String), Failure> {
+async fn remux(
+    recorder: &Recorder,
+    dir: &Path,
+    segments: &[Entry],
+) -> Result<(u64, String), Failure> {
     let temporary = dir.join(format!("{MP4}.tmp"));
-    let runs = timelines(&state.segments);
+    let runs = timelines(segments);
     let list = if runs.len() > 1 {
         Some(join_timelines(dir, &runs).await?)
     } else {
@@ -281,7 +318,7 @@ async fn remux(recorder: &Recorder, dir: &Path, state: &State) -> Result<(u64, S
     let files: Vec<PathBuf> = if list.is_some() {
         Vec::new()
     } else {
-        state.segments.iter().map(|e| dir.join(&e.file)).collect()
+        segments.iter().map(|e| dir.join(&e.file)).collect()
     };
     let feed = async move {
         for file in files {
@@ -319,7 +356,7 @@ async fn remux(recorder: &Recorder, dir: &Path, state: &State) -> Result<(u64, S
     journal::append(dir, &["remuxed", &size.to_string(), &sha256])
         .await
         .map_err(io("journal the remux"))?;
-    for entry in &state.segments {
+    for entry in segments {
         let _ = tokio::fs::remove_file(dir.join(&entry.file)).await;
     }
     if list.is_some() {
@@ -384,5 +421,21 @@ mod tests {
         let runs = timelines(&two);
         assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [2, 2]);
         assert!(timelines(&[]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_segment_gone_from_the_disk_is_left_out_and_the_next_starts_a_timeline() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journalled: Vec<Entry> = (0..5).map(|n| entry(n, false)).collect();
+        for entry in &journalled {
+            if entry.file != "000002.ts" {
+                std::fs::write(dir.path().join(&entry.file), b"ts").expect("write");
+            }
+        }
+        let present = on_disk(dir.path(), &journalled).await;
+        let files: Vec<&str> = present.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, ["000000.ts", "000001.ts", "000003.ts", "000004.ts"]);
+        let runs = timelines(&present);
+        assert_eq!(runs.iter().map(|r| r.len()).collect::<Vec<_>>(), [2, 2]);
     }
 }

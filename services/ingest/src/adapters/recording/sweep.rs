@@ -1,6 +1,7 @@
 //! Recordings nobody is settling — left by a crash of this node, or of another node sharing the
-//! recordings disk — are found at start and every sweep interval after, locked one at a time,
-//! journalled as ended (what was recorded up to the crash is the recording) and settled. Each
+//! recordings disk — are found at start and every sweep interval after, locked, journalled as
+//! ended (what was recorded up to the crash is the recording) and settled, each in a task of its
+//! own holding its lock, so one that keeps failing does not hold up the others. Each
 //! sweep also counts the recordings the catalogue refused for good, which wait on the disk for an
 //! operator (`ingest_recordings_held`).
 
@@ -36,7 +37,7 @@ async fn sweep(recorder: &Arc<Recorder>) {
         {
             continue;
         }
-        let Ok(Some(_held)) = lock::take(&dir) else {
+        let Ok(Some(held)) = lock::take(&dir) else {
             continue;
         };
         let Ok((_, state)) = journal::read(&dir).await else {
@@ -55,7 +56,11 @@ async fn sweep(recorder: &Arc<Recorder>) {
                 continue;
             }
         }
-        settle::settle(recorder, &dir).await;
+        let settling = recorder.clone();
+        recorder.tasks.spawn(async move {
+            settle::settle(&settling, &dir).await;
+            drop(held);
+        });
     }
 }
 
