@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::media_common::segments;
 use crate::rtmp_support::*;
-use ferrocast_ingest::Config;
+use ferrocast_ingest::{adapters::media::CopyMuxer, Config};
 use ferrocast_testkit::{platform::rooms::Sse, publisher, Platform};
 use serde_json::Value;
 use tokio::process::Child;
@@ -27,6 +27,11 @@ struct Stage {
 
 impl Stage {
     async fn start(grace: Duration) -> Self {
+        Self::start_with(grace, |_| {}).await
+    }
+
+    /// With the ingest's settings adjusted further.
+    async fn start_with(grace: Duration, adjust: impl FnOnce(&mut Config)) -> Self {
         let users = start_users().await;
         let user = users.streamer().await;
         let rooms = start_rooms(&users.users_grpc_url(), LEASE_SECONDS).await;
@@ -40,6 +45,7 @@ impl Stage {
                 // Longer than any gap the tests make: a dropped connection is noticed by its
                 // read failing, a frozen one by the stall rule, never by the idle timeout.
                 config.rtmp.idle_timeout = Duration::from_secs(30);
+                adjust(config);
             },
         )
         .await;
@@ -141,14 +147,17 @@ fn part_uris(playlist: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether `part` of `rendition` is no longer listed (its segment slid out of the window
-/// between the two requests), which makes a 404 for it fine.
-async fn playlist_moved_past(stage: &Stage, rendition: &str, part: &str) -> bool {
+/// Whether `uri` (a part or a segment) of `rendition` is no longer listed (it slid out of the
+/// window between the two requests), which makes a 404 for it fine.
+async fn playlist_moved_past(stage: &Stage, rendition: &str, uri: &str) -> bool {
     let now = stage
         .hls(&format!("{rendition}/index.m3u8"))
         .await
         .unwrap_or_default();
-    !part_uris(&now).iter().any(|listed| listed == part)
+    !part_uris(&now)
+        .into_iter()
+        .chain(segments(&now))
+        .any(|listed| listed == uri)
 }
 
 /// Every room event about `username` until `until` passes.
@@ -166,7 +175,25 @@ async fn events_about(events: &mut Sse, username: &str, until: Instant) -> Vec<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_publisher_is_taken_over_and_the_same_room_and_playlists_go_on() {
-    let stage = Stage::start(Duration::from_secs(10)).await;
+    taken_over(Stage::start(Duration::from_secs(10)).await, true).await;
+}
+
+/// As above with ffmpeg writing every rung, the source's too (the mode for sources whose sound
+/// is not AAC): its new process carries the playlists on as the native muxer does, without
+/// low-latency parts (ffmpeg's HLS muxer writes none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_publisher_is_taken_over_when_ffmpeg_writes_every_rung() {
+    let stage = Stage::start_with(Duration::from_secs(10), |config| {
+        config.media.hls_copy_muxer = CopyMuxer::Ffmpeg;
+    })
+    .await;
+    taken_over(stage, false).await;
+}
+
+/// A publisher frozen past the stall time, then a new one with the same key: the same room,
+/// every playlist going on behind a discontinuity with its segments (and `parts`, if the ladder
+/// has them) served, the frozen connection closed.
+async fn taken_over(stage: Stage, parts: bool) {
     let mut first = stage.publish();
     assert!(stage.live_with_segments(2).await, "the stream is live");
     let room = stage.room().await.expect("room listed");
@@ -187,14 +214,15 @@ async fn a_stalled_publisher_is_taken_over_and_the_same_room_and_playlists_go_on
         publisher::running(&mut second),
         "the new publisher was accepted"
     );
-    // Low-latency parts of the new publisher's segments are listed and served like the rest.
+    // The new publisher's segments, and their low-latency parts, are listed and served like
+    // the rest.
     for (rendition, playlist) in stage.playlists().await.expect("playlists") {
-        let parts = part_uris(&playlist);
-        assert!(!parts.is_empty(), "{rendition} lists parts: {playlist}");
-        for part in parts {
-            let served = stage.hls(&format!("{rendition}/{part}")).await.is_some()
-                || playlist_moved_past(&stage, &rendition, &part).await;
-            assert!(served, "{rendition}/{part} is served");
+        let listed = part_uris(&playlist);
+        assert_eq!(!listed.is_empty(), parts, "{rendition} parts: {playlist}");
+        for uri in listed.into_iter().chain(segments(&playlist)) {
+            let served = stage.hls(&format!("{rendition}/{uri}")).await.is_some()
+                || playlist_moved_past(&stage, &rendition, &uri).await;
+            assert!(served, "{rendition}/{uri} is served");
         }
     }
     let now = stage.room().await.expect("room still listed");
