@@ -1,8 +1,8 @@
 // OBS Studio itself as the streamer (Debian's obs-studio under Xvfb): a streamer signs up, puts the
 // key from the dashboard into OBS's Custom server settings, and OBS goes live with
 // --startstreaming. The room is listed, the ladder plays in Chromium, every rung is cut at OBS's
-// keyframes into segments of the keyframe interval with one target duration on every rung, and
-// stopping OBS (SIGINT) ends the room. Then OBS's other keyframe settings (auto, 2 s) and B-frames
+// keyframes (each source segment holds one, read by ffprobe) into segments of the keyframe
+// interval with one target duration on every rung, and stopping OBS (SIGINT) ends the room. Then OBS's other keyframe settings (auto, 2 s) and B-frames
 // with profile high, with lighter checks.
 //
 // The canvas is 640x360 at 30 fps: OBS renders with Mesa's llvmpipe on the CPU, and at 1280x720 it
@@ -13,6 +13,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { startPlatform, ROOT } from '../lib/platform.mjs';
 import { launchChromium, newPage as openPage, signUpForKey } from '../lib/browser.mjs';
@@ -144,6 +146,40 @@ function assertOneTarget(ladder) {
   }
 }
 
+/**
+ * The video keyframe flags of each segment the source rung (the tallest, remuxed from OBS's own
+ * stream) lists, read by ffprobe from the origin: `[[true, false, …], …]`. A segment gone from
+ * the window by the time it is read is left out.
+ */
+async function sourceKeyframes(username, ladder) {
+  const [uri, playlist] = Object.entries(ladder).sort(([a], [b]) => parseInt(b, 10) - parseInt(a, 10))[0];
+  const rung = `${platform.web}/hls/${username}/${uri.slice(0, uri.lastIndexOf('/') + 1)}`;
+  const names = playlist.split('\n').filter((line) => line && !line.startsWith('#'));
+  const segments = [];
+  for (const name of names) {
+    const probed = await promisify(execFile)('ffprobe', [
+      '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', `${rung}${name}`,
+    ]).catch(() => null);
+    if (probed) segments.push(probed.stdout.split('\n').filter(Boolean).map((flags) => flags.startsWith('K')));
+  }
+  return segments;
+}
+
+/**
+ * Each segment of the source rung starts at a keyframe and holds no other: the ladder is cut at
+ * every one of OBS's keyframes, whatever OBS's render lag did to their spacing (a segment that
+ * swallowed a keyframe is what a too strict cutting rule makes of OBS's 999 ms intervals).
+ */
+async function assertCutAtEveryKeyframe(t, username, ladder) {
+  const segments = await sourceKeyframes(username, ladder);
+  assert.ok(segments.length >= 2, `read the source rung's segments: ${segments.length}`);
+  for (const flags of segments) {
+    assert.ok(flags[0], `a segment starts at a keyframe: ${flags.map(Number).join('')}`);
+    assert.equal(flags.filter(Boolean).length, 1, `one keyframe per segment: ${flags.map(Number).join('')}`);
+  }
+  t.diagnostic(`source rung: ${segments.length} segments read, each one keyframe interval (${segments.map((f) => f.length).join(', ')} frames)`);
+}
+
 /** Segments of `seconds` on every rung; with OBS's 999 ms first interval at 1 s, no doubled one. */
 function assertCutAtInterval(ladder, seconds) {
   for (const [uri, playlist] of Object.entries(ladder)) {
@@ -170,6 +206,7 @@ test('OBS goes live, its ladder plays in Chromium in 1 s segments with one targe
 
   const ladder = await ladderWith(streamer.username, 4, 30000);
   assertOneTarget(ladder);
+  await assertCutAtEveryKeyframe(t, streamer.username, ladder);
 
   await streamer.stop();
   // OBS closes its stream (FCUnpublish, deleteStream) as it quits: the room ends at once, well
@@ -201,6 +238,7 @@ for (const [name, encoder, target] of [
     for (const other of others) {
       other.forEach((d, i) => assert.ok(Math.abs(d - first[i]) <= 0.1, `aligned: ${first} vs ${other}`));
     }
+    if (target !== null) await assertCutAtEveryKeyframe(t, streamer.username, ladder);
     await streamer.stop();
     await until('the room ended', () => roomGone(streamer.username), 5000);
     const lagged = laggedPercent(streamer.log);
