@@ -815,15 +815,18 @@ fn ingest_pods_each_announce_their_own_stable_origin() {
         "{value} must use the HLS port {http_port}"
     );
 
-    let rtmp_exposed = of_kind(&documents, "Service").into_iter().any(|s| {
+    let rtmp = of_kind(&documents, "Service").into_iter().find(|s| {
         str_at(s, &["spec", "type"]) == Some("LoadBalancer")
             && seq(s, &["spec", "ports"])
                 .iter()
                 .any(|p| at(p, &["port"]).and_then(Value::as_u64) == Some(1935))
     });
-    assert!(
-        rtmp_exposed,
-        "RTMP 1935 is reachable from outside the cluster"
+    let rtmp = rtmp.expect("RTMP 1935 is reachable from outside the cluster");
+    // A reconnect continues its room only on the pod that holds the session.
+    assert_eq!(
+        str_at(rtmp, &["spec", "sessionAffinity"]),
+        Some("ClientIP"),
+        "an encoder's reconnects go back to its pod"
     );
 }
 
