@@ -238,11 +238,12 @@ impl Live {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let in_folder = format!("{folder}/");
         for mut segment in segments {
             if self.state.stopped.is_some() {
                 break;
             }
-            let source = format!("{folder}/{}", segment.name);
+            let source = format!("{in_folder}{}", segment.name);
             if self.recorded.contains(&source) {
                 continue;
             }
@@ -252,7 +253,7 @@ impl Live {
                 .state
                 .segments
                 .last()
-                .is_some_and(|last| !last.source.starts_with(&format!("{folder}/")));
+                .is_some_and(|last| !last.source.starts_with(&in_folder));
             segment.name = source;
             if let Err(error) = self.record(&rendition, &segment).await {
                 tracing::warn!(%error, segment = %segment.name, username = %self.meta.username, "a segment was not recorded");

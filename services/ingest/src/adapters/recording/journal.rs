@@ -53,7 +53,7 @@ pub struct State {
 
 impl State {
     pub fn duration_ms(&self) -> u64 {
-        self.segments.iter().map(|e| e.duration_ms).sum()
+        duration_ms(&self.segments)
     }
 
     pub fn bytes(&self) -> u64 {
@@ -64,6 +64,11 @@ impl State {
     pub fn next_file(&self) -> String {
         format!("{:06}.ts", self.segments.len())
     }
+}
+
+/// How long `segments` last together.
+pub fn duration_ms(segments: &[Entry]) -> u64 {
+    segments.iter().map(|e| e.duration_ms).sum()
 }
 
 pub fn parse(text: &str) -> State {

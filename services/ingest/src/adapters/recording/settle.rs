@@ -113,8 +113,7 @@ async fn attempt(recorder: &Recorder, dir: &Path) -> Result<Settled, Failure> {
         Some(done) => done,
         None => {
             let segments = on_disk(dir, &state.segments).await;
-            let duration_ms: u64 = segments.iter().map(|entry| entry.duration_ms).sum();
-            if duration_ms < recorder.config.min_duration.as_millis() as u64 {
+            if journal::duration_ms(&segments) < recorder.config.min_duration.as_millis() as u64 {
                 return Ok(Settled::Discarded(
                     "shorter than the shortest kept broadcast",
                 ));

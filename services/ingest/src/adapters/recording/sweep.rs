@@ -3,7 +3,7 @@
 //! ended (what was recorded up to the crash is the recording) and settled, each in a task of its
 //! own holding its lock, so one that keeps failing does not hold up the others. Each
 //! sweep also counts the recordings the catalogue refused for good, which wait on the disk for an
-//! operator (`ingest_recordings_held`).
+//! operator (`ingest_recordings_held`): their locks are free, so the sweep reads them all.
 
 use std::sync::Arc;
 
@@ -22,10 +22,10 @@ pub async fn run(recorder: Arc<Recorder>) {
 }
 
 async fn sweep(recorder: &Arc<Recorder>) {
-    metrics::gauge!("ingest_recordings_held").set(held(recorder).await as f64);
     let Ok(mut entries) = tokio::fs::read_dir(&recorder.config.dir).await else {
         return;
     };
+    let mut held = 0usize;
     while let Ok(Some(entry)) = entries.next_entry().await {
         if recorder.shutdown.is_cancelled() {
             return;
@@ -37,7 +37,7 @@ async fn sweep(recorder: &Arc<Recorder>) {
         {
             continue;
         }
-        let Ok(Some(held)) = lock::take(&dir) else {
+        let Ok(Some(lock)) = lock::take(&dir) else {
             continue;
         };
         let Ok((_, state)) = journal::read(&dir).await else {
@@ -45,6 +45,7 @@ async fn sweep(recorder: &Arc<Recorder>) {
             continue;
         };
         if state.refused.is_some() {
+            held += 1;
             continue;
         }
         if !state.ended {
@@ -59,22 +60,8 @@ async fn sweep(recorder: &Arc<Recorder>) {
         let settling = recorder.clone();
         recorder.tasks.spawn(async move {
             settle::settle(&settling, &dir).await;
-            drop(held);
+            drop(lock);
         });
     }
-}
-
-/// How many recordings on the disk the catalogue refused for good (read without their locks:
-/// a journal only grows).
-async fn held(recorder: &Recorder) -> usize {
-    let Ok(mut entries) = tokio::fs::read_dir(&recorder.config.dir).await else {
-        return 0;
-    };
-    let mut held = 0;
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        if let Ok((_, state)) = journal::read(&entry.path()).await {
-            held += usize::from(state.refused.is_some());
-        }
-    }
-    held
+    metrics::gauge!("ingest_recordings_held").set(held as f64);
 }
